@@ -1,0 +1,50 @@
+#include <gtest/gtest.h>
+
+#include "services/model/params.h"
+#include "services/model/registry.h"
+
+namespace kreplay::model {
+namespace {
+
+std::vector<ParamSpec> Specs() {
+  return {
+      {"hz", ParamType::kInt, "Hz", int64_t{100}, 10, 1000, {}, "tick rate"},
+      {"governor", ParamType::kEnum, "", std::string("performance"), {}, {}, {"performance", "powersave"}, "DVFS"},
+      {"up", ParamType::kDouble, "", 700.0, 0, 1024, {}, "threshold"},
+  };
+}
+
+TEST(Params, DefaultsFilledAndCanonical) {
+  auto ps = ResolveParams(Specs(), {{"hz", int64_t{250}}}, "variants[0].params");
+  ASSERT_TRUE(ps.ok()) << ps.status().ToString();
+  EXPECT_EQ(ps->Int("hz"), 250);
+  EXPECT_EQ(ps->Str("governor"), "performance");
+  EXPECT_EQ(ps->Canonical(), "governor=performance;hz=250;up=700");
+}
+
+TEST(Params, AllErrorsReportedWithFieldNames) {
+  auto ps = ResolveParams(Specs(), {{"hz", int64_t{5}}, {"governor", std::string("turbo")}, {"bogus", true}},
+                          "variants[1].params");
+  ASSERT_FALSE(ps.ok());
+  const std::string& m = ps.status().message();
+  EXPECT_NE(m.find("variants[1].params.hz: 5 is out of bounds [10, 1000] Hz"), std::string::npos) << m;
+  EXPECT_NE(m.find("variants[1].params.governor: 'turbo' is not one of: performance, powersave"), std::string::npos) << m;
+  EXPECT_NE(m.find("variants[1].params.bogus: unknown parameter"), std::string::npos) << m;
+}
+
+TEST(Params, IntegralDoubleAcceptedForIntButFractionRejected) {
+  EXPECT_TRUE(ResolveParams(Specs(), {{"hz", 300.0}}, "p").ok());
+  EXPECT_FALSE(ResolveParams(Specs(), {{"hz", 300.5}}, "p").ok());
+}
+
+TEST(Registry, RejectsDuplicatesAndListsSorted) {
+  Registry r;
+  ASSERT_TRUE(r.Register({.name = "b", .family = "x"}).ok());
+  ASSERT_TRUE(r.Register({.name = "a", .family = "x"}).ok());
+  EXPECT_FALSE(r.Register({.name = "a", .family = "x"}).ok());
+  EXPECT_EQ(r.Names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.Find("zzz"), nullptr);
+}
+
+}  // namespace
+}  // namespace kreplay::model
