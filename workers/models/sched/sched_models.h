@@ -1,0 +1,12 @@
+// The scheduler model family: big.LITTLE SoCs under CFS and HMP (both on the
+// Linaro LSK 3.10 base), with DVFS governors and a legacy-EAS energy model.
+#pragma once
+
+#include "services/model/registry.h"
+
+namespace kreplay::sched {
+
+// Registers "sched.cfs" and "sched.hmp" (and later EEVDF/IKS/EAS).
+Status RegisterSchedModels(model::Registry& registry);
+
+}  // namespace kreplay::sched
