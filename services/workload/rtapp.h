@@ -4,6 +4,29 @@
 // this parser does too. Events are matched by key prefix as rt-app does
 // ("run0", "sleep1"; "runtime" is tested before "run"). Events kreplay does
 // not model are rejected with "unsupported event X at tasks.T.phases.P".
+//
+// Mapping (rt-app 1.0 -> SchedWorkload):
+//  - global.duration s (-1 or 0: none) -> duration_ns; calibration is only
+//    type-checked (a real CPU name or ns-per-loop has no model meaning).
+//  - task instance N > 1 -> N tasks "name-0".."name-(N-1)"; delay us;
+//    cpus [..] -> cpu_mask; priority -> nice (-20..19). Policies other than
+//    SCHED_OTHER, dl-* keys and per-phase cpus are rejected.
+//  - "phases": task loop (default -1) -> loops; each phase's events are
+//    repeated `loop` times (default 1; -1 only in the first phase, which then
+//    becomes the whole, endless program). Without "phases" the task is its
+//    own single phase and its loop (default 1) -> loops.
+//  - run/runtime/sleep us -> kRun/kRuntime/kSleep; timer {ref, period, mode}
+//    -> kTimer(period). Both timer modes map to the model's absolute timer
+//    (they differ only after an overrun); refs are per task (a timer shared
+//    by different tasks is not modelled).
+//  - wait {ref, mutex} / signal "ref" -> kWait/kSignal with resource ids
+//    numbered by name in order of first appearance in the file.
+//  - Unknown keys are errors (rt-app ignores them), except the kreplay_* keys
+//    WriteRtApp adds: global.kreplay_duration_ns, kreplay_calibration_cpu,
+//    kreplay_calibration_khz and tasks.T.kreplay_kind.
+// Errors are InvalidArgument "<source>: <field.path>: <what>"; bad JSON gives
+// "<source>: invalid JSON: parse error at line L, column C: ...".
+// Both functions are pure and thread-safe.
 #pragma once
 
 #include <string>
@@ -18,7 +41,13 @@ namespace kreplay::workload {
 StatusOr<SchedWorkload> ParseRtApp(std::string_view json_text, const std::string& source_name);
 
 // Writes `w` as rt-app JSON (durations rounded to microseconds), so the same
-// workload can be run by rt-app on a real board.
+// workload can be run by rt-app on a real board: one "p0" phase per task with
+// events keyed "<op><index>", timers as {"ref": "unique", "mode": "absolute"},
+// resource a as "r<a>". ParseRtApp(WriteRtApp(w)) == w when durations are
+// whole microseconds and resource ids are numbered in order of first
+// appearance (as ParseRtApp numbers them). REQUIRES: every task has phases.
+// Caveat: rt-app expects a wait to be bracketed by lock/unlock of its mutex,
+// which kreplay cannot express; such files run on rt-app only as a sketch.
 std::string WriteRtApp(const SchedWorkload& w);
 
 }  // namespace kreplay::workload

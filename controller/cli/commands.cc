@@ -1,0 +1,592 @@
+#include "controller/cli/commands.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "controller/cli/subprocess.h"
+#include "controller/report/report.h"
+#include "controller/server/server.h"
+#include "controller/spec/run_key.h"
+#include "controller/spec/spec.h"
+#include "kreplay/v1/controller.grpc.pb.h"
+#include "services/bus/embedded_broker.h"
+#include "services/bus/topics.h"
+#include "services/codec/convert.h"
+#include "services/core/digest.h"
+#include "services/core/strings.h"
+#include "services/rpc/status.h"
+#include "workers/models/builtin.h"
+#include "workers/models/sched/platforms/platforms.h"
+#include "workers/worker/worker.h"
+
+namespace kreplay::cli {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void Err(const std::string& msg) { std::fprintf(stderr, "kreplay: %s\n", msg.c_str()); }
+
+int ExitFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kOutOfRange:
+      return kExitBadInput;
+    case StatusCode::kCancelled: return kExitInterrupted;
+    default: return kExitInfra;
+  }
+}
+
+int Fail(const Status& s) {
+  Err(s.code() == StatusCode::kInvalidArgument ? s.message() : s.ToString());
+  return ExitFor(s);
+}
+
+// Blocks SIGINT/SIGTERM process-wide (call before starting threads) and runs
+// `on_signal` on a dedicated thread when one arrives.
+class SignalWatcher {
+ public:
+  SignalWatcher() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this] {
+      int sig = 0;
+      while (sigwait(&set_, &sig) == 0) {
+        if (done_.load()) return;
+        signal_.store(sig);
+        std::function<void()> cb;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          cb = on_signal_;
+        }
+        if (cb) cb();
+      }
+    });
+  }
+  ~SignalWatcher() {
+    done_.store(true);
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  void OnSignal(std::function<void()> cb) {
+    std::lock_guard<std::mutex> lock(mu_);
+    on_signal_ = std::move(cb);
+  }
+  int signal() const { return signal_.load(); }
+  bool interrupted() const { return signal_.load() != 0; }
+  // Sleeps until a signal arrives.
+  void WaitForSignal() {
+    while (!interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> signal_{0};
+  std::mutex mu_;
+  std::function<void()> on_signal_;
+};
+
+Status WriteFileAtomic(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) return Unavailable("cannot write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Unavailable("cannot rename " + tmp + ": " + ec.message());
+  return OkStatus();
+}
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(path + ": cannot read (" + std::strerror(errno) + ")");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+StatusOr<bus::KafkaConfig> KafkaFrom(const std::string& bootstrap, const std::vector<std::string>& props) {
+  bus::KafkaConfig k;
+  k.bootstrap_servers = bootstrap;
+  KREPLAY_RETURN_IF_ERROR(bus::AddKafkaProperties(props, "-X", &k));
+  return k;
+}
+
+// ---- progress ---------------------------------------------------------------
+
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(std::string mode) : mode_(std::move(mode)) {
+    if (mode_ == "auto") mode_ = ::isatty(2) ? "bar" : "plain";
+  }
+  void Update(const v1::StudyProgress& p) {
+    if (mode_ == "none") return;
+    uint64_t finished = p.runs_done() + p.runs_failed();
+    double rate = p.elapsed_seconds() > 0 ? static_cast<double>(finished - p.runs_reused()) / p.elapsed_seconds() : 0;
+    double eta = rate > 0 ? static_cast<double>(p.runs_total() - finished) / rate : -1;
+    bool terminal = p.state() != v1::STUDY_RUNNING && p.state() != v1::STUDY_PENDING;
+    if (mode_ == "json") {
+      std::printf("{\"study\":\"%s\",\"state\":\"%s\",\"runs_total\":%llu,\"runs_done\":%llu,\"runs_failed\":%llu,"
+                  "\"runs_reused\":%llu,\"workers_alive\":%u,\"sim_events_per_second\":%.0f,\"republished\":%llu,"
+                  "\"trace_resends\":%llu,\"elapsed_seconds\":%.3f,\"eta_seconds\":%.1f}\n",
+                  p.study_id().c_str(), v1::StudyState_Name(p.state()).c_str(),
+                  static_cast<unsigned long long>(p.runs_total()), static_cast<unsigned long long>(p.runs_done()),
+                  static_cast<unsigned long long>(p.runs_failed()), static_cast<unsigned long long>(p.runs_reused()),
+                  p.workers_alive(), p.sim_events_per_second(), static_cast<unsigned long long>(p.republished()),
+                  static_cast<unsigned long long>(p.trace_resends()), p.elapsed_seconds(), eta);
+      std::fflush(stdout);
+      return;
+    }
+    auto now = Clock::now();
+    if (!terminal && finished == last_finished_ && now - last_print_ < std::chrono::seconds(mode_ == "bar" ? 1 : 5)) return;
+    last_finished_ = finished;
+    last_print_ = now;
+    char line[512];
+    std::snprintf(line, sizeof line, "%llu/%llu runs (%llu reused, %llu failed), %u workers, %.1f M events/s, "
+                  "re-published %llu, trace re-sends %llu, %s",
+                  static_cast<unsigned long long>(finished), static_cast<unsigned long long>(p.runs_total()),
+                  static_cast<unsigned long long>(p.runs_reused()), static_cast<unsigned long long>(p.runs_failed()),
+                  p.workers_alive(), p.sim_events_per_second() / 1e6,
+                  static_cast<unsigned long long>(p.republished()), static_cast<unsigned long long>(p.trace_resends()),
+                  terminal ? ("done in " + FormatSeconds(p.elapsed_seconds())).c_str()
+                           : ("ETA " + (eta >= 0 ? FormatSeconds(eta) : std::string("?"))).c_str());
+    if (mode_ == "bar") {
+      int width = 24;
+      int fill = p.runs_total() ? static_cast<int>(width * finished / p.runs_total()) : width;
+      std::string bar = "[" + std::string(static_cast<size_t>(fill), '#') + std::string(static_cast<size_t>(width - fill), '.') + "] ";
+      std::fprintf(stderr, "\r\033[K%s%s", bar.c_str(), line);
+      if (terminal) std::fprintf(stderr, "\n");
+    } else {
+      std::fprintf(stderr, "progress: %s\n", line);
+    }
+  }
+
+ private:
+  static std::string FormatSeconds(double s) {
+    char b[32];
+    if (s < 60) std::snprintf(b, sizeof b, "%.1fs", s);
+    else std::snprintf(b, sizeof b, "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(std::fmod(s, 60)));
+    return b;
+  }
+  std::string mode_;
+  uint64_t last_finished_ = UINT64_MAX;
+  Clock::time_point last_print_{};
+};
+
+// ---- reports -------------------------------------------------------------------
+
+int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> records, const std::string& out, bool quiet) {
+  auto rep = report::BuildReport(spec, std::move(records), report::LocalHostName());
+  if (!rep.ok()) return Fail(rep.status());
+  if (!quiet) std::fputs(report::FormatTable(*rep).c_str(), stdout);
+  Status st = report::WriteReport(*rep, out);
+  if (!st.ok()) return Fail(st);
+  std::fprintf(stderr, "kreplay: wrote %s/{results.json,results.csv,aggregates.csv,summary.md,resolved-spec.yaml}\n", out.c_str());
+  return kExitOk;
+}
+
+// Watches a study to its end, fetches its runs and writes the report.
+int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, const spec::StudySpec& spec,
+                   const std::string& out, const std::string& progress_mode, bool quiet, SignalWatcher& signals) {
+  ProgressPrinter progress(progress_mode);
+  v1::StudyProgress last;
+  for (;;) {
+    if (signals.interrupted()) break;
+    grpc::ClientContext ctx;
+    signals.OnSignal([&ctx] { ctx.TryCancel(); });
+    v1::WatchStudyRequest req;
+    req.set_study_id(study_id);
+    auto reader = stub.WatchStudy(&ctx, req);
+    v1::StudyProgress p;
+    while (reader->Read(&p)) {
+      last = p;
+      progress.Update(p);
+    }
+    grpc::Status s = reader->Finish();
+    signals.OnSignal(nullptr);
+    if (last.state() != v1::STUDY_RUNNING && last.state() != v1::STUDY_PENDING && last.state() != 0) break;
+    if (signals.interrupted()) break;
+    if (!s.ok()) {
+      Err("watching study " + study_id + ": " + s.error_message() + " (retrying)");
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  if (signals.interrupted()) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::CancelStudyRequest req;
+    req.set_study_id(study_id);
+    v1::CancelStudyResponse resp;
+    (void)stub.CancelStudy(&ctx, req, &resp);
+    Err("interrupted: study " + study_id + " cancelled; continue it with --resume");
+    return kExitInterrupted;
+  }
+  if (last.state() != v1::STUDY_SUCCEEDED) {
+    Err("study " + study_id + " ended " + v1::StudyState_Name(last.state()) + ": " + last.message());
+    return kExitInfra;
+  }
+  // Fetch every run with its result.
+  std::vector<report::RunRecord> records;
+  grpc::ClientContext ctx;
+  v1::GetStudyRunsRequest req;
+  req.set_study_id(study_id);
+  auto reader = stub.GetStudyRuns(&ctx, req);
+  v1::StudyRun run;
+  while (reader->Read(&run)) {
+    if (run.state() != v1::RUN_DONE) continue;
+    auto result = codec::ParseResult(run.result());
+    if (!result.ok()) return Fail(result.status().WithContext("run " + run.run_key()));
+    report::RunRecord r;
+    r.run_key = run.run_key();
+    r.variant = run.variant();
+    r.platform = run.platform();
+    r.workload = run.workload();
+    r.seed = run.seed();
+    r.model = run.model();
+    r.model_version = run.model_version();
+    r.params = codec::ParamsFromProto(run.params()).Canonical();
+    r.platform_digest = run.platform_digest();
+    r.workload_digest = run.workload_digest();
+    r.result = std::move(*result);
+    records.push_back(std::move(r));
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(rpc::FromGrpc(s, "fetching results"));
+  return EmitReport(spec, std::move(records), out, quiet);
+}
+
+std::string DefaultOut(const spec::StudySpec& spec) { return "kreplay-out/" + spec.name; }
+
+// Runs every model in this process: no broker, no workers. The reference that
+// distributed runs must equal bit for bit.
+int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const std::string& out, int threads,
+             bool quiet, SignalWatcher& signals) {
+  std::vector<spec::RunSpec> runs = spec::ExpandRuns(spec);
+  std::map<std::pair<size_t, uint64_t>, std::shared_ptr<workload::SchedWorkload>> workloads;
+  std::map<std::pair<size_t, uint64_t>, std::string> wdigest;
+  for (const auto& r : runs) {
+    auto key = std::make_pair(r.workload, r.seed);
+    if (workloads.count(key)) continue;
+    auto w = spec::BuildWorkload(spec, r.workload, r.seed);
+    if (!w.ok()) return Fail(w.status());
+    wdigest[key] = spec::WorkloadDigest(*w);
+    workloads[key] = std::make_shared<workload::SchedWorkload>(std::move(*w));
+  }
+  std::vector<report::RunRecord> records(runs.size());
+  std::vector<Status> errors(runs.size());
+  std::atomic<size_t> next{0}, finished{0};
+  std::atomic<bool> cancel{false};
+  signals.OnSignal([&] { cancel.store(true); });
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < runs.size();) {
+      const auto& r = runs[i];
+      const auto& pe = spec.platforms[r.platform];
+      const model::ModelInfo* info = registry.Find(r.model);
+      model::RunInput in;
+      in.params = &r.params;
+      in.seed = r.seed;
+      in.platform = &pe.platform;
+      in.sched = workloads.at({r.workload, r.seed}).get();
+      in.cancel = &cancel;
+      auto res = info->run(in);
+      if (!res.ok()) {
+        errors[i] = res.status();
+      } else {
+        auto& rec = records[i];
+        rec.variant = spec.variants[r.variant].name;
+        rec.platform = pe.name;
+        rec.workload = spec.workloads[r.workload].name;
+        rec.seed = r.seed;
+        rec.model = r.model;
+        rec.model_version = r.model_version;
+        rec.params = r.params.Canonical();
+        rec.platform_digest = pe.digest;
+        rec.workload_digest = wdigest.at({r.workload, r.seed});
+        rec.run_key = spec::ComputeRunKey(r.model, r.model_version, rec.params, pe.digest, rec.workload_digest, r.seed);
+        // Through the wire format, as a distributed run's result is.
+        auto back = codec::ParseResult(codec::SerializeResult(*res));
+        rec.result = std::move(*back);
+      }
+      size_t f = finished.fetch_add(1) + 1;
+      if (!quiet) std::fprintf(stderr, "\rlocal: %zu/%zu runs", f, runs.size());
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::max(1, threads); ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  signals.OnSignal(nullptr);
+  if (!quiet) std::fprintf(stderr, "\n");
+  if (cancel.load()) return kExitInterrupted;
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (!errors[i].ok()) return Fail(errors[i].WithContext("run " + spec.variants[runs[i].variant].name));
+  return EmitReport(spec, std::move(records), out, quiet);
+}
+
+// Waits for a file to appear with content (a child's "ready" signal).
+StatusOr<std::string> WaitForFile(const std::string& path, Subprocess& child, std::chrono::seconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    std::ifstream in(path);
+    std::string s;
+    if (in && std::getline(in, s) && !s.empty()) return s;
+    if (!child.running()) return Unavailable("child process exited before writing " + path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return DeadlineExceeded("timed out waiting for " + path);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+int CmdRun(const RunOptions& o) {
+  SignalWatcher signals;
+  model::Registry registry;
+  models::RegisterBuiltinModels(registry);
+  auto spec = spec::LoadStudySpec(o.spec, registry);
+  if (!spec.ok()) return Fail(spec.status());
+  std::string out = o.out.empty() ? DefaultOut(*spec) : o.out;
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) return Fail(InvalidArgument("--out " + out + ": " + ec.message()));
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (o.local) return RunLocal(*spec, registry, out, o.threads > 0 ? o.threads : static_cast<int>(cores), o.quiet, signals);
+
+  std::string run_dir = out + "/.run";
+  fs::create_directories(run_dir, ec);
+  std::string self = SelfExe();
+  Subprocess broker;
+  std::string bootstrap = o.bootstrap;
+  if (bootstrap.empty()) {
+    std::string bfile = run_dir + "/bootstrap";
+    fs::remove(bfile, ec);
+    auto b = Subprocess::Spawn({self, "broker", "--bootstrap-file", bfile, "--topic-prefix", o.topic_prefix,
+                                "--work-partitions", std::to_string(std::max(8, 4 * o.workers * 2))},
+                               run_dir + "/broker.log");
+    if (!b.ok()) return Fail(b.status());
+    broker = std::move(*b);
+    auto bs = WaitForFile(bfile, broker, std::chrono::seconds(20));
+    if (!bs.ok()) return Fail(bs.status().WithContext("embedded broker (log: " + run_dir + "/broker.log)"));
+    bootstrap = *bs;
+  }
+  auto kafka = KafkaFrom(bootstrap, o.kafka_props);
+  if (!kafka.ok()) return Fail(kafka.status());
+  server::ControllerOptions co;
+  co.data_dir = out;
+  co.db_path = o.db;
+  co.kafka = *kafka;
+  co.topic_prefix = o.topic_prefix;
+  auto controller = server::ControllerServer::Start(co);
+  if (!controller.ok()) return Fail(controller.status());
+  int threads = o.threads > 0 ? o.threads : std::max(1, static_cast<int>(cores) / o.workers);
+  std::vector<Subprocess> workers;
+  for (int i = 0; i < o.workers; ++i) {
+    std::vector<std::string> argv = {self, "worker", "--controller", (*controller)->address(), "--bootstrap-servers",
+                                     bootstrap, "--threads", std::to_string(threads), "--id",
+                                     "w" + std::to_string(i) + "-" + std::to_string(::getpid()), "--topic-prefix",
+                                     o.topic_prefix, "--grace-seconds", "5"};
+    for (const auto& p : o.kafka_props) {
+      argv.push_back("-X");
+      argv.push_back(p);
+    }
+    auto w = Subprocess::Spawn(argv, run_dir + "/worker" + std::to_string(i) + ".log");
+    if (!w.ok()) return Fail(w.status());
+    workers.push_back(std::move(*w));
+  }
+  std::fprintf(stderr, "kreplay: broker %s, controller %s, %d workers x %d threads (logs in %s)\n", bootstrap.c_str(),
+               (*controller)->address().c_str(), o.workers, threads, run_dir.c_str());
+
+  auto stub = v1::Controller::NewStub(rpc::MakeChannel((*controller)->address()));
+  auto text = ReadFile(o.spec);
+  if (!text.ok()) return Fail(text.status());
+  v1::SubmitStudyRequest req;
+  req.set_spec_yaml(*text);
+  req.set_spec_path(fs::absolute(o.spec).string());
+  req.set_resume(o.resume);
+  req.set_request_id(o.resume ? "" : "run-" + Sha256Hex(*text + std::to_string(::getpid()) +
+                                                       std::to_string(Clock::now().time_since_epoch().count())).substr(0, 16));
+  v1::SubmitStudyResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub->SubmitStudy(&ctx, req, &resp);
+  if (!s.ok()) return Fail(rpc::FromGrpc(s, "submit"));
+  std::fprintf(stderr, "kreplay: study %s: %llu runs (%llu already recorded)\n", resp.study_id().c_str(),
+               static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()));
+  int rc = WatchAndReport(*stub, resp.study_id(), *spec, out, o.progress, o.quiet, signals);
+  // Order matters: workers, then the controller (its producer flushes to
+  // the broker), then the broker.
+  for (auto& w : workers) w.Stop(std::chrono::seconds(10));
+  controller->reset();
+  broker.Stop(std::chrono::seconds(5));
+  return rc;
+}
+
+int CmdBroker(const BrokerOptions& o) {
+  SignalWatcher signals;
+  auto topics = bus::KreplayTopics(o.topic_prefix, "--topic-prefix");
+  if (!topics.ok()) return Fail(topics.status());
+  auto broker = bus::EmbeddedBroker::Start(o.brokers, {{topics->work, o.work_partitions}, {topics->traces, o.trace_partitions}});
+  if (!broker.ok()) return Fail(broker.status());
+  if (!o.bootstrap_file.empty()) {
+    Status st = WriteFileAtomic(o.bootstrap_file, (*broker)->bootstrap_servers() + "\n");
+    if (!st.ok()) return Fail(st);
+  }
+  std::printf("kreplay broker: %s (topics %s x%d, %s x%d)\n", (*broker)->bootstrap_servers().c_str(),
+              topics->work.c_str(), o.work_partitions, topics->traces.c_str(), o.trace_partitions);
+  std::fflush(stdout);
+  signals.WaitForSignal();
+  return kExitOk;
+}
+
+int CmdController(const ControllerCliOptions& o) {
+  SignalWatcher signals;
+  auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
+  if (!kafka.ok()) return Fail(kafka.status());
+  server::ControllerOptions co;
+  co.listen = o.listen;
+  co.data_dir = o.data_dir;
+  co.db_path = o.db;
+  co.kafka = *kafka;
+  co.topic_prefix = o.topic_prefix;
+  co.trace_window_bytes = o.trace_window_bytes;
+  co.lease_seconds = o.lease_seconds;
+  auto controller = server::ControllerServer::Start(co);
+  if (!controller.ok()) return Fail(controller.status());
+  if (!o.port_file.empty()) {
+    Status st = WriteFileAtomic(o.port_file, std::to_string((*controller)->port()) + "\n");
+    if (!st.ok()) return Fail(st);
+  }
+  std::printf("kreplay controller: listening on port %d\n", (*controller)->port());
+  std::fflush(stdout);
+  signals.WaitForSignal();
+  (*controller)->Shutdown();
+  return kExitOk;
+}
+
+int CmdWorker(const WorkerCliOptions& o) {
+  SignalWatcher signals;
+  auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
+  if (!kafka.ok()) return Fail(kafka.status());
+  worker::WorkerOptions wo;
+  wo.controller = o.controller;
+  wo.kafka = *kafka;
+  wo.topic_prefix = o.topic_prefix;
+  wo.threads = o.threads;
+  wo.worker_id = o.id;
+  wo.metrics_listen = o.metrics_listen;
+  wo.session_timeout_ms = o.session_timeout_ms;
+  wo.shutdown_grace_seconds = o.grace_seconds;
+  auto w = worker::Worker::Start(wo);
+  if (!w.ok()) return Fail(w.status());
+  if (!o.metrics_port_file.empty()) {
+    Status st = WriteFileAtomic(o.metrics_port_file, std::to_string((*w)->metrics_port()) + "\n");
+    if (!st.ok()) return Fail(st);
+  }
+  std::fprintf(stderr, "kreplay worker %s: running, metrics on port %d\n", (*w)->worker_id().c_str(), (*w)->metrics_port());
+  signals.WaitForSignal();
+  (*w)->RequestStop();
+  Status st = (*w)->Wait();
+  return st.ok() ? kExitOk : Fail(st);
+}
+
+int CmdSubmit(const SubmitOptions& o) {
+  SignalWatcher signals;
+  model::Registry registry;
+  models::RegisterBuiltinModels(registry);
+  auto spec = spec::LoadStudySpec(o.spec, registry);
+  if (!spec.ok()) return Fail(spec.status());
+  auto text = ReadFile(o.spec);
+  if (!text.ok()) return Fail(text.status());
+  auto stub = v1::Controller::NewStub(rpc::MakeChannel(o.controller));
+  v1::SubmitStudyRequest req;
+  req.set_spec_yaml(*text);
+  req.set_spec_path(fs::absolute(o.spec).string());
+  req.set_resume(o.resume);
+  req.set_request_id(!o.request_id.empty() ? o.request_id
+                                           : "submit-" + Sha256Hex(*text + std::to_string(::getpid()) +
+                                                                   std::to_string(Clock::now().time_since_epoch().count()))
+                                                             .substr(0, 16));
+  v1::SubmitStudyResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  grpc::Status s = stub->SubmitStudy(&ctx, req, &resp);
+  if (!s.ok()) return Fail(rpc::FromGrpc(s, "submit to " + o.controller));
+  std::printf("%s\n", resp.study_id().c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "kreplay: study %s: %llu runs (%llu already recorded)%s\n", resp.study_id().c_str(),
+               static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()),
+               resp.existing() ? " [existing study]" : "");
+  if (!o.wait) return kExitOk;
+  return WatchAndReport(*stub, resp.study_id(), *spec, o.out.empty() ? DefaultOut(*spec) : o.out, o.progress, false,
+                        signals);
+}
+
+int CmdModels(const std::string& describe) {
+  model::Registry registry;
+  models::RegisterBuiltinModels(registry);
+  if (describe.empty()) {
+    for (const auto* m : registry.List())
+      std::printf("%-14s %-8s %s\n", m->name.c_str(), m->version.c_str(), m->description.c_str());
+    return kExitOk;
+  }
+  const model::ModelInfo* m = registry.Find(describe);
+  if (!m) return Fail(NotFound("unknown model '" + describe + "' (known: " + Join(registry.Names(), ", ") + ")"));
+  std::printf("%s %s (%s family)\n  %s\n  mirrors: %s\n\nParameters:\n", m->name.c_str(), m->version.c_str(),
+              m->family.c_str(), m->description.c_str(), m->mirrors.c_str());
+  for (const auto& p : m->params) {
+    std::string bounds;
+    if (p.min || p.max)
+      bounds = " [" + (p.min ? FormatDouble(*p.min) : std::string("-inf")) + ", " +
+               (p.max ? FormatDouble(*p.max) : std::string("inf")) + "]";
+    if (!p.choices.empty()) bounds = " {" + Join(p.choices, ", ") + "}";
+    std::printf("  %-28s %-6s default %s%s%s\n      %s\n", p.name.c_str(), model::ParamTypeName(p.type),
+                model::ParamValueText(p.default_value).c_str(), p.unit.empty() ? "" : (" " + p.unit).c_str(),
+                bounds.c_str(), p.help.c_str());
+  }
+  std::printf("\nMetrics:\n");
+  for (const auto& x : m->metrics)
+    std::printf("  %-32s %-6s %-6s %s\n", x.name.c_str(), x.unit.c_str(), model::BetterName(x.better), x.help.c_str());
+  return kExitOk;
+}
+
+int CmdPlatforms(const std::string& show) {
+  if (!show.empty()) {
+    auto y = platforms::BuiltinPlatformYaml(show);
+    if (!y.ok()) return Fail(y.status());
+    std::fputs(y->c_str(), stdout);
+    return kExitOk;
+  }
+  for (const auto& name : platforms::BuiltinPlatformNames()) {
+    auto p = platforms::LoadBuiltinPlatform(name);
+    if (!p.ok()) return Fail(p.status());
+    std::string clusters;
+    for (const auto& c : p->clusters)
+      clusters += (clusters.empty() ? "" : " + ") + std::to_string(c.cpus) + "x " + c.core;
+    std::printf("%-10s %-34s power in %s\n", name.c_str(), clusters.c_str(), p->power_unit.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace kreplay::cli

@@ -1,0 +1,60 @@
+// The kreplay subcommands. Each returns a process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace kreplay::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRegression = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitInfra = 3;
+constexpr int kExitInterrupted = 130;
+
+struct RunOptions {
+  std::string spec, out, db, bootstrap, topic_prefix;
+  std::vector<std::string> kafka_props;
+  int workers = 2;
+  int threads = 0;
+  bool resume = false, local = false, quiet = false;
+  std::string progress = "auto";
+};
+
+struct BrokerOptions {
+  int brokers = 3;
+  int work_partitions = 16;
+  int trace_partitions = 4;
+  std::string topic_prefix, bootstrap_file;
+};
+
+struct ControllerCliOptions {
+  std::string bootstrap, topic_prefix, listen = "127.0.0.1:7070", data_dir = "kreplay-data", db, port_file;
+  std::vector<std::string> kafka_props;
+  uint64_t trace_window_bytes = 3u << 20;
+  double lease_seconds = 30;
+};
+
+struct WorkerCliOptions {
+  std::string controller, bootstrap, topic_prefix, id, metrics_listen = "127.0.0.1:0", metrics_port_file;
+  std::vector<std::string> kafka_props;
+  int threads = 0;
+  int session_timeout_ms = 6000;
+  double grace_seconds = 60;
+};
+
+struct SubmitOptions {
+  std::string spec, controller, request_id, out;
+  bool wait = false, resume = false;
+  std::string progress = "auto";
+};
+
+int CmdRun(const RunOptions& o);
+int CmdBroker(const BrokerOptions& o);
+int CmdController(const ControllerCliOptions& o);
+int CmdWorker(const WorkerCliOptions& o);
+int CmdSubmit(const SubmitOptions& o);
+int CmdModels(const std::string& describe);
+int CmdPlatforms(const std::string& show);
+
+}  // namespace kreplay::cli

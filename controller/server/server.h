@@ -1,0 +1,60 @@
+// The controller: plans studies, publishes traces and work over Kafka,
+// records results in the SQLite ledger, and serves the gRPC API
+// (kreplay.v1.Controller for users, kreplay.v1.WorkerGateway for workers,
+// grpc.health.v1 and server reflection).
+//
+// SQLite is the ledger, Kafka the transport: a run is pending until its
+// result is committed in the store, whatever Kafka holds. On start the
+// controller reloads unfinished studies and re-publishes their pending runs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "services/bus/kafka.h"
+#include "services/core/status.h"
+
+namespace kreplay::server {
+
+struct ControllerOptions {
+  std::string listen = "127.0.0.1:0";   // host:port; port 0 picks a free one
+  std::string data_dir;                 // holds kreplay.db and traces/
+  std::string db_path;                  // default: data_dir/kreplay.db
+  bus::KafkaConfig kafka;
+  std::string topic_prefix;             // prepended to kreplay.work / kreplay.traces
+  size_t chunk_bytes = 512 * 1024;      // trace chunk payload bound
+  // Bytes a trace partition may hold beyond the oldest unacknowledged chunk;
+  // below the embedded broker's 5 MiB retention so nothing unread is dropped.
+  uint64_t trace_window_bytes = 3u << 20;
+  uint32_t trace_resend_limit = 5;      // re-sends of one chunk before DATA_LOSS
+  // Work items in flight (published, not recorded): max(min_work_window,
+  // 4 x the threads of live workers).
+  uint32_t min_work_window = 16;
+  double lease_seconds = 30;            // a claimed run's lease; heartbeats renew it
+  double worker_timeout_seconds = 10;   // no heartbeat for this long: worker presumed dead
+  double claim_timeout_seconds = 120;   // published but unclaimed this long: re-publish
+  double heartbeat_seconds = 1;         // interval workers are told to use
+  int max_message_bytes = 64 << 20;     // gRPC limit, raised deliberately for results
+};
+
+class ControllerServer {
+ public:
+  static StatusOr<std::unique_ptr<ControllerServer>> Start(const ControllerOptions& options);
+  ~ControllerServer();
+  ControllerServer(const ControllerServer&) = delete;
+  ControllerServer& operator=(const ControllerServer&) = delete;
+
+  int port() const;
+  std::string address() const;  // "127.0.0.1:port"
+  // Stops accepting RPCs, finishes in-flight ones, stops publishing.
+  void Shutdown();
+
+  struct Impl;
+
+ private:
+  explicit ControllerServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kreplay::server

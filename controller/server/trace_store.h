@@ -1,0 +1,54 @@
+// File-backed store of encoded workload traces, keyed by manifest digest.
+//
+// The controller keeps every trace a pending run needs readable here until
+// the run is recorded, so re-sends never depend on Kafka retention. One file
+// per trace holds the chunks back to back; a small index file (written last,
+// then renamed into place) holds the manifest and each chunk's extent, so a
+// half-written trace is never mistaken for a whole one after a crash.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kreplay/v1/workload.pb.h"
+#include "services/core/status.h"
+#include "services/workload/sched_workload.h"
+
+namespace kreplay::server {
+
+class TraceStore {
+ public:
+  // Creates `dir` if needed and indexes the traces already in it.
+  static StatusOr<std::unique_ptr<TraceStore>> Open(const std::string& dir);
+
+  // Encodes and stores a scheduler workload unless a trace with the same
+  // content is already stored; returns its manifest.
+  StatusOr<v1::TraceManifest> PutSched(const workload::SchedWorkload& w, size_t chunk_bytes,
+                                       const std::string& source);
+
+  StatusOr<v1::TraceManifest> Manifest(const std::string& digest) const;
+  // The chunk with its digest set (stream_id left empty).
+  StatusOr<v1::TraceChunk> ReadChunk(const std::string& digest, uint32_t index) const;
+  // Size in bytes of one stored chunk (payload), for window accounting.
+  StatusOr<uint64_t> ChunkBytes(const std::string& digest, uint32_t index) const;
+
+ private:
+  struct Entry {
+    v1::TraceManifest manifest;
+    std::vector<uint64_t> offsets;  // chunk i spans [offsets[i], offsets[i+1])
+    std::string path;
+  };
+  explicit TraceStore(std::string dir) : dir_(std::move(dir)) {}
+  Status LoadIndex(const std::string& index_path);
+
+  std::string dir_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> traces_;  // digest -> entry
+};
+
+}  // namespace kreplay::server

@@ -1,0 +1,209 @@
+#include "services/workload/rtapp.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace kreplay::workload {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kUs = 1000;
+constexpr int64_t kMs = 1000 * kUs;
+
+std::string ReadTestdata(const std::string& name) {
+  std::ifstream in(std::string(KREPLAY_WORKLOAD_TESTDATA) + "/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Phase P(PhaseOp op, int64_t a) { return Phase{op, a, 0}; }
+
+// The error message of parsing `json` as "x.json" (empty if it parsed).
+std::string ErrorOf(const std::string& json) {
+  auto w = ParseRtApp(json, "x.json");
+  if (w.ok()) return "";
+  EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument);
+  return w.status().message();
+}
+
+TEST(RtApp, ParsesInstancesPhasesLoopsTimersCommentsTrailingCommas) {
+  auto w = ParseRtApp(ReadTestdata("periodic.json"), "periodic.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->duration_ns, 2'000'000'000);
+  ASSERT_EQ(w->tasks.size(), 3u);
+  // warmup (loop 2) is repeated, then steady; "runtime" is its own event.
+  const std::vector<Phase> decoder = {
+      P(PhaseOp::kRun, 1 * kMs),       P(PhaseOp::kSleep, 500 * kUs), P(PhaseOp::kRun, 1 * kMs),
+      P(PhaseOp::kSleep, 500 * kUs),   P(PhaseOp::kRuntime, 250 * kUs), P(PhaseOp::kRun, 4 * kMs),
+      P(PhaseOp::kTimer, 16 * kMs)};
+  for (int i = 0; i < 2; ++i) {
+    const SchedTaskSpec& t = w->tasks[i];
+    EXPECT_EQ(t.name, "decoder-" + std::to_string(i));
+    EXPECT_EQ(t.nice, -5);
+    EXPECT_EQ(t.cpu_mask, 0b101u);
+    EXPECT_EQ(t.delay_ns, 1500 * kUs);
+    EXPECT_EQ(t.loops, 3);
+    EXPECT_TRUE(t.periodic);
+    EXPECT_EQ(t.phases, decoder);
+  }
+  const SchedTaskSpec& helper = w->tasks[2];
+  EXPECT_EQ(helper.name, "helper");  // one instance keeps its name
+  EXPECT_EQ(helper.loops, -1);
+  EXPECT_FALSE(helper.periodic);
+  EXPECT_EQ(helper.cpu_mask, 0u);
+  EXPECT_EQ(helper.phases, (std::vector<Phase>{P(PhaseOp::kRun, 2 * kMs), P(PhaseOp::kSleep, 8 * kMs)}));
+}
+
+TEST(RtApp, WaitAndSignalGetResourceIdsInOrderOfFirstAppearance) {
+  auto w = ParseRtApp(ReadTestdata("wait_signal.json"), "wait_signal.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->duration_ns, 0);  // no global: rt-app runs until the loops end
+  ASSERT_EQ(w->tasks.size(), 2u);
+  EXPECT_EQ(w->tasks[0].name, "producer");
+  EXPECT_EQ(w->tasks[0].loops, 5);
+  EXPECT_EQ(w->tasks[0].phases,
+            (std::vector<Phase>{P(PhaseOp::kRun, 100 * kUs), P(PhaseOp::kSignal, 0), P(PhaseOp::kWait, 1),
+                                P(PhaseOp::kSleep, 1 * kMs)}));
+  EXPECT_EQ(w->tasks[1].phases,
+            (std::vector<Phase>{P(PhaseOp::kWait, 0), P(PhaseOp::kRun, 300 * kUs), P(PhaseOp::kSignal, 1)}));
+}
+
+TEST(RtApp, DefaultLoopsFollowRtApp) {
+  // With "phases" a task loops forever by default; in the one-phase form the
+  // phase runs once.
+  auto w = ParseRtApp(R"({"tasks": {"a": {"phases": {"p": {"run": 1}}}, "b": {"run": 1}}})", "x.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->tasks[0].loops, -1);
+  EXPECT_EQ(w->tasks[1].loops, 1);
+}
+
+TEST(RtApp, TrailingCommaInsideStringsAndCommentsIsKept) {
+  auto w = ParseRtApp("{\"tasks\": {\"a,}\": {\"run\": 10, // a, }\n \"sleep\": 5, /* , ] */ }, }}", "x.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_EQ(w->tasks.size(), 1u);
+  EXPECT_EQ(w->tasks[0].name, "a,}");
+  EXPECT_EQ(w->tasks[0].phases, (std::vector<Phase>{P(PhaseOp::kRun, 10 * kUs), P(PhaseOp::kSleep, 5 * kUs)}));
+}
+
+TEST(RtApp, ExpandsPhaseLoopMinusOneInFirstPhase) {
+  auto w = ParseRtApp(R"({"tasks": {"a": {"loop": 3, "phases": {"p": {"loop": -1, "run": 7}}}}})", "x.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->tasks[0].loops, -1);
+  EXPECT_EQ(w->tasks[0].phases, (std::vector<Phase>{P(PhaseOp::kRun, 7 * kUs)}));
+}
+
+TEST(RtApp, ErrorsNameSourceAndFieldPath) {
+  EXPECT_EQ(ErrorOf(R"({"global": {}})"), "x.json: tasks: missing");
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"run": "10"}}})"),
+              HasSubstr("x.json: tasks.t.run: expected an integer"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"sleep": -5}}})"), HasSubstr("x.json: tasks.t.sleep: negative duration"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"phases": {"p": {"run": -1}}}}})"),
+              HasSubstr("x.json: tasks.t.phases.p.run: negative duration"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"loop": 0, "run": 1}}})"), HasSubstr("tasks.t.loop: loop must be -1"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"timer": {"ref": "u"}}}})"), HasSubstr("tasks.t.timer.period: missing"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"timer": {"period": 10, "mode": "late"}}}})"),
+              HasSubstr("tasks.t.timer.mode: unknown mode 'late' (expected relative, absolute)"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"duration": -3}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("x.json: global.duration: must be -1"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"duraton": 3}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("global.duraton: unknown key"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"run": 1, "colour": 1}}})"), HasSubstr("tasks.t.colour: unknown key"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_FIFO", "run": 1}}})"),
+              HasSubstr("tasks.t.policy: unsupported policy SCHED_FIFO"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"default_policy": "SCHED_RR"}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("global.default_policy: unsupported policy SCHED_RR"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"priority": 25, "run": 1}}})"), HasSubstr("tasks.t.priority: nice value"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"cpus": [1, 64], "run": 1}}})"), HasSubstr("tasks.t.cpus[1]: CPU number"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"loop": 2}}})"), HasSubstr("tasks.t: no events"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"phases": {"a": {"run": 1}, "b": {"loop": -1, "run": 1}}}}})"),
+              HasSubstr("tasks.t.phases.b.loop: loop -1 is only supported"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": []})"), HasSubstr("x.json: tasks: expected an object"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"instance": 2, "run": 1}, "t-1": {"run": 1}}})"),
+              HasSubstr("tasks.t-1: duplicate task name"));
+}
+
+TEST(RtApp, BadJsonReportsLineAndColumn) {
+  std::string msg = ErrorOf("{\n \"tasks\": {\n  \"t\": {\"run\": 10 \"sleep\": 5}\n }\n}");
+  EXPECT_THAT(msg, HasSubstr("x.json: invalid JSON"));
+  EXPECT_THAT(msg, HasSubstr("line 3, column"));
+}
+
+TEST(RtApp, UnsupportedEventsAreRejectedWithExactMessage) {
+  EXPECT_EQ(ErrorOf(R"({"tasks": {"t": {"phases": {"p1": {"run": 10, "lock": "m"}}}}})"),
+            "x.json: unsupported event lock at tasks.t.phases.p1");
+  EXPECT_EQ(ErrorOf(R"({"tasks": {"t": {"run": 10, "barrier0": "b"}}})"),
+            "x.json: unsupported event barrier0 at tasks.t");
+  EXPECT_EQ(ErrorOf(R"({"tasks": {"t": {"broad": "c"}}})"), "x.json: unsupported event broad at tasks.t");
+  // "resume" starts with "r" but is not "run".
+  EXPECT_EQ(ErrorOf(R"({"tasks": {"t": {"resume": "u"}}})"), "x.json: unsupported event resume at tasks.t");
+}
+
+TEST(RtApp, WriteThenParseGivesTheSameWorkload) {
+  SchedWorkload w;
+  w.duration_ns = 1'500'000'000;  // not whole seconds: carried in kreplay_duration_ns
+  w.calibration_cpu = "a57";
+  w.calibration_khz = 1'100'000;
+  SchedTaskSpec a;
+  a.name = "video";
+  a.nice = 3;
+  a.delay_ns = 250 * kUs;
+  a.loops = -1;
+  a.cpu_mask = 0b1010;
+  a.periodic = true;
+  a.kind = "periodic";
+  a.phases = {P(PhaseOp::kRun, 3 * kMs), P(PhaseOp::kRuntime, 20 * kUs), P(PhaseOp::kSignal, 0),
+              P(PhaseOp::kTimer, 16 * kMs)};
+  SchedTaskSpec b;
+  b.name = "sink";
+  b.loops = 7;
+  b.phases = {P(PhaseOp::kWait, 0), P(PhaseOp::kRun, 1 * kMs), P(PhaseOp::kSleep, 2 * kMs)};
+  w.tasks = {a, b};
+
+  std::string text = WriteRtApp(w);
+  auto back = ParseRtApp(text, "written.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << text;
+  EXPECT_EQ(*back, w);
+
+  // What rt-app itself reads: whole seconds, us, events in program order.
+  auto j = nlohmann::ordered_json::parse(text);
+  EXPECT_EQ(j["global"]["duration"], 2);
+  const auto& events = j["tasks"]["video"]["phases"]["p0"];
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : events.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"run0", "runtime1", "signal2", "timer3"}));
+  EXPECT_EQ(events["run0"], 3000);
+  EXPECT_EQ(events["timer3"]["period"], 16000);
+  EXPECT_EQ(j["tasks"]["video"]["cpus"], (nlohmann::json{1, 3}));
+}
+
+TEST(RtApp, TestdataRoundTrips) {
+  for (const char* name : {"periodic.json", "wait_signal.json"}) {
+    auto w = ParseRtApp(ReadTestdata(name), name);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    auto back = ParseRtApp(WriteRtApp(*w), name);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, *w) << name;
+  }
+}
+
+TEST(RtApp, WriteRoundsToMicroseconds) {
+  SchedWorkload w;
+  SchedTaskSpec t;
+  t.name = "t";
+  t.phases = {P(PhaseOp::kRun, 1499), P(PhaseOp::kSleep, 1500)};
+  w.tasks = {t};
+  auto back = ParseRtApp(WriteRtApp(w), "w.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->tasks[0].phases, (std::vector<Phase>{P(PhaseOp::kRun, 1000), P(PhaseOp::kSleep, 2000)}));
+  EXPECT_EQ(back->duration_ns, 0);
+}
+
+}  // namespace
+}  // namespace kreplay::workload

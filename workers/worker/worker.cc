@@ -1,0 +1,535 @@
+#include "workers/worker/worker.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <list>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "kreplay/v1/controller.grpc.pb.h"
+#include "services/bus/group_consumer.h"
+#include "services/bus/partition_reader.h"
+#include "services/bus/topics.h"
+#include "services/codec/convert.h"
+#include "services/codec/sched_trace.h"
+#include "services/metrics/metrics.h"
+#include "services/rpc/status.h"
+#include "workers/models/builtin.h"
+
+namespace kreplay::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Workload = std::shared_ptr<const workload::SchedWorkload>;
+
+void Log(const std::string& who, const std::string& msg) {
+  std::fprintf(stderr, "kreplay worker %s: %s\n", who.c_str(), msg.c_str());
+}
+
+uint64_t ApproxBytes(const workload::SchedWorkload& w) {
+  uint64_t n = sizeof(w);
+  for (const auto& t : w.tasks) n += sizeof(t) + t.name.size() + t.phases.size() * sizeof(workload::Phase);
+  return n;
+}
+
+struct Job {
+  v1::WorkItem item;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+};
+
+// Offsets of one partition still in progress; the committable position is
+// the lowest one in progress (or one past the highest seen).
+struct PartitionProgress {
+  std::set<int64_t> in_progress;
+  int64_t highest = -1;
+  int64_t Committable() const { return in_progress.empty() ? highest + 1 : *in_progress.begin(); }
+};
+
+}  // namespace
+
+struct Worker::Impl {
+  WorkerOptions opt;
+  model::Registry registry;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::WorkerGateway::Stub> stub;
+  std::unique_ptr<bus::GroupConsumer> consumer;
+  bus::TopicNames topics;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::unique_ptr<metrics::WorkerProbe> probe;
+
+  std::atomic<bool> stop{false};
+  std::atomic<bool> hard_stop{false};  // grace period over: cancel runs
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Job> queue;
+  int busy = 0;                                    // jobs queued or running
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> in_flight;  // run key -> cancel flag
+  std::map<std::pair<std::string, int32_t>, PartitionProgress> progress;
+  Status fatal;
+
+  // Trace cache: digest -> decoded workload; LRU by use.
+  std::mutex cache_mu;
+  std::map<std::string, std::shared_future<StatusOr<Workload>>> fetching;
+  std::map<std::string, std::pair<Workload, uint64_t>> cache;
+  std::list<std::string> lru;
+  uint64_t cache_bytes = 0;
+
+  std::vector<std::thread> pool;
+  std::thread heartbeat_thread, poll_thread;
+
+  // ---- controller calls -------------------------------------------------
+  Status Register();
+  void HeartbeatLoop();
+  // Retries transient RPC failures with backoff until `deadline_stop` says stop.
+  template <typename Call>
+  grpc::Status CallWithRetry(Call call, bool give_up_on_hard_stop);
+
+  // ---- Kafka ------------------------------------------------------------
+  void PollLoop();
+  void Done(const Job& job);
+
+  // ---- runs ---------------------------------------------------------------
+  void PoolLoop();
+  void Execute(Job& job);
+  StatusOr<Workload> GetWorkload(const v1::TraceManifest& m);
+  StatusOr<Workload> FetchTrace(const v1::TraceManifest& m);
+};
+
+template <typename Call>
+grpc::Status Worker::Impl::CallWithRetry(Call call, bool give_up_on_hard_stop) {
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status s = call(&ctx);
+    bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                     s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                     s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    if (!transient) return s;
+    if (give_up_on_hard_stop ? hard_stop.load() : stop.load()) return s;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+Status Worker::Impl::Register() {
+  v1::RegisterWorkerRequest req;
+  auto* w = req.mutable_worker();
+  w->set_worker_id(opt.worker_id);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  w->set_host(host);
+  w->set_threads(static_cast<uint32_t>(opt.threads));
+  w->set_version(KREPLAY_VERSION);
+  v1::RegisterWorkerResponse resp;
+  grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->RegisterWorker(ctx, req, &resp); }, false);
+  return rpc::FromGrpc(s, "register with controller " + opt.controller);
+}
+
+void Worker::Impl::HeartbeatLoop() {
+  for (;;) {
+    v1::HeartbeatRequest req;
+    req.set_worker_id(opt.worker_id);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stop.load() && busy == 0) break;
+      for (const auto& [key, _] : in_flight) req.add_in_flight(key);
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::HeartbeatResponse resp;
+    grpc::Status s = stub->Heartbeat(&ctx, req, &resp);
+    if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      (void)Register();  // the controller restarted and forgot us
+    } else if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& key : resp.cancel())
+        if (auto it = in_flight.find(key); it != in_flight.end()) it->second->store(true);
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(1));
+  }
+}
+
+void Worker::Impl::Done(const Job& job) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = progress.find({job.topic, job.partition});
+  if (it == progress.end()) return;  // partition revoked meanwhile
+  it->second.in_progress.erase(job.offset);
+  // Storing can fail if the partition moved to another member: harmless, the
+  // new owner re-reads and the controller tells it to skip recorded runs.
+  (void)consumer->StoreOffset(job.topic, job.partition, it->second.Committable());
+}
+
+void Worker::Impl::PollLoop() {
+  bool paused = false;
+  while (!stop.load()) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      if (busy >= opt.threads) {
+        if (!paused) {
+          lock.unlock();
+          (void)consumer->PauseAll();
+          paused = true;
+          lock.lock();
+        }
+        cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return busy < opt.threads || stop.load(); });
+        continue;
+      }
+    }
+    if (paused) {
+      (void)consumer->ResumeAll();
+      paused = false;
+    }
+    auto msg = consumer->Poll(std::chrono::milliseconds(200));
+    if (!msg.ok()) {
+      Log(opt.worker_id, "work topic: " + msg.status().ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    if (!msg->has_value()) continue;
+    bus::Message& m = **msg;
+    Job job;
+    job.topic = m.topic;
+    job.partition = m.partition;
+    job.offset = m.offset;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto& p = progress[{m.topic, m.partition}];
+      p.in_progress.insert(m.offset);
+      p.highest = std::max(p.highest, m.offset);
+    }
+    if (!job.item.ParseFromString(m.value) || job.item.run_key().empty()) {
+      Log(opt.worker_id, "skipping malformed work item at " + m.topic + "/" + std::to_string(m.partition) + "@" +
+                             std::to_string(m.offset));
+      probe->ItemFinished("malformed", 0);
+      Done(job);
+      continue;
+    }
+    v1::ClaimRunRequest req;
+    req.set_worker_id(opt.worker_id);
+    req.set_run_key(job.item.run_key());
+    req.set_attempt(job.item.attempt());
+    v1::ClaimRunResponse resp;
+    grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ClaimRun(ctx, req, &resp); }, false);
+    if (!s.ok()) {
+      // Stopping while the controller is unreachable: leave the offset
+      // unstored so the item is delivered again.
+      Log(opt.worker_id, "claim " + job.item.run_key().substr(0, 12) + ": " + s.error_message());
+      continue;
+    }
+    if (resp.decision() != v1::ClaimRunResponse::RUN) {
+      probe->ItemFinished("skipped", 0);
+      Done(job);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    in_flight[job.item.run_key()] = job.cancel;
+    ++busy;
+    probe->SetInFlight(busy);
+    queue.push_back(std::move(job));
+    cv.notify_all();
+  }
+}
+
+void Worker::Impl::PoolLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return !queue.empty() || (stop.load() && busy == 0) || hard_stop.load(); });
+      if (queue.empty()) return;
+      job = std::move(queue.front());
+      queue.pop_front();
+    }
+    if (hard_stop.load()) job.cancel->store(true);
+    Execute(job);
+    std::lock_guard<std::mutex> lock(mu);
+    in_flight.erase(job.item.run_key());
+    --busy;
+    probe->SetInFlight(busy);
+    cv.notify_all();
+  }
+}
+
+void Worker::Impl::Execute(Job& job) {
+  const auto start = Clock::now();
+  const v1::WorkItem& item = job.item;
+  v1::ReportResultRequest report;
+  report.set_worker_id(opt.worker_id);
+  report.set_run_key(item.run_key());
+  std::string outcome = "ok";
+
+  const model::ModelInfo* info = registry.Find(item.model());
+  StatusOr<model::Result> result = Internal("not run");
+  if (!info) {
+    result = InvalidArgument("unknown model '" + item.model() + "' on worker " + opt.worker_id);
+  } else if (info->version != item.model_version()) {
+    result = FailedPrecondition("model " + item.model() + " is version " + info->version + " here, the study wants " +
+                                item.model_version());
+  } else {
+    auto w = GetWorkload(item.workload());
+    if (!w.ok()) {
+      result = w.status();
+    } else {
+      v1::Platform pp;
+      if (!pp.ParseFromString(item.system().config())) {
+        result = InvalidArgument("work item " + item.run_key() + ": platform config does not parse");
+      } else {
+        workload::Platform platform = codec::PlatformFromProto(pp);
+        model::ParamSet params = codec::ParamsFromProto(item.params());
+        model::RunInput in;
+        in.params = &params;
+        in.seed = item.seed();
+        in.platform = &platform;
+        in.sched = w->get();
+        in.cancel = job.cancel.get();
+        result = info->run(in);
+      }
+    }
+  }
+  if (!result.ok() && result.status().code() == StatusCode::kCancelled) {
+    // Released, not failed: the offset stays unstored only on shutdown (so the
+    // item comes back); a cancelled study's item is simply done.
+    probe->ItemFinished("cancelled", 0);
+    if (!hard_stop.load()) Done(job);
+    return;
+  }
+  if (result.ok()) {
+    report.set_result(codec::SerializeResult(*result));
+    probe->SimulatedWork(result->sim_events, static_cast<double>(result->sim_time_ns) / 1e9);
+  } else {
+    outcome = result.status().code() == StatusCode::kDataLoss ? "data_loss" : "failed";
+    report.set_error(result.status().ToString());
+    report.set_error_is_data_loss(result.status().code() == StatusCode::kDataLoss);
+  }
+  double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  auto* prov = report.mutable_provenance();
+  prov->set_worker_id(opt.worker_id);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  prov->set_host(host);
+  prov->set_wall_seconds(wall);
+  prov->set_attempt(item.attempt());
+  prov->set_kreplay_version(KREPLAY_VERSION);
+  v1::ReportResultResponse resp;
+  grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ReportResult(ctx, report, &resp); }, true);
+  if (!s.ok() || !resp.recorded()) {
+    Log(opt.worker_id, "result of " + item.run_key().substr(0, 12) + " not recorded: " + s.error_message() +
+                           " (the item will be delivered again)");
+    probe->ItemFinished("unreported", wall);
+    return;
+  }
+  if (resp.determinism_mismatch())
+    Log(opt.worker_id, "DETERMINISM BUG: run " + item.run_key() + " differs from the recorded result");
+  probe->ItemFinished(outcome, wall);
+  Done(job);
+}
+
+StatusOr<Workload> Worker::Impl::GetWorkload(const v1::TraceManifest& m) {
+  std::shared_future<StatusOr<Workload>> fut;
+  bool owner = false;
+  std::promise<StatusOr<Workload>> promise;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    if (auto it = cache.find(m.digest()); it != cache.end()) {
+      lru.remove(m.digest());
+      lru.push_front(m.digest());
+      return it->second.first;
+    }
+    if (auto it = fetching.find(m.digest()); it != fetching.end()) {
+      fut = it->second;
+    } else {
+      fut = promise.get_future().share();
+      fetching[m.digest()] = fut;
+      owner = true;
+    }
+  }
+  if (!owner) return fut.get();
+  StatusOr<Workload> w = FetchTrace(m);
+  {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    fetching.erase(m.digest());
+    if (w.ok()) {
+      uint64_t bytes = ApproxBytes(**w);
+      cache[m.digest()] = {*w, bytes};
+      lru.push_front(m.digest());
+      cache_bytes += bytes;
+      while (cache_bytes > opt.trace_cache_bytes && lru.size() > 1) {
+        const std::string victim = lru.back();
+        lru.pop_back();
+        cache_bytes -= cache[victim].second;
+        cache.erase(victim);
+      }
+    }
+  }
+  promise.set_value(w);
+  return w;
+}
+
+StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
+  codec::SchedTraceAssembler assembler(m);
+  const std::string name = "trace " + m.digest().substr(0, 12) + " (" + m.source() + ")";
+  uint32_t failures = 0;
+  Status last_error;
+  while (!assembler.complete()) {
+    if (hard_stop.load()) return Cancelled(name + ": worker stopping");
+    uint32_t from = assembler.next_chunk();
+    if (from > 0 || failures > 0) probe->TraceResend();
+    v1::OpenTraceRequest req;
+    req.set_worker_id(opt.worker_id);
+    req.set_digest(m.digest());
+    req.set_from_chunk(from);
+    v1::OpenTraceResponse open;
+    grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->OpenTrace(ctx, req, &open); }, true);
+    if (!s.ok()) return rpc::FromGrpc(s, name + ": open");
+    auto reader = bus::PartitionReader::Create(opt.kafka);
+    if (!reader.ok()) return reader.status();
+    Status st = (*reader)->Assign(open.topic(), open.partition(), open.start_offset());
+    auto idle_since = Clock::now();
+    while (st.ok() && !assembler.complete()) {
+      if (hard_stop.load()) return Cancelled(name + ": worker stopping");
+      auto msg = (*reader)->Poll(std::chrono::milliseconds(500));
+      if (!msg.ok()) {
+        if (msg.status().code() == StatusCode::kDataLoss) {
+          st = msg.status();
+          break;
+        }
+        continue;  // transient
+      }
+      if (!msg->has_value()) {
+        if (Clock::now() - idle_since > std::chrono::seconds(30)) st = DeadlineExceeded(name + ": no chunk for 30 s");
+        continue;
+      }
+      idle_since = Clock::now();
+      v1::TraceChunk chunk;
+      if (!chunk.ParseFromString((*msg)->value)) continue;  // not a chunk: someone else's bytes
+      if (chunk.stream_id() != open.stream_id()) continue;
+      probe->TraceBytesRead((*msg)->value.size());
+      if (chunk.index() < assembler.next_chunk()) continue;
+      st = assembler.Add(chunk);  // gap, CRC or digest errors end this stream
+      if (!st.ok()) break;
+      v1::AckTraceRequest ack;
+      ack.set_stream_id(open.stream_id());
+      ack.set_next_chunk(assembler.next_chunk());
+      ack.set_done(assembler.complete());
+      v1::AckTraceResponse ack_resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      (void)stub->AckTrace(&ctx, ack, &ack_resp);  // best effort: a lost ack only slows the window
+    }
+    if (assembler.complete()) break;
+    last_error = st;
+    failures = assembler.next_chunk() > from ? 0 : failures + 1;
+    if (failures > opt.trace_resend_limit)
+      return DataLoss(name + ": chunk " + std::to_string(assembler.next_chunk()) + " of " +
+                      std::to_string(m.chunk_count()) + " lost after " + std::to_string(opt.trace_resend_limit) +
+                      " re-sends (last error: " + last_error.ToString() + ")");
+    Log(opt.worker_id, name + ": re-requesting from chunk " + std::to_string(assembler.next_chunk()) + " after " +
+                           st.ToString());
+  }
+  auto w = assembler.Finish();
+  if (!w.ok()) return w.status();
+  return Workload(std::make_shared<const workload::SchedWorkload>(std::move(*w)));
+}
+
+// ---------------------------------------------------------------------------
+
+StatusOr<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  if (impl->opt.controller.empty()) return InvalidArgument("worker: --controller is required");
+  if (impl->opt.threads <= 0) impl->opt.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (impl->opt.worker_id.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    impl->opt.worker_id = std::string(host) + "-" + std::to_string(::getpid());
+  }
+  models::RegisterBuiltinModels(impl->registry);
+  auto topics = bus::KreplayTopics(impl->opt.topic_prefix);
+  if (!topics.ok()) return topics.status();
+  impl->topics = *topics;
+  if (!impl->opt.metrics_listen.empty()) {
+    auto ms = metrics::MetricsServer::Start(impl->opt.metrics_listen);
+    if (!ms.ok()) return ms.status();
+    impl->metrics_server = std::move(*ms);
+  } else {
+    // Probes still count; nothing serves them.
+    auto ms = metrics::MetricsServer::Start("127.0.0.1:0");
+    if (!ms.ok()) return ms.status();
+    impl->metrics_server = std::move(*ms);
+  }
+  impl->probe = std::make_unique<metrics::WorkerProbe>(*impl->metrics_server, impl->opt.worker_id);
+  impl->channel = rpc::MakeChannel(impl->opt.controller);
+  impl->stub = v1::WorkerGateway::NewStub(impl->channel);
+  KREPLAY_RETURN_IF_ERROR(impl->Register());
+
+  bus::GroupConsumerOptions co;
+  co.group_id = impl->opt.group_id;
+  co.session_timeout_ms = impl->opt.session_timeout_ms;
+  co.auto_offset_reset = "earliest";  // a new group starts at the oldest item; the controller skips stale ones
+  Impl* raw = impl.get();
+  co.on_rebalance = [raw](const bus::RebalanceEvent& ev) {
+    if (ev.kind != bus::RebalanceEvent::Kind::kRevoked) return;
+    std::lock_guard<std::mutex> lock(raw->mu);
+    for (const auto& tp : ev.partitions) raw->progress.erase({tp.topic, tp.partition});
+  };
+  auto consumer = bus::GroupConsumer::Create(impl->opt.kafka, co);
+  if (!consumer.ok()) return consumer.status();
+  impl->consumer = std::move(*consumer);
+  KREPLAY_RETURN_IF_ERROR(impl->consumer->Subscribe({impl->topics.work}));
+
+  for (int i = 0; i < impl->opt.threads; ++i) impl->pool.emplace_back([raw] { raw->PoolLoop(); });
+  impl->heartbeat_thread = std::thread([raw] { raw->HeartbeatLoop(); });
+  impl->poll_thread = std::thread([raw] { raw->PollLoop(); });
+  return std::unique_ptr<Worker>(new Worker(std::move(impl)));
+}
+
+Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Worker::~Worker() {
+  RequestStop();
+  (void)Wait();
+}
+
+void Worker::RequestStop() {
+  impl_->stop.store(true);
+  impl_->cv.notify_all();
+}
+
+Status Worker::Wait() {
+  if (impl_->poll_thread.joinable()) impl_->poll_thread.join();
+  // Let in-flight runs finish within the grace period, then cancel them.
+  {
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    bool drained = impl_->cv.wait_for(lock, std::chrono::duration<double>(impl_->opt.shutdown_grace_seconds),
+                                      [&] { return impl_->busy == 0; });
+    if (!drained) {
+      impl_->hard_stop.store(true);
+      for (auto& [_, flag] : impl_->in_flight) flag->store(true);
+      impl_->cv.notify_all();
+    }
+  }
+  for (auto& t : impl_->pool)
+    if (t.joinable()) t.join();
+  impl_->pool.clear();
+  impl_->cv.notify_all();
+  if (impl_->heartbeat_thread.joinable()) impl_->heartbeat_thread.join();
+  if (impl_->consumer) (void)impl_->consumer->Close();  // commits stored offsets, leaves the group
+  return impl_->fatal;
+}
+
+int Worker::metrics_port() const { return impl_->metrics_server ? impl_->metrics_server->port() : 0; }
+const std::string& Worker::worker_id() const { return impl_->opt.worker_id; }
+
+}  // namespace kreplay::worker
