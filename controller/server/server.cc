@@ -332,6 +332,7 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     sys->set_config(codec::PlatformBytes(pe.platform));
     *wi.mutable_workload() = b.manifest;
     wi.set_seed(r.seed);
+    wi.set_workload_digest(b.digest);
     wi.set_estimated_cost(b.cost * static_cast<double>(pe.platform.total_cpus()));
     wi.set_controller_epoch(epoch);
     store::StudyRunRow rr;
@@ -726,7 +727,7 @@ class ControllerService final : public v1::Controller::Service {
         out.set_model_version(wi.model_version());
         *out.mutable_params() = wi.params();
         out.set_platform_digest(wi.system().digest());
-        out.set_workload_digest(wi.workload().digest());
+        out.set_workload_digest(wi.workload_digest());
       }
       if (r.has_result) {
         auto res = impl_->store->GetResult(r.run_key);

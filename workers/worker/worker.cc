@@ -477,14 +477,18 @@ StatusOr<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options) {
   bus::GroupConsumerOptions co;
   co.group_id = impl->opt.group_id;
   co.session_timeout_ms = impl->opt.session_timeout_ms;
-  co.auto_offset_reset = "earliest";  // a new group starts at the oldest item; the controller skips stale ones
+  co.offset_reset = bus::OffsetReset::kEarliest;  // a new group starts at the oldest item; the controller skips stale ones
   Impl* raw = impl.get();
   co.on_rebalance = [raw](const bus::RebalanceEvent& ev) {
     if (ev.kind != bus::RebalanceEvent::Kind::kRevoked) return;
     std::lock_guard<std::mutex> lock(raw->mu);
     for (const auto& tp : ev.partitions) raw->progress.erase({tp.topic, tp.partition});
   };
-  auto consumer = bus::GroupConsumer::Create(impl->opt.kafka, co);
+  // Work items are small and latency matters more than batching: a fetch
+  // should not sit out librdkafka's default 500 ms wait (user -X wins).
+  bus::KafkaConfig consumer_kafka = impl->opt.kafka;
+  consumer_kafka.properties.insert(consumer_kafka.properties.begin(), {"fetch.wait.max.ms", "20"});
+  auto consumer = bus::GroupConsumer::Create(consumer_kafka, co);
   if (!consumer.ok()) return consumer.status();
   impl->consumer = std::move(*consumer);
   KREPLAY_RETURN_IF_ERROR(impl->consumer->Subscribe({impl->topics.work}));

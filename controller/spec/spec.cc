@@ -1,0 +1,862 @@
+#include "controller/spec/spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "services/core/digest.h"
+#include "services/core/strings.h"
+#include "services/workload/rtapp.h"
+#include "workers/models/sched/platforms/platforms.h"
+
+namespace kreplay::spec {
+
+namespace {
+
+// ---- small helpers ----------------------------------------------------------
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// " (did you mean 'x'?)" when one candidate is close, "" otherwise.
+std::string DidYouMean(const std::string& got, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  size_t best_d = 0;
+  for (const auto& c : candidates) {
+    size_t d = EditDistance(got, c);
+    if (!best || d < best_d) {
+      best = &c;
+      best_d = d;
+    }
+  }
+  if (!best || best_d > std::max<size_t>(2, got.size() / 3)) return "";
+  return " (did you mean '" + *best + "'?)";
+}
+
+bool IsName(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Internal(path + ": read error");
+  return ss.str();
+}
+
+std::string ResolvePath(const std::string& base_dir, const std::string& p) {
+  std::filesystem::path fp(p);
+  if (fp.is_relative() && !base_dir.empty()) fp = std::filesystem::path(base_dir) / fp;
+  return fp.lexically_normal().string();
+}
+
+// Plain scalars are typed by their text; quoted ones ("700") stay strings.
+model::ParamValue ScalarToParam(const YAML::Node& n) {
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;
+  if (auto i = ParseInt(s)) return *i;
+  if (auto d = ParseDouble(s); d && !std::isnan(*d)) return *d;
+  if (s == "true") return true;
+  if (s == "false") return false;
+  return s;
+}
+
+// Models declare per-instance metrics with placeholders, e.g.
+// "cluster.<name>.utilization": a "<...>" segment matches any one non-empty
+// dot-separated segment.
+bool MetricNameMatches(const std::string& declared, const std::string& name) {
+  if (declared == name) return true;
+  if (declared.find('<') == std::string::npos) return false;
+  auto d = Split(declared, '.');
+  auto n = Split(name, '.');
+  if (d.size() != n.size()) return false;
+  for (size_t i = 0; i < d.size(); ++i) {
+    bool placeholder = d[i].size() > 2 && d[i].front() == '<' && d[i].back() == '>';
+    if (placeholder ? n[i].empty() : d[i] != n[i]) return false;
+  }
+  return true;
+}
+
+// ---- the parser -------------------------------------------------------------
+
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+class Parser {
+ public:
+  Parser(std::string path, std::string base_dir, const model::Registry& registry)
+      : path_(std::move(path)), base_dir_(std::move(base_dir)), registry_(registry) {}
+
+  StatusOr<StudySpec> Parse(std::string_view yaml);
+
+ private:
+  static int Line(const YAML::Node& n) { return n.Mark().line + 1; }
+  void Error(int line, const std::string& field, const std::string& msg) {
+    std::string e = path_ + ":" + std::to_string(line) + ": " + field + ": " + msg;
+    if (std::find(errors_.begin(), errors_.end(), e) == errors_.end()) errors_.push_back(e);
+  }
+  void Error(const YAML::Node& at, const std::string& field, const std::string& msg) {
+    Error(Line(at), field, msg);
+  }
+  // A nested parser's (possibly multi-line) message, one error per line.
+  // Messages of parsers reading this same document start with "LINE: " and
+  // name their own field (workload::ParseSynthSpec); they only need the file
+  // name. Others (a platform or rt-app file) get this document's location.
+  void NestedErrors(const YAML::Node& at, const std::string& field, const std::string& msg, bool same_document) {
+    for (auto line : Split(msg, '\n')) {
+      if (Trim(line).empty()) continue;
+      size_t digits = 0;
+      while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9') ++digits;
+      if (same_document && digits > 0 && line.substr(digits, 2) == ": ") {
+        std::string e = path_ + ":" + std::string(line);
+        if (std::find(errors_.begin(), errors_.end(), e) == errors_.end()) errors_.push_back(e);
+      } else {
+        Error(at, field, std::string(line));
+      }
+    }
+  }
+
+  // The entries of a map, checking for unknown and duplicate keys. Returns
+  // false (with an error) if `node` is not a map.
+  bool Fields(const YAML::Node& node, const std::string& field, const std::vector<std::string>& allowed,
+              std::map<std::string, Entry>* out);
+  std::optional<std::string> Str(const Entry& e, const std::string& field);
+  std::optional<uint64_t> Uint(const YAML::Node& n, const std::string& field);
+
+  // Adds a did-you-mean, or the model that does have the parameter, to
+  // ResolveParams' "unknown parameter (known: ...)".
+  std::string UnknownParamHint(const model::ModelInfo* info, const std::string& field, const std::string& msg) {
+    std::string name = field.substr(field.rfind('.') + 1);
+    std::vector<std::string> names;
+    for (const auto& ps : info->params) names.push_back(ps.name);
+    std::string hint = DidYouMean(name, names);
+    if (hint.empty()) {
+      for (const auto* other : registry_.List()) {
+        for (const auto& ps : other->params)
+          if (ps.name == name && hint.empty() && other != info) hint = " (a parameter of model " + other->name + ")";
+      }
+    }
+    return "unknown parameter" + hint + msg.substr(std::string("unknown parameter").size());
+  }
+
+  void ParseSeeds(const std::map<std::string, Entry>& top, StudySpec* spec);
+  void ParsePlatforms(const Entry& e, StudySpec* spec);
+  void ParseWorkloads(const Entry& e, StudySpec* spec);
+  void ParseVariants(const std::map<std::string, Entry>& top, StudySpec* spec);
+  void ParseReference(const std::map<std::string, Entry>& top, StudySpec* spec);
+  void ParseMetrics(const std::map<std::string, Entry>& top, StudySpec* spec);
+
+  std::string path_;
+  std::string base_dir_;
+  const model::Registry& registry_;
+  std::vector<std::string> errors_;
+  // Models of the base variants that resolved (for metric checks).
+  std::vector<const model::ModelInfo*> models_;
+  int top_line_ = 1;
+  bool variants_incomplete_ = false;  // some variant failed to parse
+};
+
+bool Parser::Fields(const YAML::Node& node, const std::string& field, const std::vector<std::string>& allowed,
+                    std::map<std::string, Entry>* out) {
+  if (!node.IsMap()) {
+    Error(node, field.empty() ? "(document)" : field, "expected a mapping");
+    return false;
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    YAML::Node k = it->first;
+    std::string key = k.IsScalar() ? k.Scalar() : "?";
+    std::string f = field.empty() ? key : field + "." + key;
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      Error(k, f, "unknown field" + DidYouMean(key, allowed) + " (allowed: " + Join(allowed, ", ") + ")");
+      continue;
+    }
+    if (out->count(key)) {
+      Error(k, f, "duplicate field (first at line " + std::to_string(Line((*out)[key].key_node)) + ")");
+      continue;
+    }
+    (*out)[key] = Entry{key, k, it->second};
+  }
+  return true;
+}
+
+std::optional<std::string> Parser::Str(const Entry& e, const std::string& field) {
+  if (!e.value.IsScalar()) {
+    Error(e.value.IsNull() ? e.key_node : e.value, field, "expected a string");
+    return std::nullopt;
+  }
+  return e.value.Scalar();
+}
+
+std::optional<uint64_t> Parser::Uint(const YAML::Node& n, const std::string& field) {
+  if (n.IsScalar()) {
+    if (auto v = ParseUint(n.Scalar())) return v;
+  }
+  Error(n, field, "expected a non-negative integer" + (n.IsScalar() ? ", got '" + n.Scalar() + "'" : ""));
+  return std::nullopt;
+}
+
+void Parser::ParseSeeds(const std::map<std::string, Entry>& top, StudySpec* spec) {
+  auto it = top.find("seeds");
+  if (it == top.end()) return;
+  const YAML::Node& n = it->second.value;
+  auto base_it = top.find("base_seed");
+  if (n.IsSequence()) {
+    if (base_it != top.end())
+      Error(base_it->second.key_node, "base_seed", "only allowed when seeds is a count, not a list");
+    if (n.size() == 0) Error(n, "seeds", "the list is empty");
+    std::set<uint64_t> seen;
+    for (size_t i = 0; i < n.size(); ++i) {
+      std::string f = "seeds[" + std::to_string(i) + "]";
+      auto v = Uint(n[i], f);
+      if (!v) continue;
+      if (!seen.insert(*v).second) {
+        Error(n[i], f, "duplicate seed " + std::to_string(*v));
+        continue;
+      }
+      spec->seeds.push_back(*v);
+    }
+    return;
+  }
+  auto count = Uint(n, "seeds");
+  uint64_t base = 1;
+  if (base_it != top.end()) {
+    auto b = Uint(base_it->second.value, "base_seed");
+    if (!b) return;
+    base = *b;
+  }
+  if (!count) return;
+  constexpr uint64_t kMaxSeeds = 100000;
+  if (*count == 0 || *count > kMaxSeeds) {
+    Error(n, "seeds", "count must be in [1, " + std::to_string(kMaxSeeds) + "]");
+    return;
+  }
+  if (base > UINT64_MAX - (*count - 1)) {
+    Error(n, "seeds", "base_seed + seeds overflows 64 bits");
+    return;
+  }
+  for (uint64_t i = 0; i < *count; ++i) spec->seeds.push_back(base + i);
+}
+
+void Parser::ParsePlatforms(const Entry& e, StudySpec* spec) {
+  const YAML::Node& n = e.value;
+  if (!n.IsSequence() || n.size() == 0) {
+    Error(n.IsNull() ? e.key_node : n, "platforms", "expected a non-empty list of platform names or files");
+    return;
+  }
+  std::map<std::string, int> names;  // name -> line of first use
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string f = "platforms[" + std::to_string(i) + "]";
+    if (!n[i].IsScalar()) {
+      Error(n[i], f, "expected a platform name or file path");
+      continue;
+    }
+    std::string entry = n[i].Scalar();
+    bool is_file = entry.find('/') != std::string::npos || entry.ends_with(".yaml") || entry.ends_with(".yml");
+    PlatformEntry pe;
+    if (is_file) {
+      pe.source = ResolvePath(base_dir_, entry);
+      auto text = ReadFile(pe.source);
+      if (!text.ok()) {
+        Error(n[i], f, text.status().message());
+        continue;
+      }
+      auto p = platforms::ParsePlatformYaml(*text, pe.source);
+      if (!p.ok()) {
+        NestedErrors(n[i], f, p.status().message(), false);
+        continue;
+      }
+      pe.platform = std::move(p).value();
+      pe.name = !pe.platform.name.empty() ? pe.platform.name
+                                           : std::filesystem::path(entry).stem().string();
+    } else {
+      auto p = platforms::LoadBuiltinPlatform(entry);
+      if (!p.ok()) {
+        auto known = platforms::BuiltinPlatformNames();
+        Error(n[i], f, "unknown platform '" + entry + "'" + DidYouMean(entry, known) +
+                           " (shipped: " + Join(known, ", ") + "; a file path needs a '/' or a .yaml suffix)");
+        continue;
+      }
+      pe.platform = std::move(p).value();
+      pe.name = entry;
+      pe.source = "builtin:" + entry;
+    }
+    if (auto [it, fresh] = names.emplace(pe.name, Line(n[i])); !fresh) {
+      Error(n[i], f, "platform '" + pe.name + "' listed twice (first at line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    pe.canonical = CanonicalPlatformText(pe.platform);
+    pe.digest = Sha256Hex(pe.canonical);
+    spec->platforms.push_back(std::move(pe));
+  }
+}
+
+void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
+  const YAML::Node& n = e.value;
+  if (!n.IsSequence() || n.size() == 0) {
+    Error(n.IsNull() ? e.key_node : n, "workloads", "expected a non-empty list of workloads");
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string f = "workloads[" + std::to_string(i) + "]";
+    std::map<std::string, Entry> fields;
+    if (!Fields(n[i], f, {"name", "synthetic", "rtapp"}, &fields)) continue;
+    WorkloadEntry we;
+    bool ok = true;
+    if (auto it = fields.find("name"); it == fields.end()) {
+      Error(n[i], f + ".name", "required field missing");
+      ok = false;
+    } else if (auto s = Str(it->second, f + ".name")) {
+      we.name = *s;
+      if (!IsName(we.name)) {
+        Error(it->second.value, f + ".name", "'" + we.name + "' must match [a-z0-9._-]+");
+        ok = false;
+      } else if (!names.insert(we.name).second) {
+        Error(it->second.value, f + ".name", "duplicate workload name '" + we.name + "'");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    bool has_synth = fields.count("synthetic"), has_rtapp = fields.count("rtapp");
+    if (has_synth == has_rtapp) {
+      Error(n[i], f, "exactly one of 'synthetic' or 'rtapp' is required");
+      continue;
+    }
+    if (has_synth) {
+      const Entry& s = fields["synthetic"];
+      we.kind = WorkloadEntry::Kind::kSynthetic;
+      StatusOr<workload::SynthSpec> synth = InvalidArgument("");
+      try {
+        synth = workload::ParseSynthSpec(s.value, f + ".synthetic");
+      } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
+        synth = InvalidArgument(ex.what());
+      }
+      if (!synth.ok()) {
+        NestedErrors(s.key_node, f + ".synthetic", synth.status().message(), true);
+        continue;
+      }
+      we.synth = std::move(synth).value();
+    } else {
+      const Entry& r = fields["rtapp"];
+      auto p = Str(r, f + ".rtapp");
+      if (!p) continue;
+      we.kind = WorkloadEntry::Kind::kRtApp;
+      we.rtapp_path = ResolvePath(base_dir_, *p);
+      auto text = ReadFile(we.rtapp_path);
+      if (!text.ok()) {
+        Error(r.value, f + ".rtapp", text.status().message());
+        continue;
+      }
+      auto w = workload::ParseRtApp(*text, we.rtapp_path);
+      if (!w.ok()) {
+        NestedErrors(r.value, f + ".rtapp", w.status().message(), false);
+        continue;
+      }
+      we.rtapp = std::move(w).value();
+    }
+    if (ok) spec->workloads.push_back(std::move(we));
+  }
+}
+
+struct BaseVariant {
+  std::string name;
+  const model::ModelInfo* info = nullptr;
+  std::map<std::string, model::ParamValue> given;
+  std::map<std::string, int> param_line;
+  int line = 0;
+  size_t index = 0;
+};
+
+struct GridAxis {
+  std::string key;
+  int line = 0;
+  std::vector<model::ParamValue> values;
+  std::vector<std::string> texts;  // as written, for variant names
+};
+
+void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* spec) {
+  auto vit = top.find("variants");
+  if (vit == top.end()) return;
+  const YAML::Node& n = vit->second.value;
+  if (!n.IsSequence() || n.size() == 0) {
+    Error(n.IsNull() ? vit->second.key_node : n, "variants", "expected a non-empty list of variants");
+    return;
+  }
+  std::vector<BaseVariant> bases;
+  std::set<std::string> names;
+  bool all_ok = true;
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string f = "variants[" + std::to_string(i) + "]";
+    std::map<std::string, Entry> fields;
+    if (!Fields(n[i], f, {"name", "model", "params"}, &fields)) {
+      all_ok = false;
+      continue;
+    }
+    BaseVariant b;
+    b.line = Line(n[i]);
+    b.index = i;
+    bool ok = true;
+    if (auto it = fields.find("name"); it == fields.end()) {
+      Error(n[i], f + ".name", "required field missing");
+      ok = false;
+    } else if (auto s = Str(it->second, f + ".name")) {
+      b.name = *s;
+      if (!IsName(b.name)) {
+        Error(it->second.value, f + ".name", "'" + b.name + "' must match [a-z0-9._-]+");
+        ok = false;
+      } else if (!names.insert(b.name).second) {
+        Error(it->second.value, f + ".name", "duplicate variant name '" + b.name + "'");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    if (auto it = fields.find("model"); it == fields.end()) {
+      Error(n[i], f + ".model", "required field missing");
+      ok = false;
+    } else if (auto s = Str(it->second, f + ".model")) {
+      b.info = registry_.Find(*s);
+      if (!b.info) {
+        auto known = registry_.Names();
+        Error(it->second.value, f + ".model",
+              "unknown model '" + *s + "'" + DidYouMean(*s, known) + " (known: " + Join(known, ", ") + ")");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    if (auto it = fields.find("params"); it != fields.end() && !it->second.value.IsNull()) {
+      const YAML::Node& p = it->second.value;
+      if (!p.IsMap()) {
+        Error(p, f + ".params", "expected a mapping of parameter: value");
+        ok = false;
+      } else {
+        for (auto pit = p.begin(); pit != p.end(); ++pit) {
+          std::string key = pit->first.Scalar();
+          std::string pf = f + ".params." + key;
+          if (!pit->second.IsScalar()) {
+            Error(pit->second, pf, "expected a scalar value");
+            ok = false;
+            continue;
+          }
+          if (b.given.count(key)) {
+            Error(pit->first, pf, "duplicate parameter");
+            ok = false;
+            continue;
+          }
+          b.given[key] = ScalarToParam(pit->second);
+          b.param_line[key] = Line(pit->first);
+        }
+      }
+    }
+    if (ok) {
+      models_.push_back(b.info);
+      bases.push_back(std::move(b));
+    } else {
+      all_ok = false;
+    }
+  }
+
+  // The grid, in document order.
+  std::vector<GridAxis> grid;
+  if (auto git = top.find("grid"); git != top.end() && !git->second.value.IsNull()) {
+    const YAML::Node& g = git->second.value;
+    if (!g.IsMap()) Error(g, "grid", "expected a mapping of parameter: [values]");
+    std::set<std::string> keys;
+    for (auto it = g.begin(); g.IsMap() && it != g.end(); ++it) {
+      GridAxis axis;
+      axis.key = it->first.Scalar();
+      axis.line = Line(it->first);
+      std::string f = "grid." + axis.key;
+      if (!keys.insert(axis.key).second) {
+        Error(it->first, f, "duplicate grid parameter");
+        continue;
+      }
+      YAML::Node vals = it->second;
+      if (!vals.IsSequence() || vals.size() == 0) {
+        Error(vals.IsNull() ? it->first : vals, f, "expected a non-empty list of values");
+        continue;
+      }
+      std::set<std::string> seen;
+      bool ok = true;
+      for (size_t i = 0; i < vals.size(); ++i) {
+        std::string vf = f + "[" + std::to_string(i) + "]";
+        if (!vals[i].IsScalar()) {
+          Error(vals[i], vf, "expected a scalar value");
+          ok = false;
+          continue;
+        }
+        if (!seen.insert(vals[i].Scalar()).second) {
+          Error(vals[i], vf, "duplicate value '" + vals[i].Scalar() + "'");
+          ok = false;
+          continue;
+        }
+        axis.values.push_back(ScalarToParam(vals[i]));
+        axis.texts.push_back(vals[i].Scalar());
+      }
+      if (!ok) continue;
+      for (const auto& b : bases) {
+        bool known = false;
+        for (const auto& ps : b.info->params) known |= ps.name == axis.key;
+        if (!known) {
+          std::vector<std::string> pnames;
+          for (const auto& ps : b.info->params) pnames.push_back(ps.name);
+          Error(it->first, f,
+                "not a parameter of model " + b.info->name + " (variant '" + b.name + "')" +
+                    DidYouMean(axis.key, pnames));
+          ok = false;
+        }
+        if (auto pl = b.param_line.find(axis.key); pl != b.param_line.end()) {
+          Error(pl->second, "variants[" + std::to_string(b.index) + "].params." + axis.key,
+                "also set by grid." + axis.key + " (line " + std::to_string(axis.line) + "): set it in one place");
+          ok = false;
+        }
+      }
+      if (ok) grid.push_back(std::move(axis));
+    }
+  }
+  // Carry on with the variants that parsed, so that their parameter errors
+  // are reported too; the spec as a whole is already invalid.
+  variants_incomplete_ = !all_ok;
+
+  // Cartesian product, first axis outermost.
+  size_t points = 1;
+  for (const auto& a : grid) points *= a.values.size();
+  constexpr size_t kMaxVariants = 10000;
+  if (points * bases.size() > kMaxVariants) {
+    Error(grid.empty() ? vit->second.key_node : top.at("grid").key_node, grid.empty() ? "variants" : "grid",
+          "expands to more than " + std::to_string(kMaxVariants) + " variants");
+    return;
+  }
+  // Two variants with the same model and parameters would produce the same
+  // run keys: one result would stand for both, which is never what was meant.
+  std::map<std::string, std::string> seen_runs;  // model + params -> variant name
+  for (const auto& b : bases) {
+    std::string prefix = "variants[" + std::to_string(b.index) + "].params";
+    for (size_t p = 0; p < points; ++p) {
+      auto given = b.given;
+      std::vector<std::string> point_parts;
+      size_t rem = p;
+      std::vector<size_t> idx(grid.size());
+      for (size_t a = grid.size(); a-- > 0;) {
+        idx[a] = rem % grid[a].values.size();
+        rem /= grid[a].values.size();
+      }
+      for (size_t a = 0; a < grid.size(); ++a) {
+        given[grid[a].key] = grid[a].values[idx[a]];
+        point_parts.push_back(grid[a].key + "=" + grid[a].texts[idx[a]]);
+      }
+      // An int parameter measured in ns also takes a duration ("4ms").
+      for (const auto& ps : b.info->params) {
+        auto g = given.find(ps.name);
+        if (g == given.end() || ps.type != model::ParamType::kInt || ps.unit != "ns") continue;
+        if (auto* s = std::get_if<std::string>(&g->second)) {
+          if (auto d = workload::ParseDuration(*s); d.ok()) g->second = *d;
+        }
+      }
+      auto resolved = model::ResolveParams(b.info->params, given, prefix);
+      if (!resolved.ok()) {
+        // Map each "prefix.name: msg" line to the line that set the value.
+        for (auto line : Split(resolved.status().message(), '\n')) {
+          std::string l(line);
+          int at = b.line;
+          std::string field = prefix, msg = l;
+          if (l.rfind(prefix + ".", 0) == 0) {
+            size_t colon = l.find(": ", prefix.size());
+            std::string name = l.substr(prefix.size() + 1, colon == std::string::npos ? std::string::npos
+                                                                                       : colon - prefix.size() - 1);
+            field = prefix + "." + name;
+            msg = colon == std::string::npos ? "" : l.substr(colon + 2);
+            if (auto pl = b.param_line.find(name); pl != b.param_line.end()) at = pl->second;
+            for (const auto& a : grid) {
+              if (a.key == name) {
+                at = a.line;
+                field = "grid." + name;
+                msg += " (model " + b.info->name + ")";
+              }
+            }
+          }
+          if (msg.rfind("unknown parameter", 0) == 0) msg = UnknownParamHint(b.info, field, msg);
+          Error(at, field, msg);
+        }
+        continue;
+      }
+      Variant v;
+      v.base_name = b.name;
+      v.grid_point = Join(point_parts, ",");
+      v.name = grid.empty() ? b.name : b.name + "[" + v.grid_point + "]";
+      v.model = b.info->name;
+      v.model_version = b.info->version;
+      v.params = std::move(resolved).value();
+      auto [dup, fresh] = seen_runs.emplace(v.model + "\n" + v.params.Canonical(), v.name);
+      if (!fresh) {
+        Error(b.line, "variants[" + std::to_string(b.index) + "]",
+              "'" + v.name + "' has the same model and parameters as '" + dup->second + "'");
+        continue;
+      }
+      spec->variants.push_back(std::move(v));
+    }
+  }
+}
+
+void Parser::ParseReference(const std::map<std::string, Entry>& top, StudySpec* spec) {
+  if (spec->variants.empty()) return;
+  std::string ref = spec->variants.front().base_name;
+  int line = top_line_;
+  if (auto it = top.find("reference"); it != top.end()) {
+    auto s = Str(it->second, "reference");
+    if (!s) return;
+    ref = *s;
+    line = Line(it->second.value);
+  }
+  spec->reference = ref;
+  bool is_base = false;
+  for (const auto& v : spec->variants) is_base |= v.base_name == ref;
+  if (is_base) {
+    for (auto& v : spec->variants) {
+      if (v.base_name == ref) continue;
+      v.compare_to = v.grid_point.empty() ? ref : ref + "[" + v.grid_point + "]";
+    }
+    return;
+  }
+  if (spec->FindVariant(ref) >= 0) {
+    for (auto& v : spec->variants)
+      if (v.name != ref) v.compare_to = ref;
+    return;
+  }
+  if (variants_incomplete_) return;  // the reference may be a variant that failed
+  std::vector<std::string> names;
+  for (const auto& v : spec->variants) {
+    if (std::find(names.begin(), names.end(), v.base_name) == names.end()) names.push_back(v.base_name);
+  }
+  for (const auto& v : spec->variants)
+    if (v.name != v.base_name) names.push_back(v.name);
+  Error(line, "reference", "unknown variant '" + ref + "'" + DidYouMean(ref, names) + " (variants: " +
+                               Join(names, ", ") + ")");
+}
+
+void Parser::ParseMetrics(const std::map<std::string, Entry>& top, StudySpec* spec) {
+  if (models_.empty()) return;
+  auto declared = [](const model::ModelInfo* m, const std::string& name) {
+    for (const auto& ms : m->metrics)
+      if (MetricNameMatches(ms.name, name)) return true;
+    return false;
+  };
+  auto it = top.find("metrics");
+  if (it == top.end()) {
+    for (const auto& ms : models_.front()->metrics) {
+      if (ms.name.find('<') != std::string::npos) continue;  // a pattern, not a metric
+      bool everywhere = true;
+      for (const auto* m : models_) everywhere &= declared(m, ms.name);
+      if (everywhere) spec->metrics.push_back(ms.name);
+    }
+    return;
+  }
+  const YAML::Node& n = it->second.value;
+  if (!n.IsSequence() || n.size() == 0) {
+    Error(n.IsNull() ? it->second.key_node : n, "metrics", "expected a non-empty list of metric names");
+    return;
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string f = "metrics[" + std::to_string(i) + "]";
+    if (!n[i].IsScalar()) {
+      Error(n[i], f, "expected a metric name");
+      continue;
+    }
+    std::string name = n[i].Scalar();
+    if (!seen.insert(name).second) {
+      Error(n[i], f, "duplicate metric '" + name + "'");
+      continue;
+    }
+    std::vector<std::string> lacking, having;  // model names, first-use order
+    for (const auto* m : models_) {
+      auto& list = declared(m, name) ? having : lacking;
+      if (std::find(list.begin(), list.end(), m->name) == list.end()) list.push_back(m->name);
+    }
+    if (lacking.empty()) {
+      spec->metrics.push_back(name);
+      continue;
+    }
+    // One error per metric: the known names of the first lacking model.
+    std::vector<std::string> known;
+    for (const auto& ms : registry_.Find(lacking.front())->metrics) known.push_back(ms.name);
+    std::string msg = "'" + name + "' is not a metric of model" + (lacking.size() > 1 ? "s " : " ") +
+                      Join(lacking, ", ") + DidYouMean(name, known);
+    msg += having.empty() ? " (declared: " + Join(known, ", ") + ")"
+                          : " (only of " + Join(having, ", ") + "; every variant's model must declare it)";
+    Error(n[i], f, msg);
+  }
+}
+
+StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ": (document): YAML syntax error: " +
+                           e.msg);
+  }
+  StudySpec spec;
+  spec.path = path_;
+  spec.yaml = std::string(yaml);
+  std::map<std::string, Entry> top;
+  try {
+    if (!root.IsDefined() || root.IsNull()) return InvalidArgument(path_ + ":1: (document): the spec is empty");
+    top_line_ = Line(root);
+    const std::vector<std::string> allowed = {"study",     "description", "seeds", "base_seed", "platforms",
+                                              "workloads", "variants",    "grid",  "reference", "metrics"};
+    if (!Fields(root, "", allowed, &top)) return InvalidArgument(Join(errors_, "\n"));
+    for (const char* req : {"study", "seeds", "platforms", "workloads", "variants"}) {
+      if (!top.count(req)) Error(top_line_, req, "required field missing");
+    }
+    if (auto it = top.find("study"); it != top.end()) {
+      if (auto s = Str(it->second, "study")) {
+        spec.name = *s;
+        if (!IsName(spec.name)) Error(it->second.value, "study", "'" + spec.name + "' must match [a-z0-9._-]+");
+      }
+    }
+    if (auto it = top.find("description"); it != top.end() && !it->second.value.IsNull()) {
+      if (auto s = Str(it->second, "description")) spec.description = *s;
+    }
+    ParseSeeds(top, &spec);
+    if (auto it = top.find("platforms"); it != top.end()) ParsePlatforms(it->second, &spec);
+    if (auto it = top.find("workloads"); it != top.end()) ParseWorkloads(it->second, &spec);
+    ParseVariants(top, &spec);
+    ParseReference(top, &spec);
+    ParseMetrics(top, &spec);
+  } catch (const YAML::Exception& e) {
+    // Defensive: the accessors above check node kinds first, so this means a
+    // malformed document shape we did not anticipate.
+    Error(e.mark.line + 1, "(document)", e.what());
+  }
+  if (!errors_.empty()) return InvalidArgument(Join(errors_, "\n"));
+  return spec;
+}
+
+std::string LenPrefixed(const std::string& s) { return std::to_string(s.size()) + ":" + s; }
+
+}  // namespace
+
+int StudySpec::FindVariant(const std::string& variant_name) const {
+  for (size_t i = 0; i < variants.size(); ++i)
+    if (variants[i].name == variant_name) return static_cast<int>(i);
+  return -1;
+}
+
+StatusOr<StudySpec> ParseStudySpec(std::string_view yaml, const std::string& path_for_errors,
+                                   const std::string& base_dir, const model::Registry& registry) {
+  Parser p(path_for_errors, base_dir, registry);
+  return p.Parse(yaml);
+}
+
+StatusOr<StudySpec> LoadStudySpec(const std::string& path, const model::Registry& registry) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  std::string base_dir = std::filesystem::path(path).parent_path().string();
+  return ParseStudySpec(*text, path, base_dir, registry);
+}
+
+std::vector<RunSpec> ExpandRuns(const StudySpec& spec) {
+  std::vector<RunSpec> runs;
+  runs.reserve(spec.variants.size() * spec.platforms.size() * spec.workloads.size() * spec.seeds.size());
+  for (size_t v = 0; v < spec.variants.size(); ++v) {
+    const Variant& var = spec.variants[v];
+    for (size_t p = 0; p < spec.platforms.size(); ++p) {
+      for (size_t w = 0; w < spec.workloads.size(); ++w) {
+        for (uint64_t seed : spec.seeds) {
+          runs.push_back(RunSpec{v, var.model, var.model_version, var.params, p, w, seed});
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+StatusOr<workload::SchedWorkload> BuildWorkload(const StudySpec& spec, size_t workload_index, uint64_t seed) {
+  if (workload_index >= spec.workloads.size())
+    return InvalidArgument("workload index " + std::to_string(workload_index) + " out of range (" +
+                           std::to_string(spec.workloads.size()) + " workloads)");
+  const WorkloadEntry& w = spec.workloads[workload_index];
+  if (w.kind == WorkloadEntry::Kind::kRtApp) return w.rtapp;
+  return workload::GenerateSynthetic(w.synth, seed);
+}
+
+std::string CanonicalPlatformText(const workload::Platform& p) {
+  std::string out = "kreplay-platform v1\n";
+  out += "platform name=" + LenPrefixed(p.name) + " power_unit=" + LenPrefixed(p.power_unit) +
+         " clusters=" + std::to_string(p.clusters.size()) + "\n";
+  for (const auto& c : p.clusters) {
+    out += "cluster name=" + LenPrefixed(c.name) + " core=" + LenPrefixed(c.core) + " cpus=" + std::to_string(c.cpus) +
+           " capacity=" + std::to_string(c.capacity) + " cpu_efficiency=" + std::to_string(c.cpu_efficiency) +
+           " big=" + (c.big ? "1" : "0") + " dvfs_transition_ns=" + std::to_string(c.dvfs_transition_ns) +
+           " opps=" + std::to_string(c.opps.size()) + " idle_states=" + std::to_string(c.idle_states.size()) +
+           "\n";
+    for (const auto& o : c.opps) {
+      out += "opp khz=" + std::to_string(o.khz) + " capacity=" + std::to_string(o.capacity) +
+             " cpu_power=" + FormatDouble(o.cpu_power) + " cluster_power=" + FormatDouble(o.cluster_power) + "\n";
+    }
+    for (const auto& s : c.idle_states) {
+      out += "idle name=" + LenPrefixed(s.name) + " cpu_power=" + FormatDouble(s.cpu_power) +
+             " cluster_power=" + FormatDouble(s.cluster_power) +
+             " exit_latency_ns=" + std::to_string(s.exit_latency_ns) +
+             " min_residency_ns=" + std::to_string(s.min_residency_ns) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string WorkloadDigest(const workload::SchedWorkload& w) {
+  Sha256 h;
+  h.UpdateField("kreplay.sched_workload.v1");
+  h.UpdateU64(static_cast<uint64_t>(w.duration_ns));
+  h.UpdateU64(w.calibration_khz);
+  h.UpdateField(w.calibration_cpu);
+  h.UpdateU64(w.tasks.size());
+  for (const auto& t : w.tasks) {
+    h.UpdateField(t.name);
+    h.UpdateU64(static_cast<uint64_t>(static_cast<int64_t>(t.nice)));
+    h.UpdateU64(static_cast<uint64_t>(t.delay_ns));
+    h.UpdateU64(static_cast<uint64_t>(t.loops));
+    h.UpdateU64(t.cpu_mask);
+    h.UpdateU64(t.periodic ? 1 : 0);
+    h.UpdateField(t.kind);
+    h.UpdateU64(t.phases.size());
+    for (const auto& ph : t.phases) {
+      h.UpdateU64(static_cast<uint64_t>(ph.op));
+      h.UpdateU64(static_cast<uint64_t>(ph.a));
+      h.UpdateU64(static_cast<uint64_t>(ph.b));
+    }
+  }
+  return h.HexDigest();
+}
+
+}  // namespace kreplay::spec

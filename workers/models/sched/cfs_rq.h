@@ -1,0 +1,117 @@
+// Internal to the scheduler models: one CPU's CFS runqueue, as in Linaro LSK
+// 3.10 kernel/sched/fair.c. Exposed in a header so tests can drive it alone.
+//
+// Mirrors: update_curr() (vruntime += delta * NICE_0_LOAD / weight),
+// __sched_period()/sched_slice()/sched_vslice(), place_entity() (START_DEBIT
+// for new tasks, GENTLE_FAIR_SLEEPERS half-latency sleeper credit),
+// update_min_vruntime(), check_preempt_tick() and wakeup_preempt_entity().
+// Simplified: no group scheduling (every entity is a task); no NEXT/LAST
+// buddies; calc_delta_fair() divides exactly instead of using the kernel's
+// 32-bit inverse weights (differences are below 1 ns per update).
+//
+// The queue holds the runnable entities *other than* the running one (like
+// the kernel's rb-tree, which drops `curr`); it is an intrusive binary heap
+// keyed by (vruntime, id), so no allocation happens per operation once the
+// heap's storage has grown to the task count. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "services/sim/time.h"
+
+namespace kreplay::sched {
+
+inline constexpr uint32_t kNiceZeroWeight = 1024;
+// sched_prio_to_weight (kernel/sched/core.c prio_to_weight[] in 3.10).
+uint32_t NiceToWeight(int nice);
+
+// CFS tunables after SCHED_TUNABLESCALING_LOG scaling (kernel/sched/core.c
+// update_sysctl(): factor 1 + ilog2(min(ncpus, 8))).
+struct CfsTunables {
+  sim::Duration latency = 6 * sim::kMs;
+  sim::Duration min_granularity = 750 * sim::kUs;
+  sim::Duration wakeup_granularity = 1 * sim::kMs;
+  int64_t nr_latency = 8;  // latency / min_granularity
+};
+int TunableScaleFactor(int ncpus);
+// Kernel defaults scaled for `ncpus`; a non-zero override replaces the scaled
+// value (0 = default), as writing the sysctl would.
+CfsTunables ScaledCfsTunables(int ncpus, sim::Duration latency_override = 0,
+                              sim::Duration min_gran_override = 0, sim::Duration wakeup_gran_override = 0);
+
+// The CFS part of a task. Owned by the caller; the runqueue keeps pointers.
+struct SchedEntity {
+  uint32_t id = 0;            // tie-break: lower id first at equal vruntime
+  uint32_t weight = kNiceZeroWeight;
+  int64_t vruntime = 0;
+  int64_t sum_exec = 0;       // ns of CPU time
+  int64_t prev_sum_exec = 0;  // sum_exec when last picked (slice accounting)
+  int32_t heap_pos = -1;      // position in the queue, -1 if not queued
+};
+
+class CfsRq {
+ public:
+  explicit CfsRq(const CfsTunables& t) : t_(t) {}
+
+  // The running entity (not in the queue) or nullptr.
+  SchedEntity* curr() const { return curr_; }
+  // Runnable entities including curr (cfs_rq->nr_running).
+  int nr_running() const { return static_cast<int>(heap_.size()) + (curr_ ? 1 : 0); }
+  // Sum of weights of runnable entities including curr (cfs_rq->load.weight).
+  uint64_t load() const { return load_; }
+  int64_t min_vruntime() const { return min_vruntime_; }
+  SchedEntity* leftmost() const { return heap_.empty() ? nullptr : heap_[0]; }
+  int queued() const { return static_cast<int>(heap_.size()); }
+  SchedEntity* queued_at(int i) const { return heap_[i]; }
+  const CfsTunables& tunables() const { return t_; }
+
+  // Charges `delta_exec` ns to curr (update_curr()). REQUIRES: curr.
+  void UpdateCurr(sim::Duration delta_exec);
+  // place_entity(): `initial` for a new task (START_DEBIT), else a wake-up
+  // (sleeper credit of latency/2). Does not enqueue.
+  void PlaceEntity(SchedEntity* se, bool initial) const;
+  // Adds a runnable entity to the queue (not as curr).
+  void Enqueue(SchedEntity* se);
+  // Removes a queued entity (not curr).
+  void Dequeue(SchedEntity* se);
+  // pick_next_entity() + set_next_entity(): leftmost becomes curr.
+  // REQUIRES: no curr. Returns nullptr if the queue is empty.
+  SchedEntity* PickNext();
+  // put_prev_entity(): curr goes back into the queue (preemption).
+  void PutPrev();
+  // curr stops being runnable (sleep, exit, migration of the running task).
+  void DequeueCurr();
+
+  // __sched_period(nr_running).
+  sim::Duration Period(int nr_running) const;
+  // sched_slice(): wall-clock slice of `se` (assumed queued or curr).
+  sim::Duration Slice(const SchedEntity* se) const;
+  // sched_vslice() of an entity about to join: the slice it would get, in
+  // virtual time.
+  int64_t VSliceIfAdded(const SchedEntity* se) const;
+  // check_preempt_tick(): should curr be preempted at this tick?
+  bool TickPreempt() const;
+  // wakeup_preempt_entity(curr, se) > 0: should a waking `se` preempt curr?
+  bool WakeupPreempt(const SchedEntity* se) const;
+
+ private:
+  void UpdateMinVruntime();
+  static bool Less(const SchedEntity* a, const SchedEntity* b) {
+    return a->vruntime != b->vruntime ? a->vruntime < b->vruntime : a->id < b->id;
+  }
+  void SiftUp(int i);
+  void SiftDown(int i);
+  void Place(int i, SchedEntity* se) {
+    heap_[i] = se;
+    se->heap_pos = i;
+  }
+
+  CfsTunables t_;
+  std::vector<SchedEntity*> heap_;
+  SchedEntity* curr_ = nullptr;
+  uint64_t load_ = 0;
+  int64_t min_vruntime_ = 0;
+};
+
+}  // namespace kreplay::sched

@@ -1,0 +1,214 @@
+#include "workers/models/sched/platforms/platforms.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "services/core/strings.h"
+#include "workers/models/sched/platforms/embedded.h"
+
+namespace kreplay::platforms {
+namespace {
+
+// Walks one document, remembering the source name so every error can say
+// "file:line: field.path: what".
+class Reader {
+ public:
+  explicit Reader(const std::string& source) : source_(source) {}
+
+  Status Error(const YAML::Node& node, const std::string& field, const std::string& what) const {
+    // yaml-cpp marks are 0-based; editors count from 1. A missing node has no mark.
+    int line = node.IsDefined() && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    std::string where = line > 0 ? source_ + ":" + std::to_string(line) : source_;
+    return InvalidArgument(where + ": " + field + ": " + what);
+  }
+
+  // `parent[key]`, which must exist; errors point at the parent's line.
+  StatusOr<YAML::Node> Child(const YAML::Node& parent, const std::string& key,
+                             const std::string& field) const {
+    YAML::Node n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return Error(parent, field, "missing");
+    return n;
+  }
+
+  StatusOr<std::string> String(const YAML::Node& parent, const std::string& key, const std::string& field,
+                               bool allow_empty = false) const {
+    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
+    if (!n.IsScalar()) return Error(n, field, "expected a string");
+    std::string s = n.Scalar();
+    if (!allow_empty && s.empty()) return Error(n, field, "must not be empty");
+    return s;
+  }
+
+  StatusOr<int64_t> Int(const YAML::Node& parent, const std::string& key, const std::string& field,
+                        int64_t min, int64_t max) const {
+    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
+    if (!n.IsScalar()) return Error(n, field, "expected an integer");
+    std::optional<int64_t> v = ParseInt(Trim(n.Scalar()));
+    if (!v) return Error(n, field, "expected an integer, got '" + n.Scalar() + "'");
+    if (*v < min || *v > max) {
+      return Error(n, field, "out of range [" + std::to_string(min) + ", " + std::to_string(max) +
+                                 "]: " + std::to_string(*v));
+    }
+    return *v;
+  }
+
+  StatusOr<double> Number(const YAML::Node& parent, const std::string& key, const std::string& field) const {
+    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
+    if (!n.IsScalar()) return Error(n, field, "expected a number");
+    std::optional<double> v = ParseDouble(Trim(n.Scalar()));
+    if (!v) return Error(n, field, "expected a number, got '" + n.Scalar() + "'");
+    if (!(*v >= 0) || *v > 1e12) return Error(n, field, "must be a finite non-negative number");
+    return *v;
+  }
+
+  StatusOr<bool> Bool(const YAML::Node& parent, const std::string& key, const std::string& field) const {
+    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
+    if (n.IsScalar() && n.Scalar() == "true") return true;
+    if (n.IsScalar() && n.Scalar() == "false") return false;
+    return Error(n, field, "expected true or false");
+  }
+
+  StatusOr<YAML::Node> List(const YAML::Node& parent, const std::string& key, const std::string& field) const {
+    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
+    if (!n.IsSequence()) return Error(n, field, "expected a list");
+    if (n.size() == 0) return Error(n, field, "must not be empty");
+    return n;
+  }
+
+ private:
+  const std::string& source_;
+};
+
+StatusOr<workload::Opp> ParseOpp(const Reader& r, const YAML::Node& n, const std::string& f) {
+  if (!n.IsMap()) return r.Error(n, f, "expected a mapping");
+  workload::Opp opp;
+  KREPLAY_ASSIGN_OR_RETURN(int64_t khz, r.Int(n, "khz", f + ".khz", 1, 100'000'000));
+  KREPLAY_ASSIGN_OR_RETURN(int64_t cap, r.Int(n, "capacity", f + ".capacity", 1, 1024));
+  KREPLAY_ASSIGN_OR_RETURN(opp.cpu_power, r.Number(n, "cpu_power", f + ".cpu_power"));
+  KREPLAY_ASSIGN_OR_RETURN(opp.cluster_power, r.Number(n, "cluster_power", f + ".cluster_power"));
+  opp.khz = static_cast<uint64_t>(khz);
+  opp.capacity = static_cast<uint32_t>(cap);
+  return opp;
+}
+
+StatusOr<workload::IdleState> ParseIdle(const Reader& r, const YAML::Node& n, const std::string& f) {
+  if (!n.IsMap()) return r.Error(n, f, "expected a mapping");
+  workload::IdleState s;
+  constexpr int64_t kMaxNs = 10'000'000'000;  // 10 s: anything longer is a unit mistake
+  KREPLAY_ASSIGN_OR_RETURN(s.name, r.String(n, "name", f + ".name"));
+  KREPLAY_ASSIGN_OR_RETURN(s.cpu_power, r.Number(n, "cpu_power", f + ".cpu_power"));
+  KREPLAY_ASSIGN_OR_RETURN(s.cluster_power, r.Number(n, "cluster_power", f + ".cluster_power"));
+  KREPLAY_ASSIGN_OR_RETURN(s.exit_latency_ns, r.Int(n, "exit_latency_ns", f + ".exit_latency_ns", 0, kMaxNs));
+  KREPLAY_ASSIGN_OR_RETURN(s.min_residency_ns,
+                           r.Int(n, "min_residency_ns", f + ".min_residency_ns", 0, kMaxNs));
+  return s;
+}
+
+StatusOr<workload::Cluster> ParseCluster(const Reader& r, const YAML::Node& n, const std::string& f) {
+  if (!n.IsMap()) return r.Error(n, f, "expected a mapping");
+  workload::Cluster c;
+  KREPLAY_ASSIGN_OR_RETURN(c.name, r.String(n, "name", f + ".name"));
+  KREPLAY_ASSIGN_OR_RETURN(c.core, r.String(n, "core", f + ".core"));
+  KREPLAY_ASSIGN_OR_RETURN(int64_t cpus, r.Int(n, "cpus", f + ".cpus", 1, 64));
+  KREPLAY_ASSIGN_OR_RETURN(int64_t cap, r.Int(n, "capacity", f + ".capacity", 1, 1024));
+  KREPLAY_ASSIGN_OR_RETURN(int64_t eff, r.Int(n, "cpu_efficiency", f + ".cpu_efficiency", 1, 1 << 20));
+  KREPLAY_ASSIGN_OR_RETURN(c.big, r.Bool(n, "big", f + ".big"));
+  KREPLAY_ASSIGN_OR_RETURN(c.dvfs_transition_ns,
+                           r.Int(n, "dvfs_transition_ns", f + ".dvfs_transition_ns", 0, 1'000'000'000));
+  c.cpus = static_cast<uint32_t>(cpus);
+  c.capacity = static_cast<uint32_t>(cap);
+  c.cpu_efficiency = static_cast<uint32_t>(eff);
+
+  KREPLAY_ASSIGN_OR_RETURN(YAML::Node opps, r.List(n, "opps", f + ".opps"));
+  for (size_t i = 0; i < opps.size(); ++i) {
+    std::string of = f + ".opps[" + std::to_string(i) + "]";
+    KREPLAY_ASSIGN_OR_RETURN(workload::Opp opp, ParseOpp(r, opps[i], of));
+    if (!c.opps.empty()) {
+      const workload::Opp& prev = c.opps.back();
+      if (opp.khz <= prev.khz) return r.Error(opps[i], of + ".khz", "OPPs must be in ascending frequency");
+      if (opp.capacity < prev.capacity) {
+        return r.Error(opps[i], of + ".capacity", "capacity must not fall as frequency rises");
+      }
+    }
+    c.opps.push_back(opp);
+  }
+  if (c.opps.back().capacity != c.capacity) {
+    return r.Error(opps[opps.size() - 1], f + ".opps[" + std::to_string(opps.size() - 1) + "].capacity",
+                   "top OPP capacity " + std::to_string(c.opps.back().capacity) +
+                       " differs from the cluster capacity " + std::to_string(c.capacity));
+  }
+
+  KREPLAY_ASSIGN_OR_RETURN(YAML::Node idles, r.List(n, "idle_states", f + ".idle_states"));
+  std::set<std::string> seen;
+  for (size_t i = 0; i < idles.size(); ++i) {
+    std::string sf = f + ".idle_states[" + std::to_string(i) + "]";
+    KREPLAY_ASSIGN_OR_RETURN(workload::IdleState s, ParseIdle(r, idles[i], sf));
+    if (!seen.insert(s.name).second) return r.Error(idles[i], sf + ".name", "duplicate idle state '" + s.name + "'");
+    if (!c.idle_states.empty() && s.min_residency_ns < c.idle_states.back().min_residency_ns) {
+      return r.Error(idles[i], sf + ".min_residency_ns", "idle states must be listed shallowest first");
+    }
+    c.idle_states.push_back(s);
+  }
+  return c;
+}
+
+}  // namespace
+
+StatusOr<workload::Platform> ParsePlatformYaml(std::string_view yaml_text, const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source_name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  Reader r(source_name);
+  if (!root.IsMap()) return r.Error(root, "<document>", "expected a mapping");
+  workload::Platform p;
+  KREPLAY_ASSIGN_OR_RETURN(p.name, r.String(root, "name", "name"));
+  KREPLAY_ASSIGN_OR_RETURN(p.description, r.String(root, "description", "description"));
+  KREPLAY_ASSIGN_OR_RETURN(p.power_unit, r.String(root, "power_unit", "power_unit"));
+  if (p.power_unit != "mW" && p.power_unit != "relative") {
+    return r.Error(root["power_unit"], "power_unit", "expected 'mW' or 'relative', got '" + p.power_unit + "'");
+  }
+  KREPLAY_ASSIGN_OR_RETURN(p.source, r.String(root, "source", "source"));
+  KREPLAY_ASSIGN_OR_RETURN(YAML::Node clusters, r.List(root, "clusters", "clusters"));
+  std::set<std::string> names;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    std::string f = "clusters[" + std::to_string(i) + "]";
+    KREPLAY_ASSIGN_OR_RETURN(workload::Cluster c, ParseCluster(r, clusters[i], f));
+    if (!names.insert(c.name).second) return r.Error(clusters[i], f + ".name", "duplicate cluster '" + c.name + "'");
+    if (!p.clusters.empty() && c.capacity < p.clusters.back().capacity) {
+      return r.Error(clusters[i], f + ".capacity", "clusters must be listed LITTLE first (ascending capacity)");
+    }
+    p.clusters.push_back(std::move(c));
+  }
+  if (p.clusters.back().capacity != 1024) {
+    return r.Error(clusters[clusters.size() - 1], "clusters[" + std::to_string(clusters.size() - 1) + "].capacity",
+                   "the biggest cluster must have capacity 1024");
+  }
+  if (p.total_cpus() > 64) return r.Error(clusters, "clusters", "at most 64 CPUs (cpu_mask is 64 bits)");
+  return p;
+}
+
+std::vector<std::string> BuiltinPlatformNames() {
+  std::vector<std::string> out;
+  for (int i = 0; i < internal::kEmbeddedPlatformCount; ++i) out.emplace_back(internal::kEmbeddedPlatforms[i].name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+StatusOr<std::string> BuiltinPlatformYaml(const std::string& name) {
+  for (int i = 0; i < internal::kEmbeddedPlatformCount; ++i) {
+    if (name == internal::kEmbeddedPlatforms[i].name) return std::string(internal::kEmbeddedPlatforms[i].yaml);
+  }
+  return NotFound("unknown platform '" + name + "'; known: " + Join(BuiltinPlatformNames(), ", "));
+}
+
+StatusOr<workload::Platform> LoadBuiltinPlatform(const std::string& name) {
+  KREPLAY_ASSIGN_OR_RETURN(std::string text, BuiltinPlatformYaml(name));
+  return ParsePlatformYaml(text, name + ".yaml");
+}
+
+}  // namespace kreplay::platforms

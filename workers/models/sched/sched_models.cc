@@ -1,0 +1,215 @@
+// Registration of "sched.cfs" and "sched.hmp": parameters, metrics and the
+// run function that turns a ParamSet into SchedOptions.
+#include "workers/models/sched/sched_models.h"
+
+#include "workers/models/sched/sched_sim.h"
+
+namespace kreplay::sched {
+namespace {
+
+using model::Better;
+using model::MetricSpec;
+using model::ParamSpec;
+using model::ParamType;
+
+constexpr char kVersion[] = "1.0.0";
+
+ParamSpec Int(const std::string& name, const std::string& unit, int64_t def, double min, double max,
+              const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kInt;
+  p.unit = unit;
+  p.default_value = def;
+  p.min = min;
+  p.max = max;
+  p.help = help;
+  return p;
+}
+
+ParamSpec Bool(const std::string& name, bool def, const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kBool;
+  p.default_value = def;
+  p.help = help;
+  return p;
+}
+
+std::vector<ParamSpec> CommonParams() {
+  std::vector<ParamSpec> v;
+  v.push_back(Int("hz", "Hz", 100, 24, 1000,
+                  "Scheduler tick rate. 100: arm64 in 3.10 fixed HZ at 100 (Juno), and the arm "
+                  "vexpress defconfig (TC2) leaves the Kconfig default of 100."));
+  ParamSpec gov;
+  gov.name = "governor";
+  gov.type = ParamType::kEnum;
+  gov.default_value = std::string("ondemand");
+  gov.choices = {"performance", "powersave", "ondemand", "interactive", "schedutil"};
+  gov.help =
+      "cpufreq governor per cluster. ondemand (default, the Linaro LSK boards' choice): busiest CPU's busy % "
+      "each sampling_rate_us; interactive: busy % each sampling_rate_us (timer_rate), hold min_sample_time; "
+      "schedutil-like: invariant utilisation at ticks and wake-ups, up/down_rate_limit_us; performance/powersave: "
+      "top/bottom OPP. Changes take the platform's dvfs_transition_ns.";
+  v.push_back(gov);
+  v.push_back(Int("sampling_rate_us", "us", 20000, 1000, 1000000,
+                  "ondemand sampling_rate / interactive timer_rate (20 ms: interactive's default; ondemand's "
+                  "1000 x transition latency would be 1 s on these boards, so the common tuned value is used)."));
+  v.push_back(Int("up_threshold", "%", 80, 11, 100, "ondemand up_threshold: above it jump to the top OPP."));
+  v.push_back(Int("down_differential", "%", 10, 0, 50, "ondemand down_differential (3.10 adj_up_threshold = up - this)."));
+  v.push_back(Int("go_hispeed_load", "%", 99, 1, 100, "interactive: load that jumps to hispeed (the top OPP)."));
+  v.push_back(Int("target_load", "%", 90, 1, 100, "interactive: target load; next = cur * load / target_load."));
+  v.push_back(Int("min_sample_time_us", "us", 80000, 0, 10000000, "interactive: minimum time at a speed before lowering it."));
+  v.push_back(Int("up_rate_limit_us", "us", 500, 0, 10000000, "schedutil: minimum time between frequency increases."));
+  v.push_back(Int("down_rate_limit_us", "us", 20000, 0, 10000000, "schedutil: minimum time between frequency decreases."));
+  v.push_back(Int("sched_latency_ns", "ns", 0, 0, 1e10,
+                  "CFS targeted preemption latency; 0 = 6 ms x (1 + ilog2(min(ncpus, 8))) (SCHED_TUNABLESCALING_LOG)."));
+  v.push_back(Int("min_granularity_ns", "ns", 0, 0, 1e10, "CFS minimum slice; 0 = 0.75 ms x the CPU-count factor."));
+  v.push_back(Int("wakeup_granularity_ns", "ns", 0, 0, 1e10,
+                  "CFS wake-up preemption granularity; 0 = 1 ms x the CPU-count factor."));
+  v.push_back(Int("migration_cost_ns", "ns", 500000, 0, 1e9,
+                  "sysctl_sched_migration_cost: tasks that ran more recently are cache-hot; newidle balance is "
+                  "skipped while rq->avg_idle is below it."));
+  v.push_back(Int("imbalance_pct", "%", 125, 100, 400, "DIE (cluster-level) domain imbalance_pct (3.10 SD_CPU_INIT)."));
+  v.push_back(Int("mc_imbalance_pct", "%", 125, 100, 400,
+                  "MC (within-cluster) domain imbalance_pct: 125 in 3.10 SD_MC_INIT (117 from 3.16 sd_init)."));
+  v.push_back(Int("busy_factor", "", 64, 1, 1024, "Balance interval multiplier on a busy CPU (3.10 sd busy_factor)."));
+  v.push_back(Int("max_sim_time", "s", 600, 1, 86400,
+                  "Safety cap on simulated time when the workload has no duration and a task never finishes."));
+  return v;
+}
+
+std::vector<ParamSpec> HmpParams() {
+  std::vector<ParamSpec> v;
+  v.push_back(Int("hmp_up_threshold", "", 700, 1, 1023, "load_avg_ratio above which a task moves to a faster cluster."));
+  v.push_back(Int("hmp_down_threshold", "", 512, 0, 1023,
+                  "load_avg_ratio below which a task moves to a slower cluster (older LSK: 256)."));
+  v.push_back(Bool("hmp_prio_filter", false,
+                   "CONFIG_SCHED_HMP_PRIO_FILTER: tasks with nice >= hmp_up_prio never go up and always go down."));
+  v.push_back(Int("hmp_up_prio", "nice", 5, -20, 19, "Priority filter threshold as a nice value (PRIO_FILTER_VAL 5)."));
+  v.push_back(Int("hmp_min_migration_interval_us", "us", 4194, 0, 1000000,
+                  "Minimum time between migrations of a task in one direction: hmp_next_up/down_threshold 4096 "
+                  "in 1024-ns units = 4.194 ms."));
+  v.push_back(Bool("frequency_invariant", true,
+                   "CONFIG_HMP_FREQUENCY_INVARIANT_SCALE: scale load contributions by the CPU's cur/max frequency."));
+  v.push_back(Int("load_avg_period_ms", "ms", 32, 1, 1024,
+                  "Half-life of load_avg_ratio (/sys/kernel/hmp/load_avg_period_ms); 32 is the kernel's own series."));
+  return v;
+}
+
+std::vector<MetricSpec> Metrics(bool hmp) {
+  std::vector<MetricSpec> m = {
+      {"energy", "J|units", Better::kLower,
+       "Energy integrated the legacy-EAS way (CPU busy/idle-state power, cluster active/idle power). "
+       "J when the platform's power_unit is mW, else power-unit x seconds ('units')."},
+      {"wakeup_latency_p50_us", "us", Better::kLower, "Median wake-up latency: wake-up (or fork) to running, including idle exit latency."},
+      {"wakeup_latency_p99_us", "us", Better::kLower, "99th percentile wake-up latency."},
+      {"wakeup_latency_mean_us", "us", Better::kLower, "Mean wake-up latency."},
+      {"response_time_p50_ms", "ms", Better::kLower,
+       "Median response time. Interactive (and other non-batch) tasks: wake-up to the end of the burst "
+       "(next block); periodic: timer activation to completion (next timer phase); batch: start to finish."},
+      {"response_time_p99_ms", "ms", Better::kLower, "99th percentile response time (definitions as response_time_p50_ms)."},
+      {"makespan_ms", "ms", Better::kLower,
+       "Time the last finite task finished if all finite tasks finished, else the run length."},
+      {"migrations", "count", Better::kLower, "Task migrations of all kinds."},
+      {"migrations_fork", "count", Better::kNone, "New tasks placed away from the parent's CPU (0)."},
+      {"migrations_wake", "count", Better::kNone, "Wake-ups on a CPU other than the previous one (HMP up/down at wake included)."},
+      {"migrations_forced", "count", Better::kNone, "HMP forced up-migrations at the tick."},
+      {"migrations_idle_pull", "count", Better::kNone, "HMP idle pulls by an idle big CPU."},
+      {"migrations_offload", "count", Better::kNone, "HMP offloads from an oversubscribed big CPU to an idle LITTLE one."},
+      {"migrations_balance", "count", Better::kNone, "CFS load-balancer moves (periodic, newidle, NOHZ idle, active)."},
+      {"context_switches", "count", Better::kLower, "Times a task left a CPU (voluntary + involuntary switches)."},
+      {"deadline_misses", "count", Better::kLower, "Periodic activations that overran their period (timer already expired)."},
+      {"cpu_time_ms", "ms", Better::kNone, "CPU time of all tasks."},
+      {"cluster.<name>.utilization", "ratio", Better::kNone, "Busy share (0..1) of the cluster's CPUs over the run (idle exits count as busy)."},
+      {"cluster.<name>.opp.<khz>.time_ms", "ms", Better::kNone, "Wall time the cluster spent at the OPP."},
+      {"cluster.<name>.idle.<state>.time_ms", "ms", Better::kNone, "CPU-time the cluster's CPUs spent in the idle state (summed over CPUs)."},
+      {"task.<name>.cpu_time_ms", "ms", Better::kNone, "CPU time of the task."},
+      {"task.<name>.wakeup_latency_p99_us", "us", Better::kLower, "99th percentile wake-up latency of the task."},
+      {"wakeup_latency", "ns", Better::kLower, "Histogram of wake-up latencies."},
+      {"response_time", "ns", Better::kLower, "Histogram of response times (see response_time_p50_ms)."},
+      {"task.<name>.wakeup_latency", "ns", Better::kLower, "Histogram of the task's wake-up latencies."},
+  };
+  (void)hmp;
+  return m;
+}
+
+StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
+  SchedOptions o;
+  o.policy = policy;
+  o.hz = static_cast<int>(p.Int("hz"));
+  if (!ParseGovernor(p.Str("governor"), &o.governor.kind)) {
+    return InvalidArgument("params.governor: unknown governor '" + p.Str("governor") + "'");
+  }
+  o.governor.sampling_ns = p.Int("sampling_rate_us") * sim::kUs;
+  o.governor.up_threshold = static_cast<int>(p.Int("up_threshold"));
+  o.governor.down_differential = static_cast<int>(p.Int("down_differential"));
+  if (o.governor.down_differential >= o.governor.up_threshold) {
+    return InvalidArgument("params.down_differential: must be below up_threshold");
+  }
+  o.governor.go_hispeed_load = static_cast<int>(p.Int("go_hispeed_load"));
+  o.governor.target_load = static_cast<int>(p.Int("target_load"));
+  o.governor.min_sample_time = p.Int("min_sample_time_us") * sim::kUs;
+  o.governor.up_rate_limit_ns = p.Int("up_rate_limit_us") * sim::kUs;
+  o.governor.down_rate_limit_ns = p.Int("down_rate_limit_us") * sim::kUs;
+  o.latency_ns = p.Int("sched_latency_ns");
+  o.min_granularity_ns = p.Int("min_granularity_ns");
+  o.wakeup_granularity_ns = p.Int("wakeup_granularity_ns");
+  o.migration_cost_ns = p.Int("migration_cost_ns");
+  o.imbalance_pct = static_cast<int>(p.Int("imbalance_pct"));
+  o.mc_imbalance_pct = static_cast<int>(p.Int("mc_imbalance_pct"));
+  o.busy_factor = static_cast<int>(p.Int("busy_factor"));
+  o.max_sim_time_ns = p.Int("max_sim_time") * sim::kSec;
+  if (policy == Policy::kHmp) {
+    o.hmp_up_threshold = static_cast<uint32_t>(p.Int("hmp_up_threshold"));
+    o.hmp_down_threshold = static_cast<uint32_t>(p.Int("hmp_down_threshold"));
+    if (o.hmp_down_threshold >= o.hmp_up_threshold) {
+      return InvalidArgument("params.hmp_down_threshold: must be below hmp_up_threshold");
+    }
+    o.hmp_prio_filter = p.Bool("hmp_prio_filter");
+    o.hmp_up_prio_nice = static_cast<int>(p.Int("hmp_up_prio"));
+    o.hmp_min_migration_interval_ns = p.Int("hmp_min_migration_interval_us") * sim::kUs;
+    o.frequency_invariant = p.Bool("frequency_invariant");
+    o.load_avg_period_ms = p.Int("load_avg_period_ms");
+  }
+  return o;
+}
+
+model::RunFn MakeRun(Policy policy) {
+  return [policy](const model::RunInput& in) -> StatusOr<model::Result> {
+    if (!in.params) return InvalidArgument("sched: params missing");
+    if (!in.platform) return InvalidArgument("sched: platform missing");
+    if (!in.sched) return InvalidArgument("sched: scheduler workload missing");
+    KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
+    return RunSchedSim(*in.platform, *in.sched, o, in.seed, in.cancel);
+  };
+}
+
+}  // namespace
+
+Status RegisterSchedModels(model::Registry& registry) {
+  model::ModelInfo cfs;
+  cfs.name = "sched.cfs";
+  cfs.family = "sched";
+  cfs.version = kVersion;
+  cfs.description = "CFS on big.LITTLE (Linaro LSK 3.10): cpu_power-scaled load balancing, no task fit, DVFS and legacy-EAS energy";
+  cfs.mirrors = "kernel/sched/fair.c, kernel/sched/core.c, arch/arm/kernel/topology.c, Linaro LSK 3.10";
+  cfs.params = CommonParams();
+  cfs.metrics = Metrics(false);
+  cfs.run = MakeRun(Policy::kCfs);
+  KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(cfs)));
+
+  model::ModelInfo hmp;
+  hmp.name = "sched.hmp";
+  hmp.family = "sched";
+  hmp.version = kVersion;
+  hmp.description = "Linaro big.LITTLE MP (global task scheduling) on LSK 3.10 CFS: load_avg_ratio up/down migration";
+  hmp.mirrors = "kernel/sched/fair.c, Linaro LSK 3.10 (CONFIG_SCHED_HMP, CONFIG_HMP_FREQUENCY_INVARIANT_SCALE)";
+  hmp.params = CommonParams();
+  for (auto& p : HmpParams()) hmp.params.push_back(std::move(p));
+  hmp.metrics = Metrics(true);
+  hmp.run = MakeRun(Policy::kHmp);
+  return registry.Register(std::move(hmp));
+}
+
+}  // namespace kreplay::sched

@@ -1,0 +1,56 @@
+#include "workers/models/sched/sched_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include "workers/models/sched/platforms/platforms.h"
+
+namespace kreplay::sched::testing {
+
+workload::Platform FlatPlatform(int cpus) {
+  workload::Platform p;
+  p.name = "flat";
+  p.power_unit = "relative";
+  workload::Cluster c;
+  c.name = "c0";
+  c.core = "test";
+  c.cpus = static_cast<uint32_t>(cpus);
+  c.capacity = 1024;
+  c.cpu_efficiency = 1024;
+  c.big = true;
+  c.opps.push_back(workload::Opp{1000000, 1024, 100, 10});
+  c.idle_states.push_back(workload::IdleState{"wfi", 0, 1, 0, 0});
+  p.clusters.push_back(c);
+  return p;
+}
+
+workload::Platform Builtin(const std::string& name) {
+  auto p = platforms::LoadBuiltinPlatform(name);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  return p.ok() ? *p : workload::Platform{};
+}
+
+workload::SchedTaskSpec Task(const std::string& name, int nice, int64_t loops, std::vector<workload::Phase> phases,
+                             const std::string& kind) {
+  workload::SchedTaskSpec t;
+  t.name = name;
+  t.nice = nice;
+  t.loops = loops;
+  t.kind = kind;
+  t.phases = std::move(phases);
+  for (const auto& ph : t.phases) t.periodic = t.periodic || ph.op == workload::PhaseOp::kTimer;
+  return t;
+}
+
+workload::Phase Work(int64_t ns) { return {workload::PhaseOp::kRun, ns, 0}; }
+workload::Phase Runtime(int64_t ns) { return {workload::PhaseOp::kRuntime, ns, 0}; }
+workload::Phase Sleep(int64_t ns) { return {workload::PhaseOp::kSleep, ns, 0}; }
+workload::Phase Timer(int64_t ns) { return {workload::PhaseOp::kTimer, ns, 0}; }
+
+SchedOptions Options(Policy policy, GovernorKind governor) {
+  SchedOptions o;
+  o.policy = policy;
+  o.governor.kind = governor;
+  return o;
+}
+
+}  // namespace kreplay::sched::testing
