@@ -364,6 +364,9 @@ StatusOr<std::string> WaitForFile(const std::string& path, Subprocess& child, st
 
 int CmdRun(const RunOptions& o) {
   SignalWatcher signals;
+  // Flags first: a bad -X is reported even when --local would not use it.
+  auto kafka_check = KafkaFrom(o.bootstrap, o.kafka_props);
+  if (!kafka_check.ok()) return Fail(kafka_check.status());
   model::Registry registry;
   models::RegisterBuiltinModels(registry);
   auto spec = spec::LoadStudySpec(o.spec, registry);

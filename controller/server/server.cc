@@ -116,6 +116,7 @@ struct ControllerServer::Impl {
   grpc::Status Submit(const v1::SubmitStudyRequest& req, v1::SubmitStudyResponse* resp);
   v1::StudyProgress ProgressLocked(const StudyTrack& s) const;
   void MaybeFinishLocked(StudyTrack& s);
+  void UnloadStudyLocked(const std::string& study_id);
   void RequeueLocked(const std::string& key, RunTrack& r);
 
   // ---- workers ------------------------------------------------------------
@@ -162,7 +163,8 @@ Status ControllerServer::Impl::LoadStudyLocked(const std::string& study_id) {
       v1::WorkItem wi;
       if (wi.ParseFromString(r.work_item)) track.cost = wi.estimated_cost();
     }
-    track.studies.push_back(study_id);
+    if (std::find(track.studies.begin(), track.studies.end(), study_id) == track.studies.end())
+      track.studies.push_back(study_id);
     if (track.phase == Phase::kPending) pending.emplace_back(track.cost, r.run_key);
   }
   // Longest first; ties in key order so the order is reproducible.
@@ -175,6 +177,12 @@ Status ControllerServer::Impl::LoadStudyLocked(const std::string& study_id) {
   MaybeFinishLocked(it->second);
   cv.notify_all();
   return OkStatus();
+}
+
+void ControllerServer::Impl::UnloadStudyLocked(const std::string& study_id) {
+  if (!studies.erase(study_id)) return;
+  std::erase(study_order, study_id);
+  for (auto& [_, r] : runs) std::erase(r.studies, study_id);
 }
 
 void ControllerServer::Impl::MaybeFinishLocked(StudyTrack& s) {
@@ -252,22 +260,24 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     if (!all.ok()) return rpc::ToGrpc(all.status());
     for (const auto& row : *all) {
       if (row.spec_digest != spec_digest) continue;
-      if (row.state == "STUDY_SUCCEEDED" || row.state == "STUDY_RUNNING" || row.state == "STUDY_PENDING" ||
-          row.state == "STUDY_FAILED" || row.state == "STUDY_CANCELLED") {
-        if (row.state == "STUDY_CANCELLED" || row.state == "STUDY_FAILED") {
+      std::lock_guard<std::mutex> lock(mu);
+      auto loaded = studies.find(row.study_id);
+      bool active = loaded != studies.end() && loaded->second.state == v1::STUDY_RUNNING;
+      if (!active) {
+        // Re-open a finished, failed or cancelled study: its unrecorded runs
+        // are queued again; recorded ones stay recorded.
+        if (row.state != "STUDY_SUCCEEDED") {
           Status st = store->SetStudyState(row.study_id, "STUDY_RUNNING", "resumed");
           if (!st.ok()) return rpc::ToGrpc(st);
         }
-        std::lock_guard<std::mutex> lock(mu);
-        studies.erase(row.study_id);
-        std::erase(study_order, row.study_id);
+        UnloadStudyLocked(row.study_id);
         Status st = LoadStudyLocked(row.study_id);
         if (!st.ok()) return rpc::ToGrpc(st);
-        resp->set_study_id(row.study_id);
-        resp->set_existing(true);
-        resp->set_runs_total(studies.at(row.study_id).total);
-        return grpc::Status::OK;
       }
+      resp->set_study_id(row.study_id);
+      resp->set_existing(true);
+      resp->set_runs_total(studies.at(row.study_id).total);
+      return grpc::Status::OK;
     }
   }
 
