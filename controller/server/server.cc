@@ -918,7 +918,11 @@ StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(const Contro
   auto topics = bus::KreplayTopics(impl->opt.topic_prefix);
   if (!topics.ok()) return topics.status();
   impl->topics = *topics;
-  auto producer = bus::Producer::Create(impl->opt.kafka);
+  // Chunks are published one at a time behind acks: batching delay only adds
+  // latency to every window turn (user -X wins).
+  bus::KafkaConfig producer_kafka = impl->opt.kafka;
+  producer_kafka.properties.insert(producer_kafka.properties.begin(), {"linger.ms", "0"});
+  auto producer = bus::Producer::Create(producer_kafka);
   if (!producer.ok()) return producer.status();
   impl->producer = std::move(*producer);
   auto parts = impl->producer->PartitionCount(impl->topics.traces, std::chrono::seconds(10));

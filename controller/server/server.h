@@ -27,7 +27,6 @@ struct ControllerOptions {
   // Bytes a trace partition may hold beyond the oldest unacknowledged chunk;
   // below the embedded broker's 5 MiB retention so nothing unread is dropped.
   uint64_t trace_window_bytes = 3u << 20;
-  uint32_t trace_resend_limit = 5;      // re-sends of one chunk before DATA_LOSS
   // Work items in flight (published, not recorded): max(min_work_window,
   // 4 x the threads of live workers).
   uint32_t min_work_window = 16;

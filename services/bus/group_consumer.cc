@@ -267,6 +267,26 @@ StatusOr<std::vector<TopicPartition>> GroupConsumer::Assignment() const {
   return out;
 }
 
+StatusOr<int64_t> GroupConsumer::Lag() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_assignment(rk_, &raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return internal::KafkaError(err, who_ + ": assignment");
+  internal::UniquePartitionList list(raw);
+  err = rd_kafka_position(rk_, list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return internal::KafkaError(err, who_ + ": position");
+  int64_t lag = 0;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(rk_, tp.topic, tp.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0)
+      continue;  // no fetch yet: nothing known
+    int64_t pos = tp.offset >= 0 ? tp.offset : std::max<int64_t>(low, 0);
+    if (high > pos) lag += high - pos;
+  }
+  return lag;
+}
+
 Status GroupConsumer::Close() {
   if (closed_) return OkStatus();
   closed_ = true;

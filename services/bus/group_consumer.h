@@ -109,6 +109,12 @@ class GroupConsumer {
   // Commits the stored offsets and waits for the broker (OK if none stored).
   Status CommitSync();
 
+  // Records not yet consumed on the current assignment: sum over assigned
+  // partitions of (high watermark - next position), from librdkafka's cached
+  // watermarks (no broker round trip; updated with each fetch). Partitions
+  // without a position yet count from their low watermark.
+  StatusOr<int64_t> Lag() const;
+
   // Current assignment, sorted.
   StatusOr<std::vector<TopicPartition>> Assignment() const;
 

@@ -11,7 +11,7 @@
 namespace kreplay::bus {
 
 inline constexpr std::string_view kWorkTopic = "kreplay.work";      // controller -> workers
-inline constexpr std::string_view kTracesTopic = "kreplay.traces";  // workers -> controller
+inline constexpr std::string_view kTracesTopic = "kreplay.traces";  // controller -> workers (trace chunks)
 
 struct TopicNames {
   std::string work;

@@ -52,6 +52,8 @@ struct WorkerProbe::Impl {
   prometheus::Gauge* lag;
   prometheus::Counter* trace_bytes;
   prometheus::Counter* resends;
+  prometheus::Counter* trace_records;
+  prometheus::Counter* trace_seconds;
   std::map<std::string, std::string> labels;
 };
 
@@ -93,6 +95,16 @@ WorkerProbe::WorkerProbe(MetricsServer& server, const std::string& worker_id) : 
                             .Help("Trace chunk bytes read from the trace topic")
                             .Register(reg)
                             .Add(l);
+  impl_->trace_records = &prometheus::BuildCounter()
+                              .Name("kreplay_worker_trace_records_total")
+                              .Help("Workload records received whole through the trace topic")
+                              .Register(reg)
+                              .Add(l);
+  impl_->trace_seconds = &prometheus::BuildCounter()
+                              .Name("kreplay_worker_trace_fetch_seconds_total")
+                              .Help("Wall time spent fetching traces (open to last chunk)")
+                              .Register(reg)
+                              .Add(l);
   impl_->resends = &prometheus::BuildCounter()
                         .Name("kreplay_worker_trace_resends_total")
                         .Help("Trace re-sends requested after a gap or loss")
@@ -116,5 +128,9 @@ void WorkerProbe::SetInFlight(int64_t n) { impl_->in_flight->Set(static_cast<dou
 void WorkerProbe::SetConsumerLag(int64_t records) { impl_->lag->Set(static_cast<double>(records)); }
 void WorkerProbe::TraceBytesRead(uint64_t bytes) { impl_->trace_bytes->Increment(static_cast<double>(bytes)); }
 void WorkerProbe::TraceResend() { impl_->resends->Increment(); }
+void WorkerProbe::TraceFetched(uint64_t records, double seconds) {
+  impl_->trace_records->Increment(static_cast<double>(records));
+  impl_->trace_seconds->Increment(seconds);
+}
 
 }  // namespace kreplay::metrics

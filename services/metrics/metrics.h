@@ -44,6 +44,8 @@ class WorkerProbe {
   void SetInFlight(int64_t n);
   void SetConsumerLag(int64_t records);
   void TraceBytesRead(uint64_t bytes);
+  // A whole trace arrived: its records and the wall time from open to last chunk.
+  void TraceFetched(uint64_t records, double seconds);
   void TraceResend();
 
  private:

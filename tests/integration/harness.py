@@ -163,6 +163,49 @@ class Cluster:
         stop(self.broker)
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_prometheus(d, targets):
+    """Starts a real Prometheus (Debian) on 127.0.0.1 scraping `targets`
+    every second; returns (process, base URL)."""
+    port = free_port()
+    cfg = os.path.join(d, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: kreplay-workers\n"
+                "    static_configs:\n      - targets: [%s]\n" % ", ".join("'%s'" % t for t in targets))
+    p = spawn(["prometheus", "--config.file=" + cfg, "--web.listen-address=127.0.0.1:%d" % port,
+               "--storage.tsdb.path=" + os.path.join(d, "tsdb")], os.path.join(d, "prometheus.log"))
+    return p, "http://127.0.0.1:%d" % port
+
+
+def prometheus_query(base, query, timeout=30, want=None):
+    """Polls an instant query until it returns a value (equal to `want` if
+    given); a new target's first sample takes ~6 s (PLATFORM.md)."""
+    import json
+    import urllib.parse
+    import urllib.request
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            url = base + "/api/v1/query?query=" + urllib.parse.quote(query)
+            r = json.load(urllib.request.urlopen(url, timeout=5))
+            res = r["data"]["result"]
+            if res:
+                last = float(res[0]["value"][1])
+                if want is None or last == want:
+                    return last
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return last
+
+
 def run_local(spec, out, timeout=600):
     r = subprocess.run([KREPLAY, "run", spec, "--local", "--out", out, "--quiet"], capture_output=True, text=True,
                        timeout=timeout)

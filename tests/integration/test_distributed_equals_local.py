@@ -56,6 +56,14 @@ def test():
                 if line.startswith('kreplay_worker_work_items_total{outcome="ok"'):
                     total += float(line.split()[-1])
         h.check(total == 20, "workers' ok counters sum to %s, expected 20" % total)
+
+        # A real Prometheus scrapes both workers and sees the same figure.
+        prom, base = h.start_prometheus(c.dir, ["127.0.0.1:%d" % w.metrics_port for w in c.workers])
+        got = h.prometheus_query(base, 'sum(kreplay_worker_work_items_total{outcome="ok"})', want=20.0)
+        h.check(got == 20.0, "Prometheus query returned %s, expected 20\n%s" % (got, h.tail(c.path("prometheus.log"))))
+        up = h.prometheus_query(base, 'sum(up{job="kreplay-workers"})', want=2.0)
+        h.check(up == 2.0, "Prometheus sees %s workers up" % up)
+        h.stop(prom)
     finally:
         c.close()
 

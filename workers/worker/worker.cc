@@ -67,6 +67,7 @@ struct Worker::Impl {
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   std::unique_ptr<metrics::WorkerProbe> probe;
 
+  std::atomic<double> heartbeat_seconds{1.0};  // as the controller asks at registration
   std::atomic<bool> stop{false};
   std::atomic<bool> hard_stop{false};  // grace period over: cancel runs
   std::mutex mu;
@@ -133,6 +134,7 @@ Status Worker::Impl::Register() {
   w->set_version(KREPLAY_VERSION);
   v1::RegisterWorkerResponse resp;
   grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->RegisterWorker(ctx, req, &resp); }, false);
+  if (s.ok() && resp.heartbeat_seconds() > 0) heartbeat_seconds.store(resp.heartbeat_seconds());
   return rpc::FromGrpc(s, "register with controller " + opt.controller);
 }
 
@@ -157,7 +159,7 @@ void Worker::Impl::HeartbeatLoop() {
         if (auto it = in_flight.find(key); it != in_flight.end()) it->second->store(true);
     }
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, std::chrono::seconds(1));
+    cv.wait_for(lock, std::chrono::duration<double>(heartbeat_seconds.load()));
   }
 }
 
@@ -173,6 +175,7 @@ void Worker::Impl::Done(const Job& job) {
 
 void Worker::Impl::PollLoop() {
   bool paused = false;
+  auto last_lag = Clock::now();
   while (!stop.load()) {
     {
       std::unique_lock<std::mutex> lock(mu);
@@ -190,6 +193,10 @@ void Worker::Impl::PollLoop() {
     if (paused) {
       (void)consumer->ResumeAll();
       paused = false;
+    }
+    if (Clock::now() - last_lag > std::chrono::seconds(1)) {
+      last_lag = Clock::now();
+      if (auto lag = consumer->Lag(); lag.ok()) probe->SetConsumerLag(*lag);
     }
     auto msg = consumer->Poll(std::chrono::milliseconds(200));
     if (!msg.ok()) {
@@ -378,6 +385,7 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::TraceManifest& m) {
 }
 
 StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
+  const auto fetch_start = Clock::now();
   codec::SchedTraceAssembler assembler(m);
   const std::string name = "trace " + m.digest().substr(0, 12) + " (" + m.source() + ")";
   uint32_t failures = 0;
@@ -393,7 +401,12 @@ StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
     v1::OpenTraceResponse open;
     grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->OpenTrace(ctx, req, &open); }, true);
     if (!s.ok()) return rpc::FromGrpc(s, name + ": open");
-    auto reader = bus::PartitionReader::Create(opt.kafka);
+    // The mock broker holds an empty fetch for the whole fetch.wait.max.ms
+    // even when new data arrives, and the controller publishes just ahead of
+    // our acks: keep the wait short (user -X wins).
+    bus::KafkaConfig reader_kafka = opt.kafka;
+    reader_kafka.properties.insert(reader_kafka.properties.begin(), {"fetch.wait.max.ms", "5"});
+    auto reader = bus::PartitionReader::Create(reader_kafka);
     if (!reader.ok()) return reader.status();
     Status st = (*reader)->Assign(open.topic(), open.partition(), open.start_offset());
     auto idle_since = Clock::now();
@@ -440,6 +453,7 @@ StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
   }
   auto w = assembler.Finish();
   if (!w.ok()) return w.status();
+  probe->TraceFetched(m.record_count(), std::chrono::duration<double>(Clock::now() - fetch_start).count());
   return Workload(std::make_shared<const workload::SchedWorkload>(std::move(*w)));
 }
 
