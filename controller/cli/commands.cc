@@ -30,6 +30,7 @@
 #include "services/rpc/status.h"
 #include "workers/models/builtin.h"
 #include "workers/models/sched/platforms/platforms.h"
+#include "services/workload/rtapp.h"
 #include "workers/worker/worker.h"
 
 namespace kreplay::cli {
@@ -475,6 +476,7 @@ int CmdController(const ControllerCliOptions& o) {
   co.topic_prefix = o.topic_prefix;
   co.trace_window_bytes = o.trace_window_bytes;
   co.lease_seconds = o.lease_seconds;
+  co.reuse_published_traces = o.reuse_traces;
   auto controller = server::ControllerServer::Start(co);
   if (!controller.ok()) return Fail(controller.status());
   if (!o.port_file.empty()) {
@@ -589,6 +591,40 @@ int CmdPlatforms(const std::string& show) {
       clusters += (clusters.empty() ? "" : " + ") + std::to_string(c.cpus) + "x " + c.core;
     std::printf("%-10s %-34s power in %s\n", name.c_str(), clusters.c_str(), p->power_unit.c_str());
   }
+  return kExitOk;
+}
+
+}  // namespace kreplay::cli
+
+namespace kreplay::cli {
+
+int CmdWorkloadWrite(const WorkloadWriteOptions& o) {
+  model::Registry registry;
+  models::RegisterBuiltinModels(registry);
+  auto spec = spec::LoadStudySpec(o.spec, registry);
+  if (!spec.ok()) return Fail(spec.status());
+  size_t index = 0;
+  if (!o.workload.empty()) {
+    std::vector<std::string> names;
+    for (const auto& w : spec->workloads) names.push_back(w.name);
+    auto it = std::find(names.begin(), names.end(), o.workload);
+    if (it == names.end())
+      return Fail(InvalidArgument("--workload: no workload '" + o.workload + "' in " + o.spec + " (has: " +
+                                  Join(names, ", ") + ")"));
+    index = static_cast<size_t>(it - names.begin());
+  }
+  uint64_t seed = o.seed ? o.seed : spec->seeds.front();
+  auto w = spec::BuildWorkload(*spec, index, seed);
+  if (!w.ok()) return Fail(w.status());
+  std::string json = workload::WriteRtApp(*w);
+  if (o.out.empty() || o.out == "-") {
+    std::fputs(json.c_str(), stdout);
+    return kExitOk;
+  }
+  Status st = WriteFileAtomic(o.out, json);
+  if (!st.ok()) return Fail(st);
+  std::fprintf(stderr, "kreplay: wrote %s (%zu tasks, digest %s)\n", o.out.c_str(), w->tasks.size(),
+               spec::WorkloadDigest(*w).substr(0, 16).c_str());
   return kExitOk;
 }
 

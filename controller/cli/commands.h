@@ -33,6 +33,12 @@ struct ControllerCliOptions {
   std::vector<std::string> kafka_props;
   uint64_t trace_window_bytes = 3u << 20;
   double lease_seconds = 30;
+  bool reuse_traces = false;
+};
+
+struct WorkloadWriteOptions {
+  std::string spec, workload, out;
+  uint64_t seed = 0;  // 0 = the spec's first seed
 };
 
 struct WorkerCliOptions {
@@ -56,5 +62,6 @@ int CmdWorker(const WorkerCliOptions& o);
 int CmdSubmit(const SubmitOptions& o);
 int CmdModels(const std::string& describe);
 int CmdPlatforms(const std::string& show);
+int CmdWorkloadWrite(const WorkloadWriteOptions& o);
 
 }  // namespace kreplay::cli

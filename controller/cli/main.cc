@@ -71,6 +71,9 @@ int Main(int argc, char** argv) {
   ctl_cmd->add_option("--port-file", ctl.port_file, "Write the gRPC port here when listening");
   ctl_cmd->add_option("--trace-window-bytes", ctl.trace_window_bytes, "Unacknowledged trace bytes per partition")->capture_default_str();
   ctl_cmd->add_option("--lease-seconds", ctl.lease_seconds, "Lease of a claimed run (renewed by heartbeats)")->capture_default_str();
+  ctl_cmd->add_flag("--reuse-traces", ctl.reuse_traces,
+                    "Publish each trace once and let every run read that publication (real Kafka with long retention; "
+                    "never with the embedded broker, which keeps ~5 MiB per partition)");
 
   WorkerCliOptions wk;
   auto* wk_cmd = app.add_subcommand("worker", "Run a worker until SIGTERM");
@@ -101,6 +104,16 @@ int Main(int argc, char** argv) {
   auto* describe_cmd = models_cmd->add_subcommand("describe", "Every parameter and metric of a model");
   describe_cmd->add_option("name", models_describe, "Model name")->required();
 
+  WorkloadWriteOptions ww;
+  auto* wl_cmd = app.add_subcommand("workload", "Workload files: `workload write` exports a spec's workload as rt-app JSON");
+  auto* ww_cmd = wl_cmd->add_subcommand("write", "Write one workload of a study (synthetic or rt-app) as rt-app JSON, "
+                                                  "so rt-app can replay it on a real board");
+  ww_cmd->add_option("spec", ww.spec, "Study spec (YAML)")->required();
+  ww_cmd->add_option("--workload", ww.workload, "Workload name (default: the first)");
+  ww_cmd->add_option("--seed", ww.seed, "Seed (default: the spec's first)");
+  ww_cmd->add_option("-o,--output", ww.out, "Output file (default: stdout)");
+  wl_cmd->require_subcommand(1);
+
   std::string platform_show;
   auto* plat_cmd = app.add_subcommand("platforms", "List the shipped SoC platforms, or show one");
   plat_cmd->add_option("name", platform_show, "Platform to print as YAML");
@@ -126,6 +139,7 @@ int Main(int argc, char** argv) {
   if (*sub_cmd) return CmdSubmit(sub);
   if (*models_cmd) return CmdModels(*describe_cmd ? models_describe : "");
   if (*plat_cmd) return CmdPlatforms(platform_show);
+  if (*wl_cmd) return CmdWorkloadWrite(ww);
   return kExitBadInput;
 }
 

@@ -105,6 +105,13 @@ struct ControllerServer::Impl {
   uint64_t outstanding = 0;          // runs Published or Leased
   uint64_t stream_seq = 0;
   uint64_t trace_resends = 0;
+  // digest -> a complete publication (reuse_published_traces only).
+  struct Publication {
+    std::string stream_id;
+    int32_t partition = 0;
+    int64_t first_offset = -1;
+  };
+  std::map<std::string, Publication> published;
 
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<grpc::Service> controller_svc, gateway_svc;
@@ -553,6 +560,16 @@ grpc::Status ControllerServer::Impl::OpenTrace(const v1::OpenTraceRequest& req, 
     return rpc::ToGrpc(InvalidArgument("trace " + req.digest() + " has " + std::to_string(m->chunk_count()) + " chunks"));
   std::unique_lock<std::mutex> lock(mu);
   if (req.from_chunk() > 0) ++trace_resends;
+  if (opt.reuse_published_traces && req.from_chunk() == 0) {
+    if (auto p = published.find(req.digest()); p != published.end()) {
+      *resp->mutable_manifest() = *m;
+      resp->set_stream_id(p->second.stream_id);
+      resp->set_topic(topics.traces);
+      resp->set_partition(p->second.partition);
+      resp->set_start_offset(p->second.first_offset);
+      return grpc::Status::OK;
+    }
+  }
   Stream s;
   s.id = "t" + std::to_string(epoch) + "-" + std::to_string(++stream_seq);
   s.digest = req.digest();
@@ -678,8 +695,11 @@ void ControllerServer::Impl::TracePumpLoop() {
     if (it == streams.end()) continue;
     if (!err.ok()) {
       it->second.error = err;
-    } else if (index == it->second.from) {
-      it->second.first_offset = offset;
+    } else {
+      if (index == it->second.from) it->second.first_offset = offset;
+      // A whole trace published from chunk 0 can be read again by others.
+      if (opt.reuse_published_traces && it->second.from == 0 && index + 1 == it->second.count)
+        published[it->second.digest] = {sid, it->second.partition, it->second.first_offset};
     }
     cv.notify_all();
   }

@@ -30,6 +30,11 @@ struct ControllerOptions {
   // Work items in flight (published, not recorded): max(min_work_window,
   // 4 x the threads of live workers).
   uint32_t min_work_window = 16;
+  // Real clusters with retention longer than a study: publish each trace
+  // once and point every later reader at that publication (a reader that
+  // finds it gone asks for a re-send as usual). Off for the embedded broker,
+  // whose partitions keep only ~5 MiB.
+  bool reuse_published_traces = false;
   double lease_seconds = 30;            // a claimed run's lease; heartbeats renew it
   double worker_timeout_seconds = 10;   // no heartbeat for this long: worker presumed dead
   double claim_timeout_seconds = 120;   // published but unclaimed this long: re-publish
