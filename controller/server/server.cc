@@ -102,7 +102,8 @@ struct ControllerServer::Impl {
   std::map<std::string, WorkerTrack> workers;
   std::map<std::string, Stream> streams;
   std::vector<PartitionState> partitions;
-  uint64_t outstanding = 0;          // runs Published or Leased
+  std::set<std::string> in_flight;   // runs Published or Leased: the work window
+
   uint64_t stream_seq = 0;
   uint64_t trace_resends = 0;
   // digest -> a complete publication (reuse_published_traces only).
@@ -125,6 +126,8 @@ struct ControllerServer::Impl {
   void MaybeFinishLocked(StudyTrack& s);
   void UnloadStudyLocked(const std::string& study_id);
   void RequeueLocked(const std::string& key, RunTrack& r);
+  // The one place a run changes phase; keeps `in_flight` true.
+  void SetPhaseLocked(const std::string& key, RunTrack& r, Phase phase);
 
   // ---- workers ------------------------------------------------------------
   grpc::Status Claim(const v1::ClaimRunRequest& req, v1::ClaimRunResponse* resp);
@@ -146,24 +149,18 @@ Status ControllerServer::Impl::LoadStudyLocked(const std::string& study_id) {
   auto row = store->FindStudy(study_id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) return NotFound("study " + study_id);
-  auto all = store->ListStudyRuns(study_id);
-  if (!all.ok()) return all.status();
+  auto counts = store->CountStudyRuns(study_id);
+  if (!counts.ok()) return counts.status();
+  auto pending_rows = store->PendingRuns(study_id);
+  if (!pending_rows.ok()) return pending_rows.status();
   StudyTrack s;
   s.id = study_id;
   s.name = (*row)->name;
+  s.total = counts->total;
+  s.done = counts->done;
+  s.failed = counts->failed;
   std::vector<std::pair<double, std::string>> pending;
-  std::set<std::string> seen;
-  for (const auto& r : *all) {
-    if (!seen.insert(r.run_key).second) continue;
-    ++s.total;
-    if (r.has_result) {
-      ++s.done;
-      continue;
-    }
-    if (r.failed) {
-      ++s.failed;
-      continue;
-    }
+  for (const auto& r : *pending_rows) {
     auto& track = runs[r.run_key];
     if (track.item.empty()) {
       track.item = r.work_item;
@@ -184,6 +181,12 @@ Status ControllerServer::Impl::LoadStudyLocked(const std::string& study_id) {
   MaybeFinishLocked(it->second);
   cv.notify_all();
   return OkStatus();
+}
+
+void ControllerServer::Impl::SetPhaseLocked(const std::string& key, RunTrack& r, Phase phase) {
+  r.phase = phase;
+  if (phase == Phase::kPublished || phase == Phase::kLeased) in_flight.insert(key);
+  else in_flight.erase(key);
 }
 
 void ControllerServer::Impl::UnloadStudyLocked(const std::string& study_id) {
@@ -225,8 +228,7 @@ v1::StudyProgress ControllerServer::Impl::ProgressLocked(const StudyTrack& s) co
 }
 
 void ControllerServer::Impl::RequeueLocked(const std::string& key, RunTrack& r) {
-  if (r.phase == Phase::kPublished || r.phase == Phase::kLeased) --outstanding;
-  r.phase = Phase::kPending;
+  SetPhaseLocked(key, r, Phase::kPending);
   r.worker.clear();
   for (const auto& sid : r.studies) {
     auto it = studies.find(sid);
@@ -404,8 +406,7 @@ grpc::Status ControllerServer::Impl::Claim(const v1::ClaimRunRequest& req, v1::C
     resp->set_reason("leased by " + r.worker);
     return grpc::Status::OK;
   }
-  if (r.phase == Phase::kPending) ++outstanding;  // delivered without a fresh publish
-  r.phase = Phase::kLeased;
+  SetPhaseLocked(req.run_key(), r, Phase::kLeased);
   r.worker = req.worker_id();
   r.deadline = now + std::chrono::milliseconds(static_cast<int64_t>(opt.lease_seconds * 1000));
   resp->set_decision(v1::ClaimRunResponse::RUN);
@@ -462,8 +463,7 @@ grpc::Status ControllerServer::Impl::Report(const v1::ReportResultRequest& req, 
     }
     return grpc::Status::OK;
   }
-  if (r.phase == Phase::kPublished || r.phase == Phase::kLeased) --outstanding;
-  r.phase = failed ? Phase::kFailed : Phase::kDone;
+  SetPhaseLocked(req.run_key(), r, failed ? Phase::kFailed : Phase::kDone);
   for (const auto& sid : r.studies) {
     auto s = studies.find(sid);
     if (s == studies.end()) continue;
@@ -497,20 +497,25 @@ void ControllerServer::Impl::WorkPumpLoop() {
     if (stopping) break;
     auto now = Clock::now();
     // Workers that stopped heartbeating: their leases end now.
+    std::set<std::string> dead;
     for (auto& [id, w] : workers) {
       if (w.alive && now - w.last_seen > std::chrono::duration<double>(opt.worker_timeout_seconds)) {
         w.alive = false;
-        for (auto& [key, r] : runs)
-          if (r.phase == Phase::kLeased && r.worker == id) r.deadline = now;
+        dead.insert(id);
       }
     }
-    for (auto& [key, r] : runs) {
-      if ((r.phase == Phase::kLeased || r.phase == Phase::kPublished) && r.deadline <= now) RequeueLocked(key, r);
+    // Only in-flight runs can expire: scan the window, not every run.
+    std::vector<std::string> expired;
+    for (const auto& key : in_flight) {
+      RunTrack& r = runs.at(key);
+      if (r.phase == Phase::kLeased && dead.count(r.worker)) r.deadline = now;
+      if (r.deadline <= now) expired.push_back(key);
     }
+    for (const auto& key : expired) RequeueLocked(key, runs.at(key));
     uint32_t window = WorkWindowLocked();
     for (const auto& sid : study_order) {
       auto& s = studies.at(sid);
-      while (s.state == v1::STUDY_RUNNING && !s.queue.empty() && outstanding < window) {
+      while (s.state == v1::STUDY_RUNNING && !s.queue.empty() && in_flight.size() < window) {
         std::string key = s.queue.front();
         s.queue.pop_front();
         auto it = runs.find(key);
@@ -521,9 +526,8 @@ void ControllerServer::Impl::WorkPumpLoop() {
         wi.set_attempt(r.attempt++);
         wi.set_controller_epoch(epoch);
         std::string bytes = codec::DeterministicBytes(wi);
-        r.phase = Phase::kPublished;
+        SetPhaseLocked(key, r, Phase::kPublished);
         r.deadline = now + std::chrono::milliseconds(static_cast<int64_t>(opt.claim_timeout_seconds * 1000));
-        ++outstanding;
         lock.unlock();
         if (!warmed) warmed = producer->WarmUp(topics.work).ok();
         Status st = producer->Produce(topics.work, -1, key, bytes, {{"kreplay-epoch", std::to_string(epoch)}},
@@ -539,8 +543,7 @@ void ControllerServer::Impl::WorkPumpLoop() {
           // Local queue full or broker gone: retry on the next round.
           auto i = runs.find(key);
           if (i != runs.end() && i->second.phase == Phase::kPublished) {
-            i->second.phase = Phase::kPending;
-            --outstanding;
+            SetPhaseLocked(key, i->second, Phase::kPending);
             s.queue.push_front(key);
           }
           break;

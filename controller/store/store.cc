@@ -347,6 +347,22 @@ Status Store::RecordFailure(const std::string& run_key, const std::string& error
   return OkStatus();
 }
 
+namespace {
+// The first six columns every run query selects, in this order: run_key,
+// variant, platform, workload, seed, work_item.
+StudyRunRow ReadRunColumns(Stmt& s, const std::string& study_id) {
+  StudyRunRow r;
+  r.study_id = study_id;
+  r.run_key = s.ColText(0);
+  r.variant = s.ColText(1);
+  r.platform = s.ColText(2);
+  r.workload = s.ColText(3);
+  r.seed = static_cast<uint64_t>(s.ColInt(4));
+  r.work_item = s.ColBlob(5);
+  return r;
+}
+}  // namespace
+
 StatusOr<std::vector<StudyRunRow>> Store::ListStudyRuns(const std::string& study_id) {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_,
@@ -361,14 +377,7 @@ StatusOr<std::vector<StudyRunRow>> Store::ListStudyRuns(const std::string& study
   std::vector<StudyRunRow> out;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
-    StudyRunRow r;
-    r.study_id = study_id;
-    r.run_key = s.ColText(0);
-    r.variant = s.ColText(1);
-    r.platform = s.ColText(2);
-    r.workload = s.ColText(3);
-    r.seed = static_cast<uint64_t>(s.ColInt(4));
-    r.work_item = s.ColBlob(5);
+    StudyRunRow r = ReadRunColumns(s, study_id);
     r.has_result = !s.ColNull(6);
     if (r.has_result) r.result = s.ColBlob(6);
     if (!r.has_result && !s.ColNull(7)) {
@@ -414,17 +423,7 @@ StatusOr<std::vector<StudyRunRow>> Store::PendingRuns(const std::string& study_i
   s.Text(1, study_id);
   std::vector<StudyRunRow> out;
   int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    StudyRunRow r;
-    r.study_id = study_id;
-    r.run_key = s.ColText(0);
-    r.variant = s.ColText(1);
-    r.platform = s.ColText(2);
-    r.workload = s.ColText(3);
-    r.seed = static_cast<uint64_t>(s.ColInt(4));
-    r.work_item = s.ColBlob(5);
-    out.push_back(std::move(r));
-  }
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadRunColumns(s, study_id));
   if (rc != SQLITE_DONE) return SqlError(db_, "pending runs");
   return out;
 }
