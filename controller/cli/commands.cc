@@ -477,13 +477,19 @@ int CmdController(const ControllerCliOptions& o) {
   co.trace_window_bytes = o.trace_window_bytes;
   co.lease_seconds = o.lease_seconds;
   co.reuse_published_traces = o.reuse_traces;
+  co.metrics_listen = o.metrics_listen;
   auto controller = server::ControllerServer::Start(co);
   if (!controller.ok()) return Fail(controller.status());
   if (!o.port_file.empty()) {
     Status st = WriteFileAtomic(o.port_file, std::to_string((*controller)->port()) + "\n");
     if (!st.ok()) return Fail(st);
   }
-  std::printf("kreplay controller: listening on port %d\n", (*controller)->port());
+  if (!o.metrics_port_file.empty()) {
+    Status st = WriteFileAtomic(o.metrics_port_file, std::to_string((*controller)->metrics_port()) + "\n");
+    if (!st.ok()) return Fail(st);
+  }
+  std::printf("kreplay controller: listening on port %d, metrics on port %d\n", (*controller)->port(),
+              (*controller)->metrics_port());
   std::fflush(stdout);
   signals.WaitForSignal();
   (*controller)->Shutdown();

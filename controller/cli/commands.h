@@ -34,6 +34,7 @@ struct ControllerCliOptions {
   uint64_t trace_window_bytes = 3u << 20;
   double lease_seconds = 30;
   bool reuse_traces = false;
+  std::string metrics_listen = "127.0.0.1:0", metrics_port_file;
 };
 
 struct WorkloadWriteOptions {

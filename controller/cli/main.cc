@@ -71,6 +71,8 @@ int Main(int argc, char** argv) {
   ctl_cmd->add_option("--port-file", ctl.port_file, "Write the gRPC port here when listening");
   ctl_cmd->add_option("--trace-window-bytes", ctl.trace_window_bytes, "Unacknowledged trace bytes per partition")->capture_default_str();
   ctl_cmd->add_option("--lease-seconds", ctl.lease_seconds, "Lease of a claimed run (renewed by heartbeats)")->capture_default_str();
+  ctl_cmd->add_option("--metrics-listen", ctl.metrics_listen, "Prometheus /metrics address (port 0 = any; empty = off)")->capture_default_str();
+  ctl_cmd->add_option("--metrics-port-file", ctl.metrics_port_file, "Write the metrics port here");
   ctl_cmd->add_flag("--reuse-traces", ctl.reuse_traces,
                     "Publish each trace once and let every run read that publication (real Kafka with long retention; "
                     "never with the embedded broker, which keeps ~5 MiB per partition)");

@@ -24,6 +24,7 @@
 #include "services/bus/topics.h"
 #include "services/codec/convert.h"
 #include "services/core/digest.h"
+#include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
 #include "workers/models/builtin.h"
 
@@ -114,6 +115,8 @@ struct ControllerServer::Impl {
   };
   std::map<std::string, Publication> published;
 
+  std::unique_ptr<metrics::MetricsServer> metrics_server;  // may be null
+  std::unique_ptr<metrics::ControllerProbe> probe;          // null without metrics
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<grpc::Service> controller_svc, gateway_svc;
   int port = 0;
@@ -138,6 +141,7 @@ struct ControllerServer::Impl {
   void AckTrace(const v1::AckTraceRequest& req);
 
   void WorkPumpLoop();
+  void SampleMetricsLocked();
   void TracePumpLoop();
   uint32_t WorkWindowLocked() const;
 };
@@ -235,6 +239,7 @@ void ControllerServer::Impl::RequeueLocked(const std::string& key, RunTrack& r) 
     if (it == studies.end() || it->second.state != v1::STUDY_RUNNING) continue;
     it->second.queue.push_front(key);  // overdue work goes first
     ++it->second.republished;
+    if (probe) probe->Republished();
     break;
   }
 }
@@ -439,6 +444,11 @@ grpc::Status ControllerServer::Impl::Report(const v1::ReportResultRequest& req, 
     outcome = *res;
   }
   resp->set_recorded(true);
+  if (probe)
+    probe->RunRecorded(failed ? "failed"
+                       : outcome == store::RecordOutcome::kInserted         ? "ok"
+                       : outcome == store::RecordOutcome::kDuplicateMismatch ? "mismatch"
+                                                                             : "duplicate");
   resp->set_duplicate(outcome != store::RecordOutcome::kInserted);
   resp->set_determinism_mismatch(outcome == store::RecordOutcome::kDuplicateMismatch);
 
@@ -482,6 +492,24 @@ grpc::Status ControllerServer::Impl::Report(const v1::ReportResultRequest& req, 
   return grpc::Status::OK;
 }
 
+void ControllerServer::Impl::SampleMetricsLocked() {
+  if (!probe) return;
+  metrics::ControllerProbe::Snapshot snap;
+  for (const auto& [_, st] : studies) {
+    if (st.state != v1::STUDY_RUNNING) continue;
+    ++snap.studies_running;
+    snap.runs_pending += static_cast<int64_t>(st.total - st.done - st.failed);
+  }
+  snap.runs_in_flight = static_cast<int64_t>(in_flight.size());
+  for (const auto& [_, w] : workers) {
+    if (!w.alive) continue;
+    ++snap.workers_alive;
+    snap.worker_threads += w.info.threads();
+  }
+  snap.trace_streams = static_cast<int64_t>(streams.size());
+  probe->Set(snap);
+}
+
 uint32_t ControllerServer::Impl::WorkWindowLocked() const {
   uint32_t threads = 0;
   for (const auto& [_, w] : workers)
@@ -512,6 +540,7 @@ void ControllerServer::Impl::WorkPumpLoop() {
       if (r.deadline <= now) expired.push_back(key);
     }
     for (const auto& key : expired) RequeueLocked(key, runs.at(key));
+    SampleMetricsLocked();
     uint32_t window = WorkWindowLocked();
     for (const auto& sid : study_order) {
       auto& s = studies.at(sid);
@@ -562,7 +591,10 @@ grpc::Status ControllerServer::Impl::OpenTrace(const v1::OpenTraceRequest& req, 
   if (req.from_chunk() >= m->chunk_count())
     return rpc::ToGrpc(InvalidArgument("trace " + req.digest() + " has " + std::to_string(m->chunk_count()) + " chunks"));
   std::unique_lock<std::mutex> lock(mu);
-  if (req.from_chunk() > 0) ++trace_resends;
+  if (req.from_chunk() > 0) {
+    ++trace_resends;
+    if (probe) probe->TraceResend();
+  }
   if (opt.reuse_published_traces && req.from_chunk() == 0) {
     if (auto p = published.find(req.digest()); p != published.end()) {
       *resp->mutable_manifest() = *m;
@@ -690,8 +722,12 @@ void ControllerServer::Impl::TracePumpLoop() {
       chunk->SerializeToString(&bytes);
       auto rep = producer->ProduceSync(topics.traces, static_cast<int32_t>(part), digest, bytes,
                                        {{"kreplay-stream", sid}});
-      if (rep.ok()) offset = rep->offset;
-      else err = rep.status();
+      if (rep.ok()) {
+        offset = rep->offset;
+        if (probe) probe->TraceChunkPublished(bytes.size());
+      } else {
+        err = rep.status();
+      }
     }
     lock.lock();
     auto it = streams.find(sid);
@@ -971,6 +1007,13 @@ StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(const Contro
     }
   }
 
+  if (!impl->opt.metrics_listen.empty()) {
+    auto ms = metrics::MetricsServer::Start(impl->opt.metrics_listen);
+    if (!ms.ok()) return ms.status();
+    impl->metrics_server = std::move(*ms);
+    impl->probe = std::make_unique<metrics::ControllerProbe>(*impl->metrics_server);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -994,6 +1037,7 @@ ControllerServer::ControllerServer(std::unique_ptr<Impl> impl) : impl_(std::move
 ControllerServer::~ControllerServer() { Shutdown(); }
 
 int ControllerServer::port() const { return impl_->port; }
+int ControllerServer::metrics_port() const { return impl_->metrics_server ? impl_->metrics_server->port() : 0; }
 std::string ControllerServer::address() const { return "127.0.0.1:" + std::to_string(impl_->port); }
 
 void ControllerServer::Shutdown() {

@@ -40,6 +40,7 @@ struct ControllerOptions {
   double claim_timeout_seconds = 120;   // published but unclaimed this long: re-publish
   double heartbeat_seconds = 1;         // interval workers are told to use
   int max_message_bytes = 64 << 20;     // gRPC limit, raised deliberately for results
+  std::string metrics_listen;           // Prometheus /metrics ("127.0.0.1:0"); empty = none
 };
 
 class ControllerServer {
@@ -50,6 +51,7 @@ class ControllerServer {
   ControllerServer& operator=(const ControllerServer&) = delete;
 
   int port() const;
+  int metrics_port() const;  // 0 without metrics_listen
   std::string address() const;  // "127.0.0.1:port"
   // Stops accepting RPCs, finishes in-flight ones, stops publishing.
   void Shutdown();

@@ -133,4 +133,52 @@ void WorkerProbe::TraceFetched(uint64_t records, double seconds) {
   impl_->trace_seconds->Increment(seconds);
 }
 
+struct ControllerProbe::Impl {
+  prometheus::Gauge *studies, *pending, *in_flight, *workers, *threads, *streams;
+  prometheus::Family<prometheus::Counter>* recorded;
+  prometheus::Counter *republished, *resends, *chunks, *chunk_bytes;
+};
+
+ControllerProbe::ControllerProbe(MetricsServer& server) : impl_(std::make_unique<Impl>()) {
+  auto& reg = *server.impl()->registry;
+  auto gauge = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
+  };
+  auto counter = [&](const char* name, const char* help) {
+    return &prometheus::BuildCounter().Name(name).Help(help).Register(reg).Add({});
+  };
+  impl_->studies = gauge("kreplay_controller_studies_running", "Studies running");
+  impl_->pending = gauge("kreplay_controller_runs_pending", "Runs of running studies not yet recorded");
+  impl_->in_flight = gauge("kreplay_controller_runs_in_flight", "Runs published or leased (the work window)");
+  impl_->workers = gauge("kreplay_controller_workers_alive", "Workers heartbeating");
+  impl_->threads = gauge("kreplay_controller_worker_threads", "Model threads of live workers");
+  impl_->streams = gauge("kreplay_controller_trace_streams", "Trace publications being read");
+  impl_->recorded = &prometheus::BuildCounter()
+                         .Name("kreplay_controller_results_total")
+                         .Help("Results reported by workers, by outcome in the ledger")
+                         .Register(reg);
+  impl_->republished = counter("kreplay_controller_republished_total", "Work items re-published (lease or claim expired)");
+  impl_->resends = counter("kreplay_controller_trace_resends_total", "Trace re-sends requested by workers");
+  impl_->chunks = counter("kreplay_controller_trace_chunks_published_total", "Trace chunks published");
+  impl_->chunk_bytes = counter("kreplay_controller_trace_published_bytes_total", "Trace chunk bytes published");
+}
+
+ControllerProbe::~ControllerProbe() = default;
+
+void ControllerProbe::Set(const Snapshot& s) {
+  impl_->studies->Set(static_cast<double>(s.studies_running));
+  impl_->pending->Set(static_cast<double>(s.runs_pending));
+  impl_->in_flight->Set(static_cast<double>(s.runs_in_flight));
+  impl_->workers->Set(static_cast<double>(s.workers_alive));
+  impl_->threads->Set(static_cast<double>(s.worker_threads));
+  impl_->streams->Set(static_cast<double>(s.trace_streams));
+}
+void ControllerProbe::RunRecorded(const std::string& outcome) { impl_->recorded->Add({{"outcome", outcome}}).Increment(); }
+void ControllerProbe::Republished() { impl_->republished->Increment(); }
+void ControllerProbe::TraceResend() { impl_->resends->Increment(); }
+void ControllerProbe::TraceChunkPublished(uint64_t bytes) {
+  impl_->chunks->Increment();
+  impl_->chunk_bytes->Increment(static_cast<double>(bytes));
+}
+
 }  // namespace kreplay::metrics

@@ -53,4 +53,30 @@ class WorkerProbe {
   std::unique_ptr<Impl> impl_;
 };
 
+// The controller's figures, sampled from its state (gauges) plus counters.
+// Thread-safe.
+class ControllerProbe {
+ public:
+  explicit ControllerProbe(MetricsServer& server);
+  ~ControllerProbe();
+
+  struct Snapshot {
+    int64_t studies_running = 0;
+    int64_t runs_pending = 0;     // in active studies, not yet recorded
+    int64_t runs_in_flight = 0;   // published or leased
+    int64_t workers_alive = 0;
+    int64_t worker_threads = 0;
+    int64_t trace_streams = 0;
+  };
+  void Set(const Snapshot& s);
+  void RunRecorded(const std::string& outcome);  // "ok", "duplicate", "mismatch", "failed"
+  void Republished();
+  void TraceResend();
+  void TraceChunkPublished(uint64_t bytes);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace kreplay::metrics

@@ -118,10 +118,14 @@ class Cluster:
         if os.path.exists(pf):
             os.remove(pf)
         listen = "127.0.0.1:%d" % (port or 0)
+        mf = self.path("controller.metrics")
+        if os.path.exists(mf):
+            os.remove(mf)
         self.controller = spawn([KREPLAY, "controller", "--bootstrap-servers", self.bootstrap, "--listen", listen,
-                                 "--data-dir", self.path("data"), "--port-file", pf] + self.controller_args,
-                                self.path("controller.log"))
+                                 "--data-dir", self.path("data"), "--port-file", pf, "--metrics-port-file", mf]
+                                + self.controller_args, self.path("controller.log"))
         self.port = int(wait_file(pf, self.controller))
+        self.controller.metrics_port = int(wait_file(mf, self.controller))
         return self.controller
 
     @property

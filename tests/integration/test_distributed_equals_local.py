@@ -58,11 +58,20 @@ def test():
         h.check(total == 20, "workers' ok counters sum to %s, expected 20" % total)
 
         # A real Prometheus scrapes both workers and sees the same figure.
-        prom, base = h.start_prometheus(c.dir, ["127.0.0.1:%d" % w.metrics_port for w in c.workers])
+        # The controller's own exposition: valid, and it counted every result.
+        ctext = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % c.controller.metrics_port, timeout=10).read().decode()
+        p = subprocess.run(["promtool", "check", "metrics"], input=ctext, capture_output=True, text=True)
+        h.check(p.returncode == 0, "promtool (controller): " + p.stdout + p.stderr)
+        h.check('kreplay_controller_results_total{outcome="ok"} 20' in ctext, "controller results counter:\n" + ctext)
+
+        targets = ["127.0.0.1:%d" % w.metrics_port for w in c.workers] + ["127.0.0.1:%d" % c.controller.metrics_port]
+        prom, base = h.start_prometheus(c.dir, targets)
         got = h.prometheus_query(base, 'sum(kreplay_worker_work_items_total{outcome="ok"})', want=20.0)
         h.check(got == 20.0, "Prometheus query returned %s, expected 20\n%s" % (got, h.tail(c.path("prometheus.log"))))
-        up = h.prometheus_query(base, 'sum(up{job="kreplay-workers"})', want=2.0)
-        h.check(up == 2.0, "Prometheus sees %s workers up" % up)
+        up = h.prometheus_query(base, 'sum(up{job="kreplay-workers"})', want=3.0)
+        h.check(up == 3.0, "Prometheus sees %s of 3 targets up" % up)
+        alive = h.prometheus_query(base, 'kreplay_controller_workers_alive', want=2.0)
+        h.check(alive == 2.0, "controller reports %s workers alive" % alive)
         h.stop(prom)
     finally:
         c.close()
