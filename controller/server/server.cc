@@ -259,7 +259,7 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
       resp->set_study_id(id);
       resp->set_existing(true);
       resp->set_runs_total(s.total);
-      resp->set_runs_reused(s.reused);
+      resp->set_runs_reused(s.done);
       return grpc::Status::OK;
     }
   }
@@ -288,9 +288,11 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
         Status st = LoadStudyLocked(row.study_id);
         if (!st.ok()) return rpc::ToGrpc(st);
       }
+      const auto& st = studies.at(row.study_id);
       resp->set_study_id(row.study_id);
       resp->set_existing(true);
-      resp->set_runs_total(studies.at(row.study_id).total);
+      resp->set_runs_total(st.total);
+      resp->set_runs_reused(st.done);  // recorded before this request: not recomputed
       return grpc::Status::OK;
     }
   }
