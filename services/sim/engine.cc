@@ -1,88 +1,240 @@
 #include "services/sim/engine.h"
 
+#include <algorithm>
+#include <bit>
+
 #include "services/core/status.h"
 
 namespace kreplay::sim {
 
-EventId Simulator::At(Time at, EventHandler* handler, uint64_t tag) {
-  KREPLAY_CHECK(at >= now_, "event scheduled in the past");
-  uint64_t seq = next_seq_++;
-  PushHeap(Entry{at, seq, handler, tag});
-  ++live_;
-  return seq;
-}
+// Why this shape (measured with sched_bench, CFS and HMP on Juno, 64 tasks):
+// the scheduler models keep about a hundred events pending, most of them
+// wake-ups and ticks milliseconds ahead, and cancel about one in seven of
+// those they schedule (re-armed completion timers, ticks stopped on idle).
+// - Time buckets: a far event is filed with a push_back and enters the heap
+//   with its bucket, so the heap holds the next millisecond's few events
+//   instead of all of them (a quarter fewer instructions per event than one
+//   heap of everything).
+// - The heap orders 16-byte (time, key) entries and the payload stays in a
+//   slot, halving what each level moves; pops walk the hole down with one
+//   branch-free comparison per level (a 4-ary heap measured slower).
+// - Cancellation by tombstone (the slot forgets the key) is O(1), needs no
+//   back-pointer updates while sifting, and tells fired ids from pending
+//   ones exactly; Compact() keeps tombstones from piling up.
+namespace {
+constexpr size_t kArity = 2;
+}  // namespace
 
-bool Simulator::IsCancelled(uint64_t seq) const {
-  if (seq < cancel_base_) return false;
-  uint64_t i = seq - cancel_base_;
-  return i < cancelled_.size() && cancelled_[i];
+EventId Simulator::At(Time at, EventHandler* handler, uint64_t tag) {
+  constexpr uint64_t kMaxSeq = uint64_t{1} << (64 - kSlotBits);
+  KREPLAY_CHECK(at >= now_, "event scheduled in the past");
+  KREPLAY_CHECK(next_seq_ < kMaxSeq, "event sequence numbers exhausted");
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    KREPLAY_CHECK(slots_.size() <= kSlotMask, "too many pending events");
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(Slot{});
+  }
+  uint64_t key = (next_seq_++ << kSlotBits) | slot;
+  slots_[slot] = Slot{handler, tag, key};
+  Park(Entry{at, key});
+  ++live_;
+  return key;
 }
 
 bool Simulator::Cancel(EventId id) {
-  if (id == 0 || id >= next_seq_ || id < cancel_base_) return false;
-  uint64_t i = id - cancel_base_;
-  if (i >= cancelled_.size()) cancelled_.resize(i + 1, false);
-  if (cancelled_[i]) return false;
-  // We cannot tell cheaply whether it already fired; models cancel only
-  // events they know are pending (they forget the id when it fires).
-  cancelled_[i] = true;
+  uint64_t slot = id & kSlotMask;
+  if (id == 0 || slot >= slots_.size() || slots_[slot].key != id) return false;
+  slots_[slot].key = 0;
+  free_.push_back(static_cast<uint32_t>(slot));
   --live_;
+  ++tombstones_;
+  if (tombstones_ > 32 && tombstones_ > live_) Compact();
   return true;
 }
 
 void Simulator::PushHeap(Entry e) {
-  // Hand-rolled sift-up: std::push_heap with a comparator is as fast, but
-  // this keeps the ordering rule in one visible place.
   heap_.push_back(e);
   size_t i = heap_.size() - 1;
   while (i > 0) {
-    size_t parent = (i - 1) / 2;
-    if (!Later(heap_[parent], e)) break;
+    size_t parent = (i - 1) / kArity;
+    if (!Before(e, heap_[parent])) break;
     heap_[i] = heap_[parent];
     i = parent;
   }
   heap_[i] = e;
 }
 
-Simulator::Entry Simulator::PopHeap() {
-  Entry top = heap_.front();
+void Simulator::SiftDown(size_t i, Entry e) {
+  size_t n = heap_.size();
+  for (;;) {
+    size_t c = kArity * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n) c += Before(heap_[c + 1], heap_[c]);
+    if (!Before(heap_[c], e)) break;
+    heap_[i] = heap_[c];
+    i = c;
+  }
+  heap_[i] = e;
+}
+
+void Simulator::PopHeap() {
+  // Bottom-up (Floyd): the element taken from the back usually belongs near
+  // the leaves, so walk the hole down along the smaller children with one
+  // comparison per level, then sift the element up from there.
   Entry last = heap_.back();
   heap_.pop_back();
   size_t n = heap_.size();
-  if (n > 0) {
-    size_t i = 0;
-    for (;;) {
-      size_t c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && Later(heap_[c], heap_[c + 1])) ++c;
-      if (!Later(last, heap_[c])) break;
-      heap_[i] = heap_[c];
-      i = c;
-    }
-    heap_[i] = last;
+  if (n == 0) return;
+  size_t i = 0;
+  for (;;) {
+    size_t c = kArity * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n) c += Before(heap_[c + 1], heap_[c]);
+    heap_[i] = heap_[c];
+    i = c;
   }
-  return top;
+  while (i > 0) {
+    size_t parent = (i - 1) / kArity;
+    if (!Before(last, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = last;
+}
+
+Time Simulator::BucketEnd(int64_t b) const {
+  return b >= (kTimeMax >> shift_) ? kTimeMax : ((b + 1) << shift_) - 1;
+}
+
+void Simulator::Park(Entry e) {
+  if (e.at <= horizon_) {
+    PushHeap(e);
+    return;
+  }
+  // at > horizon_ puts the bucket after cur_, so inside the epoch it maps
+  // to a slot of its own.
+  int64_t b = e.at >> shift_;
+  if (b < epoch_end_) {
+    buckets_[static_cast<size_t>(b) & (kBuckets - 1)].push_back(e);
+  } else {
+    overflow_.push_back(e);
+  }
+}
+
+void Simulator::Narrow(size_t load, size_t target) {
+  // A bucket holds too many events for its width: the heap would do all the
+  // work. Pour every bucket back into the overflow, cut the width so that
+  // such a bucket splits into `target`-event ones, and end the epoch.
+  for (auto& bucket : buckets_) {
+    overflow_.insert(overflow_.end(), bucket.begin(), bucket.end());
+    bucket.clear();
+  }
+  int cut = std::max(1, static_cast<int>(std::bit_width(load / target)) - 1);
+  next_shift_ = std::max(kMinShift, shift_ - cut);
+  epoch_end_ = cur_ + 1;
+  narrowed_ = true;
+}
+
+void Simulator::Refill() {
+  while (heap_.empty()) {
+    if (cur_ + 1 < epoch_end_) {
+      std::vector<Entry>& bucket = buckets_[static_cast<size_t>(cur_ + 1) & (kBuckets - 1)];
+      // Too full for its width? The share of all pending events a bucket
+      // should hold is 1/kBuckets, or at least a few dozen: narrower buckets
+      // would leave most events in the overflow, rescanned every epoch.
+      size_t target = std::max<size_t>(16, live_ / kBuckets);
+      if (bucket.size() > 4 * target && shift_ > kMinShift) {
+        Narrow(bucket.size(), target);
+        continue;
+      }
+      ++cur_;
+      horizon_ = BucketEnd(cur_);
+      epoch_loaded_ += bucket.size();
+      for (const Entry& e : bucket) {
+        if (IsLive(e)) {
+          PushHeap(e);
+        } else {
+          --tombstones_;
+        }
+      }
+      bucket.clear();
+      continue;
+    }
+    // The epoch is used up: start the next one at the earliest overflow
+    // event and spread what falls inside it over the buckets. The width may
+    // change only here, where cur_ and epoch_end_ are recomputed in its
+    // units.
+    Time first = kTimeMax;
+    size_t live = 0;
+    for (const Entry& e : overflow_) {
+      if (!IsLive(e)) continue;
+      overflow_[live++] = e;
+      first = std::min(first, e.at);
+    }
+    tombstones_ -= overflow_.size() - live;
+    overflow_.resize(live);
+    if (live == 0) return;
+    // An epoch that averaged under one event per bucket widens them again.
+    if (!narrowed_ && epoch_loaded_ < kBuckets && next_shift_ < kDefaultShift) ++next_shift_;
+    narrowed_ = false;
+    epoch_loaded_ = 0;
+    shift_ = next_shift_;
+    // All of them are later than horizon_, so the heap's events stay first
+    // whatever the new width.
+    cur_ = (first >> shift_) - 1;
+    horizon_ = BucketEnd(cur_);
+    epoch_end_ = cur_ + 1 + static_cast<int64_t>(kBuckets);
+    std::vector<Entry> later;
+    later.swap(overflow_);
+    for (const Entry& e : later) Park(e);
+    later.clear();
+    if (overflow_.empty()) overflow_.swap(later);  // keep the larger buffer
+    // Most events still beyond the epoch means rescanning them every epoch:
+    // the next epoch gets buckets twice as wide.
+    if (2 * overflow_.size() > live && shift_ < kMaxShift) next_shift_ = shift_ + 1;
+  }
+}
+
+void Simulator::Compact() {
+  // Entries are totally ordered by (at, key), so the rebuilt heap pops in
+  // exactly the order the old one would have.
+  auto stale = [this](const Entry& e) { return !IsLive(e); };
+  heap_.erase(std::remove_if(heap_.begin(), heap_.end(), stale), heap_.end());
+  for (auto& bucket : buckets_) bucket.erase(std::remove_if(bucket.begin(), bucket.end(), stale), bucket.end());
+  overflow_.erase(std::remove_if(overflow_.begin(), overflow_.end(), stale), overflow_.end());
+  tombstones_ = 0;
+  if (heap_.size() < 2) return;
+  for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) SiftDown(i, heap_[i]);
 }
 
 void Simulator::RunUntil(Time until) {
   stopped_ = false;
-  while (!heap_.empty() && !stopped_) {
-    if (heap_.front().at > until) break;
-    Entry e = PopHeap();
-    if (IsCancelled(e.seq)) {
-      cancelled_[e.seq - cancel_base_] = false;
+  while (!stopped_) {
+    if (heap_.empty()) {
+      Refill();
+      if (heap_.empty()) break;
+    }
+    Entry top = heap_.front();
+    if (top.at > until) break;
+    PopHeap();
+    Slot& s = slots_[top.key & kSlotMask];
+    if (s.key != top.key) {
+      --tombstones_;
       continue;
     }
+    EventHandler* handler = s.handler;
+    uint64_t tag = s.tag;
+    // Free the slot before dispatch: the handler may schedule into it.
+    s.key = 0;
+    free_.push_back(static_cast<uint32_t>(top.key & kSlotMask));
     --live_;
-    now_ = e.at;
+    now_ = top.at;
     ++processed_;
-    e.handler->OnEvent(e.tag);
-  }
-  // Trim the cancellation bitmap: everything below the smallest pending seq
-  // can never be looked up again. Cheap enough to do once per RunUntil.
-  if (heap_.empty()) {
-    cancel_base_ = next_seq_;
-    cancelled_.clear();
+    handler->OnEvent(tag);
   }
   if (!stopped_ && until != kTimeMax && now_ < until) now_ = until;
 }

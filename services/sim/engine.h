@@ -4,8 +4,14 @@
 //
 // One Simulator per run; not thread-safe; no global state (a worker runs many
 // simulations at once, one per thread).
+//
+// Cost model (see engine.cc): At() files an event in O(1) amortised unless it
+// is due within the current time bucket; each dispatch is O(log k), k the
+// events due in that bucket (a binary heap); Cancel() is O(1) amortised.
+// Nothing is allocated per event once storage has grown to its peak.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -21,7 +27,9 @@ class EventHandler {
   virtual void OnEvent(uint64_t tag) = 0;
 };
 
-// Identifies a scheduled event for Cancel(). 0 is never a valid id.
+// Identifies a scheduled event for Cancel(). 0 is never a valid id. An id is
+// never reused within one Simulator, so a stale id (its event fired or was
+// cancelled) is always recognised as such.
 using EventId = uint64_t;
 
 class Simulator {
@@ -33,15 +41,16 @@ class Simulator {
   Time Now() const { return now_; }
 
   // Schedules handler->OnEvent(tag) at absolute time `at`.
-  // REQUIRES: at >= Now(); handler outlives the event.
+  // REQUIRES: at >= Now(); handler outlives the event; fewer than 2^24
+  // events pending at once and fewer than 2^40 scheduled over the run.
   EventId At(Time at, EventHandler* handler, uint64_t tag = 0);
   EventId After(Duration delay, EventHandler* handler, uint64_t tag = 0) {
     return At(now_ + delay, handler, tag);
   }
 
-  // Cancels a pending event; O(1). Cancelled events are dropped when they
-  // reach the head of the queue and are not counted as processed. Returns
-  // false if `id` already fired or was cancelled.
+  // Cancels a pending event. A cancelled event never fires and is not
+  // counted as processed. Returns false, and changes nothing, if `id` already
+  // fired, was already cancelled, or was never issued by this Simulator.
   bool Cancel(EventId id);
 
   // Runs events with time <= until (or until Stop()); leaves Now() == until
@@ -55,26 +64,78 @@ class Simulator {
   bool Empty() const { return live_ == 0; }
   // Events dispatched to handlers (cancelled ones excluded).
   uint64_t events_processed() const { return processed_; }
+  // Events scheduled and neither fired nor cancelled.
   size_t pending() const { return live_; }
 
  private:
+  // An event's id doubles as its heap key: the sequence number in the high
+  // bits (unique and increasing, so comparing keys compares sequence numbers)
+  // and the index of its slot in the low kSlotBits.
+  static constexpr int kSlotBits = 24;
+  static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+
+  // What the heap orders; the payload stays in the slot so sifting moves
+  // 16 bytes per level.
   struct Entry {
     Time at;
-    uint64_t seq;
+    uint64_t key;
+  };
+  // Payload of a pending event. `key` is the id of the event that owns the
+  // slot, or 0 when the slot is free. A heap entry whose key differs from its
+  // slot's is a tombstone left by Cancel() and is skipped when popped.
+  struct Slot {
     EventHandler* handler;
     uint64_t tag;
+    uint64_t key;
   };
-  static bool Later(const Entry& a, const Entry& b) {
-    return a.at != b.at ? a.at > b.at : a.seq > b.seq;
-  }
-  void PushHeap(Entry e);
-  Entry PopHeap();
-  bool IsCancelled(uint64_t seq) const;
 
+  // Branch-free on purpose: which child is smaller is a coin toss, and a
+  // mispredicted branch per heap level costs more than the comparison.
+  static bool Before(const Entry& a, const Entry& b) {
+    return (a.at < b.at) | ((a.at == b.at) & (a.key < b.key));
+  }
+  // Files an entry in the heap, a bucket or the overflow by its time.
+  void Park(Entry e);
+  void PushHeap(Entry e);
+  // REQUIRES: heap_ empty. Loads the next non-empty bucket into the heap,
+  // starting a new epoch from the overflow when the buckets are used up.
+  void Refill();
+  // Re-files all bucketed events with narrower buckets (see engine.cc).
+  void Narrow(size_t load, size_t target);
+  Time BucketEnd(int64_t bucket) const;
+  void PopHeap();
+  void SiftDown(size_t i, Entry e);
+  // Drops tombstones and re-heapifies; called when they outnumber live
+  // entries, which bounds the heap at about twice the pending events.
+  void Compact();
+  bool IsLive(const Entry& e) const { return slots_[e.key & kSlotMask].key == e.key; }
+
+  // Three tiers, each of which may hold tombstones. Events up to horizon_
+  // (the end of bucket cur_) are in a binary min-heap on (at, key). Later
+  // ones wait unsorted in time buckets of 2^shift_ ns, one per bucket index
+  // in (cur_, epoch_end_), or in the overflow beyond that; a bucket enters
+  // the heap when the heap runs dry. So the heap stays shallow and most
+  // events are filed in O(1), while the pop order stays exactly (at, key):
+  // every event outside the heap is later than every one inside. The width
+  // adapts (narrower when a bucket is overfull, wider when most events lie
+  // beyond the epoch or an epoch is sparse); it affects speed only.
+  static constexpr int kDefaultShift = 20;  // ~1 ms
+  static constexpr int kMinShift = 6;
+  static constexpr int kMaxShift = 40;
+  static constexpr size_t kBuckets = 64;
+  int shift_ = kDefaultShift;       // width of the current epoch's buckets
+  int next_shift_ = kDefaultShift;  // width for the next epoch
+  uint64_t epoch_loaded_ = 0;  // events loaded from buckets this epoch
+  bool narrowed_ = false;      // the current epoch was started by Narrow()
   std::vector<Entry> heap_;
-  // Cancellation bitmap indexed by seq - cancel_base_; trimmed as time moves.
-  std::vector<bool> cancelled_;
-  uint64_t cancel_base_ = 1;
+  std::array<std::vector<Entry>, kBuckets> buckets_;
+  std::vector<Entry> overflow_;
+  int64_t cur_ = -1;
+  int64_t epoch_end_ = static_cast<int64_t>(kBuckets);
+  Time horizon_ = -1;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;  // free slot indices, reused last-in first-out
+  size_t tombstones_ = 0;
   uint64_t next_seq_ = 1;
   uint64_t processed_ = 0;
   size_t live_ = 0;

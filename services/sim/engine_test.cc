@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <vector>
+
+#include "services/sim/rng.h"
 
 namespace kreplay::sim {
 namespace {
@@ -82,6 +87,231 @@ TEST(Engine, RepeatedRunsAreIdentical) {
     return all;
   };
   EXPECT_EQ(run(), run());
+}
+
+
+TEST(Engine, CancelIsExactAboutWhatIsPending) {
+  Simulator sim;
+  Recorder r;
+  r.sim = &sim;
+  EXPECT_FALSE(sim.Cancel(0));
+  EXPECT_FALSE(sim.Cancel(12345));  // never issued
+  EventId a = sim.At(10, &r, 1);
+  EventId b = sim.At(20, &r, 2);
+  EXPECT_EQ(sim.pending(), 2u);
+  sim.RunUntil(15);
+  EXPECT_FALSE(sim.Cancel(a));  // already fired
+  EXPECT_EQ(sim.pending(), 1u);
+  // `a`'s storage is free again; a new event must not make `a` cancellable.
+  EventId c = sim.At(30, &r, 3);
+  EXPECT_NE(c, a);
+  EXPECT_FALSE(sim.Cancel(a));
+  EXPECT_TRUE(sim.Cancel(b));
+  EXPECT_FALSE(sim.Cancel(b));
+  EXPECT_EQ(sim.pending(), 1u);
+  EventId d = sim.At(25, &r, 4);  // may reuse b's storage
+  EXPECT_FALSE(sim.Cancel(b));
+  sim.Run();
+  std::vector<std::pair<Time, uint64_t>> want = {{10, 1}, {25, 4}, {30, 3}};
+  EXPECT_EQ(r.seen, want);
+  EXPECT_FALSE(sim.Cancel(d));
+  EXPECT_TRUE(sim.Empty());
+  EXPECT_EQ(sim.events_processed(), 3u);
+}
+
+TEST(Engine, ManyCancellationsKeepOrder) {
+  // Enough tombstones to force compaction, spread over near, bucketed and
+  // overflow times.
+  Simulator sim;
+  Recorder r;
+  r.sim = &sim;
+  Rng rng(5);
+  std::vector<std::pair<Time, uint64_t>> kept;
+  std::vector<EventId> ids;
+  std::vector<Time> at;
+  for (uint64_t i = 0; i < 2000; ++i) {
+    Time t = rng.Range(0, 3 * kSec);
+    at.push_back(t);
+    ids.push_back(sim.At(t, &r, i));
+  }
+  for (uint64_t i = 0; i < 2000; ++i) {
+    if (i % 10 == 3) {
+      kept.emplace_back(at[i], i);
+    } else {
+      EXPECT_TRUE(sim.Cancel(ids[i]));
+    }
+  }
+  EXPECT_EQ(sim.pending(), kept.size());
+  // Expected order: by time, then by scheduling order (= tag here).
+  std::stable_sort(kept.begin(), kept.end(), [](auto& x, auto& y) { return x.first < y.first; });
+  sim.Run();
+  EXPECT_EQ(r.seen, kept);
+  EXPECT_EQ(sim.events_processed(), kept.size());
+}
+
+TEST(Engine, ExtremeTimesAndLateEarlyScheduling) {
+  Simulator sim;
+  Recorder r;
+  r.sim = &sim;
+  sim.At(kTimeMax, &r, 1);
+  sim.At(kTimeMax - 1, &r, 2);
+  sim.At(Time{1} << 62, &r, 3);
+  sim.At(5 * kMs, &r, 4);
+  sim.RunUntil(6 * kMs);
+  ASSERT_EQ(r.seen.size(), 1u);
+  EXPECT_EQ(sim.Now(), 6 * kMs);
+  // The engine has looked ahead; an event just after Now() still comes first.
+  sim.At(sim.Now() + 1, &r, 5);
+  sim.At(sim.Now(), &r, 6);
+  sim.Run();
+  std::vector<std::pair<Time, uint64_t>> want = {{5 * kMs, 4},          {6 * kMs, 6}, {6 * kMs + 1, 5},
+                                                 {Time{1} << 62, 3},    {kTimeMax - 1, 2}, {kTimeMax, 1}};
+  EXPECT_EQ(r.seen, want);
+}
+
+// White-box: the engine files events in time buckets of 2^20 ns. An event
+// scheduled, from inside a bucket, at that bucket's last nanosecond must still
+// fire before the next bucket's events.
+TEST(Engine, EventsAtBucketEdgesKeepOrder) {
+  constexpr Time kW = Time{1} << 20;
+  Simulator sim;
+  struct EdgeScheduler : EventHandler {
+    Simulator* sim;
+    std::vector<std::pair<Time, uint64_t>> seen;
+    void OnEvent(uint64_t tag) override {
+      seen.emplace_back(sim->Now(), tag);
+      if (tag < 1000) sim->At(((sim->Now() / kW) + 1) * kW - 1, this, 1000 + tag);
+    }
+  } h;
+  h.sim = &sim;
+  std::vector<std::pair<Time, uint64_t>> want;
+  for (uint64_t k = 0; k < 200; ++k) {
+    sim.At(static_cast<Time>(k) * kW + 5, &h, k);
+    want.emplace_back(static_cast<Time>(k) * kW + 5, k);
+    want.emplace_back(static_cast<Time>(k + 1) * kW - 1, 1000 + k);
+  }
+  sim.Run();
+  EXPECT_EQ(h.seen, want);
+}
+
+// The engine against a plainly correct reference queue (linear scan for the
+// earliest (time, schedule order)), driven by the same random program:
+// handlers schedule follow-ups at delays from 0 to seconds, cancel pending
+// and stale ids, and the two runs must fire the same events in the same order
+// and agree on every Cancel() result.
+class RefQueue {
+ public:
+  struct Ev {
+    Time at;
+    uint64_t seq;
+    uint64_t tag;
+    bool live;
+  };
+  Time Now() const { return now_; }
+  uint64_t At(Time at, uint64_t tag) {
+    evs_.push_back(Ev{at, evs_.size() + 1, tag, true});
+    return evs_.size();
+  }
+  bool Cancel(uint64_t id) {
+    if (id == 0 || id > evs_.size() || !evs_[id - 1].live) return false;
+    evs_[id - 1].live = false;
+    return true;
+  }
+  // Pops the next event; false when none is left.
+  bool Next(uint64_t* tag) {
+    Ev* best = nullptr;
+    for (Ev& e : evs_) {
+      if (e.live && (!best || e.at < best->at || (e.at == best->at && e.seq < best->seq))) best = &e;
+    }
+    if (!best) return false;
+    best->live = false;
+    now_ = best->at;
+    *tag = best->tag;
+    return true;
+  }
+
+ private:
+  std::vector<Ev> evs_;
+  Time now_ = 0;
+};
+
+// The random program: `Sched` and `Cancel` are the queue's operations.
+template <typename SchedFn, typename CancelFn>
+void Step(Rng& rng, Time now, uint64_t& next_tag, std::vector<uint64_t>& pending, std::vector<uint64_t>& done,
+          std::vector<int>& cancel_results, SchedFn sched, CancelFn cancel) {
+  static constexpr Time kDelays[] = {0, 1, 999, 300 * kUs, 2 * kMs, 40 * kMs, 700 * kMs, 5 * kSec};
+  int n = 1 + static_cast<int>(rng.Below(2));
+  for (int i = 0; i < n && next_tag < 4000; ++i) {
+    Time d = kDelays[rng.Below(8)];
+    d += d > 1 ? rng.Range(0, d) : 0;
+    pending.push_back(sched(now + d, next_tag++));
+  }
+  if (!pending.empty() && rng.Bernoulli(0.3)) {
+    size_t k = rng.Below(pending.size());
+    cancel_results.push_back(cancel(pending[k]));
+    pending.erase(pending.begin() + static_cast<ptrdiff_t>(k));
+  }
+  if (!done.empty() && rng.Bernoulli(0.1)) cancel_results.push_back(cancel(done[rng.Below(done.size())]));
+}
+
+// Start times: a dense burst (hundreds of events within a microsecond, so the
+// engine must split its time buckets) and a sparse tail.
+Time Start(Rng& rng, int i) { return i < 250 ? static_cast<Time>(rng.Below(1000)) : static_cast<Time>(rng.Below(10 * kMs)); }
+
+TEST(Engine, MatchesReferenceQueue) {
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    // Engine run.
+    std::vector<std::pair<Time, uint64_t>> got;
+    std::vector<int> got_cancels;
+    {
+      Simulator sim;
+      Rng rng(seed);
+      uint64_t next_tag = 0;
+      std::vector<uint64_t> pending, done;
+      std::map<uint64_t, uint64_t> id_of_tag;
+      auto cancel = [&](uint64_t id) { return static_cast<int>(sim.Cancel(id)); };
+      struct H : EventHandler {
+        std::function<void(uint64_t)> f;
+        void OnEvent(uint64_t tag) override { f(tag); }
+      } h;
+      auto sched_h = [&](Time at, uint64_t tag) { return id_of_tag[tag] = sim.At(at, &h, tag); };
+      h.f = [&](uint64_t tag) {
+        got.emplace_back(sim.Now(), tag);
+        uint64_t id = id_of_tag[tag];
+        pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
+        done.push_back(id);
+        Step(rng, sim.Now(), next_tag, pending, done, got_cancels, sched_h, cancel);
+      };
+      for (int i = 0; i < 300; ++i) pending.push_back(sched_h(Start(rng, i), next_tag++));
+      sim.Run();
+      EXPECT_TRUE(sim.Empty());
+      EXPECT_EQ(sim.events_processed(), got.size());
+    }
+    // Reference run.
+    std::vector<std::pair<Time, uint64_t>> want;
+    std::vector<int> want_cancels;
+    {
+      RefQueue q;
+      Rng rng(seed);
+      uint64_t next_tag = 0;
+      std::vector<uint64_t> pending, done;
+      std::map<uint64_t, uint64_t> id_of_tag;
+      auto sched = [&](Time at, uint64_t tag) { return id_of_tag[tag] = q.At(at, tag); };
+      auto cancel = [&](uint64_t id) { return static_cast<int>(q.Cancel(id)); };
+      for (int i = 0; i < 300; ++i) pending.push_back(sched(Start(rng, i), next_tag++));
+      uint64_t tag;
+      while (q.Next(&tag)) {
+        want.emplace_back(q.Now(), tag);
+        uint64_t id = id_of_tag[tag];
+        pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
+        done.push_back(id);
+        Step(rng, q.Now(), next_tag, pending, done, want_cancels, sched, cancel);
+      }
+    }
+    EXPECT_GT(want.size(), 1000u) << "seed " << seed;
+    EXPECT_EQ(got, want) << "seed " << seed;
+    EXPECT_EQ(got_cancels, want_cancels) << "seed " << seed;
+  }
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 // values (B = 8: 0.8 %). Counts are integers, so Merge is exact and
 // associative: merging per-seed or per-worker histograms in any order gives
 // the same bytes. Memory grows with the largest value seen (about 2^(B-1)
-// buckets per power of two, 8 bytes each).
+// buckets per power of two, 8 bytes each); Record() reserves 4096 buckets
+// (32 KiB) at once, so a copy, which holds only the used buckets, is smaller.
 #pragma once
 
 #include <algorithm>
@@ -50,6 +51,9 @@ class Histogram {
   bool operator==(const Histogram& o) const;
 
  private:
+  // Makes index i addressable (see histogram.cc for the capacity policy).
+  void Grow(size_t i);
+
   int bits_;
   std::vector<uint64_t> counts_;
   uint64_t count_ = 0;

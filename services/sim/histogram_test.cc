@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "services/sim/rng.h"
 
 namespace kreplay::sim {
@@ -34,6 +38,33 @@ TEST(Histogram, PercentilesOfExactRange) {
   EXPECT_EQ(h.min(), 1);
   EXPECT_EQ(h.count(), 100u);
   EXPECT_EQ(h.sum(), 5050);
+}
+
+// Percentile() against the definition applied to the raw sample: the value
+// of nearest rank ceil(q * N), reported as its bucket's midpoint clamped to
+// [min, max]. Covers both scan directions (ranks below and above N / 2).
+TEST(Histogram, PercentilesMatchNearestRankOfRawSample) {
+  Rng r(17);
+  for (int n : {1, 2, 3, 10, 999, 5000}) {
+    Histogram h;
+    std::vector<int64_t> raw;
+    for (int i = 0; i < n; ++i) {
+      int64_t v = static_cast<int64_t>(r.Exponential(5e4)) + (i % 7 == 0 ? 3000000 : 0);
+      raw.push_back(v);
+      h.Record(v);
+    }
+    std::sort(raw.begin(), raw.end());
+    // buckets() runs to the highest bucket used, whatever capacity is held.
+    EXPECT_EQ(h.buckets().size(), h.IndexOf(raw.back()) + 1);
+    for (double q : {0.01, 0.25, 0.5, 0.5001, 0.75, 0.9, 0.99, 0.999}) {
+      uint64_t rank = static_cast<uint64_t>(std::ceil(q * n));
+      if (rank == 0) rank = 1;
+      int64_t v = raw[rank - 1];
+      size_t b = h.IndexOf(v);
+      int64_t want = std::clamp(h.LowerBound(b) + (h.UpperBound(b) - h.LowerBound(b)) / 2, raw.front(), raw.back());
+      EXPECT_EQ(h.Percentile(q), want) << "n=" << n << " q=" << q;
+    }
+  }
 }
 
 TEST(Histogram, MergeIsExactAndOrderFree) {

@@ -12,20 +12,24 @@ LoadDecay::LoadDecay() {
   double y = sim::DetExp(sim::DetLog(0.5) / 32.0);
   ytab_[0] = 1.0;
   for (int i = 1; i < 32; ++i) ytab_[i] = ytab_[i - 1] * y;
+  for (int i = 0; i <= 64; ++i) half_pow_[i] = std::ldexp(1.0, -i);
+  contrib_num_ = 1024.0 * ytab_[1];
+  contrib_den_ = 1.0 - ytab_[1];
 }
 
 double LoadDecay::Pow(int64_t n) const {
-  if (n <= 0) return 1.0;
-  if (n > 64 * 32) return 0.0;
-  // y^(32a + b) = 2^-a * y^b; ldexp is exact.
-  return std::ldexp(ytab_[n % 32], -static_cast<int>(n / 32));
+  // One rarely taken branch for both n < 0 (1.0) and n > 64 * 32 (0.0).
+  if (static_cast<uint64_t>(n) > 64 * 32) return n < 0 ? 1.0 : 0.0;
+  // y^(32a + b) = 2^-a * y^b; both ways of scaling by 2^-a are exact.
+  uint64_t u = static_cast<uint64_t>(n);
+  return ytab_[u % 32] * half_pow_[u / 32];
 }
 
 double LoadDecay::Contrib(int64_t n) const {
-  if (n <= 0) return 0.0;
-  double y = ytab_[1];
-  // Geometric series 1024 * (y + ... + y^n) in closed form.
-  return 1024.0 * y * (1.0 - Pow(n)) / (1.0 - y);
+  // n <= 0 needs no branch: Pow() is then exactly 1.0 and the result 0.0.
+  // Geometric series 1024 * (y + ... + y^n) in closed form, evaluated in the
+  // same order as 1024.0 * y * (1.0 - y^n) / (1.0 - y).
+  return contrib_num_ * (1.0 - Pow(n)) / contrib_den_;
 }
 
 void RunnableAvg::InitHigh(int64_t now_units) {
@@ -49,11 +53,16 @@ void RunnableAvg::Update(int64_t now_units, bool runnable, bool running, uint32_
   if (delta <= 0) return;
   last = now_units;
   double s = scale / 1024.0;
+  // A state that does not count adds 0.0 rather than being skipped: the sums
+  // are never negative, so x + 0.0 == x bit for bit, and the branches this
+  // saves are the least predictable in the HMP model.
+  double rs = s * static_cast<double>(runnable);
+  double us = s * static_cast<double>(running);
   if (delta + pos >= 1024) {
     // Finish the current period, decay, add whole periods, then the remainder.
     int64_t head = 1024 - pos;
-    if (runnable) runnable_sum += head * s;
-    if (running) usage_sum += head * s;
+    runnable_sum += head * rs;
+    usage_sum += head * us;
     period += head;
     delta -= head;
     int64_t periods = delta / 1024;
@@ -63,13 +72,13 @@ void RunnableAvg::Update(int64_t now_units, bool runnable, bool running, uint32_
     usage_sum *= decay;
     period *= decay;
     double contrib = d.Contrib(periods);
-    if (runnable) runnable_sum += contrib * s;
-    if (running) usage_sum += contrib * s;
+    runnable_sum += contrib * rs;
+    usage_sum += contrib * us;
     period += contrib;
     pos = 0;
   }
-  if (runnable) runnable_sum += delta * s;
-  if (running) usage_sum += delta * s;
+  runnable_sum += delta * rs;
+  usage_sum += delta * us;
   period += delta;
   pos += static_cast<int32_t>(delta);
 }

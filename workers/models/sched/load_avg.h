@@ -26,7 +26,14 @@ class LoadDecay {
   double y() const { return ytab_[1]; }
 
  private:
+  // y^k for k < 32, and 2^-k for k <= 64: y^(32a + b) = 2^-a * y^b, and a
+  // product with an exact power of two is exact, so Pow() gives the bits
+  // std::ldexp() would without the libm call (the HMP model decays a load
+  // average on most state changes).
   double ytab_[32];
+  double half_pow_[65];
+  double contrib_num_ = 0;  // 1024 * y
+  double contrib_den_ = 0;  // 1 - y
 };
 
 struct RunnableAvg {

@@ -12,7 +12,8 @@ using model::MetricSpec;
 using model::ParamSpec;
 using model::ParamType;
 
-constexpr char kVersion[] = "1.0.0";
+// 1.1.0: adds batch_makespan_ms (other results unchanged from 1.0.0).
+constexpr char kVersion[] = "1.1.0";
 
 ParamSpec Int(const std::string& name, const std::string& unit, int64_t def, double min, double max,
               const std::string& help) {
@@ -111,6 +112,10 @@ std::vector<MetricSpec> Metrics(bool hmp) {
       {"response_time_p99_ms", "ms", Better::kLower, "99th percentile response time (definitions as response_time_p50_ms)."},
       {"makespan_ms", "ms", Better::kLower,
        "Time the last finite task finished if all finite tasks finished, else the run length."},
+      {"batch_makespan_ms", "ms", Better::kLower,
+       "Time the last task of kind \"batch\" finished (ms since the start of the run); the run length if a batch "
+       "task had not finished when the run ended; 0 if the workload has no batch task. Unlike makespan_ms it is "
+       "not masked by looping tasks of other kinds (loops -1) that run until the duration."},
       {"migrations", "count", Better::kLower, "Task migrations of all kinds."},
       {"migrations_fork", "count", Better::kNone, "New tasks placed away from the parent's CPU (0)."},
       {"migrations_wake", "count", Better::kNone, "Wake-ups on a CPU other than the previous one (HMP up/down at wake included)."},

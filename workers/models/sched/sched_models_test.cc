@@ -40,7 +40,8 @@ TEST(SchedModels, RegistersBothWithParamsAndMetrics) {
   ASSERT_NE(reg.Find("sched.cfs"), nullptr);
   const model::ModelInfo* hmp = reg.Find("sched.hmp");
   ASSERT_NE(hmp, nullptr);
-  EXPECT_EQ(hmp->version, "1.0.0");
+  EXPECT_EQ(hmp->version, "1.1.0");
+  EXPECT_EQ(reg.Find("sched.cfs")->version, "1.1.0");
   model::ParamSet ps = Params(*hmp);
   EXPECT_EQ(ps.Int("hz"), 100);
   EXPECT_EQ(ps.Int("hmp_up_threshold"), 700);
@@ -163,6 +164,45 @@ TEST(SchedModels, SaneOutputOnJunoAndTc2) {
       }
     }
   }
+}
+
+// batch_makespan_ms on a flat platform with no idle exit latency, each task
+// pinned to a CPU of its own so nothing contends: b1 runs 3 x 50 ms from 0 and
+// ends at 150 ms; b2 starts at 100 ms and runs 30 ms, sleeps 10 ms, twice, so
+// it exits at its last wake-up, 100 + 2 x 40 = 180 ms. An interactive task
+// with 10 s of finite work is unfinished at 1 s, which keeps makespan_ms at
+// the run length.
+TEST(SchedModels, BatchMakespanIsWhenTheLastBatchTaskFinished) {
+  workload::Platform p = FlatPlatform(4);
+  workload::SchedWorkload w;
+  w.duration_ns = 1 * sim::kSec;
+  auto frame = Task("frame", 0, -1, {Runtime(1 * kMs), Timer(10 * kMs)}, "periodic");
+  frame.cpu_mask = 1;
+  auto b1 = Task("b1", 0, 3, {Runtime(50 * kMs)}, "batch");
+  b1.cpu_mask = 2;
+  auto b2 = Task("b2", 0, 2, {Runtime(30 * kMs), Sleep(10 * kMs)}, "batch");
+  b2.cpu_mask = 4;
+  b2.delay_ns = 100 * kMs;
+  auto ui = Task("ui", 0, 1000, {Runtime(1 * kMs), Sleep(9 * kMs)}, "interactive");
+  ui.cpu_mask = 8;
+  w.tasks = {frame, b1, b2, ui};
+  for (Policy pol : {Policy::kCfs, Policy::kHmp}) {
+    auto r = RunSchedSim(p, w, Options(pol, GovernorKind::kPerformance), 1, nullptr);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->scalars.at("batch_makespan_ms").value, 180.0);
+    EXPECT_EQ(r->scalars.at("makespan_ms").value, 1000.0);
+  }
+  // A batch task still running at the end: the run length. No batch task: 0.
+  workload::SchedWorkload endless = w;
+  endless.tasks[1].loops = -1;
+  auto r1 = RunSchedSim(p, endless, Options(Policy::kCfs, GovernorKind::kPerformance), 1, nullptr);
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1->scalars.at("batch_makespan_ms").value, 1000.0);
+  workload::SchedWorkload none = w;
+  none.tasks = {frame, ui};
+  auto r2 = RunSchedSim(p, none, Options(Policy::kCfs, GovernorKind::kPerformance), 1, nullptr);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->scalars.at("batch_makespan_ms").value, 0.0);
 }
 
 // HMP keeps the heavy task on big and the light ones on LITTLE.

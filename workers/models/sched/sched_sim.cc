@@ -117,6 +117,9 @@ struct ClusterRt {
   int first = 0;
   int n = 0;
   int opp = 0;
+  // Derived from `opp` by SetClusterOpp(); read on most events.
+  uint32_t cap = 0;         // the OPP's capacity
+  uint32_t freq_scale = 0;  // cur/max frequency in 1/1024
   int pending_opp = -1;
   sim::EventId dvfs_event = 0;
   Time last_change = 0;
@@ -143,15 +146,19 @@ class SchedSim final : public sim::EventHandler {
   Time Now() const { return sim_.Now(); }
   bool Hmp() const { return o_.policy == Policy::kHmp; }
   const workload::Cluster& ClusterOf(int cpu) const { return p_.clusters[cpus_[cpu].cluster]; }
-  uint32_t CurCap(int cpu) const { return ClusterOf(cpu).opps[clusters_[cpus_[cpu].cluster].opp].capacity; }
-  uint32_t FreqScale(int cpu) const {
-    if (!o_.frequency_invariant) return 1024;
-    const workload::Cluster& c = ClusterOf(cpu);
-    return static_cast<uint32_t>(c.opps[clusters_[cpus_[cpu].cluster].opp].khz * 1024 / c.opps.back().khz);
-  }
+  uint32_t CurCap(int cpu) const { return clusters_[cpus_[cpu].cluster].cap; }
+  uint32_t FreqScale(int cpu) const { return o_.frequency_invariant ? clusters_[cpus_[cpu].cluster].freq_scale : 1024; }
+  void SetClusterOpp(int cluster, int opp);
   bool Allowed(const Task* t, int cpu) const { return t->spec->cpu_mask == 0 || (t->spec->cpu_mask >> cpu) & 1; }
   bool CpuIdle(int cpu) const { return cpus_[cpu].idle && cpus_[cpu].rq->nr_running() == 0; }
-  int64_t Units() const { return LoadUnits(Now(), o_.load_avg_period_ms); }
+  int64_t Units() {
+    // Several load averages are touched per event: convert the time once.
+    if (units_time_ != Now()) {
+      units_time_ = Now();
+      units_ = LoadUnits(Now(), o_.load_avg_period_ms);
+    }
+    return units_;
+  }
   bool IsFastest(int cpu) const { return cpus_[cpu].cluster == static_cast<int>(clusters_.size()) - 1; }
   bool IsSlowest(int cpu) const { return cpus_[cpu].cluster == 0; }
 
@@ -240,6 +247,8 @@ class SchedSim final : public sim::EventHandler {
   int64_t migrations_[kMigrationKinds] = {};
   int64_t deadline_misses_ = 0;
   Time nohz_last_kick_ = -1;
+  Time units_time_ = -1;  // Units() cache
+  int64_t units_ = 0;
   int advancing_cpu_ = -1;  // CPU whose running task is executing its program
   sim::Histogram wakeup_hist_;
   sim::Histogram response_hist_;
@@ -1057,7 +1066,7 @@ void SchedSim::NohzKick() {
   // balancer at most once per jiffy; it balances on behalf of every idle CPU.
   if (nohz_last_kick_ >= 0 && Now() - nohz_last_kick_ < tick_ns_) return;
   bool overloaded = false, any_idle = false;
-  for (int cpu = 0; cpu < static_cast<int>(cpus_.size()); ++cpu) {
+  for (int cpu = 0; cpu < static_cast<int>(cpus_.size()) && !(overloaded && any_idle); ++cpu) {
     if (cpus_[cpu].rq->nr_running() >= 2) overloaded = true;
     if (CpuIdle(cpu)) any_idle = true;
   }
@@ -1184,12 +1193,20 @@ void SchedSim::StartGovernors() {
       case GovernorKind::kPowersave: opp = 0; break;
       default: opp = 0; break;  // dynamic governors start low, as after boot idle
     }
-    clusters_[c].opp = opp;
+    SetClusterOpp(c, opp);
     meter_.SetOpp(c, opp, 0);
     if (o_.governor.kind == GovernorKind::kOndemand || o_.governor.kind == GovernorKind::kInteractive) {
       sim_.At(o_.governor.sampling_ns, this, Tag(kEvGovSample, c));
     }
   }
+}
+
+void SchedSim::SetClusterOpp(int cluster, int opp) {
+  ClusterRt& cl = clusters_[cluster];
+  const workload::Cluster& pc = p_.clusters[cluster];
+  cl.opp = opp;
+  cl.cap = pc.opps[opp].capacity;
+  cl.freq_scale = static_cast<uint32_t>(pc.opps[opp].khz * 1024 / pc.opps.back().khz);
 }
 
 void SchedSim::RequestOpp(int cluster, int opp) {
@@ -1215,7 +1232,7 @@ void SchedSim::ApplyOpp(int cluster) {
       for (int i = 0; i < cpus_[cpu].rq->queued(); ++i) TouchLoad(tasks_[cpus_[cpu].rq->queued_at(i)->id].get());
     }
   }
-  cl.opp = cl.pending_opp;
+  SetClusterOpp(cluster, cl.pending_opp);
   cl.pending_opp = -1;
   meter_.SetOpp(cluster, cl.opp, Now());
   if (obs_) obs_->OnOpp(Now(), cluster, cl.opp);
@@ -1279,6 +1296,7 @@ StatusOr<model::Result> SchedSim::Run() {
   return r;
 }
 
+// Called once, last: moves the histograms out.
 void SchedSim::FillResult(model::Result& r, Time end) {
   r.sim_events = sim_.events_processed();
   r.sim_time_ns = end;
@@ -1292,6 +1310,17 @@ void SchedSim::FillResult(model::Result& r, Time end) {
   r.Set("response_time_p99_ms", response_hist_.Percentile(0.99) / ms, "ms");
   bool all_finite_done = finite_left_ == 0 && last_finish_ >= 0;
   r.Set("makespan_ms", (all_finite_done ? last_finish_ : end) / ms, "ms");
+  // batch_makespan_ms: when the last "batch" task finished, whatever the
+  // looping tasks of other kinds do; the run length if one never finished.
+  bool any_batch = false, all_batch_done = true;
+  Time last_batch = 0;
+  for (const auto& t : tasks_) {
+    if (!t->batch) continue;
+    any_batch = true;
+    if (t->finish_time < 0) all_batch_done = false;
+    last_batch = std::max(last_batch, t->finish_time);
+  }
+  r.Set("batch_makespan_ms", !any_batch ? 0.0 : (all_batch_done ? last_batch : end) / ms, "ms");
   int64_t total_mig = 0;
   for (int k = 0; k < kMigrationKinds; ++k) {
     total_mig += migrations_[k];
@@ -1307,7 +1336,7 @@ void SchedSim::FillResult(model::Result& r, Time end) {
     const std::string pre = "task." + t->spec->name + ".";
     r.Set(pre + "cpu_time_ms", t->cpu_time / ms, "ms");
     r.Set(pre + "wakeup_latency_p99_us", t->wakeup_hist.Percentile(0.99) / us, "us");
-    r.histograms[pre + "wakeup_latency"] = t->wakeup_hist;
+    r.histograms[pre + "wakeup_latency"] = std::move(t->wakeup_hist);  // the run is over
   }
   r.Set("cpu_time_ms", cpu_time / ms, "ms");
   for (int c = 0; c < static_cast<int>(clusters_.size()); ++c) {
@@ -1324,8 +1353,8 @@ void SchedSim::FillResult(model::Result& r, Time end) {
       r.Set(pre + "idle." + pc.idle_states[s].name + ".time_ms", meter_.idle_time(c, static_cast<int>(s)) / ms, "ms");
     }
   }
-  r.histograms["wakeup_latency"] = wakeup_hist_;
-  r.histograms["response_time"] = response_hist_;
+  r.histograms["wakeup_latency"] = std::move(wakeup_hist_);
+  r.histograms["response_time"] = std::move(response_hist_);
 }
 
 }  // namespace
