@@ -588,6 +588,16 @@ void ControllerServer::Impl::WorkPumpLoop() {
 // Traces
 
 grpc::Status ControllerServer::Impl::OpenTrace(const v1::OpenTraceRequest& req, v1::OpenTraceResponse* resp) {
+  // Fills the answer that points a reader at a publication.
+  auto answer = [&](const v1::TraceManifest& manifest, const std::string& stream_id, int32_t partition,
+                    int64_t offset) {
+    *resp->mutable_manifest() = manifest;
+    resp->set_stream_id(stream_id);
+    resp->set_topic(topics.traces);
+    resp->set_partition(partition);
+    resp->set_start_offset(offset);
+    return grpc::Status::OK;
+  };
   auto m = traces->Manifest(req.digest());
   if (!m.ok()) return rpc::ToGrpc(m.status());
   if (req.from_chunk() >= m->chunk_count())
@@ -599,12 +609,28 @@ grpc::Status ControllerServer::Impl::OpenTrace(const v1::OpenTraceRequest& req, 
   }
   if (opt.reuse_published_traces && req.from_chunk() == 0) {
     if (auto p = published.find(req.digest()); p != published.end()) {
-      *resp->mutable_manifest() = *m;
-      resp->set_stream_id(p->second.stream_id);
-      resp->set_topic(topics.traces);
-      resp->set_partition(p->second.partition);
-      resp->set_start_offset(p->second.first_offset);
-      return grpc::Status::OK;
+      return answer(*m, p->second.stream_id, p->second.partition, p->second.first_offset);
+    }
+  }
+  std::string joined;
+  if (opt.reuse_published_traces && req.from_chunk() == 0) {
+    // A publication of the whole trace is under way: read that one too.
+    // (Acks of either reader advance its window; that is safe only with the
+    // long retention --reuse-traces is meant for.)
+    for (const auto& [id, st] : streams)
+      if (st.digest == req.digest() && st.from == 0 && st.error.ok()) joined = id;
+  }
+  if (!joined.empty()) {
+    bool ready = cv.wait_for(lock, std::chrono::seconds(60), [&] {
+      auto it = streams.find(joined);
+      return stopping || it == streams.end() || it->second.first_offset >= 0 || !it->second.error.ok();
+    });
+    auto it = streams.find(joined);
+    if (ready && it != streams.end() && it->second.first_offset >= 0) {
+      return answer(*m, joined, it->second.partition, it->second.first_offset);
+    }
+    if (auto p = published.find(req.digest()); p != published.end()) {  // finished meanwhile
+      return answer(*m, p->second.stream_id, p->second.partition, p->second.first_offset);
     }
   }
   Stream s;
@@ -636,12 +662,7 @@ grpc::Status ControllerServer::Impl::OpenTrace(const v1::OpenTraceRequest& req, 
     streams.erase(it);
     return rpc::ToGrpc(e);
   }
-  *resp->mutable_manifest() = *m;
-  resp->set_stream_id(id);
-  resp->set_topic(topics.traces);
-  resp->set_partition(it->second.partition);
-  resp->set_start_offset(it->second.first_offset);
-  return grpc::Status::OK;
+  return answer(*m, id, it->second.partition, it->second.first_offset);
 }
 
 void ControllerServer::Impl::AckTrace(const v1::AckTraceRequest& req) {
