@@ -86,6 +86,10 @@ int Subprocess::WaitFor(std::chrono::milliseconds timeout) {
   }
 }
 
+void Subprocess::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 int Subprocess::Stop(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return exit_code_;
   ::kill(pid_, SIGTERM);

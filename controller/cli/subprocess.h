@@ -27,6 +27,8 @@ class Subprocess {
 
   pid_t pid() const { return pid_; }
   bool running();
+  // Sends `sig` without waiting (to stop several children in parallel).
+  void Signal(int sig);
   // SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit status (or
   // 128 + signal). Idempotent.
   int Stop(std::chrono::milliseconds grace);

@@ -97,6 +97,7 @@ struct Worker::Impl {
 
   // ---- Kafka ------------------------------------------------------------
   void PollLoop();
+  void Dispatch(Job job);  // claims, then queues for the pool or marks done
   void Done(const Job& job);
 
   // ---- runs ---------------------------------------------------------------
@@ -174,12 +175,32 @@ void Worker::Impl::Done(const Job& job) {
 }
 
 void Worker::Impl::PollLoop() {
+  // Items polled but not yet claimed. Claiming only when a thread is free
+  // keeps leases honest; holding a few items ahead hides librdkafka's
+  // pause/resume latency (~0.7 s to the next record on the mock broker),
+  // which would otherwise idle a thread between every two runs. Unclaimed
+  // items are never offset-stored, so a crash or stop re-delivers them.
+  std::deque<Job> ready;
+  const size_t prefetch = static_cast<size_t>(opt.threads);
   bool paused = false;
   auto last_lag = Clock::now();
   while (!stop.load()) {
+    // Dispatch: claim ready items while threads are free.
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (ready.empty() || busy >= opt.threads) break;
+      }
+      Job job = std::move(ready.front());
+      ready.pop_front();
+      Dispatch(std::move(job));
+      if (stop.load()) return;
+    }
+    size_t held;
     {
       std::unique_lock<std::mutex> lock(mu);
-      if (busy >= opt.threads) {
+      held = static_cast<size_t>(busy) + ready.size();
+      if (held >= static_cast<size_t>(opt.threads) + prefetch) {
         if (!paused) {
           lock.unlock();
           (void)consumer->PauseAll();
@@ -198,7 +219,8 @@ void Worker::Impl::PollLoop() {
       last_lag = Clock::now();
       if (auto lag = consumer->Lag(); lag.ok()) probe->SetConsumerLag(*lag);
     }
-    auto msg = consumer->Poll(std::chrono::milliseconds(200));
+    // Short polls while a thread waits on a ready item elsewhere.
+    auto msg = consumer->Poll(std::chrono::milliseconds(ready.empty() ? 200 : 20));
     if (!msg.ok()) {
       Log(opt.worker_id, "work topic: " + msg.status().ToString());
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -223,30 +245,34 @@ void Worker::Impl::PollLoop() {
       Done(job);
       continue;
     }
-    v1::ClaimRunRequest req;
-    req.set_worker_id(opt.worker_id);
-    req.set_run_key(job.item.run_key());
-    req.set_attempt(job.item.attempt());
-    v1::ClaimRunResponse resp;
-    grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ClaimRun(ctx, req, &resp); }, false);
-    if (!s.ok()) {
-      // Stopping while the controller is unreachable: leave the offset
-      // unstored so the item is delivered again.
-      Log(opt.worker_id, "claim " + job.item.run_key().substr(0, 12) + ": " + s.error_message());
-      continue;
-    }
-    if (resp.decision() != v1::ClaimRunResponse::RUN) {
-      probe->ItemFinished("skipped", 0);
-      Done(job);
-      continue;
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    in_flight[job.item.run_key()] = job.cancel;
-    ++busy;
-    probe->SetInFlight(busy);
-    queue.push_back(std::move(job));
-    cv.notify_all();
+    ready.push_back(std::move(job));
   }
+}
+
+void Worker::Impl::Dispatch(Job job) {
+  v1::ClaimRunRequest req;
+  req.set_worker_id(opt.worker_id);
+  req.set_run_key(job.item.run_key());
+  req.set_attempt(job.item.attempt());
+  v1::ClaimRunResponse resp;
+  grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ClaimRun(ctx, req, &resp); }, false);
+  if (!s.ok()) {
+    // Stopping while the controller is unreachable: leave the offset
+    // unstored so the item is delivered again.
+    Log(opt.worker_id, "claim " + job.item.run_key().substr(0, 12) + ": " + s.error_message());
+    return;
+  }
+  if (resp.decision() != v1::ClaimRunResponse::RUN) {
+    probe->ItemFinished("skipped", 0);
+    Done(job);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  in_flight[job.item.run_key()] = job.cancel;
+  ++busy;
+  probe->SetInFlight(busy);
+  queue.push_back(std::move(job));
+  cv.notify_all();
 }
 
 void Worker::Impl::PoolLoop() {
