@@ -12,6 +12,7 @@ Usage: bench/e2e.py [--kreplay build/bin/kreplay] [--skip-trace] [--skip-ratio]
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -67,6 +68,9 @@ def timed(args):
 def ratio(kreplay):
     spec = os.path.join(ROOT, "bench", "specs", "e2e.yaml")
     base = "/tmp/kreplay-bench-e2e"
+    # Fresh folders: the ledger in --out would otherwise reuse recorded runs.
+    for d in (base + "-local", base + "-dist"):
+        shutil.rmtree(d, ignore_errors=True)
     local = timed([kreplay, "run", spec, "--local", "--threads", "2", "--out", base + "-local", "--quiet"])
     dist = timed([kreplay, "run", spec, "--workers", "2", "--threads", "1", "--out", base + "-dist", "--quiet",
                   "--progress", "none"])
