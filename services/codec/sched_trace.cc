@@ -1,6 +1,7 @@
 #include "services/codec/sched_trace.h"
 
 #include "services/codec/columns.h"
+#include "services/codec/convert.h"
 #include "services/core/crc32c.h"
 #include "services/core/digest.h"
 
@@ -31,12 +32,6 @@ v1::SchedWorkloadHeader MakeHeader(const workload::SchedWorkload& w) {
   return h;
 }
 
-std::string Deterministic(const google::protobuf::MessageLite& m) {
-  std::string out;
-  m.SerializeToString(&out);  // no maps in these messages: field order is fixed
-  return out;
-}
-
 }  // namespace
 
 struct SchedTraceAssembler::DigestState {
@@ -48,7 +43,7 @@ v1::TraceManifest EncodeSchedWorkload(const workload::SchedWorkload& w, size_t m
   v1::TraceManifest m;
   m.set_family("sched");
   m.set_source(source);
-  m.set_header(Deterministic(MakeHeader(w)));
+  m.set_header(DeterministicBytes(MakeHeader(w)));
   Sha256 sha;
   sha.UpdateField(m.family());
   sha.UpdateField(m.header());

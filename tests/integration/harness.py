@@ -152,6 +152,10 @@ class Cluster:
     def db(self):
         return sqlite3.connect(self.path("data/kreplay.db"))
 
+    def recorded(self):
+        """Results committed in the controller's ledger."""
+        return self.db().execute("select count(*) from results").fetchone()[0]
+
     def logs(self):
         out = []
         for f in sorted(os.listdir(self.dir)):

@@ -11,10 +11,6 @@ import harness as h
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs", "steady.yaml")
 
 
-def done_count(c):
-    return c.db().execute("select count(*) from results").fetchone()[0]
-
-
 def test():
     local = h.workdir("restart-local")
     h.run_local(SPEC, local)
@@ -25,9 +21,9 @@ def test():
         h.check(r.returncode == 0, "submit failed: " + r.stderr)
         study = r.stdout.strip()
         deadline = time.time() + 120
-        while done_count(c) < 6 and time.time() < deadline:
+        while c.recorded() < 6 and time.time() < deadline:
             time.sleep(0.2)
-        before = done_count(c)
+        before = c.recorded()
         h.check(before >= 6, "no progress before the kill\n" + c.logs())
         port = c.port
         os.kill(c.controller.pid, signal.SIGKILL)

@@ -10,10 +10,6 @@ import harness as h
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs", "steady.yaml")
 
 
-def done_count(c):
-    return c.db().execute("select count(*) from results").fetchone()[0]
-
-
 def test():
     local = h.workdir("kill-local")
     h.run_local(SPEC, local)
@@ -23,13 +19,13 @@ def test():
         submit = subprocess.Popen([h.KREPLAY, "submit", SPEC, "--controller", c.address, "--wait", "--out", out,
                                    "--progress", "plain"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120
-        while done_count(c) < 4 and time.time() < deadline:
+        while c.recorded() < 4 and time.time() < deadline:
             time.sleep(0.2)
-        h.check(done_count(c) >= 4, "no progress before the kill\n" + c.logs())
+        h.check(c.recorded() >= 4, "no progress before the kill\n" + c.logs())
         victim = c.workers[0]
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
-        print("killed worker 0 after %d runs" % done_count(c))
+        print("killed worker 0 after %d runs" % c.recorded())
         try:
             so, se = submit.communicate(timeout=300)
         except subprocess.TimeoutExpired:
