@@ -16,21 +16,9 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-
-
-def metrics(port):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name = line.split("{")[0].split()[0]
-        out[name] = out.get(name, 0.0) + float(line.split()[-1])
-    return out
 
 
 def trace_throughput(h):
@@ -44,7 +32,7 @@ def trace_throughput(h):
             sys.exit("trace benchmark failed: " + r.stderr[-2000:])
         records = seconds = nbytes = 0.0
         for w in c.workers:
-            m = metrics(w.metrics_port)
+            m = h.scrape(w.metrics_port)
             records += m.get("kreplay_worker_trace_records_total", 0)
             seconds += m.get("kreplay_worker_trace_fetch_seconds_total", 0)
             nbytes += m.get("kreplay_worker_trace_read_bytes_total", 0)

@@ -121,6 +121,12 @@ Status WriteFileAtomic(const std::string& path, const std::string& text) {
   return OkStatus();
 }
 
+// Hands a listening port to whoever started us (tests, `kreplay run`).
+Status WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return OkStatus();
+  return WriteFileAtomic(path, std::to_string(port) + "\n");
+}
+
 StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return InvalidArgument(path + ": cannot read (" + std::strerror(errno) + ")");
@@ -481,14 +487,9 @@ int CmdController(const ControllerCliOptions& o) {
   co.metrics_listen = o.metrics_listen;
   auto controller = server::ControllerServer::Start(co);
   if (!controller.ok()) return Fail(controller.status());
-  if (!o.port_file.empty()) {
-    Status st = WriteFileAtomic(o.port_file, std::to_string((*controller)->port()) + "\n");
-    if (!st.ok()) return Fail(st);
-  }
-  if (!o.metrics_port_file.empty()) {
-    Status st = WriteFileAtomic(o.metrics_port_file, std::to_string((*controller)->metrics_port()) + "\n");
-    if (!st.ok()) return Fail(st);
-  }
+  Status st = WritePortFile(o.port_file, (*controller)->port());
+  if (st.ok()) st = WritePortFile(o.metrics_port_file, (*controller)->metrics_port());
+  if (!st.ok()) return Fail(st);
   std::printf("kreplay controller: listening on port %d, metrics on port %d\n", (*controller)->port(),
               (*controller)->metrics_port());
   std::fflush(stdout);
@@ -512,10 +513,7 @@ int CmdWorker(const WorkerCliOptions& o) {
   wo.shutdown_grace_seconds = o.grace_seconds;
   auto w = worker::Worker::Start(wo);
   if (!w.ok()) return Fail(w.status());
-  if (!o.metrics_port_file.empty()) {
-    Status st = WriteFileAtomic(o.metrics_port_file, std::to_string((*w)->metrics_port()) + "\n");
-    if (!st.ok()) return Fail(st);
-  }
+  if (Status st = WritePortFile(o.metrics_port_file, (*w)->metrics_port()); !st.ok()) return Fail(st);
   std::fprintf(stderr, "kreplay worker %s: running, metrics on port %d\n", (*w)->worker_id().c_str(), (*w)->metrics_port());
   signals.WaitForSignal();
   (*w)->RequestStop();

@@ -822,8 +822,7 @@ class ControllerService final : public v1::Controller::Service {
         out.set_workload_digest(wi.workload_digest());
       }
       if (r.has_result) {
-        auto res = impl_->store->GetResult(r.run_key);
-        if (res.ok() && res->has_value()) out.set_result(**res);
+        out.set_result(r.result);  // ListStudyRuns already joined the result
         out.set_state(v1::RUN_DONE);
       } else if (r.failed) {
         out.set_state(v1::RUN_FAILED);

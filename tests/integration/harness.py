@@ -171,6 +171,19 @@ class Cluster:
         stop(self.broker)
 
 
+def scrape(port):
+    """A /metrics exposition as {metric name: sum over its label sets}."""
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name = line.split("{")[0].split()[0]
+        out[name] = out.get(name, 0.0) + float(line.split()[-1])
+    return out
+
+
 def free_port():
     import socket
     with socket.socket() as s:

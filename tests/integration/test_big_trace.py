@@ -3,20 +3,10 @@
 equal the in-process run, and the workers read at least the whole trace."""
 import glob
 import os
-import urllib.request
 
 import harness as h
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs", "big.yaml")
-
-
-def metric(port, name):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name):
-            total += float(line.split()[-1])
-    return total
 
 
 def test():
@@ -33,7 +23,7 @@ def test():
         h.check(size > 100 * 2**20, "trace is only %d bytes; the test needs > 100 MiB" % size)
         h.check(h.read(os.path.join(local, "results.csv")) == h.read(os.path.join(out, "results.csv")),
                 "results differ from the in-process run")
-        read = sum(metric(w.metrics_port, "kreplay_worker_trace_read_bytes_total") for w in c.workers)
+        read = sum(h.scrape(w.metrics_port).get("kreplay_worker_trace_read_bytes_total", 0) for w in c.workers)
         h.check(read >= size * 0.95, "workers read %d trace bytes, trace has %d" % (read, size))
         print("trace %.1f MiB, workers read %.1f MiB" % (size / 2**20, read / 2**20))
     finally:
