@@ -16,6 +16,7 @@
 #include "services/core/status.h"
 #include "services/model/params.h"
 #include "services/model/result.h"
+#include "services/workload/block_workload.h"
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
 
@@ -29,6 +30,8 @@ struct RunInput {
   // Scheduler family.
   const workload::Platform* platform = nullptr;
   const workload::SchedWorkload* sched = nullptr;
+  // Block cache family.
+  const workload::BlockWorkload* block = nullptr;
   // Polled by long runs between batches of events; set when the run is no
   // longer wanted (cancelled study, shutdown). May be null.
   const std::atomic<bool>* cancel = nullptr;

@@ -1,0 +1,40 @@
+// Block workloads: an open-loop stream of timed block requests, the input of
+// the block cache family (bcache and fixed-block caches). Importers live in
+// services/blocktrace; this header holds only the value types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kreplay::workload {
+
+enum class BlockOp : uint8_t {
+  kRead = 0,
+  kWrite = 1,
+  kDiscard = 2,  // bcache always bypasses discards (check_should_bypass)
+  kFlush = 3,    // zero-length barrier; carries no data
+};
+constexpr int kBlockOpCount = 4;
+const char* BlockOpName(BlockOp op);
+
+// One request as the trace recorded it. Offsets and lengths are in bytes,
+// not sectors, so that unaligned IO stays visible (bcache bypasses it).
+struct BlockRequest {
+  int64_t time_ns = 0;     // issue time, ns since the first request of the trace
+  uint64_t offset = 0;     // bytes from the start of the volume
+  uint32_t bytes = 0;      // length; 0 only for flushes
+  uint32_t volume = 0;     // index into BlockWorkload::volumes
+  uint32_t task = 0;       // issuing task (pid) when the trace has task IDs, else 0
+  BlockOp op = BlockOp::kRead;
+  bool operator==(const BlockRequest&) const = default;
+};
+
+struct BlockWorkload {
+  std::vector<std::string> volumes;   // names, in order of first appearance
+  bool has_task_ids = false;          // false: models apply their stated fallback
+  std::vector<BlockRequest> requests; // in non-decreasing time_ns
+  bool operator==(const BlockWorkload&) const = default;
+};
+
+}  // namespace kreplay::workload
