@@ -26,6 +26,7 @@
 #include "services/bus/topics.h"
 #include "services/codec/convert.h"
 #include "services/core/digest.h"
+#include "services/core/parallel.h"
 #include "services/core/strings.h"
 #include "services/rpc/status.h"
 #include "workers/models/builtin.h"
@@ -292,15 +293,27 @@ std::string DefaultOut(const spec::StudySpec& spec) { return "kreplay-out/" + sp
 int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const std::string& out, int threads,
              bool quiet, SignalWatcher& signals) {
   std::vector<spec::RunSpec> runs = spec::ExpandRuns(spec);
+  // Every (workload, seed) once, generated in parallel as the controller does.
   std::map<std::pair<size_t, uint64_t>, std::shared_ptr<workload::SchedWorkload>> workloads;
   std::map<std::pair<size_t, uint64_t>, std::string> wdigest;
-  for (const auto& r : runs) {
-    auto key = std::make_pair(r.workload, r.seed);
-    if (workloads.count(key)) continue;
-    auto w = spec::BuildWorkload(spec, r.workload, r.seed);
-    if (!w.ok()) return Fail(w.status());
-    wdigest[key] = spec::WorkloadDigest(*w);
-    workloads[key] = std::make_shared<workload::SchedWorkload>(std::move(*w));
+  for (const auto& r : runs) workloads.emplace(std::make_pair(r.workload, r.seed), nullptr);
+  std::vector<std::pair<size_t, uint64_t>> keys;
+  for (const auto& kv : workloads) keys.push_back(kv.first);
+  std::vector<Status> build_errors(keys.size());
+  std::vector<std::string> digests(keys.size());
+  ParallelFor(keys.size(), threads, [&](size_t i) {
+    auto w = spec::BuildWorkload(spec, keys[i].first, keys[i].second);
+    if (!w.ok()) {
+      build_errors[i] = w.status();
+      return;
+    }
+    digests[i] = spec::WorkloadDigest(*w);
+    // The slot exists: find() only reads the map, so threads never race on it.
+    workloads.find(keys[i])->second = std::make_shared<workload::SchedWorkload>(std::move(*w));
+  });
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!build_errors[i].ok()) return Fail(build_errors[i]);
+    wdigest[keys[i]] = digests[i];
   }
   std::vector<report::RunRecord> records(runs.size());
   std::vector<Status> errors(runs.size());

@@ -24,6 +24,7 @@
 #include "services/bus/topics.h"
 #include "services/codec/convert.h"
 #include "services/core/digest.h"
+#include "services/core/parallel.h"
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
 #include "workers/models/builtin.h"
@@ -297,30 +298,52 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     }
   }
 
-  // Materialise every (workload, seed) once; rt-app workloads are the same
-  // for every seed, so their trace is stored once (content-addressed).
+  // Materialise every (workload, seed) once, in parallel: the content digest
+  // (the run keys' input) needs the expanded workload. Generated workloads
+  // then travel as their spec; the others are encoded into the trace store.
+  // rt-app workloads are the same for every seed: one key, one trace.
   struct Built {
-    v1::TraceManifest manifest;
-    std::string digest;  // content digest used in run keys
+    v1::TraceManifest manifest;  // unset for generated workloads
+    std::string digest;          // content digest used in run keys
     double cost = 0;
   };
-  std::map<std::pair<size_t, uint64_t>, Built> built;
   std::vector<spec::RunSpec> runs_spec = spec::ExpandRuns(*spec);
-  for (const auto& r : runs_spec) {
-    auto key = std::make_pair(r.workload, r.seed);
-    if (built.count(key)) continue;
-    auto w = spec::BuildWorkload(*spec, r.workload, r.seed);
-    if (!w.ok()) return rpc::ToGrpc(w.status());
-    const auto& we = spec->workloads[r.workload];
-    auto m = traces->PutSched(*w, opt.chunk_bytes,
-                              we.name + (we.kind == spec::WorkloadEntry::Kind::kRtApp ? " (" + we.rtapp_path + ")"
-                                                                                       : " seed " + std::to_string(r.seed)));
-    if (!m.ok()) return rpc::ToGrpc(m.status());
-    Built b{*m, spec::WorkloadDigest(*w), 0};
+  auto built_key = [&](const spec::RunSpec& r) {
+    bool per_seed = spec->workloads[r.workload].kind == spec::WorkloadEntry::Kind::kSynthetic;
+    return std::make_pair(r.workload, per_seed ? r.seed : uint64_t{0});
+  };
+  std::map<std::pair<size_t, uint64_t>, Built> built;
+  for (const auto& r : runs_spec) built.emplace(built_key(r), Built{});
+  std::vector<std::pair<const std::pair<size_t, uint64_t>, Built>*> todo;
+  for (auto& kv : built) todo.push_back(&kv);
+  std::vector<Status> errors(todo.size());
+  ParallelFor(todo.size(), 0, [&](size_t i) {
+    const auto& [index, seed] = todo[i]->first;
+    Built& b = todo[i]->second;
+    const auto& we = spec->workloads[index];
+    auto w = spec::BuildWorkload(*spec, index, seed);
+    if (!w.ok()) {
+      errors[i] = w.status();
+      return;
+    }
+    b.digest = spec::WorkloadDigest(*w);
+    uint64_t records = 0;
+    for (const auto& t : w->tasks) records += t.phases.size();
+    if (we.transport == spec::WorkloadEntry::Transport::kTrace) {
+      auto m = traces->PutSched(*w, opt.chunk_bytes,
+                                we.name + (we.kind == spec::WorkloadEntry::Kind::kRtApp ? " (" + we.rtapp_path + ")"
+                                                                                         : " seed " + std::to_string(seed)));
+      if (!m.ok()) {
+        errors[i] = m.status();
+        return;
+      }
+      b.manifest = *m;
+    }
     // Estimated cost: records to simulate plus simulated time (ms) per task.
-    b.cost = static_cast<double>(m->record_count()) + static_cast<double>(w->duration_ns) / 1e6 * static_cast<double>(w->tasks.size() + 1);
-    built.emplace(key, std::move(b));
-  }
+    b.cost = static_cast<double>(records) + static_cast<double>(w->duration_ns) / 1e6 * static_cast<double>(w->tasks.size() + 1);
+  });
+  for (const Status& e : errors)
+    if (!e.ok()) return rpc::ToGrpc(e);
 
   std::string study_id = "s-" + Sha256Hex(req.request_id().empty()
                                               ? spec_digest + std::to_string(::getpid()) +
@@ -338,7 +361,7 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
   for (const auto& r : runs_spec) {
     const auto& v = spec->variants[r.variant];
     const auto& pe = spec->platforms[r.platform];
-    const auto& b = built.at({r.workload, r.seed});
+    const auto& b = built.at(built_key(r));
     std::string key = spec::ComputeRunKey(r.model, r.model_version, r.params.Canonical(), pe.digest, b.digest, r.seed);
     std::string label = v.name + "/" + pe.name + "/" + spec->workloads[r.workload].name + "/seed " + std::to_string(r.seed);
     if (auto [it, ok] = key_owner.emplace(key, label); !ok)
@@ -356,7 +379,10 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     sys->set_name(pe.name);
     sys->set_digest(pe.digest);
     sys->set_config(codec::PlatformBytes(pe.platform));
-    *wi.mutable_workload() = b.manifest;
+    if (spec->workloads[r.workload].transport == spec::WorkloadEntry::Transport::kGenerate)
+      wi.set_synthetic_yaml(spec->workloads[r.workload].synth_yaml);
+    else
+      *wi.mutable_workload() = b.manifest;
     wi.set_seed(r.seed);
     wi.set_workload_digest(b.digest);
     wi.set_estimated_cost(b.cost * static_cast<double>(pe.platform.total_cpus()));

@@ -327,7 +327,7 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
   for (size_t i = 0; i < n.size(); ++i) {
     std::string f = "workloads[" + std::to_string(i) + "]";
     std::map<std::string, Entry> fields;
-    if (!Fields(n[i], f, {"name", "synthetic", "rtapp"}, &fields)) continue;
+    if (!Fields(n[i], f, {"name", "synthetic", "rtapp", "transport"}, &fields)) continue;
     WorkloadEntry we;
     bool ok = true;
     if (auto it = fields.find("name"); it == fields.end()) {
@@ -364,11 +364,30 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
         continue;
       }
       we.synth = std::move(synth).value();
+      // Workers re-parse this text, so they validate it exactly as here.
+      we.synth_yaml = YAML::Dump(s.value);
+      if (auto t = fields.find("transport"); t != fields.end()) {
+        auto v = Str(t->second, f + ".transport");
+        if (!v) continue;
+        if (*v == "trace") {
+          we.transport = WorkloadEntry::Transport::kTrace;
+        } else if (*v != "generate") {
+          Error(t->second.value, f + ".transport", "unknown transport '" + *v + "' (allowed: generate, trace)");
+          continue;
+        }
+      }
     } else {
       const Entry& r = fields["rtapp"];
       auto p = Str(r, f + ".rtapp");
       if (!p) continue;
       we.kind = WorkloadEntry::Kind::kRtApp;
+      we.transport = WorkloadEntry::Transport::kTrace;
+      if (auto t = fields.find("transport"); t != fields.end()) {
+        auto v = Str(t->second, f + ".transport");
+        if (v && *v != "trace")
+          Error(t->second.value, f + ".transport", "an rt-app workload travels as a trace (allowed: trace)");
+        if (!v || *v != "trace") continue;
+      }
       we.rtapp_path = ResolvePath(base_dir_, *p);
       auto text = ReadFile(we.rtapp_path);
       if (!text.ok()) {
@@ -834,29 +853,6 @@ std::string CanonicalPlatformText(const workload::Platform& p) {
   return out;
 }
 
-std::string WorkloadDigest(const workload::SchedWorkload& w) {
-  Sha256 h;
-  h.UpdateField("kreplay.sched_workload.v1");
-  h.UpdateU64(static_cast<uint64_t>(w.duration_ns));
-  h.UpdateU64(w.calibration_khz);
-  h.UpdateField(w.calibration_cpu);
-  h.UpdateU64(w.tasks.size());
-  for (const auto& t : w.tasks) {
-    h.UpdateField(t.name);
-    h.UpdateU64(static_cast<uint64_t>(static_cast<int64_t>(t.nice)));
-    h.UpdateU64(static_cast<uint64_t>(t.delay_ns));
-    h.UpdateU64(static_cast<uint64_t>(t.loops));
-    h.UpdateU64(t.cpu_mask);
-    h.UpdateU64(t.periodic ? 1 : 0);
-    h.UpdateField(t.kind);
-    h.UpdateU64(t.phases.size());
-    for (const auto& ph : t.phases) {
-      h.UpdateU64(static_cast<uint64_t>(ph.op));
-      h.UpdateU64(static_cast<uint64_t>(ph.a));
-      h.UpdateU64(static_cast<uint64_t>(ph.b));
-    }
-  }
-  return h.HexDigest();
-}
+std::string WorkloadDigest(const workload::SchedWorkload& w) { return workload::SchedWorkloadDigest(w); }
 
 }  // namespace kreplay::spec

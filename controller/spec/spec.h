@@ -17,6 +17,11 @@
 //     - name: mixed               #   [a-z0-9._-]+, unique
 //       synthetic: {...}          #   exactly one of: synthetic (parsed by
 //                                 #   workload::ParseSynthSpec; regenerated per seed)
+//       transport: generate       #   optional, synthetic only: "generate" (default):
+//                                 #   work items carry the generator spec, workers
+//                                 #   regenerate it and check its content digest;
+//                                 #   "trace": the controller publishes the expanded
+//                                 #   workload as trace chunks (as for rt-app files)
 //     - name: demo
 //       rtapp: path/to/file.json  #   or rtapp: an rt-app JSON file relative to the
 //                                 #   spec file (parsed once, same for every seed)
@@ -76,7 +81,10 @@ struct WorkloadEntry {
   enum class Kind { kSynthetic, kRtApp };
   std::string name;
   Kind kind = Kind::kSynthetic;
+  enum class Transport { kGenerate, kTrace };
   workload::SynthSpec synth;     // kSynthetic: regenerated for each seed
+  std::string synth_yaml;        // kSynthetic: the `synthetic:` node as YAML text
+  Transport transport = Transport::kGenerate;  // kRtApp: always kTrace
   std::string rtapp_path;        // kRtApp: resolved path
   workload::SchedWorkload rtapp; // kRtApp: parsed once at load
 };
@@ -143,8 +151,7 @@ StatusOr<workload::SchedWorkload> BuildWorkload(const StudySpec& spec, size_t wo
 // which are documentation.
 std::string CanonicalPlatformText(const workload::Platform& platform);
 
-// Hex SHA-256 over every field of the workload (length-prefixed), so it
-// changes whenever any input of a model run changes.
+// workload::SchedWorkloadDigest: changes whenever any input of a model run changes.
 std::string WorkloadDigest(const workload::SchedWorkload& w);
 
 }  // namespace kreplay::spec

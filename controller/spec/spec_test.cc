@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <set>
 
 #include "controller/spec/run_key.h"
@@ -418,6 +420,33 @@ TEST(SpecTest, BuildWorkloadPerSeed) {
   ASSERT_TRUE(r1.ok() && r2.ok());
   EXPECT_EQ(WorkloadDigest(*r1), WorkloadDigest(*r2));  // rt-app: the same for every seed
   EXPECT_EQ(BuildWorkload(*s, 2, 1).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SpecTest, WorkloadTransport) {
+  auto reg = TestRegistry();
+  auto s = Parse(kGood, reg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->workloads[0].transport, WorkloadEntry::Transport::kGenerate);  // synthetic default
+  EXPECT_EQ(s->workloads[1].transport, WorkloadEntry::Transport::kTrace);     // rt-app: always a trace
+  // The kept YAML re-parses to the same generator spec, so a worker generates
+  // the same workload as the controller.
+  auto again = workload::ParseSynthSpec(YAML::Load(s->workloads[0].synth_yaml), "synthetic");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(workload::GenerateSynthetic(*again, 7), workload::GenerateSynthetic(s->workloads[0].synth, 7));
+
+  std::string traced = kGood;
+  traced.replace(traced.find("  - name: mixed\n"), 16, "  - name: mixed\n    transport: trace\n");
+  auto t = Parse(traced, reg);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->workloads[0].transport, WorkloadEntry::Transport::kTrace);
+
+  std::string bad = kGood;
+  bad.replace(bad.find("  - name: mixed\n"), 16, "  - name: mixed\n    transport: carrier-pigeon\n");
+  bad.replace(bad.find("    rtapp: video.json"), 21, "    rtapp: video.json\n    transport: generate");
+  auto b = Parse(bad, reg);
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.status().message(), HasSubstr("study.yaml:8: workloads[0].transport: unknown transport 'carrier-pigeon' (allowed: generate, trace)"));
+  EXPECT_THAT(b.status().message(), HasSubstr("workloads[1].transport: an rt-app workload travels as a trace"));
 }
 
 TEST(SpecTest, WorkloadDigestCoversEveryField) {

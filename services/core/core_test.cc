@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <vector>
+
 #include "services/core/crc32c.h"
 #include "services/core/digest.h"
+#include "services/core/parallel.h"
 #include "services/core/status.h"
 #include "services/core/strings.h"
 
@@ -51,6 +55,17 @@ TEST(Strings, StrictNumberParsing) {
   EXPECT_EQ(ParseDouble("1.5"), 1.5);
   EXPECT_FALSE(ParseDouble("nan"));
   EXPECT_EQ(FormatDouble(0.1), "0.1");
+}
+
+TEST(Parallel, EveryIndexExactlyOnce) {
+  for (int threads : {1, 3, 0}) {
+    std::vector<std::atomic<int>> hits(1000);
+    ParallelFor(hits.size(), threads, [&](size_t i) { hits[i].fetch_add(1); });
+    for (size_t i = 0; i < hits.size(); ++i) ASSERT_EQ(hits[i].load(), 1) << "index " << i << " threads " << threads;
+  }
+  int calls = 0;
+  ParallelFor(0, 4, [&](size_t) { ++calls; });
+  EXPECT_EQ(calls, 0);
 }
 
 }  // namespace

@@ -54,4 +54,9 @@ struct SchedWorkload {
   bool operator==(const SchedWorkload&) const = default;
 };
 
+// Content digest: hex SHA-256 over every field (length-prefixed), so it
+// changes whenever any input of a model run changes. Run keys use it, and a
+// worker that regenerates a synthetic workload checks it.
+std::string SchedWorkloadDigest(const SchedWorkload& w);
+
 }  // namespace kreplay::workload

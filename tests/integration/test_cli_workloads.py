@@ -31,9 +31,13 @@ def test():
     rd = {r["workload_digest"] for r in rtapp}
     h.check(len(sd) == 1 and sd == rd, "exported workload differs: %s vs %s" % (sd, rd))
 
+    # The same study with its workload published as a trace, not as its spec.
+    spec_trace = os.path.join(d, "trace.yaml")
+    with open(spec_trace, "w") as f:
+        f.write(text.replace("  - name: small\n", "  - name: small\n    transport: trace\n"))
     c = h.Cluster("reuse", workers=2, controller_args=["--reuse-traces"])
     try:
-        r = c.submit(HELLO, os.path.join(c.dir, "out"))
+        r = c.submit(spec_trace, os.path.join(c.dir, "out"))
         h.check(r.returncode == 0, "study failed: %s\n%s" % (r.stderr[-2000:], c.logs()))
         k = subprocess.run(["kcat", "-C", "-b", c.bootstrap, "-t", "kreplay.traces", "-e", "-q", "-f", "%k\n"],
                            capture_output=True, text=True, timeout=60)

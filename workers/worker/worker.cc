@@ -1,6 +1,7 @@
 #include "workers/worker/worker.h"
 
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "services/codec/sched_trace.h"
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
+#include "services/workload/synth.h"
 #include "workers/models/builtin.h"
 
 namespace kreplay::worker {
@@ -103,7 +105,11 @@ struct Worker::Impl {
   // ---- runs ---------------------------------------------------------------
   void PoolLoop();
   void Execute(Job& job);
-  StatusOr<Workload> GetWorkload(const v1::TraceManifest& m);
+  // The item's workload from the cache, else generated (synthetic_yaml) or
+  // fetched over the trace topic; concurrent requests for one workload share
+  // one fetch.
+  StatusOr<Workload> GetWorkload(const v1::WorkItem& item);
+  StatusOr<Workload> Generate(const v1::WorkItem& item);
   StatusOr<Workload> FetchTrace(const v1::TraceManifest& m);
 };
 
@@ -311,7 +317,7 @@ void Worker::Impl::Execute(Job& job) {
     result = FailedPrecondition("model " + item.model() + " is version " + info->version + " here, the study wants " +
                                 item.model_version());
   } else {
-    auto w = GetWorkload(item.workload());
+    auto w = GetWorkload(item);
     if (!w.ok()) {
       result = w.status();
     } else {
@@ -369,34 +375,38 @@ void Worker::Impl::Execute(Job& job) {
   Done(job);
 }
 
-StatusOr<Workload> Worker::Impl::GetWorkload(const v1::TraceManifest& m) {
+StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {
+  const bool generated = !item.synthetic_yaml().empty();
+  // Generated workloads are cached under their content digest, traces under
+  // their transport digest (which also covers the chunking).
+  const std::string key = generated ? "g:" + item.workload_digest() : "t:" + item.workload().digest();
   std::shared_future<StatusOr<Workload>> fut;
   bool owner = false;
   std::promise<StatusOr<Workload>> promise;
   {
     std::lock_guard<std::mutex> lock(cache_mu);
-    if (auto it = cache.find(m.digest()); it != cache.end()) {
-      lru.remove(m.digest());
-      lru.push_front(m.digest());
+    if (auto it = cache.find(key); it != cache.end()) {
+      lru.remove(key);
+      lru.push_front(key);
       return it->second.first;
     }
-    if (auto it = fetching.find(m.digest()); it != fetching.end()) {
+    if (auto it = fetching.find(key); it != fetching.end()) {
       fut = it->second;
     } else {
       fut = promise.get_future().share();
-      fetching[m.digest()] = fut;
+      fetching[key] = fut;
       owner = true;
     }
   }
   if (!owner) return fut.get();
-  StatusOr<Workload> w = FetchTrace(m);
+  StatusOr<Workload> w = generated ? Generate(item) : FetchTrace(item.workload());
   {
     std::lock_guard<std::mutex> lock(cache_mu);
-    fetching.erase(m.digest());
+    fetching.erase(key);
     if (w.ok()) {
       uint64_t bytes = ApproxBytes(**w);
-      cache[m.digest()] = {*w, bytes};
-      lru.push_front(m.digest());
+      cache[key] = {*w, bytes};
+      lru.push_front(key);
       cache_bytes += bytes;
       while (cache_bytes > opt.trace_cache_bytes && lru.size() > 1) {
         const std::string victim = lru.back();
@@ -408,6 +418,26 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::TraceManifest& m) {
   }
   promise.set_value(w);
   return w;
+}
+
+StatusOr<Workload> Worker::Impl::Generate(const v1::WorkItem& item) {
+  const std::string name = "work item " + item.run_key().substr(0, 12) + ": synthetic workload";
+  StatusOr<workload::SynthSpec> spec = InvalidArgument("");
+  try {
+    spec = workload::ParseSynthSpec(YAML::Load(item.synthetic_yaml()), "synthetic");
+  } catch (const YAML::Exception& ex) {
+    spec = InvalidArgument(ex.what());
+  }
+  if (!spec.ok()) return InvalidArgument(name + " does not parse: " + spec.status().message());
+  auto w = std::make_shared<workload::SchedWorkload>(workload::GenerateSynthetic(*spec, item.seed()));
+  // The run key names this digest: a worker whose generator differs from the
+  // controller's must not record results under it.
+  std::string digest = workload::SchedWorkloadDigest(*w);
+  if (digest != item.workload_digest())
+    return FailedPrecondition(name + " generated here has digest " + digest.substr(0, 16) + ", the study has " +
+                              item.workload_digest().substr(0, 16) +
+                              ": this worker's kreplay generates workloads differently from the controller's");
+  return Workload(std::move(w));
 }
 
 StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
