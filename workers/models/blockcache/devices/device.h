@@ -13,6 +13,10 @@
 
 #include "services/core/status.h"
 
+namespace kreplay::sim {
+class Histogram;
+}
+
 namespace kreplay::blockcache {
 
 class Device {
@@ -30,6 +34,17 @@ class Device {
   // Bytes written to the media so far (host writes; no FTL write amplification
   // unless the model says it has one).
   virtual uint64_t bytes_written() const = 0;
+
+  // Seek distances (in cylinders, one value per IO, 0 for no seek) for
+  // devices that have a head; nullptr otherwise. Owned by the device.
+  virtual const sim::Histogram* seek_distance_histogram() const { return nullptr; }
 };
+
+// A fresh device of a shipped profile ("hdd-7200", "hdd-5400", "hdd-15k",
+// "ssd-sata", "ssd-nvme"; see profiles.h). capacity_override_bytes = 0 keeps
+// the profile's capacity. NotFound lists the known profiles.
+// Defined in kreplay::blockdev.
+StatusOr<std::unique_ptr<Device>> MakeDevice(std::string_view profile,
+                                             uint64_t capacity_override_bytes = 0);
 
 }  // namespace kreplay::blockcache
