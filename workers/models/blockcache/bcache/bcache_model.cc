@@ -1,0 +1,274 @@
+// The "bcache" model's self-description and run function.
+#include "workers/models/blockcache/bcache/bcache_model.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "workers/models/blockcache/bcache/bcache_sim.h"
+#include "workers/models/blockcache/devices/device.h"
+
+namespace kreplay::blockcache::bcache {
+namespace {
+
+using model::Better;
+using model::MetricSpec;
+using model::ParamSpec;
+using model::ParamType;
+
+constexpr char kVersion[] = "1.0.0";
+
+ParamSpec Int(const std::string& name, const std::string& unit, int64_t def, double min, double max,
+              const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kInt;
+  p.unit = unit;
+  p.default_value = def;
+  p.min = min;
+  p.max = max;
+  p.help = help;
+  return p;
+}
+
+ParamSpec Double(const std::string& name, const std::string& unit, double def, double min, double max,
+                 const std::string& help) {
+  ParamSpec p = Int(name, unit, 0, min, max, help);
+  p.type = ParamType::kDouble;
+  p.default_value = def;
+  return p;
+}
+
+ParamSpec Bool(const std::string& name, bool def, const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kBool;
+  p.default_value = def;
+  p.help = help;
+  return p;
+}
+
+ParamSpec Enum(const std::string& name, const std::string& def, std::vector<std::string> choices,
+               const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kEnum;
+  p.default_value = def;
+  p.choices = std::move(choices);
+  p.help = help;
+  return p;
+}
+
+ParamSpec String(const std::string& name, const std::string& def, const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kString;
+  p.default_value = def;
+  p.help = help;
+  return p;
+}
+
+constexpr double kMaxBytes = 1125899906842624.0;  // 1 PiB
+
+std::vector<ParamSpec> Params() {
+  return {
+      Enum("kernel_version", "6.1", {"4.9", "5.4", "5.10", "6.1"},
+           "drivers/md/bcache version mirrored. 4.9: PD writeback controller, one key per writeback IO, no idle "
+           "maximum rate; 5.4/5.10: PI controller, batched writeback, idle maximum rate; 6.1: adds the "
+           "fragmentation boost of the writeback rate."),
+      Enum("cache_mode", "writethrough", {"writethrough", "writeback", "writearound", "none"},
+           "bcache cache_mode (sysfs)."),
+      Int("cache_size", "bytes", int64_t{32} << 30, 4 << 20, kMaxBytes,
+          "Size of the cache set (the SSD's capacity); nbuckets = cache_size / bucket_size (>= 8)."),
+      String("ssd_profile", "ssd-sata", "Device profile of the cache SSD (see the blockdev profiles)."),
+      String("hdd_profile", "hdd-7200", "Device profile of each backing device (one per trace volume)."),
+      Int("hdd_capacity", "bytes", 0, 0, kMaxBytes,
+          "Capacity of each backing device; 0 keeps the profile's. Sets each device's share of the dirty target."),
+      Int("bucket_size", "bytes", 512 * 1024, 4096, 8.0 * (1 << 30), "Bucket size (make-bcache --bucket)."),
+      Int("block_size", "bytes", 4096, 512, 65536,
+          "Cache block size (make-bcache --block): IO not aligned to it, in offset or length, is bypassed."),
+      Int("sequential_cutoff", "bytes", 4 << 20, 0, kMaxBytes,
+          "Streams (per task, last 128 IOs, 5 s expiry, EWMA weight 8) this long or longer bypass; 0 disables."),
+      Int("congested_read_threshold_us", "us", 2000, 0, 1e9,
+          "Cache reads slower than this raise congestion; 0 with the write threshold 0 disables it."),
+      Int("congested_write_threshold_us", "us", 20000, 0, 1e9, "Cache writes slower than this raise congestion."),
+      Enum("cache_replacement_policy", "lru", {"lru", "fifo", "random"},
+           "Bucket replacement: lru (smallest prio-weighted sectors used), fifo (bucket order), random (seeded)."),
+      Int("writeback_percent", "%", 10, 0, 40,
+          "Dirty data the writeback controller aims for, as a share of the cache (times the device's share)."),
+      Int("writeback_delay", "s", 30, 0, 86400, "Pause after each full pass of writeback over the index."),
+      Bool("idle_max_writeback_rate", true,
+           "5.x+: after 6 rate updates per attached device without a request, write back at the maximum rate."),
+      Bool("writeback_consider_fragment", true, "6.1: raise the rate when few dirty sectors occupy many buckets."),
+      Bool("writeback_running", true, "Background writeback on (sysfs writeback_running); off keeps dirty data."),
+      Bool("copy_gc_enabled", true, "Moving GC after each GC compacts the least used buckets."),
+      Bool("sync_writes", false,
+           "Treat trace writes as REQ_SYNC: writeback mode then caches them up to 70 % of buckets in use (else 40 %)."),
+      Enum("task_fallback", "per_volume", {"per_volume", "single"},
+           "Task used for sequential detection when the trace has no task IDs: one per volume or one for all."),
+      Double("speed", "x", 1.0, 1e-6, 1e6, "Open-loop replay: issue at recorded time / speed."),
+      Int("queue_depth", "requests", 0, 0, 1 << 20,
+          "> 0: closed loop with this many requests outstanding (recorded times ignored); 0: open loop."),
+      Double("warmup_s", "s", 0, 0, 1e9, "Requests issued before this simulated time are not measured."),
+      Int("warmup_requests", "requests", 0, 0, 1e15, "The first this many requests are not measured."),
+  };
+}
+
+std::vector<MetricSpec> Metrics() {
+  return {
+      {"cache_hits", "count", Better::kHigher, "Measured read requests served entirely from the cache (sysfs)."},
+      {"cache_misses", "count", Better::kLower, "Measured non-bypassed reads with any part missing (a partial hit is a miss)."},
+      {"cache_hit_ratio", "%", Better::kHigher, "cache_hits / (cache_hits + cache_misses) x 100, as sysfs."},
+      {"cache_bypass_hits", "count", Better::kNone, "Bypassed reads found entirely in the cache."},
+      {"cache_bypass_misses", "count", Better::kNone, "Bypassed reads not entirely in the cache."},
+      {"cache_miss_collisions", "count", Better::kLower, "Miss inserts dropped because a write hit the range first."},
+      {"bypassed_bytes", "bytes", Better::kNone, "sysfs `bypassed` (sectors of bypassed IO) x 512."},
+      {"dirty_data_bytes", "bytes", Better::kNone, "Dirty data in the cache when the last request completed."},
+      {"dirty_data_max_bytes", "bytes", Better::kNone, "Largest dirty data during the run."},
+      {"writeback_rate_mean", "sectors/s", Better::kNone,
+       "Mean writeback_rate over the controller's 5 s updates of all backing devices (idle-maximum updates excluded)."},
+      {"writeback_rate_final", "sectors/s", Better::kNone, "writeback_rate at the end, summed over backing devices."},
+      {"writeback_max_rate_updates", "count", Better::kNone, "Updates that set the idle maximum rate."},
+      {"writeback_bytes", "bytes", Better::kNone, "Dirty data written back to the backing devices."},
+      {"ssd_bytes_written", "bytes", Better::kLower, "Host writes to the cache SSD (no FTL write amplification)."},
+      {"ssd_bytes_read", "bytes", Better::kNone, "Reads from the cache SSD."},
+      {"hdd_bytes_written", "bytes", Better::kNone, "Writes to the backing devices."},
+      {"hdd_bytes_read", "bytes", Better::kNone, "Reads from the backing devices."},
+      {"read_latency_p50_us", "us", Better::kLower, "Median read latency (completion - issue)."},
+      {"read_latency_p99_us", "us", Better::kLower, "99th percentile read latency."},
+      {"read_latency_mean_us", "us", Better::kLower, "Mean read latency."},
+      {"write_latency_p50_us", "us", Better::kLower, "Median write latency."},
+      {"write_latency_p99_us", "us", Better::kLower, "99th percentile write latency."},
+      {"write_latency_mean_us", "us", Better::kLower, "Mean write latency."},
+      {"requests", "count", Better::kNone, "Requests replayed."},
+      {"measured_requests", "count", Better::kNone, "Requests after the warm-up."},
+      {"buckets_invalidated", "count", Better::kNone, "Buckets invalidated for reuse."},
+      {"evicted_bytes", "bytes", Better::kNone, "Live cached data dropped by invalidation."},
+      {"gc_runs", "count", Better::kNone, "GC runs (every 1/16 of the cache inserted)."},
+      {"moving_gc_bytes", "bytes", Better::kNone, "Data relocated by moving GC."},
+      {"alloc_failures", "count", Better::kLower, "Cache writes with no evictable bucket (sent to the backing device)."},
+      {"max_in_use", "%", Better::kNone, "Highest gc_stats.in_use (buckets neither clean nor empty)."},
+      {"task_fallback", "enum", Better::kNone,
+       "How tasks were identified: 0 trace task IDs, 1 one task per volume, 2 one task for the whole trace."},
+      {"read_latency", "ns", Better::kLower, "Histogram of read latencies."},
+      {"write_latency", "ns", Better::kLower, "Histogram of write latencies."},
+      {"hdd_seek_distance", "cylinders", Better::kNone, "Histogram of backing-device seek distances (warm-up included)."},
+  };
+}
+
+StatusOr<BcacheConfig> ConfigFrom(const model::ParamSet& p, uint64_t seed) {
+  BcacheConfig c;
+  KREPLAY_ASSIGN_OR_RETURN(c.version, TraitsFor(p.Str("kernel_version")));
+  const std::string& mode = p.Str("cache_mode");
+  c.mode = mode == "writeback"     ? CacheMode::kWriteback
+           : mode == "writearound" ? CacheMode::kWritearound
+           : mode == "none"        ? CacheMode::kNone
+                                   : CacheMode::kWritethrough;
+  c.bucket_bytes = static_cast<uint64_t>(p.Int("bucket_size"));
+  c.block_bytes = static_cast<uint32_t>(p.Int("block_size"));
+  c.sequential_cutoff_bytes = static_cast<uint64_t>(p.Int("sequential_cutoff"));
+  c.congested_read_threshold_us = static_cast<uint32_t>(p.Int("congested_read_threshold_us"));
+  c.congested_write_threshold_us = static_cast<uint32_t>(p.Int("congested_write_threshold_us"));
+  const std::string& repl = p.Str("cache_replacement_policy");
+  c.replacement = repl == "fifo" ? Replacement::kFifo : repl == "random" ? Replacement::kRandom : Replacement::kLru;
+  c.writeback_percent = static_cast<uint32_t>(p.Int("writeback_percent"));
+  c.writeback_delay_ns = p.Int("writeback_delay") * 1'000'000'000;
+  c.idle_max_writeback_rate = p.Bool("idle_max_writeback_rate");
+  c.writeback_consider_fragment = p.Bool("writeback_consider_fragment");
+  c.copy_gc = p.Bool("copy_gc_enabled");
+  c.writeback_running = p.Bool("writeback_running");
+  c.sync_writes = p.Bool("sync_writes");
+  c.task_fallback = p.Str("task_fallback") == "single" ? TaskFallback::kSingle : TaskFallback::kPerVolume;
+  c.speed = p.Double("speed");
+  c.queue_depth = static_cast<uint32_t>(p.Int("queue_depth"));
+  c.warmup_ns = static_cast<int64_t>(p.Double("warmup_s") * 1e9);
+  c.warmup_requests = static_cast<uint64_t>(p.Int("warmup_requests"));
+  c.seed = seed;
+  if (c.bucket_bytes % c.block_bytes != 0) {
+    return InvalidArgument("params.bucket_size: must be a multiple of block_size");
+  }
+  return c;
+}
+
+double Us(int64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+model::Result ToResult(const BcacheStats& s, bool has_task_ids, TaskFallback fallback) {
+  model::Result r;
+  const double hits = static_cast<double>(s.cache_hits), misses = static_cast<double>(s.cache_misses);
+  r.Set("cache_hits", hits, "count");
+  r.Set("cache_misses", misses, "count");
+  r.Set("cache_hit_ratio", hits + misses > 0 ? hits * 100.0 / (hits + misses) : 0.0, "%");
+  r.Set("cache_bypass_hits", static_cast<double>(s.cache_bypass_hits), "count");
+  r.Set("cache_bypass_misses", static_cast<double>(s.cache_bypass_misses), "count");
+  r.Set("cache_miss_collisions", static_cast<double>(s.cache_miss_collisions), "count");
+  r.Set("bypassed_bytes", static_cast<double>(s.bypassed_sectors * 512), "bytes");
+  r.Set("dirty_data_bytes", static_cast<double>(s.dirty_sectors_end * 512), "bytes");
+  r.Set("dirty_data_max_bytes", static_cast<double>(s.dirty_sectors_max * 512), "bytes");
+  r.Set("writeback_rate_mean", s.writeback_rate_mean, "sectors/s");
+  r.Set("writeback_rate_final", static_cast<double>(s.writeback_rate_final), "sectors/s");
+  r.Set("writeback_max_rate_updates", static_cast<double>(s.writeback_max_rate_updates), "count");
+  r.Set("writeback_bytes", static_cast<double>(s.writeback_sectors * 512), "bytes");
+  r.Set("ssd_bytes_written", static_cast<double>(s.ssd_bytes_written), "bytes");
+  r.Set("ssd_bytes_read", static_cast<double>(s.ssd_bytes_read), "bytes");
+  r.Set("hdd_bytes_written", static_cast<double>(s.hdd_bytes_written), "bytes");
+  r.Set("hdd_bytes_read", static_cast<double>(s.hdd_bytes_read), "bytes");
+  r.Set("read_latency_p50_us", Us(s.read_latency.Percentile(0.5)), "us");
+  r.Set("read_latency_p99_us", Us(s.read_latency.Percentile(0.99)), "us");
+  r.Set("read_latency_mean_us", s.read_latency.Mean() / 1000.0, "us");
+  r.Set("write_latency_p50_us", Us(s.write_latency.Percentile(0.5)), "us");
+  r.Set("write_latency_p99_us", Us(s.write_latency.Percentile(0.99)), "us");
+  r.Set("write_latency_mean_us", s.write_latency.Mean() / 1000.0, "us");
+  r.Set("requests", static_cast<double>(s.requests), "count");
+  r.Set("measured_requests", static_cast<double>(s.measured_requests), "count");
+  r.Set("buckets_invalidated", static_cast<double>(s.buckets_invalidated), "count");
+  r.Set("evicted_bytes", static_cast<double>(s.sectors_evicted * 512), "bytes");
+  r.Set("gc_runs", static_cast<double>(s.gc_runs), "count");
+  r.Set("moving_gc_bytes", static_cast<double>(s.moving_gc_sectors * 512), "bytes");
+  r.Set("alloc_failures", static_cast<double>(s.alloc_failures), "count");
+  r.Set("max_in_use", s.max_in_use, "%");
+  r.Set("task_fallback", has_task_ids ? 0 : fallback == TaskFallback::kPerVolume ? 1 : 2, "enum");
+  r.histograms["read_latency"] = s.read_latency;
+  r.histograms["write_latency"] = s.write_latency;
+  if (s.has_seek_distance) r.histograms["hdd_seek_distance"] = s.seek_distance;
+  r.sim_events = s.sim_events;
+  r.sim_time_ns = s.end_ns;
+  return r;
+}
+
+StatusOr<model::Result> RunBcache(const model::RunInput& in) {
+  if (!in.params) return InvalidArgument("bcache: params missing");
+  if (!in.block) return InvalidArgument("bcache: block workload missing");
+  const model::ParamSet& p = *in.params;
+  KREPLAY_ASSIGN_OR_RETURN(BcacheConfig cfg, ConfigFrom(p, in.seed));
+  auto cache = MakeDevice(p.Str("ssd_profile"), static_cast<uint64_t>(p.Int("cache_size")));
+  if (!cache.ok()) return cache.status().WithContext("params.ssd_profile");
+  size_t volumes = std::max<size_t>(in.block->volumes.size(), 1);
+  for (const auto& r : in.block->requests) volumes = std::max<size_t>(volumes, size_t{r.volume} + 1);
+  std::vector<std::unique_ptr<Device>> backing;
+  for (size_t v = 0; v < volumes; ++v) {
+    auto d = MakeDevice(p.Str("hdd_profile"), static_cast<uint64_t>(p.Int("hdd_capacity")));
+    if (!d.ok()) return d.status().WithContext("params.hdd_profile");
+    backing.push_back(std::move(d).value());
+  }
+  KREPLAY_ASSIGN_OR_RETURN(auto sim, BcacheSim::Create(cfg, std::move(cache).value(), std::move(backing)));
+  KREPLAY_ASSIGN_OR_RETURN(BcacheStats s, sim->Run(*in.block, in.cancel));
+  return ToResult(s, in.block->has_task_ids, cfg.task_fallback);
+}
+
+}  // namespace
+
+Status RegisterBcacheModels(model::Registry& registry) {
+  model::ModelInfo m;
+  m.name = "bcache";
+  m.family = "blockcache";
+  m.version = kVersion;
+  m.description =
+      "bcache cache set (SSD buckets) over HDDs: bypass rules, bucket replacement, writeback PI controller, GC";
+  m.mirrors = "drivers/md/bcache (request.c, alloc.c, btree.c, movinggc.c, writeback.c, io.c), v4.9-v6.1";
+  m.params = Params();
+  m.metrics = Metrics();
+  m.run = RunBcache;
+  return registry.Register(std::move(m));
+}
+
+}  // namespace kreplay::blockcache::bcache

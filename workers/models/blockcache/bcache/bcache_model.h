@@ -1,0 +1,14 @@
+// Registration of the "bcache" model: parameters (with units, defaults,
+// bounds and help), metrics, and the run function that builds the devices
+// and a BcacheSim from a ParamSet and replays RunInput.block.
+#pragma once
+
+#include "services/core/status.h"
+#include "services/model/registry.h"
+
+namespace kreplay::blockcache::bcache {
+
+// Registers "bcache" (version 1.0.0). AlreadyExists if registered twice.
+Status RegisterBcacheModels(model::Registry& registry);
+
+}  // namespace kreplay::blockcache::bcache

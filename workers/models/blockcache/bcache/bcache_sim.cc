@@ -1,0 +1,944 @@
+#include "workers/models/blockcache/bcache/bcache_sim.h"
+
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <functional>
+#include <string>
+#include <utility>
+
+namespace kreplay::blockcache::bcache {
+namespace {
+
+using workload::BlockOp;
+using workload::BlockRequest;
+
+constexpr uint16_t kInitialPrio = 32768;   // INITIAL_PRIO (bcache.h)
+constexpr uint32_t kCutoffCacheAdd = 95;   // CUTOFF_CACHE_ADD (request.h)
+constexpr uint32_t kCutoffWriteback = 40;  // CUTOFF_WRITEBACK (writeback.h)
+constexpr uint32_t kCutoffWritebackSync = 70;
+constexpr uint64_t kMissInsertLimit = 2048;  // min(BIO_MAX_VECS * PAGE_SECTORS, KEY_SIZE max)
+constexpr size_t kKeybufNr = 500;            // KEYBUF_NR
+constexpr uint32_t kWritebackInFlight = 64;  // dc->in_flight semaphore
+constexpr int kMaxWritebacksInPass = 5;      // MAX_WRITEBACKS_IN_PASS
+constexpr uint64_t kMaxWritesizeInPass = 5000;  // MAX_WRITESIZE_IN_PASS (sectors)
+constexpr uint64_t kSectorMask = (uint64_t{1} << 40) - 1;
+constexpr int64_t kSec = 1'000'000'000;
+
+enum BucketState : uint8_t { kFree = 0, kOpen = 1, kFilled = 2 };
+enum Kind : int { kArrive = 0, kComplete, kInsert, kWbRun, kWbReadDone, kWbWriteDone, kRate, kEnd };
+
+uint64_t RoundUpPow2(uint64_t x) { return x <= 1 ? 1 : std::bit_ceil(x); }
+
+}  // namespace
+
+BcacheSim::BcacheSim(const BcacheConfig& config, std::unique_ptr<Device> cache,
+                     std::vector<std::unique_ptr<Device>> backing)
+    : cfg_(config),
+      rng_(config.seed),
+      cache_(std::move(cache)),
+      backing_(std::move(backing)),
+      bucket_sectors_(static_cast<uint32_t>(config.bucket_bytes >> kSectorShift)),
+      block_sectors_(config.block_bytes >> kSectorShift),
+      seq_(static_cast<uint32_t>(backing_.size())),
+      congestion_(config.congested_read_threshold_us, config.congested_write_threshold_us) {
+  const uint64_t n = cache_->capacity_bytes() / cfg_.bucket_bytes;
+  buckets_.resize(n);
+  prio_.assign(n, 0);
+  free_.reserve(n);
+  for (uint32_t b = 0; b < n; ++b) free_.push_back(b);
+  // alloc.c sizes its free lists from roundup_pow_of_two(nbuckets) >> 10
+  // ("free"), free_inc holds free << 2; the model keeps at least `free`
+  // buckets free and invalidates free_inc's worth at a time.
+  const uint64_t rp = RoundUpPow2(n);
+  free_low_ = std::max<uint64_t>(1, rp >> 10);
+  batch_ = std::max<uint64_t>(1, rp >> 8);
+  sectors_to_gc_ = static_cast<int64_t>(n * bucket_sectors_ / 16);  // set_gc_sectors()
+  avail_ = n;
+  vols_.resize(backing_.size());
+  for (size_t v = 0; v < vols_.size(); ++v) {
+    vols_[v].capacity_sectors = backing_[v]->capacity_bytes() >> kSectorShift;
+    vols_[v].rate = WritebackRate(cfg_.version.pi_controller,
+                                  cfg_.version.fragment_boost && cfg_.writeback_consider_fragment);
+    all_bdev_sectors_ += vols_[v].capacity_sectors;
+  }
+}
+
+BcacheSim::~BcacheSim() = default;
+
+StatusOr<std::unique_ptr<BcacheSim>> BcacheSim::Create(const BcacheConfig& c, std::unique_ptr<Device> cache,
+                                                       std::vector<std::unique_ptr<Device>> backing) {
+  if (!cache) return InvalidArgument("bcache: cache device missing");
+  if (backing.empty()) return InvalidArgument("bcache: no backing device");
+  for (const auto& b : backing) {
+    if (!b) return InvalidArgument("bcache: null backing device");
+  }
+  if (c.block_bytes < 512 || !std::has_single_bit(c.block_bytes)) {
+    return InvalidArgument("params.block_size: must be a power of two >= 512");
+  }
+  if (c.bucket_bytes % c.block_bytes != 0 || (c.bucket_bytes >> kSectorShift) > (1u << 24)) {
+    return InvalidArgument("params.bucket_size: must be a multiple of block_size and at most 8 GiB");
+  }
+  if (cache->capacity_bytes() / c.bucket_bytes < 8) {
+    return InvalidArgument("params.cache_size: the cache set needs at least 8 buckets");
+  }
+  if (!(c.speed > 0)) return InvalidArgument("params.speed: must be > 0");
+  return std::unique_ptr<BcacheSim>(new BcacheSim(c, std::move(cache), std::move(backing)));
+}
+
+// ---------------------------------------------------------------- replay
+
+sim::EventId BcacheSim::Schedule(int64_t at, int kind, uint64_t payload) {
+  return sim_.At(std::max(at, sim_.Now()), this, (payload << 4) | static_cast<uint64_t>(kind));
+}
+
+Status BcacheSim::Start(const workload::BlockWorkload& w) {
+  for (size_t i = 0; i < w.requests.size(); ++i) {
+    const BlockRequest& r = w.requests[i];
+    const std::string where = "requests[" + std::to_string(i) + "]";
+    if (r.volume >= backing_.size()) {
+      return InvalidArgument(where + ".volume: " + std::to_string(r.volume) + " has no backing device (" +
+                             std::to_string(backing_.size()) + " attached)");
+    }
+    if (r.offset + r.bytes > backing_[r.volume]->capacity_bytes()) {
+      return InvalidArgument(where + ".offset: IO ends at byte " + std::to_string(r.offset + r.bytes) +
+                             ", beyond the backing device (" + std::to_string(backing_[r.volume]->capacity_bytes()) +
+                             " bytes)");
+    }
+    if (i > 0 && r.time_ns < w.requests[i - 1].time_ns) {
+      return InvalidArgument(where + ".time_ns: earlier than the previous request");
+    }
+  }
+  w_ = &w;
+  st_.task_ids_from_trace = w.has_task_ids;
+  for (uint32_t v = 0; v < vols_.size(); ++v) Schedule(WritebackRate::kUpdateSeconds * kSec, kRate, v);
+  const uint64_t n = w.requests.size();
+  if (n == 0) {
+    Finish(0);
+    return OkStatus();
+  }
+  if (cfg_.queue_depth > 0) {
+    for (uint64_t i = 0; i < std::min<uint64_t>(cfg_.queue_depth, n); ++i) Schedule(0, kArrive, i);
+  } else {
+    Schedule(cfg_.speed == 1.0 ? w.requests[0].time_ns
+                               : static_cast<int64_t>(static_cast<double>(w.requests[0].time_ns) / cfg_.speed),
+             kArrive, 0);
+  }
+  return OkStatus();
+}
+
+StatusOr<BcacheStats> BcacheSim::Run(const workload::BlockWorkload& w, const std::atomic<bool>* cancel) {
+  KREPLAY_RETURN_IF_ERROR(Start(w));
+  while (!finished_) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("bcache: run cancelled");
+    sim_.RunUntil(sim_.Now() + 60 * kSec);
+  }
+  return Stats();
+}
+
+void BcacheSim::Finish(int64_t at) {
+  if (finished_) return;
+  finished_ = true;
+  st_.end_ns = at;
+  sim_.Stop();
+}
+
+void BcacheSim::OnEvent(uint64_t tag) {
+  const uint64_t p = tag >> 4;
+  switch (static_cast<int>(tag & 15)) {
+    case kArrive:
+      Arrive(p);
+      break;
+    case kComplete:
+      ++completed_;
+      if (issued_ < w_->requests.size()) Arrive(issued_);
+      if (completed_ == w_->requests.size()) Finish(sim_.Now());
+      break;
+    case kInsert: {
+      PendingInsert& pi = inserts_[p];
+      const int64_t now = sim_.Now();
+      if (pi.collided) {
+        if (pi.measured) ++st_.cache_miss_collisions;
+      } else {
+        CountInserted(pi.end - pi.start);
+        int64_t done = now;
+        if (!WriteToCache(pi.volume, pi.start, pi.end, false, &done)) Cut(pi.volume, pi.start, pi.end);
+      }
+      pi.free = true;
+      --inserts_live_;
+      for (auto it = insert_index_.find(Key(pi.volume, pi.start)); it != insert_index_.end(); ++it) {
+        if (it->second == p) {
+          insert_index_.erase(it);
+          break;
+        }
+      }
+      insert_free_.push_back(static_cast<uint32_t>(p));
+      break;
+    }
+    case kWbRun:
+      vols_[p].run_event = 0;
+      WritebackRun(static_cast<uint32_t>(p));
+      break;
+    case kWbReadDone:
+      WritebackReadDone(static_cast<uint32_t>(p));
+      break;
+    case kWbWriteDone:
+      WritebackWriteDone(static_cast<uint32_t>(p));
+      break;
+    case kRate:
+      RateUpdate(static_cast<uint32_t>(p));
+      break;
+    case kEnd:
+      Finish(sim_.Now());
+      break;
+  }
+  if (gc_pending_ && !finished_) {
+    gc_pending_ = false;
+    Gc();
+  }
+}
+
+void BcacheSim::Arrive(uint64_t index) {
+  const int64_t now = sim_.Now();
+  const BlockRequest& r = w_->requests[index];
+  ApplyCacheCompletions(now);
+  // cached_dev_submit_bio(): any request ends the idle period.
+  idle_counter_ = 0;
+  if (at_max_rate_) {
+    at_max_rate_ = false;
+    for (Volume& v : vols_) v.rate.set_rate(1);  // quit_max_writeback_rate()
+  }
+  const bool measured = index >= cfg_.warmup_requests && now >= cfg_.warmup_ns;
+  cur_measured_ = measured;
+  ++st_.requests;
+  if (measured) ++st_.measured_requests;
+  int64_t done = now;
+  switch (r.op) {
+    case BlockOp::kRead:
+      ++st_.reads;
+      done = HandleRead(r, measured);
+      if (measured) st_.read_latency.Record(done - now);
+      break;
+    case BlockOp::kWrite:
+      ++st_.writes;
+      done = HandleWrite(r, measured);
+      if (measured) st_.write_latency.Record(done - now);
+      break;
+    case BlockOp::kDiscard:
+      ++st_.discards;
+      done = HandleWrite(r, measured);
+      break;
+    case BlockOp::kFlush:
+      ++st_.flushes;  // not modelled: completes at once
+      break;
+  }
+  ++issued_;
+  last_completion_ = std::max(last_completion_, done);
+  const uint64_t n = w_->requests.size();
+  if (cfg_.queue_depth > 0) {
+    Schedule(done, kComplete, 0);
+  } else if (index + 1 < n) {
+    const int64_t t = w_->requests[index + 1].time_ns;
+    Schedule(cfg_.speed == 1.0 ? t : static_cast<int64_t>(static_cast<double>(t) / cfg_.speed), kArrive, index + 1);
+  } else {
+    Schedule(last_completion_, kEnd, 0);  // every completion time is known by now
+  }
+}
+
+// ---------------------------------------------------------------- devices
+
+int64_t BcacheSim::CacheSubmit(bool write, uint64_t cache_sector, uint64_t sectors, bool track) {
+  const int64_t now = sim_.Now();
+  const int64_t t = cache_->Submit(now, write, cache_sector << kSectorShift,
+                                   static_cast<uint32_t>(sectors << kSectorShift));
+  if (!write) st_.ssd_bytes_read += sectors << kSectorShift;
+  if (track) {
+    cache_ios_.push_back(CacheIo{t, now, write});
+    std::push_heap(cache_ios_.begin(), cache_ios_.end(), std::greater<>());
+  }
+  return t;
+}
+
+int64_t BcacheSim::BackingSubmit(uint32_t volume, bool write, uint64_t sector, uint64_t sectors) {
+  if (!write) st_.hdd_bytes_read += sectors << kSectorShift;
+  return backing_[volume]->Submit(sim_.Now(), write, sector << kSectorShift,
+                                  static_cast<uint32_t>(sectors << kSectorShift));
+}
+
+// Foreground cache IOs feed the congestion estimate when they complete
+// (bch_bbio_endio). Only arrivals read the estimate, so the effects are
+// applied, in completion order, just before each arrival.
+void BcacheSim::ApplyCacheCompletions(int64_t now) {
+  while (!cache_ios_.empty() && cache_ios_.front().complete <= now) {
+    const CacheIo io = cache_ios_.front();
+    std::pop_heap(cache_ios_.begin(), cache_ios_.end(), std::greater<>());
+    cache_ios_.pop_back();
+    congestion_.OnCacheIoDone(io.submit, io.complete, io.write);
+  }
+}
+
+// ---------------------------------------------------------------- requests
+
+// check_should_bypass() (request.c).
+bool BcacheSim::ShouldBypass(const BlockRequest& r, uint64_t start, uint64_t sectors) {
+  const bool write = r.op != BlockOp::kRead;
+  bool skip = false;
+  if (in_use_ > kCutoffCacheAdd || r.op == BlockOp::kDiscard) {
+    skip = true;
+  } else if (cfg_.mode == CacheMode::kNone || (cfg_.mode == CacheMode::kWritearound && write)) {
+    skip = true;
+  } else if (r.offset % cfg_.block_bytes != 0 || r.bytes % cfg_.block_bytes != 0) {
+    skip = true;  // unaligned IO
+  } else {
+    const uint32_t congested = congestion_.Limit(sim_.Now(), rng_);
+    if (congested || cfg_.sequential_cutoff_bytes) {
+      uint32_t task = 0;
+      if (w_->has_task_ids) {
+        task = r.task;
+      } else if (cfg_.task_fallback == TaskFallback::kPerVolume) {
+        task = r.volume;
+      }
+      const uint64_t seq = seq_.Account(r.volume, task, start, r.bytes, sim_.Now()) >> kSectorShift;
+      if (cfg_.sequential_cutoff_bytes && seq >= (cfg_.sequential_cutoff_bytes >> kSectorShift)) {
+        skip = true;
+      } else if (congested && seq >= congested) {
+        skip = true;
+      }
+    }
+  }
+  if (skip) {
+    if (cur_measured_) st_.bypassed_sectors += sectors;  // bch_mark_sectors_bypassed()
+    return true;
+  }
+  Rescale(sectors);
+  return false;
+}
+
+// bch_rescale_priorities() (alloc.c).
+void BcacheSim::Rescale(uint64_t sectors) {
+  rescale_ -= static_cast<int64_t>(sectors);
+  if (rescale_ >= 0) return;
+  rescale_ += std::max<int64_t>(1, static_cast<int64_t>(buckets_.size() * bucket_sectors_ / 1024));
+  uint16_t min_prio = USHRT_MAX;
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    // Free buckets sit pinned on the free lists.
+    if (prio_[b] && buckets_[b].state != kFree) {
+      --prio_[b];
+      min_prio = std::min(min_prio, prio_[b]);
+    }
+  }
+  min_prio_ = min_prio;
+}
+
+int64_t BcacheSim::HandleRead(const BlockRequest& r, bool measured) {
+  const int64_t now = sim_.Now();
+  const uint32_t vol = r.volume;
+  const uint64_t s = r.offset >> kSectorShift;
+  const uint64_t e = (r.offset + r.bytes + 511) >> kSectorShift;
+  const bool bypass = ShouldBypass(r, s, e - s);
+  int64_t done = now;
+  bool missed = false, inserting = false;
+  // cached_dev_cache_miss(): only the request's first missing range (up to
+  // 1 MiB) is inserted; the rest is read from the backing device only.
+  auto miss = [&](uint64_t a, uint64_t b) {
+    missed = true;
+    if (!bypass && !inserting) {
+      inserting = true;
+      const uint64_t n = std::min(kMissInsertLimit, b - a);
+      const int64_t t = BackingSubmit(vol, false, a, n);
+      done = std::max(done, t);
+      uint32_t slot;
+      if (!insert_free_.empty()) {
+        slot = insert_free_.back();
+        insert_free_.pop_back();
+      } else {
+        slot = static_cast<uint32_t>(inserts_.size());
+        inserts_.emplace_back();
+      }
+      inserts_[slot] = PendingInsert{vol, a, a + n, false, measured, false};
+      ++inserts_live_;
+      insert_index_.emplace(Key(vol, a), slot);
+      Schedule(t, kInsert, slot);
+      a += n;
+    }
+    if (a < b) done = std::max(done, BackingSubmit(vol, false, a, b - a));
+  };
+  const uint64_t ks = Key(vol, s), ke = Key(vol, e);
+  auto it = extents_.upper_bound(ks);
+  if (it != extents_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > ks) it = prev;
+  }
+  uint64_t pos = s;
+  for (; it != extents_.end() && it->first < ke; ++it) {
+    const Extent& x = it->second;
+    if (!Valid(x)) continue;  // stale pointer: a hole
+    const uint64_t xs = it->first & kSectorMask, xe = x.end & kSectorMask;
+    const uint64_t hs = std::max(xs, s), he = std::min(xe, e);
+    if (hs > pos) miss(pos, hs);
+    done = std::max(done, CacheSubmit(false, x.cache_sector + (hs - xs), he - hs, true));
+    prio_[x.bucket] = kInitialPrio;  // cache_lookup_fn(): a hit renews its bucket
+    pos = he;
+  }
+  if (pos < e) miss(pos, e);
+  if (measured) {
+    if (bypass) {
+      ++(missed ? st_.cache_bypass_misses : st_.cache_bypass_hits);
+    } else {
+      ++(missed ? st_.cache_misses : st_.cache_hits);
+    }
+  }
+  return done;
+}
+
+// cached_dev_write() (request.c) with should_writeback() (writeback.h).
+int64_t BcacheSim::HandleWrite(const BlockRequest& r, bool measured) {
+  (void)measured;
+  const int64_t now = sim_.Now();
+  const uint32_t vol = r.volume;
+  const bool discard = r.op == BlockOp::kDiscard;
+  const uint64_t s = r.offset >> kSectorShift;
+  const uint64_t e = (r.offset + r.bytes + 511) >> kSectorShift;
+  bool bypass = ShouldBypass(r, s, e - s);
+  if (inserts_live_) Collide(vol, s, e);
+  if (discard) bypass = true;
+  bool writeback = false;
+  if (!discard && !bypass && cfg_.mode == CacheMode::kWriteback && in_use_ <= kCutoffWritebackSync &&
+      (cfg_.sync_writes || in_use_ <= kCutoffWriteback)) {
+    writeback = true;
+  }
+  int64_t done = now;
+  if (bypass) {
+    if (!discard) done = BackingSubmit(vol, true, s, e - s);
+    Cut(vol, s, e);  // bch_data_invalidate()
+  } else if (writeback) {
+    CountInserted(e - s);
+    if (WriteToCache(vol, s, e, true, &done)) {
+      WakeWriteback(vol);  // bch_writeback_add()
+    } else {
+      Cut(vol, s, e);
+      done = BackingSubmit(vol, true, s, e - s);
+    }
+  } else {
+    done = BackingSubmit(vol, true, s, e - s);
+    CountInserted(e - s);
+    int64_t t = now;
+    if (WriteToCache(vol, s, e, false, &t)) {
+      done = std::max(done, t);
+    } else {
+      Cut(vol, s, e);
+    }
+  }
+  return done;
+}
+
+// A write to a range whose miss is still being read makes the insert fail
+// (the replace key no longer matches): cache_miss_collisions.
+void BcacheSim::Collide(uint32_t volume, uint64_t start, uint64_t end) {
+  // Pending inserts are at most kMissInsertLimit sectors long.
+  const uint64_t from = Key(volume, start > kMissInsertLimit ? start - kMissInsertLimit : 0);
+  for (auto it = insert_index_.lower_bound(from); it != insert_index_.end() && it->first < Key(volume, end); ++it) {
+    PendingInsert& p = inserts_[it->second];
+    if (p.start < end && start < p.end) p.collided = true;
+  }
+}
+
+// ---------------------------------------------------------------- extents
+
+void BcacheSim::DropPiece(uint32_t volume, const Extent& x, uint64_t sectors) {
+  if (!Valid(x)) return;
+  Bucket& b = buckets_[x.bucket];
+  b.live -= static_cast<uint32_t>(sectors);
+  if (x.dirty) {
+    b.dirty -= static_cast<uint32_t>(sectors);
+    vols_[volume].dirty -= sectors;
+    dirty_total_ -= sectors;
+  }
+}
+
+// Removes [start, end) from the index, trimming or splitting extents that
+// straddle it (the btree's extent overwrite).
+void BcacheSim::Cut(uint32_t volume, uint64_t start, uint64_t end) {
+  const uint64_t ks = Key(volume, start), ke = Key(volume, end);
+  auto it = extents_.upper_bound(ks);
+  if (it != extents_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > ks) it = prev;
+  }
+  while (it != extents_.end() && it->first < ke) {
+    const uint64_t xs = it->first;
+    const Extent x = it->second;
+    if (xs < ks) {
+      it->second.end = ks;
+      if (x.end > ke) {  // split: keep both sides
+        DropPiece(volume, x, ke - ks);
+        Extent right = x;
+        right.cache_sector += ke - xs;
+        extents_.emplace_hint(std::next(it), ke, right);
+        return;
+      }
+      DropPiece(volume, x, x.end - ks);
+      ++it;
+    } else if (x.end > ke) {  // trim the front
+      DropPiece(volume, x, ke - xs);
+      Extent right = x;
+      right.cache_sector += ke - xs;
+      it = extents_.erase(it);
+      extents_.emplace_hint(it, ke, right);
+      return;
+    } else {
+      DropPiece(volume, x, x.end - xs);
+      it = extents_.erase(it);
+    }
+  }
+}
+
+bool BcacheSim::WriteToCache(uint32_t volume, uint64_t start, uint64_t end, bool dirty, int64_t* done, int which) {
+  Cut(volume, start, end);
+  uint64_t pos = start;
+  while (pos < end) {
+    uint32_t b, len;
+    uint64_t cs;
+    if (!AllocPiece(which, end - pos, &b, &cs, &len)) {
+      ++st_.alloc_failures;
+      return false;
+    }
+    *done = std::max(*done, CacheSubmit(true, cs, len, which == 0));
+    Bucket& bk = buckets_[b];
+    extents_.emplace(Key(volume, pos), Extent{Key(volume, pos + len), cs, b, bk.gen, dirty});
+    bk.live += len;
+    if (dirty) {
+      bk.dirty += len;
+      vols_[volume].dirty += len;
+      dirty_total_ += len;
+      st_.dirty_sectors_max = std::max(st_.dirty_sectors_max, dirty_total_);
+    }
+    pos += len;
+  }
+  return true;
+}
+
+int64_t BcacheSim::BucketOf(uint32_t volume, uint64_t sector) const {
+  const uint64_t k = Key(volume, sector);
+  auto it = extents_.upper_bound(k);
+  if (it == extents_.begin()) return -1;
+  --it;
+  if (it->second.end <= k || !Valid(it->second)) return -1;
+  return it->second.bucket;
+}
+
+bool BcacheSim::Cached(uint32_t volume, uint64_t sector, uint64_t sectors) const {
+  for (uint64_t s = sector; s < sector + sectors; ++s) {
+    if (BucketOf(volume, s) < 0) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- buckets
+
+// bch_alloc_sectors(): fill the open bucket, taking a new one when it is full.
+bool BcacheSim::AllocPiece(int which, uint64_t want, uint32_t* bucket, uint64_t* cache_sector, uint32_t* len) {
+  OpenBucket& ob = open_[which];
+  if (ob.bucket < 0 || ob.used >= bucket_sectors_) {
+    if (ob.bucket >= 0) buckets_[ob.bucket].state = kFilled;
+    ob.bucket = -1;
+    const int64_t b = PopFree();
+    if (b < 0) return false;
+    // bch_bucket_alloc(): GC_SECTORS_USED = bucket_size, prio = INITIAL_PRIO,
+    // one bucket less available (bch_update_bucket_in_use()).
+    Bucket& bk = buckets_[b];
+    bk.state = kOpen;
+    bk.gc_used = bucket_sectors_;
+    prio_[b] = kInitialPrio;
+    if (avail_ > 0) --avail_;
+    in_use_ = static_cast<uint32_t>((buckets_.size() - avail_) * 100 / buckets_.size());
+    st_.max_in_use = std::max(st_.max_in_use, in_use_);
+    ob.bucket = b;
+    ob.used = 0;
+  }
+  *bucket = static_cast<uint32_t>(ob.bucket);
+  *len = static_cast<uint32_t>(std::min<uint64_t>(want, bucket_sectors_ - ob.used));
+  *cache_sector = uint64_t{*bucket} * bucket_sectors_ + ob.used;
+  ob.used += *len;
+  return true;
+}
+
+int64_t BcacheSim::PopFree() {
+  if (free_.size() - free_head_ <= free_low_) InvalidateBatch();
+  if (free_head_ == free_.size()) return -1;
+  const uint32_t b = free_[free_head_++];
+  if (free_head_ > 4096 && free_head_ * 2 > free_.size()) {
+    free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(free_head_));
+    free_head_ = 0;
+  }
+  return b;
+}
+
+// can_invalidate_bucket(): clean data, not open, not being moved.
+bool BcacheSim::CanInvalidate(uint32_t b) const {
+  const Bucket& bk = buckets_[b];
+  return bk.state == kFilled && bk.dirty == 0 && !bk.move;
+}
+
+// __bch_invalidate_one_bucket(): a new generation makes every pointer into
+// the bucket stale; the extents are dropped lazily (lookups skip them, GC
+// erases them).
+void BcacheSim::Invalidate(uint32_t b) {
+  Bucket& bk = buckets_[b];
+  ++st_.buckets_invalidated;
+  st_.sectors_evicted += bk.live;
+  ++bk.gen;
+  bk.live = 0;
+  bk.gc_used = 0;
+  bk.state = kFree;
+  prio_[b] = kInitialPrio;
+  free_.push_back(b);
+}
+
+// invalidate_buckets() (alloc.c): a batch of free_inc's size.
+void BcacheSim::InvalidateBatch() {
+  const uint32_t n = static_cast<uint32_t>(buckets_.size());
+  size_t got = 0;
+  switch (cfg_.replacement) {
+    case Replacement::kLru: {
+      // bucket_prio(): (prio - min_prio + (INITIAL_PRIO - min_prio) / 8) *
+      // GC_SECTORS_USED, in the kernel's unsigned int arithmetic.
+      const uint32_t m = min_prio_;
+      const uint32_t bias = (uint32_t{kInitialPrio} - m) / 8;
+      std::vector<std::pair<uint32_t, uint32_t>> cands;
+      cands.reserve(n / 4);
+      for (uint32_t b = 0; b < n; ++b) {
+        if (!CanInvalidate(b)) continue;
+        const uint32_t key = (uint32_t{prio_[b]} - m + bias) * buckets_[b].gc_used;
+        cands.emplace_back(key, b);
+      }
+      if (cands.size() > batch_) {
+        std::nth_element(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(batch_), cands.end());
+        cands.resize(batch_);
+      }
+      std::sort(cands.begin(), cands.end());
+      for (const auto& c : cands) Invalidate(c.second);
+      got = cands.size();
+      break;
+    }
+    case Replacement::kFifo:
+      for (uint32_t checked = 0; got < batch_ && checked < n; ++checked) {
+        const uint32_t b = static_cast<uint32_t>(fifo_next_++ % n);
+        if (CanInvalidate(b)) {
+          Invalidate(b);
+          ++got;
+        }
+      }
+      break;
+    case Replacement::kRandom:
+      for (uint32_t checked = 0; got < batch_ && checked < std::max<uint32_t>(1, n / 2); ++checked) {
+        const uint32_t b = static_cast<uint32_t>(rng_.Below(n));
+        if (CanInvalidate(b)) {
+          Invalidate(b);
+          ++got;
+        }
+      }
+      if (got == 0) {
+        // The kernel would wait for GC and draw again; a scan from a random
+        // start finds the same kind of bucket without the wait.
+        const uint32_t start = static_cast<uint32_t>(rng_.Below(n));
+        for (uint32_t i = 0; i < n && got < batch_; ++i) {
+          const uint32_t b = (start + i) % n;
+          if (CanInvalidate(b)) {
+            Invalidate(b);
+            ++got;
+          }
+        }
+      }
+      break;
+  }
+}
+
+// bch_data_insert_start(): inserted sectors count towards the next GC.
+void BcacheSim::CountInserted(uint64_t sectors) {
+  sectors_to_gc_ -= static_cast<int64_t>(sectors);
+  if (sectors_to_gc_ < 0) gc_pending_ = true;
+}
+
+// bch_btree_gc(): drop stale keys, recount GC_SECTORS_USED and the
+// available buckets (clean or empty), then moving GC. Instantaneous.
+void BcacheSim::Gc() {
+  ++st_.gc_runs;
+  sectors_to_gc_ = static_cast<int64_t>(buckets_.size() * bucket_sectors_ / 16);
+  for (auto it = extents_.begin(); it != extents_.end();) {
+    it = Valid(it->second) ? std::next(it) : extents_.erase(it);
+  }
+  uint64_t avail = 0;
+  for (Bucket& b : buckets_) {
+    if (b.state != kFree) b.gc_used = b.live;
+    if (b.state == kOpen || b.dirty == 0) ++avail;  // bch_btree_gc_finish()
+  }
+  avail_ = avail;
+  in_use_ = static_cast<uint32_t>((buckets_.size() - avail_) * 100 / buckets_.size());
+  st_.max_in_use = std::max(st_.max_in_use, in_use_);
+  if (cfg_.copy_gc) MovingGc();
+}
+
+// bch_moving_gc() (movinggc.c): the least used buckets whose live data fits
+// in the moving-GC reserve are copied out, leaving them empty (and first in
+// line for invalidation).
+void BcacheSim::MovingGc() {
+  const uint64_t reserve = free_low_ * bucket_sectors_;
+  std::vector<std::pair<uint32_t, uint32_t>> cands;
+  for (uint32_t b = 0; b < buckets_.size(); ++b) {
+    const Bucket& bk = buckets_[b];
+    if (bk.state == kFilled && bk.gc_used > 0 && bk.gc_used < bucket_sectors_) cands.emplace_back(bk.gc_used, b);
+  }
+  if (cands.empty()) return;
+  std::sort(cands.begin(), cands.end());
+  uint64_t sum = 0;
+  size_t take = 0;
+  while (take < cands.size() && sum + cands[take].first <= reserve) sum += cands[take++].first;
+  if (take == 0) return;
+  for (size_t i = 0; i < take; ++i) buckets_[cands[i].second].move = true;
+  struct Move {
+    uint32_t volume;
+    uint64_t start, end, cache_sector;
+    uint32_t bucket;
+    uint8_t gen;
+    bool dirty;
+  };
+  std::vector<Move> moves;
+  for (const auto& [k, x] : extents_) {
+    if (Valid(x) && buckets_[x.bucket].move) {
+      moves.push_back(Move{static_cast<uint32_t>(k >> 40), k & kSectorMask, x.end & kSectorMask, x.cache_sector,
+                           x.bucket, x.gen, x.dirty});
+    }
+  }
+  for (const Move& m : moves) {
+    auto it = extents_.find(Key(m.volume, m.start));
+    if (it == extents_.end() || it->second.end != Key(m.volume, m.end) || it->second.bucket != m.bucket ||
+        it->second.gen != m.gen || !Valid(it->second)) {
+      continue;
+    }
+    CacheSubmit(false, m.cache_sector, m.end - m.start, false);
+    int64_t done = sim_.Now();
+    if (!WriteToCache(m.volume, m.start, m.end, m.dirty, &done, 1)) {
+      --st_.alloc_failures;  // not a foreground failure; the data is simply dropped
+      Cut(m.volume, m.start, m.end);
+      break;
+    }
+    st_.moving_gc_sectors += m.end - m.start;
+  }
+  for (size_t i = 0; i < take; ++i) buckets_[cands[i].second].move = false;
+}
+
+// ---------------------------------------------------------------- writeback
+
+void BcacheSim::WakeWriteback(uint32_t v) {
+  Volume& vol = vols_[v];
+  if (vol.has_dirty) return;
+  vol.has_dirty = true;
+  if (!cfg_.writeback_running) return;
+  if (vol.waiting) return;
+  // wake_up_process() also cuts short a writeback_delay sleep.
+  if (vol.run_event) sim_.Cancel(vol.run_event);
+  vol.full_pass = false;
+  vol.run_event = Schedule(sim_.Now(), kWbRun, v);
+}
+
+bool BcacheSim::StillDirty(const WbKey& k) const {
+  auto it = extents_.find(k.start);
+  return it != extents_.end() && it->second.end == k.end && it->second.bucket == k.bucket &&
+         it->second.gen == k.gen && it->second.dirty && Valid(it->second);
+}
+
+// refill_dirty(): up to KEYBUF_NR dirty keys in LBA order from where the
+// last scan stopped, wrapping once; true when the whole index was searched.
+bool BcacheSim::Refill(uint32_t v) {
+  Volume& vol = vols_[v];
+  vol.keybuf.clear();
+  vol.keybuf_pos = 0;
+  auto scan = [&](uint64_t from, uint64_t to) {  // false: the buffer filled up
+    for (auto it = extents_.lower_bound(Key(v, from)); it != extents_.end() && it->first < Key(v, to); ++it) {
+      if (vol.keybuf.size() >= kKeybufNr) return false;
+      const Extent& x = it->second;
+      if (x.dirty && Valid(x)) vol.keybuf.push_back(WbKey{it->first, x.end, x.cache_sector, x.bucket, x.gen});
+      vol.last_scanned = x.end & kSectorMask;
+    }
+    return true;
+  };
+  const uint64_t start_pos = vol.last_scanned;
+  if (!scan(start_pos, vol.capacity_sectors + 1)) return false;
+  vol.last_scanned = 0;
+  if (!scan(0, start_pos)) return false;
+  vol.last_scanned = start_pos;
+  return true;
+}
+
+// bch_writeback_thread() + read_dirty().
+void BcacheSim::WritebackRun(uint32_t v) {
+  Volume& vol = vols_[v];
+  const int64_t now = sim_.Now();
+  if (!vol.has_dirty) return;
+  for (;;) {
+    if (vol.keybuf_pos >= vol.keybuf.size()) {
+      if (vol.in_flight > 0) {  // closure_sync(): wait for the pass's IO
+        vol.waiting = true;
+        return;
+      }
+      if (vol.full_pass) {  // a full pass over the index: sleep writeback_delay
+        vol.full_pass = false;
+        vol.keybuf.clear();
+        vol.keybuf_pos = 0;
+        vol.run_event = Schedule(now + cfg_.writeback_delay_ns, kWbRun, v);
+        return;
+      }
+      const bool full = Refill(v);
+      if (full && vol.keybuf.empty()) {
+        vol.has_dirty = false;  // sleep until bch_writeback_add()
+        return;
+      }
+      vol.full_pass = full;
+      vol.limiter.Reset(now);  // bch_ratelimit_reset()
+    }
+    // Gather up to 5 contiguous keys / 5000 sectors (v4.16+), else one key.
+    const int max_keys = cfg_.version.batched_writeback ? kMaxWritebacksInPass : 1;
+    const size_t first = vol.keybuf_pos;
+    size_t pos = first;
+    int nk = 0;
+    uint64_t size = 0;
+    uint64_t last_end = 0;
+    std::vector<size_t> batch;
+    while (pos < vol.keybuf.size() && nk < max_keys && size < kMaxWritesizeInPass) {
+      const WbKey& k = vol.keybuf[pos];
+      if (!StillDirty(k)) {  // overwritten since the scan (bch_keybuf_check_overlapping)
+        ++pos;
+        continue;
+      }
+      if (nk > 0 && k.start != last_end) break;
+      batch.push_back(pos);
+      size += k.end - k.start;
+      last_end = k.end;
+      ++nk;
+      ++pos;
+    }
+    if (nk == 0) {
+      vol.keybuf_pos = pos;
+      continue;
+    }
+    if (vol.in_flight + static_cast<uint32_t>(nk) > kWritebackInFlight) {
+      vol.waiting = true;  // down(&dc->in_flight)
+      return;
+    }
+    vol.keybuf_pos = pos;
+    for (size_t i : batch) {
+      const WbKey& k = vol.keybuf[i];
+      uint32_t slot;
+      if (!wb_free_.empty()) {
+        slot = wb_free_.back();
+        wb_free_.pop_back();
+      } else {
+        slot = static_cast<uint32_t>(wb_ios_.size());
+        wb_ios_.emplace_back();
+      }
+      wb_ios_[slot] = WbIo{k, v, false, false};
+      ++vol.in_flight;
+      vol.order.push_back(slot);
+      const int64_t t = CacheSubmit(false, k.cache_sector, k.end - k.start, false);
+      Schedule(t, kWbReadDone, slot);
+    }
+    if (cfg_.writeback_percent == 0) continue;  // writeback_delay() is 0 then
+    const int64_t delay = vol.limiter.NextDelay(now, size, vol.rate.rate());
+    if (delay > 0) {
+      vol.run_event = Schedule(now + delay, kWbRun, v);
+      return;
+    }
+  }
+}
+
+// write_dirty(): backing writes go out in the order the reads were issued.
+void BcacheSim::WritebackReadDone(uint32_t slot) {
+  wb_ios_[slot].read_done = true;
+  Volume& vol = vols_[wb_ios_[slot].volume];
+  while (vol.order_pos < vol.order.size() && wb_ios_[vol.order[vol.order_pos]].read_done) {
+    const uint32_t s = vol.order[vol.order_pos++];
+    const WbKey& k = wb_ios_[s].key;
+    const int64_t t = BackingSubmit(wb_ios_[s].volume, true, k.start & kSectorMask, k.end - k.start);
+    Schedule(t, kWbWriteDone, s);
+  }
+  if (vol.order_pos == vol.order.size()) {
+    vol.order.clear();
+    vol.order_pos = 0;
+  }
+}
+
+// write_dirty_finish(): the key turns clean unless it changed meanwhile.
+void BcacheSim::WritebackWriteDone(uint32_t slot) {
+  WbIo& io = wb_ios_[slot];
+  const uint32_t v = io.volume;
+  Volume& vol = vols_[v];
+  if (StillDirty(io.key)) {
+    Extent& x = extents_.find(io.key.start)->second;
+    x.dirty = false;
+    const uint64_t n = io.key.end - io.key.start;
+    buckets_[x.bucket].dirty -= static_cast<uint32_t>(n);
+    vol.dirty -= n;
+    dirty_total_ -= n;
+    st_.writeback_sectors += n;
+  } else {
+    ++st_.writeback_keys_failed;
+  }
+  io.free = true;
+  wb_free_.push_back(slot);
+  --vol.in_flight;
+  if (vol.waiting) {
+    vol.waiting = false;
+    vol.run_event = Schedule(sim_.Now(), kWbRun, v);
+  }
+}
+
+// update_writeback_rate(): every 5 s per backing device.
+void BcacheSim::RateUpdate(uint32_t v) {
+  if (finished_) return;
+  Schedule(sim_.Now() + WritebackRate::kUpdateSeconds * kSec, kRate, v);
+  Volume& vol = vols_[v];
+  if (!vol.has_dirty || cfg_.writeback_percent == 0) return;
+  if (cfg_.version.idle_max_rate && cfg_.idle_max_writeback_rate) {
+    // set_at_max_writeback_rate(): 6 updates per attached device without a request.
+    if (++idle_counter_ >= vols_.size() * 6) {
+      at_max_rate_ = true;
+      vol.rate.set_rate(INT_MAX);
+      ++st_.writeback_max_rate_updates;
+      return;
+    }
+  }
+  RateInputs in;
+  in.dirty = static_cast<int64_t>(vol.dirty);
+  in.target = DirtyTarget(buckets_.size() * bucket_sectors_, cfg_.writeback_percent, vol.capacity_sectors,
+                          all_bdev_sectors_, cfg_.version.pi_controller);
+  in.in_use = in_use_;
+  in.dirty_buckets = static_cast<int64_t>(buckets_.size() - avail_);
+  in.bucket_sectors = bucket_sectors_;
+  in.keeping_up = sim_.Now() < vol.limiter.next_ns + 1'000'000;
+  vol.rate.Update(in);
+  ++st_.writeback_rate_updates;
+  rate_sum_ += static_cast<double>(vol.rate.rate());
+}
+
+BcacheStats BcacheSim::Stats() const {
+  BcacheStats s = st_;
+  s.dirty_sectors_end = dirty_total_;
+  s.writeback_rate_mean = st_.writeback_rate_updates ? rate_sum_ / static_cast<double>(st_.writeback_rate_updates) : 0;
+  s.writeback_rate_final = 0;
+  for (const Volume& v : vols_) s.writeback_rate_final += v.rate.rate();
+  s.ssd_bytes_written = cache_->bytes_written();
+  s.hdd_bytes_written = 0;
+  for (const auto& b : backing_) {
+    s.hdd_bytes_written += b->bytes_written();
+    if (const sim::Histogram* h = b->seek_distance_histogram()) {
+      s.seek_distance.Merge(*h);
+      s.has_seek_distance = true;
+    }
+  }
+  if (!finished_) s.end_ns = sim_.Now();
+  s.sim_events = sim_.events_processed();
+  return s;
+}
+
+}  // namespace kreplay::blockcache::bcache

@@ -1,0 +1,517 @@
+// Unit tests of the bcache model, one mechanism at a time. Expected values
+// are derived here from the kernel rules the model mirrors.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "services/model/params.h"
+#include "services/model/registry.h"
+#include "workers/models/blockcache/bcache/bcache_model.h"
+#include "workers/models/blockcache/bcache/bcache_parts.h"
+#include "workers/models/blockcache/bcache/bcache_sim.h"
+
+namespace kreplay::blockcache::bcache {
+namespace {
+
+using workload::BlockOp;
+using workload::BlockRequest;
+using workload::BlockWorkload;
+
+constexpr int64_t kUs = 1000, kMs = 1000 * kUs, kSec = 1000 * kMs;
+constexpr uint64_t kKiB = 1024, kMiB = 1024 * kKiB;
+
+// Constant service time, no queueing; remembers every IO.
+class FakeDevice final : public Device {
+ public:
+  struct Io {
+    int64_t now;
+    bool write;
+    uint64_t offset;
+    uint32_t bytes;
+  };
+  FakeDevice(uint64_t capacity, int64_t read_ns, int64_t write_ns)
+      : capacity_(capacity), read_ns_(read_ns), write_ns_(write_ns) {}
+  int64_t Submit(int64_t now_ns, bool write, uint64_t offset, uint32_t bytes) override {
+    EXPECT_GE(now_ns, last_now_) << "submits must not go back in time";
+    EXPECT_LE(offset + bytes, capacity_);
+    last_now_ = now_ns;
+    ios.push_back(Io{now_ns, write, offset, bytes});
+    if (write) written_ += bytes;
+    return now_ns + (write ? write_ns_ : read_ns_);
+  }
+  std::string_view profile() const override { return "fake"; }
+  uint64_t capacity_bytes() const override { return capacity_; }
+  uint64_t bytes_written() const override { return written_; }
+  size_t Count(bool write) const {
+    size_t n = 0;
+    for (const Io& io : ios) n += io.write == write;
+    return n;
+  }
+  std::vector<Io> ios;
+
+ private:
+  uint64_t capacity_;
+  int64_t read_ns_, write_ns_;
+  int64_t last_now_ = 0;
+  uint64_t written_ = 0;
+};
+
+struct Rig {
+  std::unique_ptr<BcacheSim> sim;
+  FakeDevice* cache = nullptr;
+  std::vector<FakeDevice*> backing;
+};
+
+// A cache of `cache_bytes` (512 KiB buckets) over `volumes` 1 GiB backing devices.
+// SSD: 100 us reads and writes; HDD: 10 ms.
+Rig MakeRig(BcacheConfig cfg, uint64_t cache_bytes = 8 * kMiB, uint32_t volumes = 1, int64_t ssd_read_ns = 100 * kUs,
+            int64_t ssd_write_ns = 100 * kUs) {
+  Rig rig;
+  auto cache = std::make_unique<FakeDevice>(cache_bytes, ssd_read_ns, ssd_write_ns);
+  rig.cache = cache.get();
+  std::vector<std::unique_ptr<Device>> backing;
+  for (uint32_t v = 0; v < volumes; ++v) {
+    auto d = std::make_unique<FakeDevice>(1024 * kMiB, 10 * kMs, 10 * kMs);
+    rig.backing.push_back(d.get());
+    backing.push_back(std::move(d));
+  }
+  auto sim = BcacheSim::Create(cfg, std::move(cache), std::move(backing));
+  EXPECT_TRUE(sim.ok()) << sim.status().ToString();
+  rig.sim = std::move(sim).value();
+  return rig;
+}
+
+// Mechanism isolation: no congestion, no sequential cutoff unless a test sets them.
+BcacheConfig Quiet() {
+  BcacheConfig c;
+  c.congested_read_threshold_us = 0;
+  c.congested_write_threshold_us = 0;
+  c.sequential_cutoff_bytes = 0;
+  return c;
+}
+
+BlockRequest Req(int64_t t, BlockOp op, uint64_t offset, uint32_t bytes, uint32_t volume = 0, uint32_t task = 0) {
+  BlockRequest r;
+  r.time_ns = t;
+  r.op = op;
+  r.offset = offset;
+  r.bytes = bytes;
+  r.volume = volume;
+  r.task = task;
+  return r;
+}
+
+BlockWorkload Trace(std::vector<BlockRequest> reqs, uint32_t volumes = 1, bool task_ids = false) {
+  BlockWorkload w;
+  for (uint32_t v = 0; v < volumes; ++v) w.volumes.push_back("vol" + std::to_string(v));
+  w.has_task_ids = task_ids;
+  w.requests = std::move(reqs);
+  return w;
+}
+
+BcacheStats RunOk(Rig& rig, const BlockWorkload& w) {
+  auto st = rig.sim->Run(w);
+  EXPECT_TRUE(st.ok()) << st.status().ToString();
+  return st.ok() ? *st : BcacheStats();
+}
+
+// ---------------------------------------------------------------- bypass
+
+TEST(BcacheBypass, SequentialCutoffTripsAtDocumentedSize) {
+  BcacheConfig c = Quiet();
+  c.sequential_cutoff_bytes = 4 * kMiB;
+  Rig rig = MakeRig(c, 64 * kMiB);
+  // Ten back-to-back 512 KiB reads of one stream: after the k-th (1-based)
+  // the stream holds k * 512 KiB, so it bypasses once k * 512 KiB >= 4 MiB.
+  std::vector<BlockRequest> reqs;
+  const uint64_t io = 512 * kKiB;
+  for (int k = 0; k < 10; ++k) reqs.push_back(Req(k * kMs, BlockOp::kRead, k * io, io));
+  const BcacheStats s = RunOk(rig, Trace(reqs));
+  const uint64_t first_bypass = 4 * kMiB / io;  // k = 8
+  EXPECT_EQ(s.cache_misses, first_bypass - 1);
+  EXPECT_EQ(s.cache_bypass_misses, 10 - (first_bypass - 1));
+  EXPECT_EQ(s.bypassed_sectors, (10 - (first_bypass - 1)) * io / 512);
+}
+
+TEST(BcacheBypass, StreamExpiresAfterFiveSeconds) {
+  BcacheConfig c = Quiet();
+  c.sequential_cutoff_bytes = 1 * kMiB;
+  Rig rig = MakeRig(c, 64 * kMiB);
+  // 512 KiB + (6 s later, contiguous) 512 KiB: the stream expired, so the
+  // second read starts a new one and stays below the cutoff.
+  const BcacheStats s =
+      RunOk(rig, Trace({Req(0, BlockOp::kRead, 0, 512 * kKiB), Req(6 * kSec, BlockOp::kRead, 512 * kKiB, 512 * kKiB)}));
+  EXPECT_EQ(s.cache_misses, 2u);
+  EXPECT_EQ(s.cache_bypass_misses, 0u);
+}
+
+TEST(BcacheBypass, UnalignedIoIsBypassed) {
+  Rig rig = MakeRig(Quiet());
+  // block_size 4096: offset 512 and a 2 KiB write are both unaligned.
+  const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kRead, 512, 4096), Req(kMs, BlockOp::kWrite, 8192, 2048)}));
+  EXPECT_EQ(s.cache_bypass_misses, 1u);
+  EXPECT_EQ(s.cache_misses + s.cache_hits, 0u);
+  EXPECT_EQ(s.bypassed_sectors, 4096u / 512 + 2048u / 512);
+  EXPECT_EQ(rig.cache->ios.size(), 0u);  // nothing touched the SSD
+  EXPECT_FALSE(rig.sim->Cached(0, 16, 4));
+}
+
+TEST(BcacheBypass, CongestionLowersTheLimit) {
+  BcacheConfig c;
+  c.sequential_cutoff_bytes = 0;  // only congestion can bypass
+  // SSD reads take 2 s: one such read is > CONGESTED_MAX "ms" (1024 x 1024 us
+  // units) over the 2000 us threshold, so congested drops to -1024 and
+  // bch_get_congested() returns 1 sector right after it completes.
+  Rig rig = MakeRig(c, 8 * kMiB, 1, 2 * kSec, 100 * kUs);
+  const BcacheStats s = RunOk(rig, Trace({
+                                       Req(0, BlockOp::kWrite, 0, 4096),             // cached (writethrough)
+                                       Req(1 * kMs, BlockOp::kRead, 0, 4096),        // hit; its SSD read ends at ~2.001 s
+                                       Req(1500 * kMs, BlockOp::kRead, 1 * kMiB, 4096),  // before that: a normal miss
+                                       Req(2100 * kMs, BlockOp::kRead, 2 * kMiB, 4096),  // congested: bypass
+                                       // ((5 s - 2.001 s) >> 10) / 1024 ~ 2861 > 1024: congestion has decayed.
+                                       Req(5000 * kMs, BlockOp::kRead, 3 * kMiB, 4096),
+                                   }));
+  EXPECT_EQ(s.cache_hits, 1u);
+  EXPECT_EQ(s.cache_misses, 2u);
+  EXPECT_EQ(s.cache_bypass_misses, 1u);
+}
+
+TEST(BcacheBypass, TaskFallbackDecidesWhoseHistoryCounts) {
+  // Volume 0 streams 40 x 1 MiB; then volume 1 issues one 4 KiB read. If
+  // both volumes are one task, that read starts a new stream and
+  // add_sequential() folds 40 MiB into the EWMA: (0 * 7 + 40 MiB) / 8 =
+  // 5 MiB >= the 4 MiB cutoff, so it bypasses. One task per volume: no history.
+  std::vector<BlockRequest> reqs;
+  for (int k = 0; k < 40; ++k) reqs.push_back(Req(k * kMs, BlockOp::kRead, k * kMiB, kMiB, 0, 7));
+  reqs.push_back(Req(100 * kMs, BlockOp::kRead, 300 * kMiB, 4096, 1, 7));
+  const uint64_t cutoff_stream_reads = 3;  // 1, 2, 3 MiB pass; from 4 MiB on they bypass
+  for (TaskFallback fb : {TaskFallback::kPerVolume, TaskFallback::kSingle}) {
+    BcacheConfig c = Quiet();
+    c.sequential_cutoff_bytes = 4 * kMiB;
+    c.task_fallback = fb;
+    Rig rig = MakeRig(c, 256 * kMiB, 2);
+    const BcacheStats s = RunOk(rig, Trace(reqs, 2, false));
+    EXPECT_FALSE(s.task_ids_from_trace);
+    const bool last_bypassed = fb == TaskFallback::kSingle;
+    EXPECT_EQ(s.cache_misses, cutoff_stream_reads + (last_bypassed ? 0 : 1));
+    EXPECT_EQ(s.cache_bypass_misses, 40 - cutoff_stream_reads + (last_bypassed ? 1 : 0));
+  }
+  // With task IDs from the trace the same task issues both: the history counts.
+  BcacheConfig c = Quiet();
+  c.sequential_cutoff_bytes = 4 * kMiB;
+  Rig rig = MakeRig(c, 256 * kMiB, 2);
+  const BcacheStats s = RunOk(rig, Trace(reqs, 2, true));
+  EXPECT_TRUE(s.task_ids_from_trace);
+  EXPECT_EQ(s.cache_bypass_misses, 40 - cutoff_stream_reads + 1);
+}
+
+// ---------------------------------------------------------------- reads
+
+TEST(BcacheRead, PartialHitCountsAsMissAndSplitsTheIo) {
+  Rig rig = MakeRig(Quiet());
+  const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kWrite, 0, 4096), Req(kSec, BlockOp::kRead, 0, 8192)}));
+  EXPECT_EQ(s.cache_misses, 1u);
+  EXPECT_EQ(s.cache_hits, 0u);
+  // The backing device read only the missing half; the SSD served the rest.
+  const FakeDevice::Io& last_hdd = rig.backing[0]->ios.back();
+  EXPECT_FALSE(last_hdd.write);
+  EXPECT_EQ(last_hdd.offset, 4096u);
+  EXPECT_EQ(last_hdd.bytes, 4096u);
+  EXPECT_EQ(rig.cache->Count(false), 1u);
+  // And the missing half was inserted after the backing read.
+  EXPECT_TRUE(rig.sim->Cached(0, 0, 16));
+}
+
+TEST(BcacheRead, MissCollisionDropsTheInsert) {
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWritearound;  // the write itself is not cached
+  Rig rig = MakeRig(c);
+  // The miss's backing read takes 10 ms; a write to the range at 1 ms wins.
+  const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kRead, 0, 4096), Req(kMs, BlockOp::kWrite, 0, 4096)}));
+  EXPECT_EQ(s.cache_misses, 1u);
+  EXPECT_EQ(s.cache_miss_collisions, 1u);
+  EXPECT_FALSE(rig.sim->Cached(0, 0, 8));
+  EXPECT_EQ(rig.cache->Count(true), 0u);
+}
+
+TEST(BcacheRead, HitResetsPriority) {
+  Rig rig = MakeRig(Quiet());  // 16 buckets of 1024 sectors
+  // bch_rescale_priorities(): every 16 * 1024 / 1024 = 16 sectors of
+  // non-bypassed IO all bucket priorities drop by one. With 16-sector IOs
+  // that is once per IO, starting with the first (c->rescale starts at 0).
+  std::vector<BlockRequest> reqs;
+  reqs.push_back(Req(0, BlockOp::kWrite, 0, 8192));  // A: its bucket starts at 32768
+  const int k = 10;
+  for (int i = 1; i <= k; ++i) reqs.push_back(Req(i * kMs, BlockOp::kWrite, i * 64 * kKiB, 8192));
+  reqs.push_back(Req(100 * kMs, BlockOp::kRead, 0, 8192));  // hit on A
+  const BlockWorkload w = Trace(reqs);
+  ASSERT_TRUE(rig.sim->Start(w).ok());
+  rig.sim->RunUntil(50 * kMs);
+  const int64_t b = rig.sim->BucketOf(0, 0);
+  ASSERT_GE(b, 0);
+  EXPECT_EQ(rig.sim->prio(static_cast<uint32_t>(b)), 32768 - k);
+  rig.sim->RunUntil(200 * kMs);
+  EXPECT_EQ(rig.sim->prio(static_cast<uint32_t>(b)), 32768);
+  EXPECT_EQ(rig.sim->Stats().cache_hits, 1u);
+}
+
+// ---------------------------------------------------------------- writes
+
+TEST(BcacheWrite, WritethroughWritesBothDevices) {
+  Rig rig = MakeRig(Quiet());
+  const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kWrite, 64 * kKiB, 8192)}));
+  ASSERT_EQ(rig.backing[0]->ios.size(), 1u);
+  EXPECT_TRUE(rig.backing[0]->ios[0].write);
+  EXPECT_EQ(rig.backing[0]->ios[0].bytes, 8192u);
+  ASSERT_EQ(rig.cache->ios.size(), 1u);
+  EXPECT_TRUE(rig.cache->ios[0].write);
+  EXPECT_EQ(rig.cache->ios[0].bytes, 8192u);
+  EXPECT_TRUE(rig.sim->Cached(0, 128, 16));
+  EXPECT_EQ(s.dirty_sectors_end, 0u);
+  // Completion waits for both: max(100 us, 10 ms).
+  EXPECT_EQ(s.write_latency.max(), 10 * kMs);
+}
+
+TEST(BcacheWrite, WritearoundDoesNotInsertWrites) {
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWritearound;
+  Rig rig = MakeRig(c);
+  const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kWrite, 0, 8192), Req(kSec, BlockOp::kRead, 0, 8192),
+                                          Req(2 * kSec, BlockOp::kRead, 0, 8192)}));
+  EXPECT_EQ(s.bypassed_sectors, 16u);  // the write
+  EXPECT_EQ(s.cache_misses, 1u);       // so the first read misses ...
+  EXPECT_EQ(s.cache_hits, 1u);         // ... and inserts; the second hits
+  EXPECT_EQ(rig.backing[0]->Count(true), 1u);
+}
+
+TEST(BcacheWrite, WritebackKeepsDirtyDataOnTheSsdOnly) {
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  c.writeback_running = false;
+  Rig rig = MakeRig(c);
+  const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kWrite, 0, 8192)}));
+  EXPECT_EQ(rig.backing[0]->ios.size(), 0u);
+  EXPECT_EQ(s.dirty_sectors_end, 16u);
+  EXPECT_EQ(s.write_latency.max(), 100 * kUs);  // the SSD write only
+}
+
+TEST(BcacheReplacement, DirtyBucketsSurviveEvictionPressure) {
+  // 16 buckets. One dirty bucket's worth is written first, then 48 buckets'
+  // worth of clean misses (separate streams) forces invalidations. Dirty
+  // buckets can't be invalidated, so in writeback mode the first data stays;
+  // in writethrough (clean) it is gone.
+  for (CacheMode mode : {CacheMode::kWriteback, CacheMode::kWritethrough}) {
+    BcacheConfig c = Quiet();
+    c.mode = mode;
+    c.writeback_running = false;
+    Rig rig = MakeRig(c, 8 * kMiB);
+    std::vector<BlockRequest> reqs;
+    reqs.push_back(Req(0, BlockOp::kWrite, 0, 512 * kKiB));
+    for (int i = 0; i < 48; ++i) {
+      reqs.push_back(Req((i + 1) * 20 * kMs, BlockOp::kRead, (10 + 2 * i) * kMiB, 512 * kKiB));
+    }
+    const BcacheStats s = RunOk(rig, Trace(reqs));
+    EXPECT_GT(s.buckets_invalidated, 16u);
+    EXPECT_EQ(rig.sim->Cached(0, 0, 1024), mode == CacheMode::kWriteback);
+    EXPECT_EQ(s.dirty_sectors_end, mode == CacheMode::kWriteback ? 1024u : 0u);
+  }
+}
+
+TEST(BcacheReplacement, FifoAndRandomAreDeterministic) {
+  for (Replacement r : {Replacement::kFifo, Replacement::kRandom, Replacement::kLru}) {
+    std::vector<BlockRequest> reqs;
+    for (int i = 0; i < 400; ++i) {
+      reqs.push_back(Req(i * kMs, BlockOp::kRead, static_cast<uint64_t>((i * 7919) % 97) * 256 * kKiB, 64 * kKiB));
+    }
+    BcacheConfig c = Quiet();
+    c.replacement = r;
+    c.seed = 42;
+    Rig a = MakeRig(c, 4 * kMiB), b = MakeRig(c, 4 * kMiB);
+    const BcacheStats sa = RunOk(a, Trace(reqs)), sb = RunOk(b, Trace(reqs));
+    EXPECT_EQ(sa.cache_hits, sb.cache_hits);
+    EXPECT_EQ(sa.buckets_invalidated, sb.buckets_invalidated);
+    EXPECT_GT(sa.buckets_invalidated, 0u);
+    EXPECT_EQ(sa.cache_hits + sa.cache_misses, 400u);
+  }
+}
+
+// ---------------------------------------------------------------- writeback
+
+TEST(BcacheWriteback, PiControllerFirstStepIsPPlusI) {
+  WritebackRate r(true, false);
+  RateInputs in;
+  in.dirty = 2'000'000;
+  in.target = 1'000'000;
+  r.Update(in);
+  // P = error / 40; the integral gains error * 5 and counts 1/10000 of it.
+  EXPECT_EQ(r.rate(), 1'000'000 / 40 + 1'000'000 * 5 / 10000);
+  // Below target with no integral: the minimum rate, 8.
+  WritebackRate low(true, false);
+  in.dirty = 10;
+  low.Update(in);
+  EXPECT_EQ(low.rate(), 8);
+}
+
+TEST(BcacheWriteback, PiControllerConvergesTowardsTarget) {
+  // Plant: dirty data grows by `incoming` sectors/s and shrinks by the rate.
+  // With integral action the steady state is rate == incoming, dirty == target.
+  WritebackRate r(true, false);
+  const int64_t target = 1'000'000, incoming = 3000;
+  int64_t dirty = 0;
+  for (int step = 0; step < 20000; ++step) {
+    RateInputs in;
+    in.dirty = dirty;
+    in.target = target;
+    r.Update(in);
+    dirty = std::max<int64_t>(0, dirty + (incoming - r.rate()) * WritebackRate::kUpdateSeconds);
+  }
+  EXPECT_NEAR(static_cast<double>(dirty), static_cast<double>(target), 0.02 * target);
+  EXPECT_NEAR(static_cast<double>(r.rate()), static_cast<double>(incoming), 0.05 * incoming);
+}
+
+TEST(BcacheWriteback, DirtyTargetIsTheDevicesShare) {
+  // 10 % of 1,048,576 sectors, device holding a quarter of the backing sectors.
+  EXPECT_EQ(DirtyTarget(1 << 20, 10, 1000, 4000, true), ((1 << 20) / 10 * ((1000 << 14) / 4000)) >> 14);
+  EXPECT_EQ(DirtyTarget(1 << 20, 10, 1000, 4000, false), (1 << 20) / 10 / 4);
+}
+
+TEST(BcacheWriteback, WritesBackInLbaOrderAndDrainsWhenIdle) {
+  // 2500 dirty 4 KiB keys (every other block, written in descending LBA
+  // order) = 20000 sectors, below the 10 % target of a 256 MiB cache
+  // (52428 sectors), so the controller sits at its 8 sectors/s minimum after
+  // the first update at 5 s. Without the idle path at most
+  // 1024 * 5 + 8 * 115 + a batch per update (< 7000 sectors) go back by
+  // 120 s; with it (6 updates without a request = 30 s) everything does.
+  std::vector<BlockRequest> reqs;
+  const int keys = 2500;
+  for (int i = 0; i < keys; ++i) {
+    reqs.push_back(Req(i * 10 * kUs, BlockOp::kWrite, static_cast<uint64_t>(keys - 1 - i) * 8192, 4096));
+  }
+  reqs.push_back(Req(120 * kSec, BlockOp::kRead, 900 * kMiB, 4096));
+  for (bool idle : {false, true}) {
+    BcacheConfig c = Quiet();
+    c.mode = CacheMode::kWriteback;
+    c.idle_max_writeback_rate = idle;
+    Rig rig = MakeRig(c, 256 * kMiB);
+    const BcacheStats s = RunOk(rig, Trace(reqs));
+    if (idle) {
+      EXPECT_EQ(s.dirty_sectors_end, 0u);
+      EXPECT_GT(s.writeback_max_rate_updates, 0u);
+    } else {
+      EXPECT_GT(s.dirty_sectors_end, 20000u - 7000u);
+    }
+    // LBA order within each pass: backing writes rise except where a pass wraps.
+    int descents = 0;
+    uint64_t prev = 0;
+    for (const auto& io : rig.backing[0]->ios) {
+      if (!io.write) continue;
+      if (io.offset < prev) ++descents;
+      prev = io.offset;
+    }
+    EXPECT_LE(descents, 2);
+    EXPECT_EQ(s.writeback_sectors + s.dirty_sectors_end, 20000u);
+  }
+}
+
+TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
+  // 16 buckets, writeback off. Writes fill buckets with dirty data; once
+  // in_use > 40 % (7 of 16 buckets: 43 %) async writes are no longer
+  // written back but go through to the backing device too.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  c.writeback_running = false;
+  Rig rig = MakeRig(c, 8 * kMiB);
+  std::vector<BlockRequest> reqs;
+  for (int i = 0; i < 12; ++i) reqs.push_back(Req(i * 20 * kMs, BlockOp::kWrite, i * 2 * kMiB, 512 * kKiB));
+  const BcacheStats s = RunOk(rig, Trace(reqs));
+  // The rule, replayed: write i is written back iff in_use <= 40 when it
+  // arrives. Each write takes a new bucket (bch_bucket_alloc: one bucket less
+  // available, in_use recomputed); every 1024 inserted sectors (1/16 of the
+  // cache) sectors_to_gc goes negative on alternate writes and GC recounts
+  // the available buckets: those without dirty data, the open one included.
+  uint64_t expected_dirty = 0;
+  int64_t avail = 16, sectors_to_gc = 1024;
+  int in_use = 0;
+  std::vector<bool> dirty(12, false);
+  for (int i = 0; i < 12; ++i) {
+    dirty[i] = in_use <= 40;
+    if (dirty[i]) expected_dirty += 1024;
+    sectors_to_gc -= 1024;
+    --avail;
+    in_use = static_cast<int>((16 - avail) * 100 / 16);
+    if (sectors_to_gc < 0) {
+      sectors_to_gc = 1024;
+      int dirty_closed = 0;
+      for (int j = 0; j < i; ++j) dirty_closed += dirty[j];
+      avail = 16 - dirty_closed;
+      in_use = static_cast<int>((16 - avail) * 100 / 16);
+    }
+  }
+  EXPECT_EQ(s.dirty_sectors_end, expected_dirty);
+  EXPECT_EQ(rig.backing[0]->Count(true), 12u - expected_dirty / 1024);
+}
+
+// ---------------------------------------------------------------- timing
+
+TEST(BcacheReplay, ClosedLoopAndWarmup) {
+  BcacheConfig c = Quiet();
+  c.queue_depth = 1;
+  c.warmup_requests = 2;
+  Rig rig = MakeRig(c);
+  // Closed loop at depth 1: each 10 ms miss issues after the previous one.
+  std::vector<BlockRequest> reqs;
+  for (int i = 0; i < 5; ++i) reqs.push_back(Req(0, BlockOp::kRead, i * kMiB, 4096));
+  const BcacheStats s = RunOk(rig, Trace(reqs));
+  EXPECT_EQ(s.end_ns, 5 * 10 * kMs);
+  EXPECT_EQ(s.measured_requests, 3u);
+  EXPECT_EQ(s.cache_misses, 3u);
+  EXPECT_EQ(s.read_latency.count(), 3u);
+}
+
+TEST(BcacheReplay, RejectsIoBeyondTheBackingDevice) {
+  Rig rig = MakeRig(Quiet());
+  auto st = rig.sim->Run(Trace({Req(0, BlockOp::kRead, 2048 * kMiB, 4096)}));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("requests[0].offset"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- registry + real devices
+
+TEST(BcacheModel, RegistersAndRunsWithShippedProfiles) {
+  model::Registry reg;
+  ASSERT_TRUE(RegisterBcacheModels(reg).ok());
+  const model::ModelInfo* m = reg.Find("bcache");
+  ASSERT_NE(m, nullptr);
+  for (const auto& p : m->params) EXPECT_FALSE(p.help.empty()) << p.name;
+  auto params = model::ResolveParams(m->params, {{"cache_size", int64_t{1} << 30}}, "params");
+  ASSERT_TRUE(params.ok()) << params.status().ToString();
+  // 500 random 4 KiB reads, then the same 500 again 10 s later: the second
+  // pass hits (every first-pass miss was inserted long before).
+  BlockWorkload w = Trace({});
+  std::vector<uint64_t> offsets;  // 500 distinct, scattered blocks
+  for (uint64_t i = 0; i < 500; ++i) offsets.push_back((i * 7919 % 100'000) * 32 * kKiB);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int i = 0; i < 500; ++i) {
+      w.requests.push_back(Req(pass * 20 * kSec + i * 20 * kMs, BlockOp::kRead, offsets[i], 4096));
+    }
+  }
+  model::RunInput in;
+  in.params = &*params;
+  in.block = &w;
+  in.seed = 1;
+  auto r = m->run(in);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->scalars.at("cache_misses").value, 500);
+  EXPECT_EQ(r->scalars.at("cache_hits").value, 500);
+  EXPECT_EQ(r->scalars.at("task_fallback").value, 1);
+  EXPECT_TRUE(r->histograms.count("hdd_seek_distance"));
+  // Misses wait for the disk, hits only for the SSD.
+  EXPECT_GT(r->scalars.at("read_latency_p99_us").value, r->scalars.at("read_latency_p50_us").value);
+  model::RunInput none;
+  none.params = &*params;
+  EXPECT_FALSE(m->run(none).ok());
+}
+
+}  // namespace
+}  // namespace kreplay::blockcache::bcache
