@@ -16,6 +16,7 @@
 
 #include "controller/cli/commands.h"
 #include "controller/cli/subprocess.h"
+#include "controller/cli/trace_cmd.h"
 
 namespace kreplay::cli {
 namespace {
@@ -120,6 +121,8 @@ int Main(int argc, char** argv) {
   auto* plat_cmd = app.add_subcommand("platforms", "List the shipped SoC platforms, or show one");
   plat_cmd->add_option("name", platform_show, "Platform to print as YAML");
 
+  auto trace_cli = AddTraceCommand(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -142,6 +145,7 @@ int Main(int argc, char** argv) {
   if (*models_cmd) return CmdModels(*describe_cmd ? models_describe : "");
   if (*plat_cmd) return CmdPlatforms(platform_show);
   if (*wl_cmd) return CmdWorkloadWrite(ww);
+  if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
   return kExitBadInput;
 }
 
