@@ -468,6 +468,13 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
         Error(it->second.value, f + ".model",
               "unknown model '" + *s + "'" + DidYouMean(*s, known) + " (known: " + Join(known, ", ") + ")");
         ok = false;
+      } else if (b.info->family != "sched") {
+        // Study specs describe scheduler workloads and platforms only, so far.
+        Error(it->second.value, f + ".model",
+              "model '" + *s + "' is of family '" + b.info->family +
+                  "', which study specs do not support yet (supported: sched.*)");
+        b.info = nullptr;
+        ok = false;
       }
     } else {
       ok = false;
