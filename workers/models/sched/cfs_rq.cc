@@ -16,12 +16,6 @@ constexpr uint32_t kPrioToWeight[40] = {
     110,   87,    70,    56,    45,    36,    29,    23,    18,    15,
 };
 
-// calc_delta_fair(): delta * NICE_0_LOAD / weight.
-int64_t CalcDeltaFair(int64_t delta, uint32_t weight) {
-  if (weight == kNiceZeroWeight) return delta;
-  return delta * static_cast<int64_t>(kNiceZeroWeight) / static_cast<int64_t>(weight);
-}
-
 }  // namespace
 
 uint32_t NiceToWeight(int nice) {
@@ -46,26 +40,6 @@ CfsTunables ScaledCfsTunables(int ncpus, sim::Duration latency_override, sim::Du
   // sched_nr_latency = DIV_ROUND_UP(latency, min_granularity).
   t.nr_latency = (t.latency + t.min_granularity - 1) / t.min_granularity;
   return t;
-}
-
-void CfsRq::UpdateCurr(sim::Duration delta_exec) {
-  KREPLAY_CHECK(curr_ != nullptr, "UpdateCurr without a running entity");
-  if (delta_exec <= 0) return;
-  curr_->sum_exec += delta_exec;
-  curr_->vruntime += CalcDeltaFair(delta_exec, curr_->weight);
-  UpdateMinVruntime();
-}
-
-void CfsRq::UpdateMinVruntime() {
-  int64_t v = min_vruntime_;
-  bool have = false;
-  if (curr_) {
-    v = curr_->vruntime;
-    have = true;
-  }
-  if (!heap_.empty()) v = have ? std::min(v, heap_[0]->vruntime) : heap_[0]->vruntime;
-  // Monotonic: min_vruntime never goes backwards.
-  min_vruntime_ = std::max(min_vruntime_, v);
 }
 
 sim::Duration CfsRq::Period(int nr_running) const {
@@ -123,12 +97,23 @@ void CfsRq::Dequeue(SchedEntity* se) {
 SchedEntity* CfsRq::PickNext() {
   KREPLAY_CHECK(curr_ == nullptr, "PickNext with a running entity");
   if (heap_.empty()) return nullptr;
+  // Dequeue(leftmost) then set it as curr, in one pass: the same heap moves
+  // (last entry to the root, sifted down) and the load is unchanged, since
+  // curr still counts in it.
   SchedEntity* se = heap_[0];
-  Dequeue(se);
-  load_ += se->weight;  // still runnable: curr counts in the load
+  SchedEntity* last = heap_.back();
+  heap_.pop_back();
+  se->heap_pos = -1;
+  if (last != se) {
+    Place(0, last);
+    SiftDown(0);
+  }
   curr_ = se;
   se->prev_sum_exec = se->sum_exec;
-  UpdateMinVruntime();
+  // What Dequeue()'s and then set_next_entity()'s UpdateMinVruntime() leave:
+  // the new leftmost if any (never below se, the old one), else se.
+  int64_t v = heap_.empty() ? se->vruntime : heap_[0]->vruntime;
+  min_vruntime_ = std::max(min_vruntime_, v);
   return se;
 }
 

@@ -15,14 +15,22 @@
 // heap's storage has grown to the task count. Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "services/core/status.h"
 #include "services/sim/time.h"
 
 namespace kreplay::sched {
 
 inline constexpr uint32_t kNiceZeroWeight = 1024;
+
+// calc_delta_fair(): delta * NICE_0_LOAD / weight.
+inline int64_t CalcDeltaFair(int64_t delta, uint32_t weight) {
+  if (weight == kNiceZeroWeight) return delta;
+  return delta * static_cast<int64_t>(kNiceZeroWeight) / static_cast<int64_t>(weight);
+}
 // sched_prio_to_weight (kernel/sched/core.c prio_to_weight[] in 3.10).
 uint32_t NiceToWeight(int nice);
 
@@ -67,7 +75,14 @@ class CfsRq {
   const CfsTunables& tunables() const { return t_; }
 
   // Charges `delta_exec` ns to curr (update_curr()). REQUIRES: curr.
-  void UpdateCurr(sim::Duration delta_exec);
+  // Inline: the models call it on most events.
+  void UpdateCurr(sim::Duration delta_exec) {
+    KREPLAY_CHECK(curr_ != nullptr, "UpdateCurr without a running entity");
+    if (delta_exec <= 0) return;
+    curr_->sum_exec += delta_exec;
+    curr_->vruntime += CalcDeltaFair(delta_exec, curr_->weight);
+    UpdateMinVruntime();
+  }
   // place_entity(): `initial` for a new task (START_DEBIT), else a wake-up
   // (sleeper credit of latency/2). Does not enqueue.
   void PlaceEntity(SchedEntity* se, bool initial) const;
@@ -96,7 +111,17 @@ class CfsRq {
   bool WakeupPreempt(const SchedEntity* se) const;
 
  private:
-  void UpdateMinVruntime();
+  void UpdateMinVruntime() {
+    int64_t v = min_vruntime_;
+    bool have = false;
+    if (curr_) {
+      v = curr_->vruntime;
+      have = true;
+    }
+    if (!heap_.empty()) v = have ? std::min(v, heap_[0]->vruntime) : heap_[0]->vruntime;
+    // Monotonic: min_vruntime never goes backwards.
+    min_vruntime_ = std::max(min_vruntime_, v);
+  }
   static bool Less(const SchedEntity* a, const SchedEntity* b) {
     return a->vruntime != b->vruntime ? a->vruntime < b->vruntime : a->id < b->id;
   }

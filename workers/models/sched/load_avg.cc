@@ -15,6 +15,11 @@ LoadDecay::LoadDecay() {
   for (int i = 0; i <= 64; ++i) half_pow_[i] = std::ldexp(1.0, -i);
   contrib_num_ = 1024.0 * ytab_[1];
   contrib_den_ = 1.0 - ytab_[1];
+  max_ = 1024.0 / (1.0 - ytab_[1]);
+  for (int64_t n = 0; n < kTable; ++n) {
+    pow_tab_[n] = Pow(n);
+    contrib_tab_[n] = Contrib(n);
+  }
 }
 
 double LoadDecay::Pow(int64_t n) const {
@@ -32,12 +37,10 @@ double LoadDecay::Contrib(int64_t n) const {
   return contrib_num_ * (1.0 - Pow(n)) / contrib_den_;
 }
 
-void RunnableAvg::InitHigh(int64_t now_units) {
-  // LOAD_AVG_MAX: the limit of 1024 * sum y^k, k >= 0 (47742 in the kernel's
-  // integer arithmetic).
-  LoadDecay d;
-  double max = 1024.0 / (1.0 - d.y());
-  runnable_sum = usage_sum = period = max;
+void RunnableAvg::InitHigh(int64_t now_units) { InitHigh(now_units, LoadDecay()); }
+
+void RunnableAvg::InitHigh(int64_t now_units, const LoadDecay& d) {
+  runnable_sum = usage_sum = period = d.max();
   last = now_units;
   pos = 0;
 }
@@ -47,44 +50,5 @@ void RunnableAvg::InitZero(int64_t now_units) {
   last = now_units;
   pos = 0;
 }
-
-void RunnableAvg::Update(int64_t now_units, bool runnable, bool running, uint32_t scale, const LoadDecay& d) {
-  int64_t delta = now_units - last;
-  if (delta <= 0) return;
-  last = now_units;
-  double s = scale / 1024.0;
-  // A state that does not count adds 0.0 rather than being skipped: the sums
-  // are never negative, so x + 0.0 == x bit for bit, and the branches this
-  // saves are the least predictable in the HMP model.
-  double rs = s * static_cast<double>(runnable);
-  double us = s * static_cast<double>(running);
-  if (delta + pos >= 1024) {
-    // Finish the current period, decay, add whole periods, then the remainder.
-    int64_t head = 1024 - pos;
-    runnable_sum += head * rs;
-    usage_sum += head * us;
-    period += head;
-    delta -= head;
-    int64_t periods = delta / 1024;
-    delta %= 1024;
-    double decay = d.Pow(periods + 1);
-    runnable_sum *= decay;
-    usage_sum *= decay;
-    period *= decay;
-    double contrib = d.Contrib(periods);
-    runnable_sum += contrib * rs;
-    usage_sum += contrib * us;
-    period += contrib;
-    pos = 0;
-  }
-  runnable_sum += delta * rs;
-  usage_sum += delta * us;
-  period += delta;
-  pos += static_cast<int32_t>(delta);
-}
-
-uint32_t RunnableAvg::LoadRatio() const { return static_cast<uint32_t>(runnable_sum * 1024.0 / (period + 1.0)); }
-
-uint32_t RunnableAvg::UsageRatio() const { return static_cast<uint32_t>(usage_sum * 1024.0 / (period + 1.0)); }
 
 }  // namespace kreplay::sched

@@ -91,8 +91,10 @@ struct Task {
 };
 
 struct Cpu {
+  explicit Cpu(const CfsTunables& t) : rq(t) {}
   int cluster = 0;
-  std::unique_ptr<CfsRq> rq;
+  // Held by value: the runqueue is read on almost every event.
+  CfsRq rq;
   Task* curr = nullptr;
   Time seg_start = 0;
   sim::EventId done_event = 0;
@@ -110,6 +112,12 @@ struct Cpu {
   int balance_failed[2] = {0, 0};
   bool need_resched = false; // preemption deferred while the CPU's task runs its program
   RunnableAvg util;          // schedutil input (invariant utilisation)
+  // The cluster's speed, copied per CPU by SetClusterOpp() because it is
+  // read on most events: the OPP's capacity, and as the load trackers weigh
+  // time, freq_scale / 1024 (1.0 when not frequency-invariant) and cap / 1024.
+  uint32_t cap = 0;  // the cluster's current OPP capacity
+  double load_scale = 1.0;
+  double util_scale = 1.0;
   int64_t gov_busy_mark = 0; // busy ns at the last governor sample
 };
 
@@ -146,11 +154,11 @@ class SchedSim final : public sim::EventHandler {
   Time Now() const { return sim_.Now(); }
   bool Hmp() const { return o_.policy == Policy::kHmp; }
   const workload::Cluster& ClusterOf(int cpu) const { return p_.clusters[cpus_[cpu].cluster]; }
-  uint32_t CurCap(int cpu) const { return clusters_[cpus_[cpu].cluster].cap; }
+  uint32_t CurCap(int cpu) const { return cpus_[cpu].cap; }
   uint32_t FreqScale(int cpu) const { return o_.frequency_invariant ? clusters_[cpus_[cpu].cluster].freq_scale : 1024; }
   void SetClusterOpp(int cluster, int opp);
   bool Allowed(const Task* t, int cpu) const { return t->spec->cpu_mask == 0 || (t->spec->cpu_mask >> cpu) & 1; }
-  bool CpuIdle(int cpu) const { return cpus_[cpu].idle && cpus_[cpu].rq->nr_running() == 0; }
+  bool CpuIdle(int cpu) const { return cpus_[cpu].idle && cpus_[cpu].rq.nr_running() == 0; }
   int64_t Units() {
     // Several load averages are touched per event: convert the time once.
     if (units_time_ != Now()) {
@@ -163,7 +171,11 @@ class SchedSim final : public sim::EventHandler {
   bool IsSlowest(int cpu) const { return cpus_[cpu].cluster == 0; }
 
   // --- accounting
-  void TouchLoad(Task* t);
+  void TouchLoad(Task* t) {
+    if (Hmp()) UpdateLoad(t);
+  }
+  // TouchLoad()'s work, kept out of line so that CFS pays one test.
+  [[gnu::noinline]] void UpdateLoad(Task* t);
   void TouchUtil(int cpu);
   void UpdateCurr(int cpu);
   void StartSegment(int cpu);
@@ -171,6 +183,10 @@ class SchedSim final : public sim::EventHandler {
   // --- task program
   enum class Step { kBusy, kBlocked, kExited };
   Step Advance(Task* t);
+  // kWait: takes a count of resource `id`, or queues `t` and returns false.
+  // Out of line, like kSignal's half, to keep Advance() (run per phase) lean.
+  [[gnu::noinline]] bool TakeResource(Task* t, int64_t id);
+  [[gnu::noinline]] void SignalResource(Task* t, int64_t id);
   void RecordResponse(Task* t);
 
   // --- scheduling
@@ -286,9 +302,8 @@ Status SchedSim::Init() {
     cr.n = static_cast<int>(p_.clusters[c].cpus);
     clusters_.push_back(cr);
     for (uint32_t i = 0; i < p_.clusters[c].cpus; ++i, ++cpu) {
-      Cpu x;
+      Cpu x(tun_);
       x.cluster = c;
-      x.rq = std::make_unique<CfsRq>(tun_);
       x.power = power[cpu];
       x.idle_state = static_cast<int>(p_.clusters[c].idle_states.size()) - 1;  // idle since boot
       x.idle_pred = 10 * sim::kMs;
@@ -335,16 +350,19 @@ Status SchedSim::Init() {
 
 // ---------------------------------------------------------------- accounting
 
-void SchedSim::TouchLoad(Task* t) {
-  if (!Hmp()) return;
-  bool runnable = t->state == TaskState::kRunnable || t->state == TaskState::kRunning;
-  t->avg.Update(Units(), runnable, t->state == TaskState::kRunning, FreqScale(t->cpu), decay_);
+void SchedSim::UpdateLoad(Task* t) {
+  // Same arithmetic as RunnableAvg::Update(..., FreqScale(t->cpu), ...):
+  // load_scale is exactly FreqScale(t->cpu) / 1024.0.
+  TaskState st = t->state;
+  bool running = st == TaskState::kRunning;
+  t->avg.UpdateScaled(Units(), running || st == TaskState::kRunnable, running, cpus_[t->cpu].load_scale, decay_);
 }
 
 void SchedSim::TouchUtil(int cpu) {
   if (o_.governor.kind != GovernorKind::kSchedutil) return;
-  bool busy = !cpus_[cpu].idle;
-  cpus_[cpu].util.Update(Units(), busy, busy, CurCap(cpu), decay_);
+  Cpu& c = cpus_[cpu];
+  bool busy = !c.idle;
+  c.util.UpdateScaled(Units(), busy, busy, c.util_scale, decay_);
 }
 
 void SchedSim::UpdateCurr(int cpu) {
@@ -354,7 +372,7 @@ void SchedSim::UpdateCurr(int cpu) {
   Duration dt = Now() - c.seg_start;
   if (dt <= 0) return;
   c.seg_start = Now();
-  c.rq->UpdateCurr(dt);
+  c.rq.UpdateCurr(dt);
   t->cpu_time += dt;
   int64_t progress = t->rem_is_work ? dt * CurCap(cpu) : dt;
   t->rem = std::max<int64_t>(0, t->rem - progress);
@@ -367,8 +385,8 @@ void SchedSim::StartSegment(int cpu) {
   c.seg_start = Now();
   Task* t = c.curr;
   if (!t) return;
-  int64_t rate = t->rem_is_work ? CurCap(cpu) : 1;
-  Duration d = (t->rem + rate - 1) / rate;
+  // Work is done at the current capacity per ns (rounded up); wall time as is.
+  Duration d = t->rem_is_work ? (t->rem + CurCap(cpu) - 1) / CurCap(cpu) : t->rem;
   c.done_event = sim_.At(Now() + d, this, Tag(kEvDone, cpu));
 }
 
@@ -428,31 +446,38 @@ SchedSim::Step SchedSim::Advance(Task* t) {
         t->blocked_until = t->timer_next;
         return Step::kBlocked;
       }
-      case PhaseOp::kWait: {
-        Resource& r = resources_[ph.a];
-        if (r.count > 0) {
-          --r.count;
-          break;
-        }
-        RecordResponse(t);
-        r.waiters.push_back(t);
-        t->blocked_until = -1;
-        return Step::kBlocked;
-      }
-      case PhaseOp::kSignal: {
-        Resource& r = resources_[ph.a];
-        if (!r.waiters.empty()) {
-          Task* w = r.waiters.front();
-          r.waiters.pop_front();
-          Wake(w, t->cpu);
-        } else {
-          ++r.count;
-        }
+      case PhaseOp::kWait:
+        if (!TakeResource(t, ph.a)) return Step::kBlocked;
         break;
-      }
+      case PhaseOp::kSignal:
+        SignalResource(t, ph.a);
+        break;
     }
   }
   return Step::kExited;
+}
+
+bool SchedSim::TakeResource(Task* t, int64_t id) {
+  Resource& r = resources_[id];
+  if (r.count > 0) {
+    --r.count;
+    return true;
+  }
+  RecordResponse(t);
+  r.waiters.push_back(t);
+  t->blocked_until = -1;
+  return false;
+}
+
+void SchedSim::SignalResource(Task* t, int64_t id) {
+  Resource& r = resources_[id];
+  if (!r.waiters.empty()) {
+    Task* w = r.waiters.front();
+    r.waiters.pop_front();
+    Wake(w, t->cpu);
+  } else {
+    ++r.count;
+  }
 }
 
 // --------------------------------------------------------------- scheduling
@@ -467,12 +492,12 @@ void SchedSim::EnqueueOn(Task* t, int cpu, bool initial) {
   // Vruntime is relative to the runqueue: carry the offset from the old
   // queue's min_vruntime to the new one's (task_waking_fair()/migrate).
   if (!initial && t->cpu != cpu) {
-    t->se.vruntime = t->se.vruntime - cpus_[t->cpu].rq->min_vruntime() + cpus_[cpu].rq->min_vruntime();
+    t->se.vruntime = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime() + cpus_[cpu].rq.min_vruntime();
   }
   t->cpu = cpu;
-  cpus_[cpu].rq->PlaceEntity(&t->se, initial);
+  cpus_[cpu].rq.PlaceEntity(&t->se, initial);
   t->state = TaskState::kRunnable;
-  cpus_[cpu].rq->Enqueue(&t->se);
+  cpus_[cpu].rq.Enqueue(&t->se);
 }
 
 void SchedSim::Kick(int cpu, Task* wakee) {
@@ -494,7 +519,7 @@ void SchedSim::Kick(int cpu, Task* wakee) {
     if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(c.cluster);
     return;
   }
-  if (wakee && c.curr && c.rq->WakeupPreempt(&wakee->se)) {
+  if (wakee && c.curr && c.rq.WakeupPreempt(&wakee->se)) {
     // A signal woke a task that should preempt the signaller itself: act
     // once the signaller's program step is done (set_tsk_need_resched()).
     if (cpu == advancing_cpu_) {
@@ -511,7 +536,7 @@ void SchedSim::Resched(int cpu) {
   if (!t) return;
   UpdateCurr(cpu);
   TouchLoad(t);
-  c.rq->PutPrev();
+  c.rq.PutPrev();
   t->state = TaskState::kRunnable;
   c.curr = nullptr;
   ++context_switches_;
@@ -521,10 +546,10 @@ void SchedSim::Resched(int cpu) {
 void SchedSim::Schedule(int cpu) {
   Cpu& c = cpus_[cpu];
   if (c.curr || c.resuming) return;
-  SchedEntity* se = c.rq->PickNext();
+  SchedEntity* se = c.rq.PickNext();
   if (!se && IdleBalance(cpu)) {
     if (c.curr || c.resuming) return;  // the pulled task started already
-    se = c.rq->PickNext();
+    se = c.rq.PickNext();
   }
   if (!se) {
     if (c.done_event) sim_.Cancel(c.done_event);
@@ -575,12 +600,12 @@ void SchedSim::BlockCurr(int cpu, Time wake_at) {
   Cpu& c = cpus_[cpu];
   Task* t = c.curr;
   TouchLoad(t);
-  c.rq->DequeueCurr();
+  c.rq.DequeueCurr();
   c.curr = nullptr;
   t->state = TaskState::kBlocked;
   ++context_switches_;
   if (wake_at >= 0) t->wake_event = sim_.At(wake_at, this, Tag(kEvWake, t->index));
-  if (c.rq->nr_running() == 0 && !IdleBalance(cpu)) {
+  if (c.rq.nr_running() == 0 && !IdleBalance(cpu)) {
     if (c.done_event) sim_.Cancel(c.done_event);
     c.done_event = 0;
     GoIdle(cpu, wake_at);
@@ -612,7 +637,7 @@ void SchedSim::FinishBusy(int cpu) {
   if (!t->batch) RecordResponse(t);
   if (t->batch) response_hist_.Record(Now() - t->start_time);
   TouchLoad(t);
-  c.rq->DequeueCurr();
+  c.rq.DequeueCurr();
   c.curr = nullptr;
   t->state = TaskState::kDone;
   t->finish_time = Now();
@@ -636,7 +661,7 @@ void SchedSim::Fork(Task* t) {
   t->start_time = Now();
   t->activation = Now();
   t->cpu = 0;  // the parent (rt-app's main thread) runs on CPU 0
-  if (Hmp()) t->avg.InitHigh(Units());
+  if (Hmp()) t->avg.InitHigh(Units(), decay_);
   Step s = Advance(t);
   if (s == Step::kExited) {
     t->state = TaskState::kDone;
@@ -689,17 +714,17 @@ void SchedSim::Migrate(Task* t, int to, MigrationKind kind) {
     UpdateCurr(from);
     if (src.done_event) sim_.Cancel(src.done_event);
     src.done_event = 0;
-    src.rq->DequeueCurr();
+    src.rq.DequeueCurr();
     src.curr = nullptr;
     ++context_switches_;
   } else {
-    src.rq->Dequeue(&t->se);
+    src.rq.Dequeue(&t->se);
   }
   CountMigration(t, from, to, kind);
-  t->se.vruntime = t->se.vruntime - src.rq->min_vruntime() + cpus_[to].rq->min_vruntime();
+  t->se.vruntime = t->se.vruntime - src.rq.min_vruntime() + cpus_[to].rq.min_vruntime();
   t->cpu = to;
   t->state = TaskState::kRunnable;
-  cpus_[to].rq->Enqueue(&t->se);
+  cpus_[to].rq.Enqueue(&t->se);
   if (was_running) Schedule(from);
   Kick(to, t);
 }
@@ -722,7 +747,7 @@ void SchedSim::Tick(int cpu) {
     TouchUtil(cpu);
     SchedutilUpdate(c.cluster);
   }
-  if (c.rq->TickPreempt()) Resched(cpu);
+  if (c.rq.TickPreempt()) Resched(cpu);
   if (Hmp()) HmpTickChecks(cpu);
   RebalanceDomains(cpu, IdleType::kNotIdle);
   NohzKick();
@@ -774,8 +799,10 @@ int SchedSim::SelectIdleSibling(Task* t, int target) {
   // target's LLC (cluster), scanning from the target onwards.
   if (CpuIdle(target) && Allowed(t, target)) return target;
   const ClusterRt& cl = clusters_[cpus_[target].cluster];
+  int end = cl.first + cl.n;
   for (int k = 1; k < cl.n; ++k) {
-    int cpu = cl.first + (target - cl.first + k) % cl.n;
+    int cpu = target + k;  // cl.first + (target - cl.first + k) % cl.n
+    if (cpu >= end) cpu -= cl.n;
     if (CpuIdle(cpu) && Allowed(t, cpu)) return cpu;
   }
   return target;
@@ -784,8 +811,8 @@ int SchedSim::SelectIdleSibling(Task* t, int target) {
 bool SchedSim::WakeAffine(Task* t, int this_cpu, int prev_cpu, int imbalance_pct) {
   // wake_affine(): pull to the waker's CPU if that leaves this CPU no more
   // loaded (power-scaled) than the previous CPU with half the imbalance slack.
-  uint64_t this_load = cpus_[this_cpu].rq->load();
-  uint64_t prev_load = cpus_[prev_cpu].rq->load();
+  uint64_t this_load = cpus_[this_cpu].rq.load();
+  uint64_t prev_load = cpus_[prev_cpu].rq.load();
   uint64_t this_eff = 100ull * cpus_[prev_cpu].power * (this_load + t->se.weight);
   uint64_t prev_eff = (100ull + (imbalance_pct - 100) / 2) * cpus_[this_cpu].power * prev_load;
   return this_eff <= prev_eff;
@@ -837,7 +864,7 @@ int SchedSim::FindIdlestCpuIn(Task* t, int first, int n, int this_cpu) {
   uint64_t best_load = UINT64_MAX;
   for (int cpu = first; cpu < first + n; ++cpu) {
     if (!Allowed(t, cpu)) continue;
-    uint64_t load = cpus_[cpu].rq->load();
+    uint64_t load = cpus_[cpu].rq.load();
     if (load < best_load || (load == best_load && cpu == this_cpu)) {
       best = cpu;
       best_load = load;
@@ -866,7 +893,7 @@ int SchedSim::SelectForkCpu(Task* t, int parent_cpu) {
     uint64_t load = 0, power = 0;
     bool allowed = false;
     for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
-      load += cpus_[cpu].rq->load();
+      load += cpus_[cpu].rq.load();
       power += cpus_[cpu].power;
       allowed = allowed || Allowed(t, cpu);
     }
@@ -888,8 +915,8 @@ int SchedSim::SelectForkCpu(Task* t, int parent_cpu) {
   // At MC each group is one CPU: find_idlest_group() again, then the CPU.
   int idlest = FindIdlestCpuIn(t, cl.first, cl.n, -1);
   if (Allowed(t, this_cpu) && idlest != this_cpu) {
-    uint64_t here = cpus_[this_cpu].rq->load() * 1024 / cpus_[this_cpu].power;
-    uint64_t there = cpus_[idlest].rq->load() * 1024 / cpus_[idlest].power;
+    uint64_t here = cpus_[this_cpu].rq.load() * 1024 / cpus_[this_cpu].power;
+    uint64_t there = cpus_[idlest].rq.load() * 1024 / cpus_[idlest].power;
     if (100 * here < static_cast<uint64_t>(o_.mc_imbalance_pct) * there) idlest = this_cpu;
   }
   return idlest;
@@ -898,13 +925,16 @@ int SchedSim::SelectForkCpu(Task* t, int parent_cpu) {
 // ---------------------------------------------------------------- balancing
 
 bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
+  // No default member initialisers: the array is left uninitialised and
+  // each group used is value-initialised by Group{first, n} below (zeroing
+  // all 64 cost more than the balancing itself).
   struct Group {
     int first, n;
-    uint64_t load = 0, power = 0;
-    int nr = 0, idle_cpus = 0;
-    uint64_t avg = 0;
-    int capacity = 0;
-    bool imbalanced = false;  // sgs->group_imb
+    uint64_t load, power;
+    int nr, idle_cpus;
+    uint64_t avg;
+    int capacity;
+    bool imbalanced;  // sgs->group_imb
   };
   Group groups[64];
   int ng = 0;
@@ -927,11 +957,11 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
     uint64_t max_cpu_load = 0, min_cpu_load = UINT64_MAX;
     int max_nr = 0;
     for (int cpu = G.first; cpu < G.first + G.n; ++cpu) {
-      uint64_t l = cpus_[cpu].rq->load();
+      uint64_t l = cpus_[cpu].rq.load();
       G.load += l;
       G.power += cpus_[cpu].power;
-      G.nr += cpus_[cpu].rq->nr_running();
-      max_nr = std::max(max_nr, cpus_[cpu].rq->nr_running());
+      G.nr += cpus_[cpu].rq.nr_running();
+      max_nr = std::max(max_nr, cpus_[cpu].rq.nr_running());
       max_cpu_load = std::max(max_cpu_load, l);
       min_cpu_load = std::min(min_cpu_load, l);
       if (CpuIdle(cpu)) ++G.idle_cpus;
@@ -982,7 +1012,7 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
   int src = -1;
   uint64_t src_wl = 0;
   for (int cpu = B.first; cpu < B.first + B.n; ++cpu) {
-    const CfsRq& rq = *cpus_[cpu].rq;
+    const CfsRq& rq = cpus_[cpu].rq;
     if (rq.nr_running() == 0) continue;
     if (rq.nr_running() == 1 && rq.load() > imbalance) continue;
     uint64_t wl = rq.load() * 1024 / cpus_[cpu].power;
@@ -997,7 +1027,7 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
   constexpr int kCacheNiceTries = 1;
   int moved = 0;
   int64_t remaining = static_cast<int64_t>(imbalance);
-  CfsRq& srq = *cpus_[src].rq;
+  CfsRq& srq = cpus_[src].rq;
   for (int i = srq.queued() - 1; i >= 0 && remaining > 0 && moved < 32; --i) {
     if (i >= srq.queued()) continue;
     Task* t = tasks_[srq.queued_at(i)->id].get();
@@ -1007,7 +1037,7 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
     if (static_cast<int64_t>(t->se.weight / 2) > remaining) continue;
     // Never move a task if that would leave this CPU busier than the source.
     uint64_t src_after = (srq.load() - t->se.weight) * 1024 / cpus_[src].power;
-    uint64_t dst_after = (cpus_[this_cpu].rq->load() + t->se.weight) * 1024 / cpus_[this_cpu].power;
+    uint64_t dst_after = (cpus_[this_cpu].rq.load() + t->se.weight) * 1024 / cpus_[this_cpu].power;
     if (dst_after > src_after + t->se.weight * 1024 / cpus_[this_cpu].power) continue;
     Migrate(t, this_cpu, MigrationKind::kBalance);
     remaining -= t->se.weight;
@@ -1066,9 +1096,11 @@ void SchedSim::NohzKick() {
   // balancer at most once per jiffy; it balances on behalf of every idle CPU.
   if (nohz_last_kick_ >= 0 && Now() - nohz_last_kick_ < tick_ns_) return;
   bool overloaded = false, any_idle = false;
-  for (int cpu = 0; cpu < static_cast<int>(cpus_.size()) && !(overloaded && any_idle); ++cpu) {
-    if (cpus_[cpu].rq->nr_running() >= 2) overloaded = true;
-    if (CpuIdle(cpu)) any_idle = true;
+  for (const Cpu& c : cpus_) {
+    int nr = c.rq.nr_running();
+    overloaded = overloaded || nr >= 2;
+    any_idle = any_idle || (c.idle && nr == 0);  // CpuIdle()
+    if (overloaded && any_idle) break;
   }
   if (!overloaded || !any_idle) return;
   nohz_last_kick_ = Now();
@@ -1108,7 +1140,7 @@ int SchedSim::HmpMinLoadCpu(int cluster, const Task* t, bool idle_only) const {
   int best = -1, best_load = INT32_MAX;
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     if (t && !Allowed(t, cpu)) continue;
-    int load = CpuIdle(cpu) ? 0 : 1 + cpus_[cpu].rq->nr_running();
+    int load = CpuIdle(cpu) ? 0 : 1 + cpus_[cpu].rq.nr_running();
     if (idle_only && load != 0) continue;
     if (load < best_load) {
       best = cpu;
@@ -1134,7 +1166,7 @@ void SchedSim::HmpTickChecks(int cpu) {
       }
     };
     if (c.curr) consider(c.curr);
-    for (int i = 0; i < c.rq->queued(); ++i) consider(tasks_[c.rq->queued_at(i)->id].get());
+    for (int i = 0; i < c.rq.queued(); ++i) consider(tasks_[c.rq.queued_at(i)->id].get());
     if (heaviest && HmpUpMigration(heaviest, cpu)) {
       int to = HmpMinLoadCpu(c.cluster + 1, heaviest, true);
       heaviest->last_up_mig = Now();
@@ -1147,7 +1179,7 @@ void SchedSim::HmpTickChecks(int cpu) {
   // Offload only if this domain has no idle CPU, the task is not alone, it is
   // starving (runs < 75 % of its runnable time) and a slower CPU idles.
   if (HmpMinLoadCpu(c.cluster, nullptr, true) >= 0) return;
-  if (c.rq->nr_running() < 2) return;
+  if (c.rq.nr_running() < 2) return;
   uint32_t running_share = static_cast<uint32_t>(t->avg.usage_sum * 1024.0 / (t->avg.runnable_sum + 1.0));
   if (running_share > 768) return;
   int to = HmpMinLoadCpu(c.cluster - 1, t, true);
@@ -1174,7 +1206,7 @@ bool SchedSim::HmpIdlePull(int cpu) {
       }
     };
     if (cpus_[c].curr) consider(cpus_[c].curr);
-    for (int i = 0; i < cpus_[c].rq->queued(); ++i) consider(tasks_[cpus_[c].rq->queued_at(i)->id].get());
+    for (int i = 0; i < cpus_[c].rq.queued(); ++i) consider(tasks_[cpus_[c].rq.queued_at(i)->id].get());
   }
   if (!best) return false;
   best->last_up_mig = Now();
@@ -1207,6 +1239,11 @@ void SchedSim::SetClusterOpp(int cluster, int opp) {
   cl.opp = opp;
   cl.cap = pc.opps[opp].capacity;
   cl.freq_scale = static_cast<uint32_t>(pc.opps[opp].khz * 1024 / pc.opps.back().khz);
+  for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
+    cpus_[cpu].cap = cl.cap;
+    cpus_[cpu].load_scale = FreqScale(cpu) / 1024.0;
+    cpus_[cpu].util_scale = cl.cap / 1024.0;
+  }
 }
 
 void SchedSim::RequestOpp(int cluster, int opp) {
@@ -1229,7 +1266,7 @@ void SchedSim::ApplyOpp(int cluster) {
     TouchUtil(cpu);
     if (Hmp()) {
       if (cpus_[cpu].curr) TouchLoad(cpus_[cpu].curr);
-      for (int i = 0; i < cpus_[cpu].rq->queued(); ++i) TouchLoad(tasks_[cpus_[cpu].rq->queued_at(i)->id].get());
+      for (int i = 0; i < cpus_[cpu].rq.queued(); ++i) TouchLoad(tasks_[cpus_[cpu].rq.queued_at(i)->id].get());
     }
   }
   SetClusterOpp(cluster, cl.pending_opp);
