@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -27,6 +28,7 @@
 #include "services/core/parallel.h"
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
+#include "services/workload/synth.h"
 #include "workers/models/builtin.h"
 
 namespace kreplay::server {
@@ -41,7 +43,8 @@ struct RunTrack {
   std::string item;               // serialized WorkItem
   double cost = 0;
   Phase phase = Phase::kPending;
-  std::string worker;
+  std::string worker;             // the claimer, else the worker it was published to
+  std::string workload;           // content digest: runs of one workload go to one worker when they can
   TimePoint deadline{};           // lease or claim deadline
   uint32_t attempt = 0;
   std::vector<std::string> studies;
@@ -63,6 +66,9 @@ struct WorkerTrack {
   v1::WorkerInfo info;
   TimePoint last_seen;
   bool alive = true;
+  std::vector<int32_t> partitions;  // its work-topic partitions, as last reported
+  size_t next_partition = 0;        // round robin over `partitions`
+  std::deque<std::string> recent_workloads;  // digests it was given lately, newest first
 };
 
 struct Stream {
@@ -144,7 +150,10 @@ struct ControllerServer::Impl {
   void WorkPumpLoop();
   void SampleMetricsLocked();
   void TracePumpLoop();
-  uint32_t WorkWindowLocked() const;
+  // The next pending run for `w`: the longest one, or among the first few a
+  // run of a workload `w` already holds (saves it a fetch or a generation).
+  // Removed from its study queue; "" if none.
+  std::string PickRunLocked(WorkerTrack& w);
 };
 
 // ---------------------------------------------------------------------------
@@ -170,7 +179,10 @@ Status ControllerServer::Impl::LoadStudyLocked(const std::string& study_id) {
     if (track.item.empty()) {
       track.item = r.work_item;
       v1::WorkItem wi;
-      if (wi.ParseFromString(r.work_item)) track.cost = wi.estimated_cost();
+      if (wi.ParseFromString(r.work_item)) {
+        track.cost = wi.estimated_cost();
+        track.workload = wi.workload_digest();
+      }
     }
     if (std::find(track.studies.begin(), track.studies.end(), study_id) == track.studies.end())
       track.studies.push_back(study_id);
@@ -321,6 +333,21 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     const auto& [index, seed] = todo[i]->first;
     Built& b = todo[i]->second;
     const auto& we = spec->workloads[index];
+    if (we.transport == spec::WorkloadEntry::Transport::kGenerate) {
+      // Only the digest and size are needed here: generate one task at a
+      // time, never holding the workload (workers generate it in full).
+      workload::SchedDigestBuilder digest(we.synth.duration_ns, 0, "",
+                                          static_cast<size_t>(workload::SyntheticTaskCount(we.synth)));
+      uint64_t records = 0;
+      workload::GenerateSyntheticTasks(we.synth, seed, [&](workload::SchedTaskSpec& t) {
+        digest.AddTask(t);
+        records += t.phases.size();
+      });
+      b.digest = digest.Finish();
+      b.cost = static_cast<double>(records) + static_cast<double>(we.synth.duration_ns) / 1e6 *
+                                                  static_cast<double>(workload::SyntheticTaskCount(we.synth) + 1);
+      return;
+    }
     auto w = spec::BuildWorkload(*spec, index, seed);
     if (!w.ok()) {
       errors[i] = w.status();
@@ -329,7 +356,7 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     b.digest = spec::WorkloadDigest(*w);
     uint64_t records = 0;
     for (const auto& t : w->tasks) records += t.phases.size();
-    if (we.transport == spec::WorkloadEntry::Transport::kTrace) {
+    {
       auto m = traces->PutSched(*w, opt.chunk_bytes,
                                 we.name + (we.kind == spec::WorkloadEntry::Kind::kRtApp ? " (" + we.rtapp_path + ")"
                                                                                          : " seed " + std::to_string(seed)));
@@ -538,11 +565,49 @@ void ControllerServer::Impl::SampleMetricsLocked() {
   probe->Set(snap);
 }
 
-uint32_t ControllerServer::Impl::WorkWindowLocked() const {
-  uint32_t threads = 0;
-  for (const auto& [_, w] : workers)
-    if (w.alive) threads += w.info.threads();
-  return std::max(opt.min_work_window, 4 * threads);
+std::string ControllerServer::Impl::PickRunLocked(WorkerTrack& w) {
+  constexpr size_t kAffinityScan = 64, kRecentWorkloads = 16;
+  for (const auto& sid : study_order) {
+    auto& s = studies.at(sid);
+    if (s.state != v1::STUDY_RUNNING) continue;
+    auto pending = [&](const std::string& key) {
+      auto it = runs.find(key);
+      return it != runs.end() && it->second.phase == Phase::kPending ? &it->second : nullptr;
+    };
+    while (!s.queue.empty() && !pending(s.queue.front())) s.queue.pop_front();
+    if (s.queue.empty()) continue;
+    // First choice: a workload `w` holds; second: one no other live worker
+    // holds (so workloads are not split between workers); else the longest.
+    auto held_by = [](const WorkerTrack& t, const std::string& digest) {
+      return std::find(t.recent_workloads.begin(), t.recent_workloads.end(), digest) != t.recent_workloads.end();
+    };
+    size_t choice = 0;
+    std::optional<size_t> fresh;
+    for (size_t i = 0; i < std::min(s.queue.size(), kAffinityScan); ++i) {
+      const RunTrack* r = pending(s.queue[i]);
+      if (!r) continue;
+      if (held_by(w, r->workload)) {
+        fresh.reset();
+        choice = i;
+        break;
+      }
+      if (!fresh) {
+        bool elsewhere = false;
+        for (const auto& [_, other] : workers) elsewhere |= &other != &w && other.alive && held_by(other, r->workload);
+        if (!elsewhere) fresh = i;
+      }
+    }
+    if (fresh) choice = *fresh;
+    std::string key = s.queue[choice];
+    s.queue.erase(s.queue.begin() + static_cast<std::ptrdiff_t>(choice));
+    const std::string& workload = runs.at(key).workload;
+    auto& recent = w.recent_workloads;
+    recent.erase(std::remove(recent.begin(), recent.end(), workload), recent.end());
+    recent.push_front(workload);
+    if (recent.size() > kRecentWorkloads) recent.pop_back();
+    return key;
+  }
+  return "";
 }
 
 void ControllerServer::Impl::WorkPumpLoop() {
@@ -564,47 +629,69 @@ void ControllerServer::Impl::WorkPumpLoop() {
     std::vector<std::string> expired;
     for (const auto& key : in_flight) {
       RunTrack& r = runs.at(key);
-      if (r.phase == Phase::kLeased && dead.count(r.worker)) r.deadline = now;
+      if (dead.count(r.worker)) r.deadline = now;  // leased by it, or published to its partitions
       if (r.deadline <= now) expired.push_back(key);
     }
     for (const auto& key : expired) RequeueLocked(key, runs.at(key));
     SampleMetricsLocked();
-    uint32_t window = WorkWindowLocked();
-    for (const auto& sid : study_order) {
-      auto& s = studies.at(sid);
-      while (s.state == v1::STUDY_RUNNING && !s.queue.empty() && in_flight.size() < window) {
-        std::string key = s.queue.front();
-        s.queue.pop_front();
-        auto it = runs.find(key);
-        if (it == runs.end() || it->second.phase != Phase::kPending) continue;
-        RunTrack& r = it->second;
+    // Top every live worker up to items_per_thread x threads unfinished
+    // items, published to its own partitions. `worker` names the claimer,
+    // or the worker an unclaimed item was published to.
+    std::map<std::string, uint32_t> held;
+    for (const auto& key : in_flight) {
+      const RunTrack& r = runs.at(key);
+      if (!r.worker.empty()) ++held[r.worker];
+    }
+    struct Send {
+      std::string key, bytes;
+      int32_t partition;
+    };
+    std::vector<Send> plan;
+    for (auto& [wid, w] : workers) {
+      if (!w.alive || w.partitions.empty()) continue;
+      const uint32_t cap = opt.items_per_thread * std::max(1u, w.info.threads());
+      while (held[wid] < cap) {
+        std::string key = PickRunLocked(w);
+        if (key.empty()) break;
+        RunTrack& r = runs.at(key);
         v1::WorkItem wi;
         wi.ParseFromString(r.item);
         wi.set_attempt(r.attempt++);
         wi.set_controller_epoch(epoch);
-        std::string bytes = codec::DeterministicBytes(wi);
         SetPhaseLocked(key, r, Phase::kPublished);
+        r.worker = wid;
         r.deadline = now + std::chrono::milliseconds(static_cast<int64_t>(opt.claim_timeout_seconds * 1000));
-        lock.unlock();
-        if (!warmed) warmed = producer->WarmUp(topics.work).ok();
-        Status st = producer->Produce(topics.work, -1, key, bytes, {{"kreplay-epoch", std::to_string(epoch)}},
-                                      [this, key](const bus::DeliveryReport& rep) {
-                                        if (rep.status.ok()) return;
-                                        std::lock_guard<std::mutex> l(mu);
-                                        auto i = runs.find(key);
-                                        if (i != runs.end() && i->second.phase == Phase::kPublished)
-                                          i->second.deadline = Clock::now();  // pump re-queues it
-                                      });
-        lock.lock();
-        if (!st.ok()) {
-          // Local queue full or broker gone: retry on the next round.
-          auto i = runs.find(key);
-          if (i != runs.end() && i->second.phase == Phase::kPublished) {
-            SetPhaseLocked(key, i->second, Phase::kPending);
-            s.queue.push_front(key);
-          }
-          break;
-        }
+        plan.push_back({key, codec::DeterministicBytes(wi), w.partitions[w.next_partition++ % w.partitions.size()]});
+        ++held[wid];
+      }
+    }
+    if (plan.empty()) continue;
+    lock.unlock();
+    if (!warmed) warmed = producer->WarmUp(topics.work).ok();
+    std::vector<std::string> unsent;
+    for (const auto& snd : plan) {
+      Status st = producer->Produce(topics.work, snd.partition, snd.key, snd.bytes,
+                                    {{"kreplay-epoch", std::to_string(epoch)}},
+                                    [this, key = snd.key](const bus::DeliveryReport& rep) {
+                                      if (rep.status.ok()) return;
+                                      std::lock_guard<std::mutex> l(mu);
+                                      auto i = runs.find(key);
+                                      if (i != runs.end() && i->second.phase == Phase::kPublished)
+                                        i->second.deadline = Clock::now();  // pump re-queues it
+                                    });
+      if (!st.ok()) unsent.push_back(snd.key);  // local queue full or broker gone: next round
+    }
+    lock.lock();
+    for (const auto& key : unsent) {
+      auto i = runs.find(key);
+      if (i == runs.end() || i->second.phase != Phase::kPublished) continue;
+      SetPhaseLocked(key, i->second, Phase::kPending);
+      i->second.worker.clear();
+      for (const auto& sid : i->second.studies) {
+        auto s = studies.find(sid);
+        if (s == studies.end() || s->second.state != v1::STUDY_RUNNING) continue;
+        s->second.queue.push_front(key);
+        break;
       }
     }
   }
@@ -957,6 +1044,14 @@ class GatewayService final : public v1::WorkerGateway::Service {
     it->second.last_seen = Clock::now();
     it->second.alive = true;
     it->second.info.set_in_flight(static_cast<uint32_t>(req->in_flight_size()));
+    if (req->assignment_known()) {
+      std::vector<int32_t> parts(req->work_partitions().begin(), req->work_partitions().end());
+      std::sort(parts.begin(), parts.end());
+      if (parts != it->second.partitions) {
+        it->second.partitions = std::move(parts);
+        impl_->cv.notify_all();  // the pump may publish to it now
+      }
+    }
     auto lease = std::chrono::milliseconds(static_cast<int64_t>(impl_->opt.lease_seconds * 1000));
     for (const auto& key : req->in_flight()) {
       auto r = impl_->runs.find(key);

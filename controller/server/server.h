@@ -27,9 +27,11 @@ struct ControllerOptions {
   // Bytes a trace partition may hold beyond the oldest unacknowledged chunk;
   // below the embedded broker's 5 MiB retention so nothing unread is dropped.
   uint64_t trace_window_bytes = 3u << 20;
-  // Work items in flight (published, not recorded): max(min_work_window,
-  // 4 x the threads of live workers).
-  uint32_t min_work_window = 16;
+  // Work is published to each worker's own partitions (reported in its
+  // heartbeats), at most this many unfinished items per worker thread: one
+  // running and one prefetched. Bounds what a partition holds whatever the
+  // sweep size, and keeps every worker busy to the end of a study.
+  uint32_t items_per_thread = 2;
   // Real clusters with retention longer than a study: publish each trace
   // once and point every later reader at that publication (a reader that
   // finds it gone asks for a re-send as usual). Off for the embedded broker,

@@ -16,39 +16,61 @@ const char* PhaseOpName(PhaseOp op) {
   return "?";
 }
 
-std::string SchedWorkloadDigest(const SchedWorkload& w) {
+struct SchedDigestBuilder::Impl {
   Sha256 h;
+  std::string buf;  // fixed-width phase fields, fed in blocks
+};
+
+SchedDigestBuilder::SchedDigestBuilder(int64_t duration_ns, uint64_t calibration_khz,
+                                       const std::string& calibration_cpu, size_t task_count)
+    : impl_(std::make_unique<Impl>()) {
+  Sha256& h = impl_->h;
   h.UpdateField("kreplay.sched_workload.v1");
-  h.UpdateU64(static_cast<uint64_t>(w.duration_ns));
-  h.UpdateU64(w.calibration_khz);
-  h.UpdateField(w.calibration_cpu);
-  h.UpdateU64(w.tasks.size());
-  constexpr size_t kBlock = 64 * 1024;
-  std::string buf;
-  buf.reserve(kBlock);
-  for (const auto& t : w.tasks) {
-    h.UpdateField(t.name);
-    h.UpdateU64(static_cast<uint64_t>(static_cast<int64_t>(t.nice)));
-    h.UpdateU64(static_cast<uint64_t>(t.delay_ns));
-    h.UpdateU64(static_cast<uint64_t>(t.loops));
-    h.UpdateU64(t.cpu_mask);
-    h.UpdateU64(t.periodic ? 1 : 0);
-    h.UpdateField(t.kind);
-    h.UpdateU64(t.phases.size());
-    // The same bytes as UpdateU64 per field, fed in blocks: one digest call
-    // per 8-byte field would cost more than the hashing itself.
-    for (const auto& ph : t.phases) {
-      if (buf.size() + 24 > kBlock) {
-        h.Update(buf);
-        buf.clear();
-      }
-      for (uint64_t v : {static_cast<uint64_t>(ph.op), static_cast<uint64_t>(ph.a), static_cast<uint64_t>(ph.b)})
-        for (int i = 0; i < 8; ++i) buf.push_back(static_cast<char>(v >> (8 * i)));
+  h.UpdateU64(static_cast<uint64_t>(duration_ns));
+  h.UpdateU64(calibration_khz);
+  h.UpdateField(calibration_cpu);
+  h.UpdateU64(task_count);
+}
+
+SchedDigestBuilder::~SchedDigestBuilder() = default;
+
+void SchedDigestBuilder::AddTask(const SchedTaskSpec& t) {
+  Sha256& h = impl_->h;
+  h.UpdateField(t.name);
+  h.UpdateU64(static_cast<uint64_t>(static_cast<int64_t>(t.nice)));
+  h.UpdateU64(static_cast<uint64_t>(t.delay_ns));
+  h.UpdateU64(static_cast<uint64_t>(t.loops));
+  h.UpdateU64(t.cpu_mask);
+  h.UpdateU64(t.periodic ? 1 : 0);
+  h.UpdateField(t.kind);
+  h.UpdateU64(t.phases.size());
+  // The same bytes as Sha256::UpdateU64 per field (little-endian), fed in
+  // blocks: one digest call per 8-byte field costs more than the hashing.
+  constexpr size_t kRecord = 24, kBlock = 64 * 1024;
+  std::string& buf = impl_->buf;
+  buf.resize(kBlock);
+  size_t used = 0;
+  auto put = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) buf[used++] = static_cast<char>(v >> (8 * i));
+  };
+  for (const auto& ph : t.phases) {
+    if (used + kRecord > kBlock) {
+      h.Update(std::string_view(buf.data(), used));
+      used = 0;
     }
-    h.Update(buf);
-    buf.clear();
+    put(static_cast<uint64_t>(ph.op));
+    put(static_cast<uint64_t>(ph.a));
+    put(static_cast<uint64_t>(ph.b));
   }
-  return h.HexDigest();
+  h.Update(std::string_view(buf.data(), used));
+}
+
+std::string SchedDigestBuilder::Finish() { return impl_->h.HexDigest(); }
+
+std::string SchedWorkloadDigest(const SchedWorkload& w) {
+  SchedDigestBuilder b(w.duration_ns, w.calibration_khz, w.calibration_cpu, w.tasks.size());
+  for (const auto& t : w.tasks) b.AddTask(t);
+  return b.Finish();
 }
 
 }  // namespace kreplay::workload

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,5 +59,21 @@ struct SchedWorkload {
 // changes whenever any input of a model run changes. Run keys use it, and a
 // worker that regenerates a synthetic workload checks it.
 std::string SchedWorkloadDigest(const SchedWorkload& w);
+
+// SchedWorkloadDigest fed one task at a time, for producers that never hold
+// the whole workload. Gives the same digest when given the same fields and
+// every task, in order.
+class SchedDigestBuilder {
+ public:
+  SchedDigestBuilder(int64_t duration_ns, uint64_t calibration_khz, const std::string& calibration_cpu,
+                     size_t task_count);
+  ~SchedDigestBuilder();
+  void AddTask(const SchedTaskSpec& t);
+  std::string Finish();  // REQUIRES: called once, after task_count AddTask calls
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace kreplay::workload

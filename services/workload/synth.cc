@@ -1,5 +1,7 @@
 #include "services/workload/synth.h"
 
+#include <functional>
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -339,15 +341,15 @@ StatusOr<SynthSpec> ParseSynthSpec(const YAML::Node& node, const std::string& fi
   return spec;
 }
 
-SchedWorkload GenerateSynthetic(const SynthSpec& spec, uint64_t seed) {
-  SchedWorkload w;
-  w.duration_ns = spec.duration_ns;
+void GenerateSyntheticTasks(const SynthSpec& spec, uint64_t seed, const std::function<void(SchedTaskSpec&)>& fn) {
   const sim::Rng root(seed);
+  SchedTaskSpec t;  // reused: a consumer that keeps nothing reuses its phase buffer too
   std::map<std::string, int> next_index;  // per name prefix, so names stay unique across groups
   for (const auto& g : spec.groups) {
     const std::string prefix = g.name.empty() ? g.kind : g.name;
     for (int i = 0; i < g.count; ++i) {
-      SchedTaskSpec t;
+      t.phases.clear();
+      t.periodic = false;
       t.name = prefix + "-" + std::to_string(next_index[prefix]++);
       t.kind = g.kind;
       t.nice = g.nice;
@@ -361,6 +363,10 @@ SchedWorkload GenerateSynthetic(const SynthSpec& spec, uint64_t seed) {
       sim::Rng sleep_rng = task_rng.Fork(2);
       int64_t offset = g.start_jitter_ns > 0 ? start_rng.Range(0, g.start_jitter_ns) : 0;
       t.delay_ns = RoundUs(static_cast<double>(g.start_ns + offset));
+      // Room for the expected count plus slack: growing a large vector by
+      // doubling touches (and page-faults) about three times its memory.
+      const double expected = ExpectedPhases(g, spec.duration_ns);
+      t.phases.reserve(static_cast<size_t>(std::min(expected * 1.05 + 16, 4e6)));
 
       if (g.kind == "interactive") {
         // Nominal time at calibration speed: runs only stretch on slower
@@ -392,10 +398,22 @@ SchedWorkload GenerateSynthetic(const SynthSpec& spec, uint64_t seed) {
           remaining -= run;
         }
       }
-      w.tasks.push_back(std::move(t));
+      fn(t);
     }
   }
+}
+
+SchedWorkload GenerateSynthetic(const SynthSpec& spec, uint64_t seed) {
+  SchedWorkload w;
+  w.duration_ns = spec.duration_ns;
+  GenerateSyntheticTasks(spec, seed, [&](SchedTaskSpec& t) { w.tasks.push_back(std::move(t)); });
   return w;
+}
+
+int SyntheticTaskCount(const SynthSpec& spec) {
+  int n = 0;
+  for (const auto& g : spec.groups) n += g.count;
+  return n;
 }
 
 }  // namespace kreplay::workload

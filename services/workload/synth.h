@@ -45,6 +45,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,12 @@ StatusOr<SynthSpec> ParseSynthSpec(const YAML::Node& node, const std::string& fi
 // durations drawn from `seed`). REQUIRES: `spec` as ParseSynthSpec validates
 // it (a hand-built spec with near-zero means can expand enormously).
 SchedWorkload GenerateSynthetic(const SynthSpec& spec, uint64_t seed);
+
+// The same tasks, one at a time and in order, without holding the whole
+// workload: `fn` may read or move from the task it is given (a consumer that
+// only reads, such as a digest, lets one phase buffer serve every task).
+void GenerateSyntheticTasks(const SynthSpec& spec, uint64_t seed, const std::function<void(SchedTaskSpec&)>& fn);
+int SyntheticTaskCount(const SynthSpec& spec);
 
 // "10ms" -> 10'000'000. Accepts ns, us, ms, s, min; a bare integer is ns;
 // decimals are exact ("1.5ms") and must resolve to whole ns.

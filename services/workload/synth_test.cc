@@ -209,6 +209,25 @@ TEST(GenerateSynthetic, SameSeedSameWorkloadDifferentSeedDifferent) {
   EXPECT_NE(a.tasks[0].phases, a.tasks[1].phases);
 }
 
+TEST(GenerateSynthetic, TaskStreamGivesTheSameTasksAndDigest) {
+  auto s = Parse(kExample);
+  ASSERT_TRUE(s.ok());
+  for (uint64_t seed : {1u, 2u, 99u}) {
+    SchedWorkload whole = GenerateSynthetic(*s, seed);
+    ASSERT_EQ(static_cast<size_t>(SyntheticTaskCount(*s)), whole.tasks.size());
+    SchedDigestBuilder digest(whole.duration_ns, whole.calibration_khz, whole.calibration_cpu, whole.tasks.size());
+    size_t i = 0;
+    GenerateSyntheticTasks(*s, seed, [&](SchedTaskSpec& t) {
+      ASSERT_LT(i, whole.tasks.size());
+      EXPECT_EQ(t, whole.tasks[i]) << "task " << i << " seed " << seed;
+      digest.AddTask(t);
+      ++i;
+    });
+    EXPECT_EQ(i, whole.tasks.size());
+    EXPECT_EQ(digest.Finish(), SchedWorkloadDigest(whole));
+  }
+}
+
 TEST(GenerateSynthetic, AddingTasksDoesNotChangeOthers) {
   auto small = Parse(R"(synthetic:
   duration: 2s

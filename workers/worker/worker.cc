@@ -72,6 +72,7 @@ struct Worker::Impl {
   std::atomic<double> heartbeat_seconds{1.0};  // as the controller asks at registration
   std::atomic<bool> stop{false};
   std::atomic<bool> hard_stop{false};  // grace period over: cancel runs
+  std::atomic<bool> heartbeat_now{false};  // the assignment changed: tell the controller
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Job> queue;
@@ -154,6 +155,14 @@ void Worker::Impl::HeartbeatLoop() {
       if (stop.load() && busy == 0) break;
       for (const auto& [key, _] : in_flight) req.add_in_flight(key);
     }
+    // The controller publishes our next items to these partitions; a
+    // stopping worker reports none, so it is sent no new work.
+    if (auto parts = consumer->Assignment(); parts.ok()) {
+      req.set_assignment_known(true);
+      if (!stop.load())
+        for (const auto& tp : *parts)
+          if (tp.topic == topics.work) req.add_work_partitions(tp.partition);
+    }
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::HeartbeatResponse resp;
@@ -166,7 +175,8 @@ void Worker::Impl::HeartbeatLoop() {
         if (auto it = in_flight.find(key); it != in_flight.end()) it->second->store(true);
     }
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, std::chrono::duration<double>(heartbeat_seconds.load()));
+    cv.wait_for(lock, std::chrono::duration<double>(heartbeat_seconds.load()),
+                [&] { return heartbeat_now.exchange(false) || (stop.load() && busy == 0); });
   }
 }
 
@@ -190,6 +200,7 @@ void Worker::Impl::PollLoop() {
   const size_t prefetch = static_cast<size_t>(opt.threads);
   bool paused = false;
   auto last_lag = Clock::now();
+  std::vector<bus::TopicPartition> assignment;
   while (!stop.load()) {
     // Dispatch: claim ready items while threads are free.
     for (;;) {
@@ -227,6 +238,13 @@ void Worker::Impl::PollLoop() {
     }
     // Short polls while a thread waits on a ready item elsewhere.
     auto msg = consumer->Poll(std::chrono::milliseconds(ready.empty() ? 200 : 20));
+    // A new assignment is news for the controller, which publishes our work
+    // to our partitions: heartbeat now rather than within a second.
+    if (auto parts = consumer->Assignment(); parts.ok() && *parts != assignment) {
+      assignment = std::move(*parts);
+      heartbeat_now.store(true);
+      cv.notify_all();
+    }
     if (!msg.ok()) {
       Log(opt.worker_id, "work topic: " + msg.status().ToString());
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
