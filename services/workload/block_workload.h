@@ -37,4 +37,9 @@ struct BlockWorkload {
   bool operator==(const BlockWorkload&) const = default;
 };
 
+// Content digest (lowercase hex SHA-256, domain "kreplay.block_workload.v1")
+// over volumes, has_task_ids and every field of every request, fixed-width:
+// names the workload in result keys whatever transport or chunking carried it.
+std::string BlockWorkloadDigest(const BlockWorkload& w);
+
 }  // namespace kreplay::workload
