@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "services/blocktrace/reader.h"
+#include "services/blocktrace/synth.h"
 #include "services/core/digest.h"
 #include "services/core/strings.h"
 #include "services/workload/rtapp.h"
@@ -101,6 +103,74 @@ bool MetricNameMatches(const std::string& declared, const std::string& name) {
   return true;
 }
 
+bool IsSupportedFamily(const std::string& family) { return family == kFamilySched || family == kFamilyBlockCache; }
+
+// Strings accepted for int parameters with a unit: durations for time units
+// ("4ms"; "ns", "us", "ms", "s") and byte sizes for "bytes" ("512MiB").
+// Converts *v in place; returns an error message ("" on success or when
+// nothing applies: not an int parameter, no such unit, not a string).
+std::string ConvertUnitString(const model::ParamSpec& ps, model::ParamValue* v) {
+  auto* s = std::get_if<std::string>(v);
+  if (!s || ps.type != model::ParamType::kInt) return "";
+  int64_t per_unit = 0;
+  if (ps.unit == "ns") per_unit = 1;
+  else if (ps.unit == "us") per_unit = 1'000;
+  else if (ps.unit == "ms") per_unit = 1'000'000;
+  else if (ps.unit == "s") per_unit = 1'000'000'000;
+  if (per_unit > 0) {
+    // A bare number is ns to ParseDuration: for a coarser unit that would
+    // silently scale a quoted "2000"; leave it to ResolveParams' type error.
+    std::string_view t = Trim(*s);
+    if (per_unit > 1 && !t.empty() && t.find_first_not_of("0123456789.") == std::string_view::npos) return "";
+    auto d = workload::ParseDuration(*s);
+    if (!d.ok()) {
+      // Unit "ns" kept its older behaviour: a bad string is reported by
+      // ResolveParams as a type error.
+      if (per_unit == 1) return "";
+      return "expected int (" + ps.unit + ") or a duration such as 4ms, got '" + *s + "'";
+    }
+    if (*d % per_unit != 0) return "'" + *s + "' is not a whole number of " + ps.unit;
+    *v = *d / per_unit;
+    return "";
+  }
+  if (ps.unit == "bytes") {
+    auto b = blocktrace::ParseByteSize(*s);
+    if (!b.ok()) return "expected int (bytes) or a size such as 512MiB, got '" + *s + "': " + b.status().message();
+    if (*b > static_cast<uint64_t>(INT64_MAX)) return "'" + *s + "' is larger than 2^63 - 1 bytes";
+    *v = static_cast<int64_t>(*b);
+  }
+  return "";
+}
+
+// The implicit platform of a blockcache study (see kNoPlatform in spec.h).
+PlatformEntry NoPlatformEntry() {
+  PlatformEntry pe;
+  pe.name = kNoPlatform;
+  pe.source = "none";
+  pe.canonical = "";
+  pe.digest = Sha256Hex(pe.canonical);
+  return pe;
+}
+
+// Streams a block trace once: checks every line, counts requests (up to
+// `max_requests` > 0) and keeps nothing else.
+StatusOr<BlockTraceInfo> ScanBlockTrace(const std::string& path, const blocktrace::ReaderOptions& opts,
+                                        uint64_t max_requests) {
+  KREPLAY_ASSIGN_OR_RETURN(auto reader, blocktrace::BlockTraceReader::Open(path, opts));
+  BlockTraceInfo info;
+  workload::BlockRequest r;
+  while (max_requests == 0 || info.requests < max_requests) {
+    KREPLAY_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
+    if (!more) break;
+    ++info.requests;
+  }
+  info.volumes = reader->volumes().size();
+  info.has_task_ids = reader->has_task_ids();
+  info.format = reader->format();
+  info.clamped_times = reader->stats().clamped_times;
+  return info;
+}
+
 // ---- the parser -------------------------------------------------------------
 
 struct Entry {
@@ -166,9 +236,18 @@ class Parser {
     return "unknown parameter" + hint + msg.substr(std::string("unknown parameter").size());
   }
 
+  void DetermineFamily(const std::map<std::string, Entry>& top);
+  // "the study's models are of family 'sched' (variant 'a', model test.cfs)"
+  std::string FamilyOrigin() const {
+    return "the study's models are of family '" + family_ + "' (" + family_variant_ + ")";
+  }
   void ParseSeeds(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParsePlatforms(const Entry& e, StudySpec* spec);
   void ParseWorkloads(const Entry& e, StudySpec* spec);
+  // The kind-specific part of one workload entry; false if it had errors.
+  bool ParseBlockTrace(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we);
+  bool ParseBlockSynthetic(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we);
+  bool ParseTransport(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we);
   void ParseVariants(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParseReference(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParseMetrics(const std::map<std::string, Entry>& top, StudySpec* spec);
@@ -181,6 +260,10 @@ class Parser {
   std::vector<const model::ModelInfo*> models_;
   int top_line_ = 1;
   bool variants_incomplete_ = false;  // some variant failed to parse
+  // The study's family: that of the first variant whose model is known and of
+  // a supported family ("" if none is); family_variant_ names that variant.
+  std::string family_;
+  std::string family_variant_;
 };
 
 bool Parser::Fields(const YAML::Node& node, const std::string& field, const std::vector<std::string>& allowed,
@@ -220,6 +303,26 @@ std::optional<uint64_t> Parser::Uint(const YAML::Node& n, const std::string& fie
   }
   Error(n, field, "expected a non-negative integer" + (n.IsScalar() ? ", got '" + n.Scalar() + "'" : ""));
   return std::nullopt;
+}
+
+void Parser::DetermineFamily(const std::map<std::string, Entry>& top) {
+  auto it = top.find("variants");
+  if (it == top.end() || !it->second.value.IsSequence()) return;
+  const YAML::Node& n = it->second.value;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node v = n[i];
+    if (!v.IsMap()) continue;
+    const YAML::Node m = v["model"];
+    if (!m || !m.IsScalar()) continue;
+    const model::ModelInfo* info = registry_.Find(m.Scalar());
+    if (!info || !IsSupportedFamily(info->family)) continue;
+    const YAML::Node name = v["name"];
+    family_ = info->family;
+    family_variant_ = (name && name.IsScalar() ? "variant '" + name.Scalar() + "'"
+                                               : "variants[" + std::to_string(i) + "]") +
+                      ", model " + info->name;
+    return;
+  }
 }
 
 void Parser::ParseSeeds(const std::map<std::string, Entry>& top, StudySpec* spec) {
@@ -323,11 +426,17 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
     Error(n.IsNull() ? e.key_node : n, "workloads", "expected a non-empty list of workloads");
     return;
   }
+  static const std::vector<std::string> kAllowed = {
+      "name",   "synthetic",      "rtapp",       "blocktrace",        "block_synthetic", "transport",
+      "format", "blkparse_event", "csv_mapping", "strict_time_order", "max_requests"};
+  // Options of the block trace reader, valid only next to `blocktrace:`.
+  static const std::vector<std::string> kTraceOptions = {"format", "blkparse_event", "csv_mapping",
+                                                         "strict_time_order", "max_requests"};
   std::set<std::string> names;
   for (size_t i = 0; i < n.size(); ++i) {
     std::string f = "workloads[" + std::to_string(i) + "]";
     std::map<std::string, Entry> fields;
-    if (!Fields(n[i], f, {"name", "synthetic", "rtapp", "transport"}, &fields)) continue;
+    if (!Fields(n[i], f, kAllowed, &fields)) continue;
     WorkloadEntry we;
     bool ok = true;
     if (auto it = fields.find("name"); it == fields.end()) {
@@ -345,13 +454,40 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
     } else {
       ok = false;
     }
-    bool has_synth = fields.count("synthetic"), has_rtapp = fields.count("rtapp");
-    if (has_synth == has_rtapp) {
-      Error(n[i], f, "exactly one of 'synthetic' or 'rtapp' is required");
+    std::vector<std::string> kinds;
+    for (const char* k : {"synthetic", "rtapp", "blocktrace", "block_synthetic"})
+      if (fields.count(k)) kinds.push_back(k);
+    if (kinds.size() != 1) {
+      std::string choices = family_ == kFamilySched        ? "'synthetic' or 'rtapp'"
+                            : family_ == kFamilyBlockCache ? "'blocktrace' or 'block_synthetic'"
+                                                           : "'synthetic', 'rtapp', 'blocktrace' or 'block_synthetic'";
+      Error(n[i], f, "exactly one of " + choices + " is required" +
+                         (kinds.size() > 1 ? " (got " + Join(kinds, ", ") + ")" : ""));
       continue;
     }
-    if (has_synth) {
-      const Entry& s = fields["synthetic"];
+    const std::string& kind = kinds.front();
+    const Entry& ke = fields[kind];
+    bool block = kind == "blocktrace" || kind == "block_synthetic";
+    if (!family_.empty() && block != (family_ == kFamilyBlockCache)) {
+      Error(ke.key_node, f + "." + kind,
+            std::string(block ? "a block workload needs a blockcache study, but "
+                              : "a scheduler workload needs a sched study, but ") +
+                FamilyOrigin() + " (allowed here: " +
+                (block ? "synthetic, rtapp" : "blocktrace, block_synthetic") + "; one family per study)");
+      continue;
+    }
+    if (kind != "blocktrace") {
+      bool stray = false;
+      for (const auto& opt : kTraceOptions) {
+        if (auto it = fields.find(opt); it != fields.end()) {
+          Error(it->second.key_node, f + "." + opt, "only for a blocktrace workload");
+          stray = true;
+        }
+      }
+      if (stray) continue;
+    }
+    if (kind == "synthetic") {
+      const Entry& s = ke;
       we.kind = WorkloadEntry::Kind::kSynthetic;
       StatusOr<workload::SynthSpec> synth = InvalidArgument("");
       try {
@@ -366,28 +502,14 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
       we.synth = std::move(synth).value();
       // Workers re-parse this text, so they validate it exactly as here.
       we.synth_yaml = YAML::Dump(s.value);
-      if (auto t = fields.find("transport"); t != fields.end()) {
-        auto v = Str(t->second, f + ".transport");
-        if (!v) continue;
-        if (*v == "trace") {
-          we.transport = WorkloadEntry::Transport::kTrace;
-        } else if (*v != "generate") {
-          Error(t->second.value, f + ".transport", "unknown transport '" + *v + "' (allowed: generate, trace)");
-          continue;
-        }
-      }
-    } else {
-      const Entry& r = fields["rtapp"];
+      if (!ParseTransport(fields, f, &we)) continue;
+    } else if (kind == "rtapp") {
+      const Entry& r = ke;
       auto p = Str(r, f + ".rtapp");
       if (!p) continue;
       we.kind = WorkloadEntry::Kind::kRtApp;
       we.transport = WorkloadEntry::Transport::kTrace;
-      if (auto t = fields.find("transport"); t != fields.end()) {
-        auto v = Str(t->second, f + ".transport");
-        if (v && *v != "trace")
-          Error(t->second.value, f + ".transport", "an rt-app workload travels as a trace (allowed: trace)");
-        if (!v || *v != "trace") continue;
-      }
+      if (!ParseTransport(fields, f, &we)) continue;
       we.rtapp_path = ResolvePath(base_dir_, *p);
       auto text = ReadFile(we.rtapp_path);
       if (!text.ok()) {
@@ -400,9 +522,156 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
         continue;
       }
       we.rtapp = std::move(w).value();
+    } else if (kind == "blocktrace") {
+      if (!ParseBlockTrace(fields, f, &we)) continue;
+    } else {
+      if (!ParseBlockSynthetic(fields, f, &we)) continue;
     }
     if (ok) spec->workloads.push_back(std::move(we));
   }
+}
+
+// `transport:` for the kind already set in *we (its default there too).
+bool Parser::ParseTransport(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we) {
+  auto t = fields.find("transport");
+  if (t == fields.end()) return true;
+  auto v = Str(t->second, f + ".transport");
+  if (!v) return false;
+  if (we->kind == WorkloadEntry::Kind::kRtApp || we->kind == WorkloadEntry::Kind::kBlockTrace) {
+    if (*v == "trace") return true;
+    Error(t->second.value, f + ".transport",
+          std::string(we->kind == WorkloadEntry::Kind::kRtApp ? "an rt-app workload" : "a block trace workload") +
+              " travels as a trace (allowed: trace)");
+    return false;
+  }
+  if (*v == "trace") {
+    we->transport = WorkloadEntry::Transport::kTrace;
+  } else if (*v != "generate") {
+    Error(t->second.value, f + ".transport", "unknown transport '" + *v + "' (allowed: generate, trace)");
+    return false;
+  }
+  return true;
+}
+
+bool Parser::ParseBlockTrace(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we) {
+  const Entry& r = fields["blocktrace"];
+  we->kind = WorkloadEntry::Kind::kBlockTrace;
+  we->transport = WorkloadEntry::Transport::kTrace;
+  bool ok = ParseTransport(fields, f, we);
+  auto path = Str(r, f + ".blocktrace");
+  if (path && path->empty()) {
+    Error(r.value, f + ".blocktrace", "expected a trace file path");
+    path.reset();
+  } else if (path && *path == "-") {
+    // The controller reads the trace at load and again when runs need it.
+    Error(r.value, f + ".blocktrace", "stdin ('-') cannot be a study workload: give a file");
+    path.reset();
+  }
+  ok &= path.has_value();
+  blocktrace::ReaderOptions& opts = we->trace_options;
+  const Entry* format = nullptr;
+  if (auto it = fields.find("format"); it != fields.end()) {
+    format = &it->second;
+    if (auto s = Str(it->second, f + ".format")) {
+      auto fmt = blocktrace::ParseFormat(*s);
+      if (fmt.ok()) {
+        opts.format = *fmt;
+      } else {
+        Error(it->second.value, f + ".format",
+              "unknown format '" + *s + "' (auto, blkparse, msr, fio-v2, fio-v3, alibaba, tencent, csv)");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  const std::string format_name = blocktrace::FormatName(opts.format);
+  if (auto it = fields.find("blkparse_event"); it != fields.end()) {
+    auto s = Str(it->second, f + ".blkparse_event");
+    if (!s) {
+      ok = false;
+    } else if (*s != "Q" && *s != "D") {
+      Error(it->second.value, f + ".blkparse_event",
+            "expected Q (bios as queued) or D (requests issued to the driver), got '" + *s + "'");
+      ok = false;
+    } else if (opts.format != blocktrace::Format::kAuto && opts.format != blocktrace::Format::kBlkparse) {
+      Error(it->second.key_node, f + ".blkparse_event", "only for format blkparse (format is " + format_name + ")");
+      ok = false;
+    } else {
+      opts.blkparse_event = *s == "D" ? blocktrace::BlkparseEvent::kIssue : blocktrace::BlkparseEvent::kQueue;
+    }
+  }
+  const Entry* mapping = nullptr;
+  if (auto it = fields.find("csv_mapping"); it != fields.end()) {
+    mapping = &it->second;
+    auto s = Str(it->second, f + ".csv_mapping");
+    if (!s) {
+      ok = false;
+    } else if (opts.format != blocktrace::Format::kCsv) {
+      Error(it->second.key_node, f + ".csv_mapping",
+            "needs format: csv (format is " + format_name + (format ? ")" : ", the default)"));
+      ok = false;
+    } else {
+      opts.csv_mapping = *s;
+    }
+  }
+  if (auto it = fields.find("strict_time_order"); it != fields.end()) {
+    const YAML::Node& v = it->second.value;
+    if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
+      opts.strict_time_order = v.Scalar() == "true";
+    } else {
+      Error(v.IsNull() ? it->second.key_node : v, f + ".strict_time_order", "expected true or false");
+      ok = false;
+    }
+  }
+  if (auto it = fields.find("max_requests"); it != fields.end()) {
+    auto v = Uint(it->second.value, f + ".max_requests");
+    if (v && *v == 0)
+      Error(it->second.value, f + ".max_requests", "must be at least 1 (leave it out for the whole trace)");
+    if (!v || *v == 0) ok = false;
+    if (v) we->max_requests = *v;
+  }
+  if (!ok) return false;
+
+  we->trace_path = ResolvePath(base_dir_, *path);
+  auto info = ScanBlockTrace(we->trace_path, opts, we->max_requests);
+  if (!info.ok()) {
+    std::string msg = info.status().message();
+    // A bad mapping is the spec's own field; the reader reports it without a file.
+    if (mapping && msg.rfind("field 'csv_mapping': ", 0) == 0) {
+      Error(mapping->value, f + ".csv_mapping", msg.substr(std::string("field 'csv_mapping': ").size()));
+      return false;
+    }
+    // Name the trace as the spec wrote it: the resolved path is just noise.
+    if (msg.rfind(we->trace_path + ":", 0) == 0) msg = *path + msg.substr(we->trace_path.size());
+    NestedErrors(r.value, f + ".blocktrace", msg, false);
+    return false;
+  }
+  if (info->requests == 0) {
+    Error(r.value, f + ".blocktrace", *path + ": the trace has no requests");
+    return false;
+  }
+  we->trace_info = *info;
+  return true;
+}
+
+bool Parser::ParseBlockSynthetic(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we) {
+  const Entry& s = fields["block_synthetic"];
+  we->kind = WorkloadEntry::Kind::kBlockSynthetic;
+  StatusOr<blocktrace::BlockSynthSpec> synth = InvalidArgument("");
+  try {
+    synth = blocktrace::ParseBlockSynthSpec(s.value, f + ".block_synthetic");
+  } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
+    synth = InvalidArgument(ex.what());
+  }
+  if (!synth.ok()) {
+    NestedErrors(s.key_node, f + ".block_synthetic", synth.status().message(), true);
+    return false;
+  }
+  we->block_synth = std::move(synth).value();
+  // Workers re-parse this text, so they validate it exactly as here.
+  we->synth_yaml = YAML::Dump(s.value);
+  return ParseTransport(fields, f, we);
 }
 
 struct BaseVariant {
@@ -468,11 +737,17 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
         Error(it->second.value, f + ".model",
               "unknown model '" + *s + "'" + DidYouMean(*s, known) + " (known: " + Join(known, ", ") + ")");
         ok = false;
-      } else if (b.info->family != "sched") {
-        // Study specs describe scheduler workloads and platforms only, so far.
+      } else if (!IsSupportedFamily(b.info->family)) {
         Error(it->second.value, f + ".model",
               "model '" + *s + "' is of family '" + b.info->family +
-                  "', which study specs do not support yet (supported: sched.*)");
+                  "', which study specs do not support (supported: " + kFamilySched + ", " + kFamilyBlockCache + ")");
+        b.info = nullptr;
+        ok = false;
+      } else if (b.info->family != family_) {
+        // Workloads (and platforms) are of one family, so the models must be.
+        Error(it->second.value, f + ".model",
+              "model '" + *s + "' is of family '" + b.info->family + "', but " + FamilyOrigin() +
+                  ": all variants of a study share one family (put them in separate studies)");
         b.info = nullptr;
         ok = false;
       }
@@ -600,19 +875,25 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
         given[grid[a].key] = grid[a].values[idx[a]];
         point_parts.push_back(grid[a].key + "=" + grid[a].texts[idx[a]]);
       }
-      // An int parameter measured in ns also takes a duration ("4ms").
+      // An int parameter with a time unit also takes a duration ("4ms"), one
+      // in bytes a byte size ("512MiB"). Problems are "prefix.name: msg"
+      // lines like ResolveParams' own.
+      std::vector<std::string> problems;
       for (const auto& ps : b.info->params) {
         auto g = given.find(ps.name);
-        if (g == given.end() || ps.type != model::ParamType::kInt || ps.unit != "ns") continue;
-        if (auto* s = std::get_if<std::string>(&g->second)) {
-          if (auto d = workload::ParseDuration(*s); d.ok()) g->second = *d;
+        if (g == given.end()) continue;
+        if (std::string why = ConvertUnitString(ps, &g->second); !why.empty()) {
+          problems.push_back(prefix + "." + ps.name + ": " + why);
+          given.erase(g);  // reported here; not again as a type error
         }
       }
       auto resolved = model::ResolveParams(b.info->params, given, prefix);
       if (!resolved.ok()) {
+        for (auto line : Split(resolved.status().message(), '\n')) problems.emplace_back(line);
+      }
+      if (!problems.empty()) {
         // Map each "prefix.name: msg" line to the line that set the value.
-        for (auto line : Split(resolved.status().message(), '\n')) {
-          std::string l(line);
+        for (const std::string& l : problems) {
           int at = b.line;
           std::string field = prefix, msg = l;
           if (l.rfind(prefix + ".", 0) == 0) {
@@ -761,7 +1042,19 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
     const std::vector<std::string> allowed = {"study",     "description", "seeds", "base_seed", "platforms",
                                               "workloads", "variants",    "grid",  "reference", "metrics"};
     if (!Fields(root, "", allowed, &top)) return InvalidArgument(Join(errors_, "\n"));
+    DetermineFamily(top);
+    spec.family = family_;
+    // Platforms belong to the sched family. Without a known model the
+    // workloads' kinds tell whether they are wanted.
+    bool block_study = family_ == kFamilyBlockCache;
+    if (family_.empty()) {
+      if (auto it = top.find("workloads"); it != top.end() && it->second.value.IsSequence()) {
+        for (const auto& w : it->second.value)
+          block_study |= w.IsMap() && (w["blocktrace"] || w["block_synthetic"]);
+      }
+    }
     for (const char* req : {"study", "seeds", "platforms", "workloads", "variants"}) {
+      if (req == std::string("platforms") && block_study) continue;
       if (!top.count(req)) Error(top_line_, req, "required field missing");
     }
     if (auto it = top.find("study"); it != top.end()) {
@@ -774,7 +1067,16 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
       if (auto s = Str(it->second, "description")) spec.description = *s;
     }
     ParseSeeds(top, &spec);
-    if (auto it = top.find("platforms"); it != top.end()) ParsePlatforms(it->second, &spec);
+    if (auto it = top.find("platforms"); it != top.end()) {
+      if (family_ == kFamilyBlockCache) {
+        Error(it->second.key_node, "platforms",
+              "a blockcache study takes no platforms: " + FamilyOrigin() +
+                  ", whose devices come from model params (ssd_profile, hdd_profile, cache_size, ...)");
+      } else {
+        ParsePlatforms(it->second, &spec);
+      }
+    }
+    if (family_ == kFamilyBlockCache) spec.platforms.push_back(NoPlatformEntry());
     if (auto it = top.find("workloads"); it != top.end()) ParseWorkloads(it->second, &spec);
     ParseVariants(top, &spec);
     ParseReference(top, &spec);
@@ -832,8 +1134,34 @@ StatusOr<workload::SchedWorkload> BuildWorkload(const StudySpec& spec, size_t wo
     return InvalidArgument("workload index " + std::to_string(workload_index) + " out of range (" +
                            std::to_string(spec.workloads.size()) + " workloads)");
   const WorkloadEntry& w = spec.workloads[workload_index];
+  if (w.is_block())
+    return InvalidArgument("workload '" + w.name + "' is a block workload (use BuildBlockWorkload)");
   if (w.kind == WorkloadEntry::Kind::kRtApp) return w.rtapp;
   return workload::GenerateSynthetic(w.synth, seed);
+}
+
+StatusOr<workload::BlockWorkload> BuildBlockWorkload(const StudySpec& spec, size_t workload_index, uint64_t seed) {
+  if (workload_index >= spec.workloads.size())
+    return InvalidArgument("workload index " + std::to_string(workload_index) + " out of range (" +
+                           std::to_string(spec.workloads.size()) + " workloads)");
+  const WorkloadEntry& w = spec.workloads[workload_index];
+  if (!w.is_block())
+    return InvalidArgument("workload '" + w.name + "' is a scheduler workload (use BuildWorkload)");
+  if (w.kind == WorkloadEntry::Kind::kBlockSynthetic) return blocktrace::GenerateBlockSynthetic(w.block_synth, seed);
+  auto b = blocktrace::ReadBlockTrace(w.trace_path, w.trace_options, w.max_requests);
+  if (!b.ok()) return b.status().WithContext("workload '" + w.name + "'");
+  // Load validated this file and run keys name its content: a file edited
+  // since then must not be replayed under the study's name.
+  const BlockTraceInfo& want = w.trace_info;
+  if (b->requests.size() != want.requests || b->volumes.size() != want.volumes ||
+      b->has_task_ids != want.has_task_ids) {
+    return FailedPrecondition("workload '" + w.name + "': " + w.trace_path +
+                              " changed since the study was loaded (now " + std::to_string(b->requests.size()) +
+                              " requests, " + std::to_string(b->volumes.size()) + " volumes; loaded " +
+                              std::to_string(want.requests) + " requests, " + std::to_string(want.volumes) +
+                              " volumes)");
+  }
+  return b;
 }
 
 std::string CanonicalPlatformText(const workload::Platform& p) {

@@ -9,30 +9,54 @@
 //                                 #   base_seed+n-1) or an explicit list [1, 7, 9]
 //                                 #   of distinct unsigned integers
 //   base_seed: 1                  # optional, default 1; only with a count
-//   platforms: [juno-r0, tc2]     # required; shipped platform names, or paths to
-//                                 #   platform YAML files (an entry containing '/'
-//                                 #   or ending in .yaml/.yml), relative to the
-//                                 #   spec file's directory
+//   platforms: [juno-r0, tc2]     # sched studies: required; shipped platform names,
+//                                 #   or paths to platform YAML files (an entry
+//                                 #   containing '/' or ending in .yaml/.yml),
+//                                 #   relative to the spec file's directory.
+//                                 #   blockcache studies: must be absent (devices
+//                                 #   come from model params); see kNoPlatform.
 //   workloads:                    # required, non-empty list
 //     - name: mixed               #   [a-z0-9._-]+, unique
 //       synthetic: {...}          #   exactly one of: synthetic (parsed by
 //                                 #   workload::ParseSynthSpec; regenerated per seed)
-//       transport: generate       #   optional, synthetic only: "generate" (default):
-//                                 #   work items carry the generator spec, workers
-//                                 #   regenerate it and check its content digest;
-//                                 #   "trace": the controller publishes the expanded
-//                                 #   workload as trace chunks (as for rt-app files)
+//       transport: generate       #   optional, synthetic and block_synthetic only:
+//                                 #   "generate" (default): work items carry the
+//                                 #   generator spec, workers regenerate it and check
+//                                 #   its content digest; "trace": the controller
+//                                 #   publishes the expanded workload as trace chunks
+//                                 #   (as for rt-app files and block traces)
 //     - name: demo
 //       rtapp: path/to/file.json  #   or rtapp: an rt-app JSON file relative to the
 //                                 #   spec file (parsed once, same for every seed)
-//   variants:                     # required, non-empty list
-//     - name: cfs                 #   [a-z0-9._-]+, unique
-//       model: sched.cfs          #   a registered model
+//     - name: fio                 #   blockcache studies take these two kinds instead:
+//       blocktrace: t.iolog.zst   #   a block trace relative to the spec file (not
+//                                 #   "-"), read by blocktrace::BlockTraceReader,
+//                                 #   the same for every seed; travels as a trace.
+//                                 #   Validated at load by streaming it once.
+//       format: fio-v3            #   optional, blocktrace only: blocktrace::ParseFormat
+//                                 #   names (auto, blkparse, msr, fio-v2, fio-v3,
+//                                 #   alibaba, tencent, csv); default auto
+//       blkparse_event: Q         #   optional, blocktrace only, format auto or
+//                                 #   blkparse: Q (default) or D
+//       csv_mapping: "time=0:us,op=1,offset=2,size=3"  # optional, format csv only
+//       strict_time_order: false  #   optional, blocktrace only: an out-of-order
+//                                 #   request is an error instead of being clamped
+//       max_requests: 100000      #   optional, blocktrace only: replay at most the
+//                                 #   first n >= 1 requests
+//     - name: zipf
+//       block_synthetic: {...}    #   or block_synthetic (blocktrace::ParseBlockSynthSpec;
+//                                 #   regenerated per seed)
+//   variants:                     # required, non-empty list; every variant's model
+//     - name: cfs                 #   must be of one family ("sched" or "blockcache"),
+//       model: sched.cfs          #   the study's family (StudySpec::family)
 //       params: {governor: ondemand}  # optional; validated by model::ResolveParams.
 //                                 #   Quoted scalars are strings; plain ones are
 //                                 #   read as int, double, true/false, else string.
-//                                 #   An int parameter whose unit is "ns" also
-//                                 #   accepts a duration string ("4ms").
+//                                 #   An int parameter whose unit is "ns", "us",
+//                                 #   "ms" or "s" also accepts a duration string
+//                                 #   ("4ms"; a whole number of the unit); one whose
+//                                 #   unit is "bytes" accepts a byte size ("512MiB",
+//                                 #   "4KiB"; suffixes B, KiB, MiB, GiB, TiB).
 //   grid:                         # optional: param -> list of values. Every
 //     governor: [performance, schedutil]  # combination applies to every variant;
 //                                 #   expanded names get a suffix in grid key order:
@@ -47,6 +71,8 @@
 //                                 #   variant's model; each must be declared
 //                                 #   (MetricSpec) by every variant's model.
 //
+// docs/study-spec.md describes every field of both families with examples.
+//
 // Errors: every problem is collected and returned at once in one
 // InvalidArgument status, one per line: "file:line: field.path: message".
 //
@@ -60,14 +86,27 @@
 #include <string_view>
 #include <vector>
 
+#include "services/blocktrace/reader.h"
+#include "services/blocktrace/synth.h"
 #include "services/core/status.h"
 #include "services/model/params.h"
 #include "services/model/registry.h"
+#include "services/workload/block_workload.h"
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
 #include "services/workload/synth.h"
 
 namespace kreplay::spec {
+
+// Model families a study can hold (model::ModelInfo::family).
+inline constexpr const char* kFamilySched = "sched";
+inline constexpr const char* kFamilyBlockCache = "blockcache";
+
+// A blockcache study has no platforms; it gets this one implicit entry so that
+// RunSpec::platform, run keys and reports keep their shape: name "-", source
+// "none", an empty Platform, canonical text "" and digest SHA-256("")
+// (e3b0c442...b855). Run keys of block runs thus carry that digest.
+inline constexpr const char* kNoPlatform = "-";
 
 struct PlatformEntry {
   std::string name;       // shipped name, or the file's platform name
@@ -77,16 +116,37 @@ struct PlatformEntry {
   std::string digest;     // hex SHA-256 of `canonical`
 };
 
+// What loading a block trace found (streamed once; the requests are not kept).
+struct BlockTraceInfo {
+  uint64_t requests = 0;          // after the max_requests cap
+  size_t volumes = 0;             // distinct volumes among those requests
+  bool has_task_ids = false;
+  blocktrace::Format format = blocktrace::Format::kAuto;  // as detected
+  uint64_t clamped_times = 0;     // out-of-order requests clamped by the reader
+};
+
 struct WorkloadEntry {
-  enum class Kind { kSynthetic, kRtApp };
+  // kSynthetic and kRtApp feed the sched family, kBlockTrace and
+  // kBlockSynthetic the blockcache family.
+  enum class Kind { kSynthetic, kRtApp, kBlockTrace, kBlockSynthetic };
   std::string name;
   Kind kind = Kind::kSynthetic;
   enum class Transport { kGenerate, kTrace };
   workload::SynthSpec synth;     // kSynthetic: regenerated for each seed
-  std::string synth_yaml;        // kSynthetic: the `synthetic:` node as YAML text
-  Transport transport = Transport::kGenerate;  // kRtApp: always kTrace
+  std::string synth_yaml;        // kSynthetic / kBlockSynthetic: the `synthetic:` or
+                                 //   `block_synthetic:` node as YAML text
+  Transport transport = Transport::kGenerate;  // kRtApp, kBlockTrace: always kTrace
   std::string rtapp_path;        // kRtApp: resolved path
   workload::SchedWorkload rtapp; // kRtApp: parsed once at load
+  blocktrace::BlockSynthSpec block_synth;  // kBlockSynthetic: regenerated for each seed
+  std::string trace_path;                  // kBlockTrace: resolved path
+  blocktrace::ReaderOptions trace_options; // kBlockTrace: format, blkparse_event, ...
+  uint64_t max_requests = 0;               // kBlockTrace: 0 = the whole trace
+  BlockTraceInfo trace_info;               // kBlockTrace: found at load
+
+  bool is_block() const { return kind == Kind::kBlockTrace || kind == Kind::kBlockSynthetic; }
+  // True when the workload differs per seed (the generated kinds).
+  bool per_seed() const { return kind == Kind::kSynthetic || kind == Kind::kBlockSynthetic; }
 };
 
 struct Variant {
@@ -101,9 +161,10 @@ struct Variant {
 
 struct StudySpec {
   std::string name;
+  std::string family;             // kFamilySched or kFamilyBlockCache
   std::string description;
   std::vector<uint64_t> seeds;
-  std::vector<PlatformEntry> platforms;
+  std::vector<PlatformEntry> platforms;  // blockcache: the one kNoPlatform entry
   std::vector<WorkloadEntry> workloads;
   std::vector<Variant> variants;  // spec order, grid points expanded in place
   std::string reference;          // as given (or the default)
@@ -138,10 +199,24 @@ StatusOr<StudySpec> ParseStudySpec(std::string_view yaml, const std::string& pat
 // spec order).
 std::vector<RunSpec> ExpandRuns(const StudySpec& spec);
 
+// The study's model family: kFamilySched or kFamilyBlockCache.
+inline const std::string& StudyFamily(const StudySpec& spec) { return spec.family; }
+
 // The workload of (workload_index, seed): synthetic ones are generated from
-// the seed, rt-app ones are the same for every seed.
+// the seed, rt-app ones are the same for every seed. A block workload index
+// is an InvalidArgument error.
 StatusOr<workload::SchedWorkload> BuildWorkload(const StudySpec& spec, size_t workload_index,
                                                 uint64_t seed);
+
+// The block workload of (workload_index, seed): block_synthetic ones are
+// generated from the seed; block traces are read from trace_path (the whole
+// trace, up to max_requests, in memory: the caller owns it) and are the same
+// for every seed. A trace that no longer matches what load found (request
+// count, volumes, task IDs) is a FailedPrecondition error; trace errors keep
+// the reader's "file:line: field 'x': ..." text. A sched workload index is an
+// InvalidArgument error.
+StatusOr<workload::BlockWorkload> BuildBlockWorkload(const StudySpec& spec, size_t workload_index,
+                                                     uint64_t seed);
 
 // Canonical text of a platform, the input of its digest. One line per item
 // ("platform", "cluster", "opp", "idle"), fields in a fixed order, strings

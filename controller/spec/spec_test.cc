@@ -5,6 +5,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "controller/spec/run_key.h"
@@ -15,6 +19,7 @@ namespace kreplay::spec {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Two fake models, so the tests do not depend on the real scheduler models.
 model::Registry TestRegistry() {
@@ -519,6 +524,504 @@ TEST(SpecTest, RunKey) {
   for (const char* f : {"kreplay.run_key.v1", "m", "1", "a=1", "pd", "wd"}) h.UpdateField(f);
   h.UpdateU64(7);
   EXPECT_EQ(k, h.HexDigest());
+}
+
+// ---- the blockcache family ---------------------------------------------------
+
+// The scheduler fakes plus two block cache fakes (their parameters shaped like
+// the real bcache and block.lru ones) and one model of a family specs do not
+// support.
+model::Registry MixedRegistry() {
+  model::Registry reg = TestRegistry();
+  auto int_param = [](const char* name, const char* unit, int64_t def, double lo, double hi) {
+    return model::ParamSpec{name, model::ParamType::kInt, unit, def, lo, hi, {}, ""};
+  };
+  model::ModelInfo bc;
+  bc.name = "test.bcache";
+  bc.family = "blockcache";
+  bc.version = "1";
+  bc.params.push_back({"cache_mode", model::ParamType::kEnum, "", std::string("writethrough"), {}, {},
+                       {"writethrough", "writeback", "writearound", "none"}, "mode"});
+  bc.params.push_back({"cache_replacement_policy", model::ParamType::kEnum, "", std::string("lru"), {}, {},
+                       {"lru", "fifo", "random"}, "policy"});
+  bc.params.push_back(int_param("cache_size", "bytes", int64_t{32} << 30, 4 << 20, 4.6e18));
+  bc.params.push_back(int_param("congested_read_threshold_us", "us", 2000, 0, 1e9));
+  bc.params.push_back(int_param("writeback_delay", "s", 30, 0, 86400));
+  bc.metrics = {{"cache_hit_ratio", "%", model::Better::kHigher, ""},
+                {"read_latency_p99_us", "us", model::Better::kLower, ""},
+                {"requests", "count", model::Better::kNone, ""}};
+  bc.run = [](const model::RunInput&) -> StatusOr<model::Result> { return model::Result{}; };
+  model::ModelInfo lru;
+  lru.name = "test.lru";
+  lru.family = "blockcache";
+  lru.version = "1";
+  lru.params.push_back(int_param("cache_size", "bytes", int64_t{1} << 30, 0, 4.6e18));
+  lru.params.push_back(int_param("block_size", "bytes", 4096, 512, 1 << 30));
+  lru.metrics = {{"miss_ratio", "ratio", model::Better::kLower, ""}, {"requests", "count", model::Better::kNone, ""}};
+  lru.run = bc.run;
+  model::ModelInfo net = lru;
+  net.name = "test.net";
+  net.family = "net";
+  EXPECT_TRUE(reg.Register(std::move(bc)).ok());
+  EXPECT_TRUE(reg.Register(std::move(lru)).ok());
+  EXPECT_TRUE(reg.Register(std::move(net)).ok());
+  return reg;
+}
+
+constexpr const char* kBlockGood = R"(study: tiers
+seeds: 2
+workloads:
+  - name: recorded
+    blocktrace: trace.csv
+  - name: zipf
+    block_synthetic:
+      requests: 50
+      arrival: {kind: fixed, rate: 1000}
+      components:
+        - kind: zipf
+          footprint: 1MiB
+          read_fraction: 0.5
+variants:
+  - name: bc
+    model: test.bcache
+    params: {cache_mode: writeback, congested_read_threshold_us: 3ms, writeback_delay: 2min}
+  - name: lru
+    model: test.lru
+    params: {block_size: 64KiB}
+grid:
+  cache_size: [16MiB, 1GiB, 4194304]
+metrics: [requests]
+)";
+
+// The requests of testdata/trace.csv, written out by hand: volumes in order of
+// first appearance (sda = 0, sdb = 1), task column kept.
+std::vector<workload::BlockRequest> TraceCsvRequests() {
+  using workload::BlockOp;
+  return {{0, 0, 4096, 0, 7, BlockOp::kRead},
+          {1000, 8192, 8192, 0, 7, BlockOp::kWrite},
+          {2500, 4096, 4096, 1, 9, BlockOp::kRead},
+          {4000, 0, 0, 0, 7, BlockOp::kFlush},
+          {6000, 0, 65536, 1, 9, BlockOp::kWrite}};
+}
+
+TEST(BlockSpecTest, ParsesABlockStudy) {
+  auto reg = MixedRegistry();
+  auto s = Parse(kBlockGood, reg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(StudyFamily(*s), "blockcache");
+  EXPECT_EQ(s->family, kFamilyBlockCache);
+  // The one implicit platform: "-", no canonical text, SHA-256 of "" (the
+  // well-known constant).
+  ASSERT_EQ(s->platforms.size(), 1u);
+  EXPECT_EQ(s->platforms[0].name, "-");
+  EXPECT_EQ(s->platforms[0].canonical, "");
+  EXPECT_EQ(s->platforms[0].digest, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+
+  ASSERT_EQ(s->workloads.size(), 2u);
+  const WorkloadEntry& t = s->workloads[0];
+  EXPECT_EQ(t.kind, WorkloadEntry::Kind::kBlockTrace);
+  EXPECT_EQ(t.transport, WorkloadEntry::Transport::kTrace);
+  EXPECT_EQ(t.trace_path, std::string(KREPLAY_SPEC_TESTDATA) + "/trace.csv");
+  EXPECT_TRUE(t.is_block());
+  EXPECT_FALSE(t.per_seed());
+  EXPECT_EQ(t.trace_info.requests, 5u);
+  EXPECT_EQ(t.trace_info.volumes, 2u);
+  EXPECT_TRUE(t.trace_info.has_task_ids);
+  EXPECT_EQ(t.trace_info.format, blocktrace::Format::kCsv);  // detected from the header
+  EXPECT_EQ(t.trace_info.clamped_times, 0u);
+  const WorkloadEntry& z = s->workloads[1];
+  EXPECT_EQ(z.kind, WorkloadEntry::Kind::kBlockSynthetic);
+  EXPECT_EQ(z.transport, WorkloadEntry::Transport::kGenerate);
+  EXPECT_TRUE(z.per_seed());
+  EXPECT_EQ(z.block_synth.requests, 50u);
+  ASSERT_EQ(z.block_synth.components.size(), 1u);
+  EXPECT_EQ(z.block_synth.components[0].footprint, 1u << 20);
+
+  // Mixing models of one family is fine; byte sizes and durations resolve.
+  ASSERT_EQ(s->variants.size(), 6u);
+  EXPECT_EQ(s->variants[0].name, "bc[cache_size=16MiB]");
+  EXPECT_EQ(s->variants[0].params.Int("cache_size"), 16 * 1024 * 1024);
+  EXPECT_EQ(s->variants[1].params.Int("cache_size"), int64_t{1} << 30);
+  EXPECT_EQ(s->variants[2].params.Int("cache_size"), 4194304);
+  EXPECT_EQ(s->variants[0].params.Int("congested_read_threshold_us"), 3000);
+  EXPECT_EQ(s->variants[0].params.Int("writeback_delay"), 120);
+  EXPECT_EQ(s->variants[0].params.Str("cache_mode"), "writeback");
+  EXPECT_EQ(s->variants[4].name, "lru[cache_size=1GiB]");
+  EXPECT_EQ(s->variants[4].params.Int("block_size"), 65536);
+  EXPECT_EQ(s->variants[4].compare_to, "bc[cache_size=1GiB]");
+
+  // Runs keep their shape: platform index 0 throughout.
+  auto runs = ExpandRuns(*s);
+  ASSERT_EQ(runs.size(), 6u * 1 * 2 * 2);
+  for (const auto& r : runs) EXPECT_EQ(r.platform, 0u);
+  EXPECT_EQ(runs[2].workload, 1u);
+  EXPECT_EQ(runs[4].variant, 1u);
+}
+
+TEST(BlockSpecTest, BuildBlockWorkloadFromATrace) {
+  auto reg = MixedRegistry();
+  auto s = Parse(kBlockGood, reg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto w1 = BuildBlockWorkload(*s, 0, 1), w2 = BuildBlockWorkload(*s, 0, 2);
+  ASSERT_TRUE(w1.ok()) << w1.status().ToString();
+  ASSERT_TRUE(w2.ok());
+  EXPECT_EQ(w1->volumes, (std::vector<std::string>{"sda", "sdb"}));
+  EXPECT_TRUE(w1->has_task_ids);
+  EXPECT_EQ(w1->requests, TraceCsvRequests());
+  EXPECT_EQ(*w1, *w2);  // a trace is the same for every seed
+
+  // max_requests keeps the first n.
+  std::string capped = kBlockGood;
+  capped.replace(capped.find("    blocktrace: trace.csv\n"), 26, "    blocktrace: trace.csv\n    max_requests: 2\n");
+  auto c = Parse(capped, reg);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->workloads[0].max_requests, 2u);
+  EXPECT_EQ(c->workloads[0].trace_info.requests, 2u);
+  EXPECT_EQ(c->workloads[0].trace_info.volumes, 1u);  // sdb first appears in request 3
+  auto cw = BuildBlockWorkload(*c, 0, 1);
+  ASSERT_TRUE(cw.ok()) << cw.status().ToString();
+  auto want = TraceCsvRequests();
+  want.resize(2);
+  EXPECT_EQ(cw->requests, want);
+  EXPECT_EQ(cw->volumes, (std::vector<std::string>{"sda"}));
+
+  // The wrong builder for the kind, and a bad index.
+  EXPECT_EQ(BuildWorkload(*s, 0, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(BuildWorkload(*s, 1, 1).status().message(), HasSubstr("'zipf' is a block workload"));
+  EXPECT_EQ(BuildBlockWorkload(*s, 2, 1).status().code(), StatusCode::kInvalidArgument);
+  auto sched = Parse(kGood, TestRegistry());
+  ASSERT_TRUE(sched.ok());
+  EXPECT_THAT(BuildBlockWorkload(*sched, 0, 1).status().message(), HasSubstr("'mixed' is a scheduler workload"));
+}
+
+TEST(BlockSpecTest, BuildBlockWorkloadFromAGenerator) {
+  auto reg = MixedRegistry();
+  auto s = Parse(kBlockGood, reg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto a1 = BuildBlockWorkload(*s, 1, 1), a1b = BuildBlockWorkload(*s, 1, 1), a2 = BuildBlockWorkload(*s, 1, 2);
+  ASSERT_TRUE(a1.ok() && a1b.ok() && a2.ok());
+  EXPECT_EQ(a1->requests.size(), 50u);
+  EXPECT_EQ(*a1, *a1b);
+  EXPECT_NE(*a1, *a2);  // offsets and read/write draws follow the seed
+  // Fixed arrivals at 1000/s: request i at i ms, whatever the seed.
+  for (size_t i = 0; i < a1->requests.size(); ++i) EXPECT_EQ(a1->requests[i].time_ns, int64_t(i) * 1000000) << i;
+  for (const auto& r : a1->requests) {
+    EXPECT_LT(r.offset, 1u << 20);
+    EXPECT_EQ(r.bytes, 4096u);  // the default size
+  }
+  // What a worker does: re-parse the kept YAML and generate the same requests.
+  auto again = blocktrace::ParseBlockSynthSpec(YAML::Load(s->workloads[1].synth_yaml), "block_synthetic");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(blocktrace::GenerateBlockSynthetic(*again, 2), *a2);
+
+  std::string traced = kBlockGood;
+  traced.replace(traced.find("  - name: zipf\n"), 15, "  - name: zipf\n    transport: trace\n");
+  auto t = Parse(traced, reg);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->workloads[1].transport, WorkloadEntry::Transport::kTrace);
+}
+
+TEST(BlockSpecTest, TraceChangedSinceLoadIsRefused) {
+  auto reg = MixedRegistry();
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("kreplay_spec_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(std::string(KREPLAY_SPEC_TESTDATA) + "/trace.csv", dir / "t.csv",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto s = ParseStudySpec(R"(study: s
+seeds: 1
+workloads: [{name: t, blocktrace: t.csv}]
+variants: [{name: a, model: test.lru}]
+)", "study.yaml", dir.string(), reg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_TRUE(BuildBlockWorkload(*s, 0, 1).ok());
+  {
+    std::ofstream out(dir / "t.csv", std::ios::app);
+    out << "7000,sda,read,0,4096,7\n";
+  }
+  auto w = BuildBlockWorkload(*s, 0, 1);
+  EXPECT_EQ(w.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(w.status().message(), HasSubstr("changed since the study was loaded (now 6 requests"));
+  std::filesystem::remove(dir / "t.csv");
+  auto gone = BuildBlockWorkload(*s, 0, 1);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(gone.status().message(), HasSubstr("workload 't'"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BlockSpecTest, OneFamilyPerStudy) {
+  auto reg = MixedRegistry();
+  auto mixed = Parse(R"(study: s
+seeds: 1
+platforms: [tc2]
+workloads: [{name: v, rtapp: video.json}]
+variants:
+  - {name: cfs, model: test.cfs}
+  - {name: bc, model: test.bcache}
+  - {name: other, model: test.net}
+)", reg);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_THAT(mixed.status().message(),
+              HasSubstr("study.yaml:7: variants[1].model: model 'test.bcache' is of family 'blockcache', but the "
+                        "study's models are of family 'sched' (variant 'cfs', model test.cfs): all variants of a "
+                        "study share one family"));
+  EXPECT_THAT(mixed.status().message(),
+              HasSubstr("study.yaml:8: variants[2].model: model 'test.net' is of family 'net', which study specs "
+                        "do not support (supported: sched, blockcache)"));
+
+  // The first variant with a usable model sets the family; here a block one,
+  // so the platform and the rt-app workload are the odd ones out.
+  auto block_first = Parse(R"(study: s
+seeds: 1
+platforms: [tc2]
+workloads:
+  - {name: v, rtapp: video.json}
+  - {name: t, blocktrace: trace.csv}
+variants:
+  - {name: nope, model: test.zzz}
+  - {name: lru, model: test.lru}
+  - {name: cfs, model: test.cfs}
+)", reg);
+  ASSERT_FALSE(block_first.ok());
+  const std::string m = block_first.status().message();
+  EXPECT_THAT(m, HasSubstr("study.yaml:3: platforms: a blockcache study takes no platforms: the study's models are "
+                           "of family 'blockcache' (variant 'lru', model test.lru)"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:5: workloads[0].rtapp: a scheduler workload needs a sched study, but the "
+                           "study's models are of family 'blockcache'"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:10: variants[2].model: model 'test.cfs' is of family 'sched', but the "
+                           "study's models are of family 'blockcache' (variant 'lru', model test.lru)"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:8: variants[0].model: unknown model 'test.zzz'"));
+  EXPECT_THAT(m, Not(HasSubstr("workloads[1]")));
+}
+
+TEST(BlockSpecTest, WorkloadKindsFollowTheFamily) {
+  auto reg = MixedRegistry();
+  auto sched = Parse(R"(study: s
+seeds: 1
+platforms: [tc2]
+workloads:
+  - name: t
+    blocktrace: trace.csv
+  - name: z
+    block_synthetic: {requests: 10, components: [{kind: scan, footprint: 1MiB}]}
+  - name: none
+  - name: two
+    rtapp: video.json
+    blocktrace: trace.csv
+variants: [{name: a, model: test.cfs}]
+)", reg);
+  ASSERT_FALSE(sched.ok());
+  std::string m = sched.status().message();
+  EXPECT_THAT(m, HasSubstr("study.yaml:6: workloads[0].blocktrace: a block workload needs a blockcache study, but the "
+                           "study's models are of family 'sched' (variant 'a', model test.cfs) (allowed here: "
+                           "synthetic, rtapp; one family per study)"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:8: workloads[1].block_synthetic: a block workload needs a blockcache study"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:9: workloads[2]: exactly one of 'synthetic' or 'rtapp' is required\n"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:10: workloads[3]: exactly one of 'synthetic' or 'rtapp' is required (got "
+                           "rtapp, blocktrace)"));
+
+  auto block = Parse(R"(study: s
+seeds: 1
+workloads:
+  - name: s
+    synthetic: {duration: 1s, groups: [{kind: batch, work: 10ms}]}
+  - name: none
+variants: [{name: a, model: test.lru}]
+)", reg);
+  ASSERT_FALSE(block.ok());
+  m = block.status().message();
+  EXPECT_THAT(m, HasSubstr("study.yaml:5: workloads[0].synthetic: a scheduler workload needs a sched study, but the "
+                           "study's models are of family 'blockcache' (variant 'a', model test.lru) (allowed here: "
+                           "blocktrace, block_synthetic; one family per study)"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:6: workloads[1]: exactly one of 'blocktrace' or 'block_synthetic' is required"));
+  // No platform is asked for.
+  EXPECT_THAT(m, Not(HasSubstr("platforms")));
+
+  // With no known model, the workloads decide whether platforms are needed.
+  auto unknown = Parse(R"(study: s
+seeds: 1
+workloads: [{name: t, blocktrace: trace.csv}]
+variants: [{name: a, model: test.zzz}]
+)", reg);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(), Not(HasSubstr("platforms")));
+  EXPECT_THAT(unknown.status().message(), HasSubstr("unknown model 'test.zzz'"));
+  auto unknown_sched = Parse(R"(study: s
+seeds: 1
+workloads: [{name: v, rtapp: video.json}]
+variants: [{name: a, model: test.zzz}]
+)", reg);
+  EXPECT_THAT(unknown_sched.status().message(), HasSubstr("study.yaml:1: platforms: required field missing"));
+}
+
+TEST(BlockSpecTest, TraceErrorsNameSpecLineFieldAndTraceLine) {
+  auto reg = MixedRegistry();
+  auto with = [&](const std::string& workload) {
+    return Parse("study: s\nseeds: 1\nworkloads:\n  - name: t\n" + workload +
+                     "variants: [{name: a, model: test.lru}]\n",
+                 reg);
+  };
+  // Line 5 of the spec is the first line of `workload`.
+  auto broken = with("    blocktrace: broken_trace.csv\n");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.status().message(),
+              HasSubstr("study.yaml:5: workloads[0].blocktrace: broken_trace.csv:3: field 'size': "));
+  auto missing = with("    blocktrace: nope.csv\n");
+  EXPECT_THAT(missing.status().message(), HasSubstr("study.yaml:5: workloads[0].blocktrace: nope.csv: "));
+  auto empty = with("    blocktrace: empty_trace.csv\n");
+  EXPECT_THAT(empty.status().message(),
+              HasSubstr("study.yaml:5: workloads[0].blocktrace: empty_trace.csv: the trace has no requests"));
+  auto stdin_trace = with("    blocktrace: \"-\"\n");
+  EXPECT_THAT(stdin_trace.status().message(),
+              HasSubstr("study.yaml:5: workloads[0].blocktrace: stdin ('-') cannot be a study workload"));
+  // Clamped by default, an error with strict_time_order.
+  auto clamped = with("    blocktrace: unordered_trace.csv\n");
+  ASSERT_TRUE(clamped.ok()) << clamped.status().ToString();
+  EXPECT_EQ(clamped->workloads[0].trace_info.clamped_times, 1u);
+  auto strict = with("    blocktrace: unordered_trace.csv\n    strict_time_order: true\n");
+  EXPECT_THAT(strict.status().message(),
+              HasSubstr("study.yaml:5: workloads[0].blocktrace: unordered_trace.csv:4: field 'time': "));
+  // Forced to the wrong format, the same file fails on its first line.
+  auto msr = with("    blocktrace: trace.csv\n    format: msr\n");
+  EXPECT_THAT(msr.status().message(), HasSubstr("study.yaml:5: workloads[0].blocktrace: trace.csv:1: field '"));
+}
+
+TEST(BlockSpecTest, TraceReaderOptions) {
+  auto reg = MixedRegistry();
+  auto with = [&](const std::string& workload) {
+    return Parse("study: s\nseeds: 1\nworkloads:\n  - name: t\n" + workload +
+                     "variants: [{name: a, model: test.lru}]\n",
+                 reg);
+  };
+  auto mapped = with("    blocktrace: mapped_trace.csv\n    format: csv\n"
+                     "    csv_mapping: \"time=0:us,op=1,offset=2:sectors,size=3:sectors\"\n");
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  EXPECT_EQ(mapped->workloads[0].trace_options.format, blocktrace::Format::kCsv);
+  auto w = BuildBlockWorkload(*mapped, 0, 1);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  // 10 us and 12 us, relative to the first; sectors of 512 bytes; one volume.
+  using workload::BlockOp;
+  EXPECT_EQ(w->requests, (std::vector<workload::BlockRequest>{{0, 4096, 4096, 0, 0, BlockOp::kRead},
+                                                               {2000, 8192, 8192, 0, 0, BlockOp::kWrite}}));
+  EXPECT_FALSE(w->has_task_ids);
+
+  auto bad_mapping = with("    blocktrace: mapped_trace.csv\n    format: csv\n    csv_mapping: \"time=0,op=1\"\n");
+  EXPECT_THAT(bad_mapping.status().message(),
+              HasSubstr("study.yaml:7: workloads[0].csv_mapping: missing column 'offset'"));
+  auto no_csv = with("    blocktrace: mapped_trace.csv\n    csv_mapping: \"time=0\"\n");
+  EXPECT_THAT(no_csv.status().message(),
+              HasSubstr("study.yaml:6: workloads[0].csv_mapping: needs format: csv (format is auto, the default)"));
+  auto bad_format = with("    blocktrace: trace.csv\n    format: spc\n");
+  EXPECT_THAT(bad_format.status().message(), HasSubstr("study.yaml:6: workloads[0].format: unknown format 'spc'"));
+  auto bad_event = with("    blocktrace: trace.csv\n    blkparse_event: C\n");
+  EXPECT_THAT(bad_event.status().message(),
+              HasSubstr("study.yaml:6: workloads[0].blkparse_event: expected Q (bios as queued) or D"));
+  auto event_msr = with("    blocktrace: trace.csv\n    format: msr\n    blkparse_event: D\n");
+  EXPECT_THAT(event_msr.status().message(),
+              HasSubstr("study.yaml:7: workloads[0].blkparse_event: only for format blkparse (format is msr)"));
+  auto d_ok = with("    blocktrace: trace.csv\n    blkparse_event: D\n");
+  ASSERT_TRUE(d_ok.ok()) << d_ok.status().ToString();
+  EXPECT_EQ(d_ok->workloads[0].trace_options.blkparse_event, blocktrace::BlkparseEvent::kIssue);
+  auto zero = with("    blocktrace: trace.csv\n    max_requests: 0\n    strict_time_order: maybe\n");
+  EXPECT_THAT(zero.status().message(), HasSubstr("study.yaml:6: workloads[0].max_requests: must be at least 1"));
+  EXPECT_THAT(zero.status().message(),
+              HasSubstr("study.yaml:7: workloads[0].strict_time_order: expected true or false"));
+  auto generate = with("    blocktrace: trace.csv\n    transport: generate\n");
+  EXPECT_THAT(generate.status().message(),
+              HasSubstr("study.yaml:6: workloads[0].transport: a block trace workload travels as a trace"));
+  auto stray = with("    block_synthetic: {requests: 5, components: [{kind: scan, footprint: 1MiB}]}\n"
+                    "    format: csv\n    max_requests: 3\n");
+  EXPECT_THAT(stray.status().message(), HasSubstr("study.yaml:6: workloads[0].format: only for a blocktrace workload"));
+  EXPECT_THAT(stray.status().message(),
+              HasSubstr("study.yaml:7: workloads[0].max_requests: only for a blocktrace workload"));
+}
+
+TEST(BlockSpecTest, BlockSyntheticErrorsKeepTheirLine) {
+  auto reg = MixedRegistry();
+  auto s = Parse(R"(study: s
+seeds: 1
+workloads:
+  - name: z
+    block_synthetic:
+      requests: 10
+      arrival: {kind: poisson, rate: 100}
+      components:
+        - kind: zipf
+          footprint: 1MiB
+          size: 3 bytes
+variants: [{name: a, model: test.lru}]
+)", reg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("study.yaml:11: workloads[0].block_synthetic.components[0].size"));
+  auto bad_transport = Parse(R"(study: s
+seeds: 1
+workloads:
+  - name: z
+    transport: pigeon
+    block_synthetic: {requests: 5, arrival: {kind: fixed, rate: 10}, components: [{kind: scan, footprint: 1MiB}]}
+variants: [{name: a, model: test.lru}]
+)", reg);
+  EXPECT_THAT(bad_transport.status().message(),
+              HasSubstr("study.yaml:5: workloads[0].transport: unknown transport 'pigeon' (allowed: generate, trace)"));
+}
+
+TEST(BlockSpecTest, ByteSizeAndDurationParams) {
+  auto reg = MixedRegistry();
+  auto with = [&](const std::string& params, const std::string& grid = "") {
+    return Parse("study: s\nseeds: 1\nworkloads: [{name: t, blocktrace: trace.csv}]\n"
+                 "variants:\n  - name: a\n    model: test.bcache\n    params: " + params + "\n" + grid,
+                 reg);
+  };
+  auto ok = with("{cache_size: 512MiB, congested_read_threshold_us: 250us, writeback_delay: 5s}");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->variants[0].params.Int("cache_size"), int64_t{512} * 1024 * 1024);
+  EXPECT_EQ(ok->variants[0].params.Int("congested_read_threshold_us"), 250);
+  EXPECT_EQ(ok->variants[0].params.Int("writeback_delay"), 5);
+  auto plain = with("{cache_size: 8388608, congested_read_threshold_us: 7}");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->variants[0].params.Int("cache_size"), 8388608);
+  EXPECT_EQ(plain->variants[0].params.Int("congested_read_threshold_us"), 7);
+  // A quoted bare number stays a string for a coarse time unit (it is not
+  // read as ns and scaled).
+  auto quoted_us = with("{congested_read_threshold_us: \"2000\"}");
+  EXPECT_THAT(quoted_us.status().message(),
+              HasSubstr("study.yaml:7: variants[0].params.congested_read_threshold_us: expected int, got '2000'"));
+  // Quoted sizes convert too (they are strings either way).
+  auto quoted = with("{cache_size: \"4GiB\"}");
+  ASSERT_TRUE(quoted.ok()) << quoted.status().ToString();
+  EXPECT_EQ(quoted->variants[0].params.Int("cache_size"), int64_t{4} << 30);
+
+  auto bad = with("{cache_size: 16MB, congested_read_threshold_us: 1500ns, writeback_delay: soon}");
+  ASSERT_FALSE(bad.ok());
+  const std::string m = bad.status().message();
+  EXPECT_THAT(m, HasSubstr("study.yaml:7: variants[0].params.cache_size: expected int (bytes) or a size such as "
+                           "512MiB, got '16MB'"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:7: variants[0].params.congested_read_threshold_us: '1500ns' is not a whole "
+                           "number of us"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:7: variants[0].params.writeback_delay: expected int (s) or a duration such "
+                           "as 4ms, got 'soon'"));
+  EXPECT_THAT(m, Not(HasSubstr("expected int, got")));  // reported once, not again as a type error
+  // Bounds apply to the converted value.
+  auto small = with("{cache_size: 1MiB}");
+  EXPECT_THAT(small.status().message(),
+              HasSubstr("study.yaml:7: variants[0].params.cache_size: 1048576 is out of bounds [4194304, "));
+  auto huge = with("{cache_size: 16777216TiB}");
+  EXPECT_THAT(huge.status().message(), HasSubstr("variants[0].params.cache_size: "));
+
+  // Grid values convert the same way and keep their text in variant names;
+  // a bad one names the grid line.
+  auto grid = with("{cache_mode: writeback}",
+                   "grid:\n  cache_size: [16MiB, 32MiB]\n  cache_replacement_policy: [lru, fifo]\n");
+  ASSERT_TRUE(grid.ok()) << grid.status().ToString();
+  ASSERT_EQ(grid->variants.size(), 4u);
+  EXPECT_EQ(grid->variants[1].name, "a[cache_size=16MiB,cache_replacement_policy=fifo]");
+  EXPECT_EQ(grid->variants[3].params.Int("cache_size"), 32 << 20);
+  auto bad_grid = with("{cache_mode: writeback}", "grid:\n  cache_size: [16MiB, 32 MiBs]\n");
+  EXPECT_THAT(bad_grid.status().message(),
+              HasSubstr("study.yaml:9: grid.cache_size: expected int (bytes) or a size such as 512MiB, got '32 MiBs'"));
+  // Two spellings of one size are one variant twice.
+  auto same = with("{cache_mode: writeback}", "grid:\n  cache_size: [16MiB, 16777216]\n");
+  EXPECT_THAT(same.status().message(), HasSubstr("has the same model and parameters as 'a[cache_size=16MiB]'"));
 }
 
 }  // namespace
