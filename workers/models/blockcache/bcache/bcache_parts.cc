@@ -71,7 +71,11 @@ void SequentialTracker::MoveToTail(Table& t, int32_t i) {
 uint64_t SequentialTracker::Account(uint32_t device, uint32_t task_id, uint64_t start_sector, uint32_t bytes,
                                     int64_t now_ns) {
   Table& t = tables_[device];
-  Task& task = tasks_[task_id];
+  if (!last_task_ || last_task_id_ != task_id) {
+    last_task_ = &tasks_[task_id];
+    last_task_id_ = task_id;
+  }
+  Task& task = *last_task_;
   int32_t found = -1;
   for (int32_t i = t.heads[IoHash(start_sector)]; i >= 0; i = t.io[i].next) {
     if (t.io[i].last == start_sector && now_ns < t.io[i].expires) {

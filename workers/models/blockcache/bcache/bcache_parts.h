@@ -73,6 +73,10 @@ class SequentialTracker {
 
   std::vector<Table> tables_;
   std::unordered_map<uint32_t, Task> tasks_;  // looked up only, never iterated
+  // The last task looked up (most IO comes in runs from one task); elements
+  // of an unordered_map keep their address when it rehashes.
+  uint32_t last_task_id_ = 0;
+  Task* last_task_ = nullptr;
 };
 
 // The cache set's congestion estimate: bch_bbio_count_io_errors() (io.c)

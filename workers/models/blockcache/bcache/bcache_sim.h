@@ -26,6 +26,7 @@
 #include "services/sim/rng.h"
 #include "services/workload/block_workload.h"
 #include "workers/models/blockcache/bcache/bcache_parts.h"
+#include "workers/models/blockcache/bcache/extent_index.h"
 #include "workers/models/blockcache/devices/device.h"
 
 namespace kreplay::blockcache::bcache {
@@ -199,6 +200,7 @@ class BcacheSim final : public sim::EventHandler {
   void Collide(uint32_t volume, uint64_t start, uint64_t end);
 
   // Extent index.
+  ChunkedMap<Extent>::Pos FirstEndingAfter(uint64_t key) const;
   void Cut(uint32_t volume, uint64_t start, uint64_t end);
   // Writes [start, end) into the cache at Now(); false if no bucket could be
   // allocated (the range is then left uncached). `*done` = last completion.
@@ -237,7 +239,7 @@ class BcacheSim final : public sim::EventHandler {
   uint32_t block_sectors_;
   uint64_t all_bdev_sectors_ = 0;
 
-  std::map<uint64_t, Extent> extents_;  // by key-encoded start
+  ChunkedMap<Extent> extents_;  // by key-encoded start; extents never overlap
   std::vector<Bucket> buckets_;
   std::vector<uint16_t> prio_;
   std::vector<uint32_t> free_;  // FIFO of free buckets

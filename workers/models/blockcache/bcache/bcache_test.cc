@@ -256,6 +256,64 @@ TEST(BcacheRead, HitResetsPriority) {
   EXPECT_EQ(rig.sim->Stats().cache_hits, 1u);
 }
 
+// Overwrites cut cached extents in all three ways (split by a discard, end
+// trimmed, front trimmed) and a read then walks pieces and holes. Every
+// figure below is derived by hand from the extent rules (btree extent
+// overwrite, cache_lookup_fn(), cached_dev_cache_miss()), with sectors of
+// 512 bytes and one open bucket filled from cache sector 0.
+TEST(BcacheExtents, OverwritesCutExtentsAndReadsWalkPiecesAndHoles) {
+  Rig rig = MakeRig(Quiet());  // writethrough, 16 buckets of 1024 sectors
+  const BlockWorkload w = Trace({
+      Req(0, BlockOp::kWrite, 0, 64 * kKiB),                 // [0,128) at cache 0..128
+      Req(kSec, BlockOp::kDiscard, 16 * kKiB, 8 * kKiB),     // cuts [32,48): [0,32) + [48,128)
+      Req(2 * kSec, BlockOp::kWrite, 56 * kKiB, 16 * kKiB),  // [112,144) at 128; [48,128) -> [48,112)
+      Req(2500 * kMs, BlockOp::kWrite, 0, 8 * kKiB),         // [0,16) at 160; [0,32) -> [16,32) at 16
+      Req(3 * kSec, BlockOp::kRead, 0, 80 * kKiB),           // [0,160): 4 pieces, holes [32,48) [144,160)
+      Req(4 * kSec, BlockOp::kRead, 0, 72 * kKiB),           // [0,144): all cached now
+      Req(5 * kSec, BlockOp::kRead, 72 * kKiB, 8 * kKiB),    // [144,160): never inserted
+  });
+  ASSERT_TRUE(rig.sim->Start(w).ok());
+  rig.sim->RunUntil(1500 * kMs);
+  EXPECT_TRUE(rig.sim->Cached(0, 0, 32));
+  EXPECT_FALSE(rig.sim->Cached(0, 32, 1));
+  EXPECT_FALSE(rig.sim->Cached(0, 47, 1));
+  EXPECT_TRUE(rig.sim->Cached(0, 48, 80));
+  EXPECT_FALSE(rig.sim->Cached(0, 128, 1));
+  rig.sim->RunUntil(2700 * kMs);
+  EXPECT_TRUE(rig.sim->Cached(0, 0, 32));
+  EXPECT_TRUE(rig.sim->Cached(0, 48, 96));
+  EXPECT_FALSE(rig.sim->Cached(0, 144, 1));
+  rig.sim->RunUntil(10 * kSec);
+  const BcacheStats s = rig.sim->Stats();
+
+  // The first read: SSD reads in LBA order, at the cache sectors the cuts
+  // left (a trimmed front moves its cache sector by as much).
+  std::vector<std::pair<uint64_t, uint32_t>> first_read;  // (cache sector, sectors)
+  for (const FakeDevice::Io& io : rig.cache->ios) {
+    if (!io.write && io.now == 3 * kSec) first_read.emplace_back(io.offset / 512, io.bytes / 512);
+  }
+  const std::vector<std::pair<uint64_t, uint32_t>> want = {{160, 16}, {16, 16}, {48, 64}, {128, 32}};
+  EXPECT_EQ(first_read, want);
+  // Only the first hole is inserted (at cache sector 176); the second is
+  // read from the backing device alone, so the third read misses.
+  EXPECT_EQ(s.cache_misses, 2u);
+  EXPECT_EQ(s.cache_hits, 1u);
+  EXPECT_EQ(s.bypassed_sectors, 16u);  // the discard
+  EXPECT_EQ(s.discards, 1u);
+  // SSD reads: 128 sectors (first read) + 144 (second).
+  EXPECT_EQ(s.ssd_bytes_read, (128u + 144u) * 512);
+  // Backing reads: the two holes, then [144,160) again.
+  EXPECT_EQ(s.hdd_bytes_read, 48u * 512);
+  EXPECT_EQ(rig.backing[0]->Count(false), 3u);
+  EXPECT_EQ(rig.backing[0]->Count(true), 3u);
+  // SSD writes: 128 + 32 + 16 sectors written, 16 + 16 inserted.
+  EXPECT_EQ(rig.cache->Count(true), 5u);
+  EXPECT_EQ(s.ssd_bytes_written, 208u * 512);
+  EXPECT_EQ(rig.sim->BucketOf(0, 150), 0);
+  EXPECT_TRUE(rig.sim->Cached(0, 0, 160));
+  EXPECT_EQ(s.gc_runs, 0u);  // 208 sectors inserted < 16 * 1024 / 16
+}
+
 // ---------------------------------------------------------------- writes
 
 TEST(BcacheWrite, WritethroughWritesBothDevices) {
