@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "controller/cli/subprocess.h"
+#include "controller/report/curves.h"
 #include "controller/report/report.h"
 #include "controller/server/server.h"
 #include "controller/spec/run_key.h"
@@ -32,6 +33,7 @@
 #include "workers/models/builtin.h"
 #include "workers/models/sched/platforms/platforms.h"
 #include "services/workload/rtapp.h"
+#include "services/workload/synth.h"
 #include "workers/worker/worker.h"
 
 namespace kreplay::cli {
@@ -213,6 +215,18 @@ int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> recor
   Status st = report::WriteReport(*rep, out);
   if (!st.ok()) return Fail(st);
   std::fprintf(stderr, "kreplay: wrote %s/{results.json,results.csv,aggregates.csv,summary.md,resolved-spec.yaml}\n", out.c_str());
+  // What-if curves: metrics against the swept size, when the grid has one,
+  // and the one-pass MRC of block.mrc runs.
+  model::Registry registry;
+  models::RegisterBuiltinModels(registry);
+  const std::string x = report::ChooseXParam(spec, registry);
+  auto curves = report::BuildCurves(*rep, x, rep->metrics);
+  if (curves.ok() && !curves->empty()) {
+    st = report::WriteCurveFiles(*curves, out);
+    if (!st.ok()) return Fail(st);
+    std::fprintf(stderr, "kreplay: wrote %s/curves.csv and one curves-<metric>.svg per metric (x: %s)\n", out.c_str(),
+                 x.empty() ? "cache size of the one-pass MRC" : x.c_str());
+  }
   return kExitOk;
 }
 
@@ -294,22 +308,40 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
              bool quiet, SignalWatcher& signals) {
   std::vector<spec::RunSpec> runs = spec::ExpandRuns(spec);
   // Every (workload, seed) once, generated in parallel as the controller does.
-  std::map<std::pair<size_t, uint64_t>, std::shared_ptr<workload::SchedWorkload>> workloads;
+  struct Loaded {
+    std::shared_ptr<const workload::SchedWorkload> sched;
+    std::shared_ptr<const workload::BlockWorkload> block;
+  };
+  std::map<std::pair<size_t, uint64_t>, Loaded> workloads;
   std::map<std::pair<size_t, uint64_t>, std::string> wdigest;
-  for (const auto& r : runs) workloads.emplace(std::make_pair(r.workload, r.seed), nullptr);
+  for (const auto& r : runs) workloads.emplace(std::make_pair(r.workload, r.seed), Loaded{});
   std::vector<std::pair<size_t, uint64_t>> keys;
   for (const auto& kv : workloads) keys.push_back(kv.first);
   std::vector<Status> build_errors(keys.size());
   std::vector<std::string> digests(keys.size());
   ParallelFor(keys.size(), threads, [&](size_t i) {
+    // The slot exists: find() only reads the map, so threads never race on it.
+    Loaded& slot = workloads.find(keys[i])->second;
+    if (spec.workloads[keys[i].first].is_block()) {
+      auto w = spec::BuildBlockWorkload(spec, keys[i].first, keys[i].second);
+      if (!w.ok()) {
+        build_errors[i] = w.status();
+        return;
+      }
+      digests[i] = workload::BlockWorkloadDigest(*w);
+      slot.block = std::make_shared<const workload::BlockWorkload>(std::move(*w));
+      return;
+    }
     auto w = spec::BuildWorkload(spec, keys[i].first, keys[i].second);
     if (!w.ok()) {
       build_errors[i] = w.status();
       return;
     }
-    digests[i] = spec::WorkloadDigest(*w);
-    // The slot exists: find() only reads the map, so threads never race on it.
-    workloads.find(keys[i])->second = std::make_shared<workload::SchedWorkload>(std::move(*w));
+    const auto& we = spec.workloads[keys[i].first];
+    digests[i] = we.kind == spec::WorkloadEntry::Kind::kSynthetic
+                     ? workload::SyntheticWorkloadDigest(we.synth, keys[i].second)
+                     : spec::WorkloadDigest(*w);
+    slot.sched = std::make_shared<const workload::SchedWorkload>(std::move(*w));
   });
   for (size_t i = 0; i < keys.size(); ++i) {
     if (!build_errors[i].ok()) return Fail(build_errors[i]);
@@ -328,8 +360,10 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
       model::RunInput in;
       in.params = &r.params;
       in.seed = r.seed;
-      in.platform = &pe.platform;
-      in.sched = workloads.at({r.workload, r.seed}).get();
+      const Loaded& w = workloads.at({r.workload, r.seed});
+      if (w.sched) in.platform = &pe.platform;  // block cache runs have no platform
+      in.sched = w.sched.get();
+      in.block = w.block.get();
       in.cancel = &cancel;
       auto res = info->run(in);
       if (!res.ok()) {
@@ -641,7 +675,7 @@ int CmdWorkloadWrite(const WorkloadWriteOptions& o) {
   }
   Status st = WriteFileAtomic(o.out, json);
   if (!st.ok()) return Fail(st);
-  std::fprintf(stderr, "kreplay: wrote %s (%zu tasks, digest %s)\n", o.out.c_str(), w->tasks.size(),
+  std::fprintf(stderr, "kreplay: wrote %s (%zu tasks, content digest %s)\n", o.out.c_str(), w->tasks.size(),
                spec::WorkloadDigest(*w).substr(0, 16).c_str());
   return kExitOk;
 }

@@ -28,6 +28,7 @@
 #include "services/core/parallel.h"
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
+#include "services/workload/block_workload.h"
 #include "services/workload/synth.h"
 #include "workers/models/builtin.h"
 
@@ -321,8 +322,7 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
   };
   std::vector<spec::RunSpec> runs_spec = spec::ExpandRuns(*spec);
   auto built_key = [&](const spec::RunSpec& r) {
-    bool per_seed = spec->workloads[r.workload].kind == spec::WorkloadEntry::Kind::kSynthetic;
-    return std::make_pair(r.workload, per_seed ? r.seed : uint64_t{0});
+    return std::make_pair(r.workload, spec->workloads[r.workload].per_seed() ? r.seed : uint64_t{0});
   };
   std::map<std::pair<size_t, uint64_t>, Built> built;
   for (const auto& r : runs_spec) built.emplace(built_key(r), Built{});
@@ -333,19 +333,35 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     const auto& [index, seed] = todo[i]->first;
     Built& b = todo[i]->second;
     const auto& we = spec->workloads[index];
+    if (we.is_block()) {
+      // Block workloads are held whole: a request is 32 bytes.
+      auto w = spec::BuildBlockWorkload(*spec, index, seed);
+      if (!w.ok()) {
+        errors[i] = w.status();
+        return;
+      }
+      b.digest = workload::BlockWorkloadDigest(*w);
+      // Estimated cost: requests (the block models' work is per request).
+      b.cost = static_cast<double>(w->requests.size());
+      if (we.transport == spec::WorkloadEntry::Transport::kTrace) {
+        auto m = traces->PutBlock(*w, opt.chunk_bytes,
+                                  we.name + (we.kind == spec::WorkloadEntry::Kind::kBlockTrace
+                                                 ? " (" + we.trace_path + ")"
+                                                 : " seed " + std::to_string(seed)));
+        if (!m.ok()) {
+          errors[i] = m.status();
+          return;
+        }
+        b.manifest = *m;
+      }
+      return;
+    }
     if (we.transport == spec::WorkloadEntry::Transport::kGenerate) {
-      // Only the digest and size are needed here: generate one task at a
-      // time, never holding the workload (workers generate it in full).
-      workload::SchedDigestBuilder digest(we.synth.duration_ns, 0, "",
-                                          static_cast<size_t>(workload::SyntheticTaskCount(we.synth)));
-      uint64_t records = 0;
-      workload::GenerateSyntheticTasks(we.synth, seed, [&](workload::SchedTaskSpec& t) {
-        digest.AddTask(t);
-        records += t.phases.size();
-      });
-      b.digest = digest.Finish();
-      b.cost = static_cast<double>(records) + static_cast<double>(we.synth.duration_ns) / 1e6 *
-                                                  static_cast<double>(workload::SyntheticTaskCount(we.synth) + 1);
+      // Named by its generator inputs: nothing to expand here (workers do).
+      b.digest = workload::SyntheticWorkloadDigest(we.synth, seed);
+      b.cost = workload::SyntheticExpectedPhases(we.synth) +
+               static_cast<double>(we.synth.duration_ns) / 1e6 *
+                   static_cast<double>(workload::SyntheticTaskCount(we.synth) + 1);
       return;
     }
     auto w = spec::BuildWorkload(*spec, index, seed);
@@ -353,7 +369,8 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
       errors[i] = w.status();
       return;
     }
-    b.digest = spec::WorkloadDigest(*w);
+    b.digest = we.kind == spec::WorkloadEntry::Kind::kSynthetic ? workload::SyntheticWorkloadDigest(we.synth, seed)
+                                                                : spec::WorkloadDigest(*w);
     uint64_t records = 0;
     for (const auto& t : w->tasks) records += t.phases.size();
     {
@@ -402,17 +419,18 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     wi.set_model_version(r.model_version);
     codec::ParamsToProto(r.params, wi.mutable_params());
     auto* sys = wi.mutable_system();
-    sys->set_family("sched");
+    sys->set_family(spec->family);
     sys->set_name(pe.name);
     sys->set_digest(pe.digest);
-    sys->set_config(codec::PlatformBytes(pe.platform));
+    const bool sched = spec->family == spec::kFamilySched;
+    if (sched) sys->set_config(codec::PlatformBytes(pe.platform));
     if (spec->workloads[r.workload].transport == spec::WorkloadEntry::Transport::kGenerate)
       wi.set_synthetic_yaml(spec->workloads[r.workload].synth_yaml);
     else
       *wi.mutable_workload() = b.manifest;
     wi.set_seed(r.seed);
     wi.set_workload_digest(b.digest);
-    wi.set_estimated_cost(b.cost * static_cast<double>(pe.platform.total_cpus()));
+    wi.set_estimated_cost(sched ? b.cost * static_cast<double>(pe.platform.total_cpus()) : b.cost);
     wi.set_controller_epoch(epoch);
     store::StudyRunRow rr;
     rr.study_id = study_id;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "services/codec/block_trace.h"
 #include "services/codec/sched_trace.h"
 #include "services/core/digest.h"
 
@@ -71,21 +72,32 @@ Status TraceStore::LoadIndex(const std::string& index_path) {
 
 StatusOr<v1::TraceManifest> TraceStore::PutSched(const workload::SchedWorkload& w, size_t chunk_bytes,
                                                  const std::string& source) {
+  return Put([&](const ChunkSink& sink) { return codec::EncodeSchedWorkload(w, chunk_bytes, sink, source); },
+             reinterpret_cast<uintptr_t>(&w));
+}
+
+StatusOr<v1::TraceManifest> TraceStore::PutBlock(const workload::BlockWorkload& w, size_t chunk_bytes,
+                                                 const std::string& source) {
+  return Put([&](const ChunkSink& sink) { return codec::EncodeBlockWorkload(w, chunk_bytes, sink, source); },
+             reinterpret_cast<uintptr_t>(&w));
+}
+
+StatusOr<v1::TraceManifest> TraceStore::Put(const std::function<v1::TraceManifest(const ChunkSink&)>& encode,
+                                            uintptr_t tag) {
   // Encode into a temporary file first: the digest is known only at the end.
-  std::string tmp = dir_ + "/.incoming-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(reinterpret_cast<uintptr_t>(&w));
+  std::string tmp = dir_ + "/.incoming-" + std::to_string(::getpid()) + "-" + std::to_string(tag);
   std::vector<uint64_t> offsets{0};
   Status write_status;
   v1::TraceManifest m;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return Unavailable("cannot write " + tmp);
-    m = codec::EncodeSchedWorkload(w, chunk_bytes, [&](v1::TraceChunk&& c) {
+    m = encode([&](v1::TraceChunk&& c) {
       std::string b;
       c.SerializeToString(&b);
       out.write(b.data(), static_cast<std::streamsize>(b.size()));
       offsets.push_back(offsets.back() + b.size());
-    }, source);
+    });
     out.flush();
     if (!out) write_status = Unavailable("short write to " + tmp);
   }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "kreplay/v1/workload.pb.h"
 #include "services/core/status.h"
+#include "services/workload/block_workload.h"
 #include "services/workload/sched_workload.h"
 
 namespace kreplay::server {
@@ -29,6 +31,9 @@ class TraceStore {
   // Encodes and stores a scheduler workload unless a trace with the same
   // content is already stored; returns its manifest.
   StatusOr<v1::TraceManifest> PutSched(const workload::SchedWorkload& w, size_t chunk_bytes,
+                                       const std::string& source);
+  // The same for a block workload (family "block").
+  StatusOr<v1::TraceManifest> PutBlock(const workload::BlockWorkload& w, size_t chunk_bytes,
                                        const std::string& source);
 
   StatusOr<v1::TraceManifest> Manifest(const std::string& digest) const;
@@ -44,6 +49,10 @@ class TraceStore {
     std::string path;
   };
   explicit TraceStore(std::string dir) : dir_(std::move(dir)) {}
+  // Writes the chunks `encode` produces (it returns the manifest) and
+  // indexes them; `tag` makes the temporary file name unique.
+  using ChunkSink = std::function<void(v1::TraceChunk&&)>;
+  StatusOr<v1::TraceManifest> Put(const std::function<v1::TraceManifest(const ChunkSink&)>& encode, uintptr_t tag);
   Status LoadIndex(const std::string& index_path);
 
   std::string dir_;

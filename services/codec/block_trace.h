@@ -69,6 +69,7 @@ class BlockTraceAssembler {
   Status Add(const v1::TraceChunk& chunk);
   uint32_t accepted() const { return accepted_count_; }  // distinct chunks held
   uint32_t duplicates() const { return duplicates_; }
+  uint32_t next_chunk() const { return next_; }  // first index not yet in the in-order prefix
   bool complete() const { return init_.ok() && next_ == manifest_.chunk_count(); }
   // Verifies record and byte totals and the digest, then hands over the
   // workload. REQUIRES: called at most once.

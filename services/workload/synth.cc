@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "services/core/digest.h"
 #include "services/core/strings.h"
 #include "services/sim/rng.h"
 
@@ -408,6 +409,40 @@ SchedWorkload GenerateSynthetic(const SynthSpec& spec, uint64_t seed) {
   w.duration_ns = spec.duration_ns;
   GenerateSyntheticTasks(spec, seed, [&](SchedTaskSpec& t) { w.tasks.push_back(std::move(t)); });
   return w;
+}
+
+std::string SyntheticWorkloadDigest(const SynthSpec& spec, uint64_t seed) {
+  Sha256 h;
+  h.UpdateField("kreplay.synthetic_sched.v1");
+  h.UpdateU64(kSynthGeneratorVersion);
+  h.UpdateU64(seed);
+  h.UpdateU64(static_cast<uint64_t>(spec.duration_ns));
+  h.UpdateU64(spec.groups.size());
+  auto dist = [&](const DurationDist& d) {
+    h.UpdateU64(static_cast<uint64_t>(d.kind));
+    h.UpdateU64(static_cast<uint64_t>(d.a));
+    h.UpdateU64(static_cast<uint64_t>(d.b));
+  };
+  for (const auto& g : spec.groups) {
+    h.UpdateField(g.kind);
+    h.UpdateField(g.name);
+    h.UpdateU64(static_cast<uint64_t>(static_cast<int64_t>(g.count)));
+    h.UpdateU64(static_cast<uint64_t>(static_cast<int64_t>(g.nice)));
+    dist(g.run);
+    dist(g.sleep);
+    h.UpdateU64(static_cast<uint64_t>(g.period_ns));
+    h.UpdateU64(static_cast<uint64_t>(g.total_work_ns));
+    h.UpdateU64(static_cast<uint64_t>(g.start_ns));
+    h.UpdateU64(static_cast<uint64_t>(g.start_jitter_ns));
+    h.UpdateU64(g.cpu_mask);
+  }
+  return h.HexDigest();
+}
+
+double SyntheticExpectedPhases(const SynthSpec& spec) {
+  double total = 0;
+  for (const auto& g : spec.groups) total += ExpectedPhases(g, spec.duration_ns) * g.count;
+  return total;
 }
 
 int SyntheticTaskCount(const SynthSpec& spec) {

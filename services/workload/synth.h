@@ -103,6 +103,20 @@ SchedWorkload GenerateSynthetic(const SynthSpec& spec, uint64_t seed);
 // only reads, such as a digest, lets one phase buffer serve every task).
 void GenerateSyntheticTasks(const SynthSpec& spec, uint64_t seed, const std::function<void(SchedTaskSpec&)>& fn);
 int SyntheticTaskCount(const SynthSpec& spec);
+// Expected number of phases in all (what ParseSynthSpec bounds), for cost estimates.
+double SyntheticExpectedPhases(const SynthSpec& spec);
+
+// Bump whenever GenerateSynthetic's output may change for some spec and
+// seed: it is part of every synthetic workload's digest (and so of run keys),
+// as a model's version is part of its results' keys.
+inline constexpr int kSynthGeneratorVersion = 1;
+
+// The digest of GenerateSynthetic(spec, seed), computed from its inputs:
+// hex SHA-256 over the generator version, every field of the parsed spec in a
+// fixed order, and the seed. Specs that parse to the same fields ("2ms" and
+// "2000us") share it. Cheap, so controllers and workers need not expand a
+// workload to name it.
+std::string SyntheticWorkloadDigest(const SynthSpec& spec, uint64_t seed);
 
 // "10ms" -> 10'000'000. Accepts ns, us, ms, s, min; a bare integer is ns;
 // decimals are exact ("1.5ms") and must resolve to whole ns.

@@ -10,6 +10,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include <functional>
+
 #include "services/workload/rtapp.h"
 
 namespace kreplay::workload {
@@ -226,6 +230,52 @@ TEST(GenerateSynthetic, TaskStreamGivesTheSameTasksAndDigest) {
     EXPECT_EQ(i, whole.tasks.size());
     EXPECT_EQ(digest.Finish(), SchedWorkloadDigest(whole));
   }
+}
+
+TEST(SyntheticWorkloadDigest, NamesTheInputs) {
+  auto s = Parse(kExample);
+  ASSERT_TRUE(s.ok());
+  const std::string base = SyntheticWorkloadDigest(*s, 1);
+  EXPECT_EQ(base, SyntheticWorkloadDigest(*s, 1));
+  EXPECT_NE(base, SyntheticWorkloadDigest(*s, 2));
+  // Every field counts.
+  std::vector<std::function<void(SynthSpec&)>> edits = {
+      [](SynthSpec& x) { x.duration_ns += 1000; },
+      [](SynthSpec& x) { x.groups[0].count += 1; },
+      [](SynthSpec& x) { x.groups[0].nice += 1; },
+      [](SynthSpec& x) { x.groups[0].name += "x"; },
+      [](SynthSpec& x) { x.groups[0].run.a += 1; },
+      [](SynthSpec& x) { x.groups[0].run.b += 1; },
+      [](SynthSpec& x) { x.groups[0].sleep.a += 1; },
+      [](SynthSpec& x) { x.groups[0].start_ns += 1; },
+      [](SynthSpec& x) { x.groups[0].start_jitter_ns += 1; },
+      [](SynthSpec& x) { x.groups[0].cpu_mask ^= 1; },
+      [](SynthSpec& x) { x.groups[1].period_ns += 1; },
+      [](SynthSpec& x) { x.groups[2].total_work_ns += 1; },
+      [](SynthSpec& x) { x.groups.pop_back(); },
+  };
+  std::set<std::string> seen = {base};
+  for (size_t i = 0; i < edits.size(); ++i) {
+    SynthSpec c = *s;
+    edits[i](c);
+    EXPECT_TRUE(seen.insert(SyntheticWorkloadDigest(c, 1)).second) << "edit " << i;
+  }
+  // Spellings that parse to the same spec name the same workload.
+  auto a = Parse("synthetic:\n  duration: 1s\n  groups: [{kind: batch, work: 2ms, run: 1ms}]\n");
+  auto b = Parse("synthetic:\n  duration: 1000ms\n  groups: [{kind: batch, work: 2000us, run: 1000000}]\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(SyntheticWorkloadDigest(*a, 3), SyntheticWorkloadDigest(*b, 3));
+}
+
+// Run keys name synthetic workloads by their inputs and kSynthGeneratorVersion,
+// so a generator change that leaves the version alone would silently reuse
+// results of other workloads. This pins the generator's output: if it fails,
+// bump kSynthGeneratorVersion and then update the pinned digest.
+TEST(SyntheticWorkloadDigest, GeneratorOutputIsPinnedToItsVersion) {
+  auto s = Parse(kExample);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(kSynthGeneratorVersion, 1);
+  EXPECT_EQ(SchedWorkloadDigest(GenerateSynthetic(*s, 1)), "365f89abaa3a5a03ebc9ae4367fdfb8be77aca6c8c921ec2fe928585cd80419d");
 }
 
 TEST(GenerateSynthetic, AddingTasksDoesNotChangeOthers) {

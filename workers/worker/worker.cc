@@ -19,6 +19,8 @@
 #include "services/bus/partition_reader.h"
 #include "services/bus/topics.h"
 #include "services/codec/convert.h"
+#include "services/blocktrace/synth.h"
+#include "services/codec/block_trace.h"
 #include "services/codec/sched_trace.h"
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
@@ -29,16 +31,49 @@ namespace kreplay::worker {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Workload = std::shared_ptr<const workload::SchedWorkload>;
+// A run's workload: exactly one member is set, by the item's family.
+struct Workload {
+  std::shared_ptr<const workload::SchedWorkload> sched;
+  std::shared_ptr<const workload::BlockWorkload> block;
+};
 
 void Log(const std::string& who, const std::string& msg) {
   std::fprintf(stderr, "kreplay worker %s: %s\n", who.c_str(), msg.c_str());
 }
 
-uint64_t ApproxBytes(const workload::SchedWorkload& w) {
+uint64_t ApproxBytes(const Workload& w) {
   uint64_t n = sizeof(w);
-  for (const auto& t : w.tasks) n += sizeof(t) + t.name.size() + t.phases.size() * sizeof(workload::Phase);
+  if (w.sched)
+    for (const auto& t : w.sched->tasks) n += sizeof(t) + t.name.size() + t.phases.size() * sizeof(workload::Phase);
+  if (w.block) n += w.block->requests.size() * sizeof(workload::BlockRequest);
   return n;
+}
+
+// Generates a study's `synthetic:` (sched) or `block_synthetic:` (block
+// cache) workload from its YAML and seed; its digest is returned in
+// `digest` (a sched workload is not generated when it differs from
+// `expected_digest`).
+StatusOr<Workload> GenerateFromYaml(const std::string& family, const std::string& yaml, uint64_t seed,
+                                    const std::string& expected_digest, std::string* digest) {
+  try {
+    YAML::Node node = YAML::Load(yaml);
+    if (family == "blockcache") {
+      auto spec = blocktrace::ParseBlockSynthSpec(node, "block_synthetic");
+      if (!spec.ok()) return spec.status();
+      auto w = std::make_shared<workload::BlockWorkload>(blocktrace::GenerateBlockSynthetic(*spec, seed));
+      *digest = workload::BlockWorkloadDigest(*w);
+      return Workload{nullptr, std::move(w)};
+    }
+    if (family != "sched") return InvalidArgument("unknown model family '" + family + "'");
+    auto spec = workload::ParseSynthSpec(node, "synthetic");
+    if (!spec.ok()) return spec.status();
+    // Named by its inputs and the generator's version (synth.h).
+    *digest = workload::SyntheticWorkloadDigest(*spec, seed);
+    if (*digest != expected_digest) return Workload{};  // the caller reports the mismatch
+    return Workload{std::make_shared<workload::SchedWorkload>(workload::GenerateSynthetic(*spec, seed)), nullptr};
+  } catch (const YAML::Exception& ex) {
+    return InvalidArgument(ex.what());
+  }
 }
 
 struct Job {
@@ -112,6 +147,9 @@ struct Worker::Impl {
   StatusOr<Workload> GetWorkload(const v1::WorkItem& item);
   StatusOr<Workload> Generate(const v1::WorkItem& item);
   StatusOr<Workload> FetchTrace(const v1::TraceManifest& m);
+  // Reads the trace's chunks into `assembler` (re-sends, acks, DATA_LOSS).
+  template <typename Assembler>
+  auto FetchInto(const v1::TraceManifest& m, Assembler& assembler) -> decltype(assembler.Finish());
 };
 
 template <typename Call>
@@ -192,12 +230,15 @@ void Worker::Impl::Done(const Job& job) {
 
 void Worker::Impl::PollLoop() {
   // Items polled but not yet claimed. Claiming only when a thread is free
-  // keeps leases honest; holding a few items ahead hides librdkafka's
-  // pause/resume latency (~0.7 s to the next record on the mock broker),
-  // which would otherwise idle a thread between every two runs. Unclaimed
-  // items are never offset-stored, so a crash or stop re-delivers them.
+  // keeps leases honest. The controller publishes to our partitions only as
+  // many items as we have threads and prefetch slots, so the consumer need
+  // not pause in normal operation; that matters, because a resume costs
+  // ~0.7 s to the next record on the mock broker, longer than many runs.
+  // Pausing stays as a safety valve for a backlog far beyond that (another
+  // publisher, or a controller restart re-publishing). Unclaimed items are
+  // never offset-stored, so a crash or stop re-delivers them.
   std::deque<Job> ready;
-  const size_t prefetch = static_cast<size_t>(opt.threads);
+  const size_t prefetch = 4 * static_cast<size_t>(opt.threads);
   bool paused = false;
   auto last_lag = Clock::now();
   std::vector<bus::TopicPartition> assignment;
@@ -348,8 +389,9 @@ void Worker::Impl::Execute(Job& job) {
         model::RunInput in;
         in.params = &params;
         in.seed = item.seed();
-        in.platform = &platform;
-        in.sched = w->get();
+        if (w->sched) in.platform = &platform;  // block cache runs have no platform
+        in.sched = w->sched.get();
+        in.block = w->block.get();
         in.cancel = job.cancel.get();
         result = info->run(in);
       }
@@ -422,7 +464,7 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {
     std::lock_guard<std::mutex> lock(cache_mu);
     fetching.erase(key);
     if (w.ok()) {
-      uint64_t bytes = ApproxBytes(**w);
+      uint64_t bytes = ApproxBytes(*w);
       cache[key] = {*w, bytes};
       lru.push_front(key);
       cache_bytes += bytes;
@@ -440,27 +482,36 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {
 
 StatusOr<Workload> Worker::Impl::Generate(const v1::WorkItem& item) {
   const std::string name = "work item " + item.run_key().substr(0, 12) + ": synthetic workload";
-  StatusOr<workload::SynthSpec> spec = InvalidArgument("");
-  try {
-    spec = workload::ParseSynthSpec(YAML::Load(item.synthetic_yaml()), "synthetic");
-  } catch (const YAML::Exception& ex) {
-    spec = InvalidArgument(ex.what());
-  }
-  if (!spec.ok()) return InvalidArgument(name + " does not parse: " + spec.status().message());
-  auto w = std::make_shared<workload::SchedWorkload>(workload::GenerateSynthetic(*spec, item.seed()));
+  std::string digest;
+  auto w = GenerateFromYaml(item.system().family(), item.synthetic_yaml(), item.seed(), item.workload_digest(),
+                            &digest);
+  if (!w.ok()) return InvalidArgument(name + " does not parse: " + w.status().message());
   // The run key names this digest: a worker whose generator differs from the
   // controller's must not record results under it.
-  std::string digest = workload::SchedWorkloadDigest(*w);
   if (digest != item.workload_digest())
     return FailedPrecondition(name + " generated here has digest " + digest.substr(0, 16) + ", the study has " +
                               item.workload_digest().substr(0, 16) +
                               ": this worker's kreplay generates workloads differently from the controller's");
-  return Workload(std::move(w));
+  return w;
 }
 
 StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
-  const auto fetch_start = Clock::now();
+  if (m.family() == "block") {
+    codec::BlockTraceAssembler assembler(m);
+    auto w = FetchInto(m, assembler);
+    if (!w.ok()) return w.status();
+    return Workload{nullptr, std::make_shared<const workload::BlockWorkload>(std::move(*w))};
+  }
+  if (m.family() != "sched") return InvalidArgument("trace " + m.digest().substr(0, 12) + ": unknown family '" + m.family() + "'");
   codec::SchedTraceAssembler assembler(m);
+  auto w = FetchInto(m, assembler);
+  if (!w.ok()) return w.status();
+  return Workload{std::make_shared<const workload::SchedWorkload>(std::move(*w)), nullptr};
+}
+
+template <typename Assembler>
+auto Worker::Impl::FetchInto(const v1::TraceManifest& m, Assembler& assembler) -> decltype(assembler.Finish()) {
+  const auto fetch_start = Clock::now();
   const std::string name = "trace " + m.digest().substr(0, 12) + " (" + m.source() + ")";
   uint32_t failures = 0;
   Status last_error;
@@ -526,9 +577,8 @@ StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
                            st.ToString());
   }
   auto w = assembler.Finish();
-  if (!w.ok()) return w.status();
-  probe->TraceFetched(m.record_count(), std::chrono::duration<double>(Clock::now() - fetch_start).count());
-  return Workload(std::make_shared<const workload::SchedWorkload>(std::move(*w)));
+  if (w.ok()) probe->TraceFetched(m.record_count(), std::chrono::duration<double>(Clock::now() - fetch_start).count());
+  return w;
 }
 
 // ---------------------------------------------------------------------------
