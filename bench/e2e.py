@@ -8,7 +8,7 @@ about speed):
    broker + controller + 2 workers x 1 thread (same total threads), wall time
    ratio (target <= 1.3x), and a check that the results are bit-identical.
 
-Usage: bench/e2e.py [--kreplay build/bin/kreplay] [--skip-trace] [--skip-ratio]
+Usage: bench/e2e.py [--kreplay build/bin/kreplay] [--skip-trace] [--skip-ratio] [--trace-ratio SEEDS]
 """
 import argparse
 import os
@@ -53,8 +53,7 @@ def timed(args):
     return time.time() - t0
 
 
-def ratio(kreplay):
-    spec = os.path.join(ROOT, "bench", "specs", "e2e.yaml")
+def ratio(kreplay, spec, label):
     base = "/tmp/kreplay-bench-e2e"
     # Fresh folders: the ledger in --out would otherwise reuse recorded runs.
     for d in (base + "-local", base + "-dist"):
@@ -63,8 +62,20 @@ def ratio(kreplay):
     dist = timed([kreplay, "run", spec, "--workers", "2", "--threads", "1", "--out", base + "-dist", "--quiet",
                   "--progress", "none"])
     same = open(base + "-local/results.csv").read() == open(base + "-dist/results.csv").read()
-    print("study: in-process %.1f s, distributed (2 workers x 1 thread) %.1f s, ratio %.2fx (target <= 1.3x); "
-          "results %s" % (local, dist, dist / local, "bit-identical" if same else "DIFFER"))
+    print("study (%s): in-process %.1f s, distributed (2 workers x 1 thread) %.1f s, ratio %.2fx (target <= 1.3x); "
+          "results %s" % (label, local, dist, dist / local, "bit-identical" if same else "DIFFER"))
+
+
+def trace_variant(seeds):
+    """bench/specs/e2e.yaml with its workload published as trace chunks
+    (transport: trace) instead of regenerated on the workers."""
+    text = open(os.path.join(ROOT, "bench", "specs", "e2e.yaml")).read()
+    text = text.replace("seeds: 28", "seeds: %d" % seeds)
+    text = text.replace("  - name: busy\n", "  - name: busy\n    transport: trace\n")
+    path = "/tmp/kreplay-bench-e2e-trace.yaml"
+    with open(path, "w") as f:
+        f.write(text)
+    return path
 
 
 def main():
@@ -72,6 +83,8 @@ def main():
     ap.add_argument("--kreplay", default=os.path.join(ROOT, "build", "bin", "kreplay"))
     ap.add_argument("--skip-trace", action="store_true")
     ap.add_argument("--skip-ratio", action="store_true")
+    ap.add_argument("--trace-ratio", type=int, default=0, metavar="SEEDS",
+                    help="also time the study with its workloads sent as trace chunks (SEEDS seeds)")
     a = ap.parse_args()
     os.environ["KREPLAY_BIN"] = a.kreplay
     import harness as h
@@ -79,7 +92,9 @@ def main():
     if not a.skip_trace:
         trace_throughput(h)
     if not a.skip_ratio:
-        ratio(a.kreplay)
+        ratio(a.kreplay, os.path.join(ROOT, "bench", "specs", "e2e.yaml"), "generated workloads, the default")
+    if a.trace_ratio:
+        ratio(a.kreplay, trace_variant(a.trace_ratio), "transport: trace, %d seeds" % a.trace_ratio)
 
 
 if __name__ == "__main__":

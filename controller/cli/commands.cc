@@ -27,6 +27,7 @@
 #include "services/bus/topics.h"
 #include "services/codec/convert.h"
 #include "services/core/digest.h"
+#include "services/core/files.h"
 #include "services/core/parallel.h"
 #include "services/core/strings.h"
 #include "services/rpc/status.h"
@@ -111,18 +112,6 @@ class SignalWatcher {
   std::function<void()> on_signal_;
 };
 
-Status WriteFileAtomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) return Unavailable("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Unavailable("cannot rename " + tmp + ": " + ec.message());
-  return OkStatus();
-}
 
 // Hands a listening port to whoever started us (tests, `kreplay run`).
 Status WritePortFile(const std::string& path, int port) {
@@ -130,13 +119,6 @@ Status WritePortFile(const std::string& path, int port) {
   return WriteFileAtomic(path, std::to_string(port) + "\n");
 }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument(path + ": cannot read (" + std::strerror(errno) + ")");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 StatusOr<bus::KafkaConfig> KafkaFrom(const std::string& bootstrap, const std::vector<std::string>& props) {
   bus::KafkaConfig k;

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <utility>
 
+#include "services/core/files.h"
 #include "services/core/strings.h"
 #include "services/sim/rng.h"
 #include "services/stats/stats.h"
@@ -139,21 +140,6 @@ int StepDecimals(double step) {
   return d;
 }
 
-Status WriteFileAtomic(const std::filesystem::path& path, const std::string& data) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Unavailable(tmp.string() + ": cannot open for writing");
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) return Unavailable(tmp.string() + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unavailable(path.string() + ": rename failed: " + ec.message());
-  return OkStatus();
-}
 
 // ---- curve assembly ------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "services/core/files.h"
 #include "services/core/strings.h"
 #include "services/sim/histogram.h"
 
@@ -166,21 +167,6 @@ std::string SeedsText(const Report& r) {
   return Join(parts, ",");
 }
 
-Status WriteFileAtomic(const std::filesystem::path& path, const std::string& data) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Unavailable(tmp.string() + ": cannot open for writing");
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) return Unavailable(tmp.string() + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unavailable(path.string() + ": rename failed: " + ec.message());
-  return OkStatus();
-}
 
 }  // namespace
 
@@ -541,11 +527,11 @@ Status WriteReport(const Report& r, const std::string& out_dir) {
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return Unavailable(out_dir + ": cannot create directory: " + ec.message());
   std::filesystem::path dir(out_dir);
-  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic(dir / "results.json", ReportJson(r)));
-  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic(dir / "results.csv", ResultsCsv(r)));
-  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic(dir / "aggregates.csv", AggregatesCsv(r)));
-  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic(dir / "summary.md", SummaryMarkdown(r)));
-  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic(dir / "resolved-spec.yaml", r.spec_yaml));
+  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "results.json").string(), ReportJson(r)));
+  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "results.csv").string(), ResultsCsv(r)));
+  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "aggregates.csv").string(), AggregatesCsv(r)));
+  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "summary.md").string(), SummaryMarkdown(r)));
+  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "resolved-spec.yaml").string(), r.spec_yaml));
   return OkStatus();
 }
 

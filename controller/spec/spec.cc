@@ -13,6 +13,7 @@
 #include "services/blocktrace/reader.h"
 #include "services/blocktrace/synth.h"
 #include "services/core/digest.h"
+#include "services/core/files.h"
 #include "services/core/strings.h"
 #include "services/workload/rtapp.h"
 #include "workers/models/sched/platforms/platforms.h"
@@ -61,14 +62,6 @@ bool IsName(const std::string& s) {
   return true;
 }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(path + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Internal(path + ": read error");
-  return ss.str();
-}
 
 std::string ResolvePath(const std::string& base_dir, const std::string& p) {
   std::filesystem::path fp(p);

@@ -191,7 +191,7 @@ metrics: [energy, hmp_migrations]
                            "performance, schedutil, powersave"));
   // The rt-app file is missing; the error names the spec field and the file.
   EXPECT_THAT(m, HasSubstr("study.yaml:6: workloads[0].rtapp: "));
-  EXPECT_THAT(m, HasSubstr("missing.json: cannot open file"));
+  EXPECT_THAT(m, HasSubstr("missing.json: cannot open file (No such file or directory)"));
   // Every line has the file:line: field: shape.
   for (auto line : Split(m, '\n')) EXPECT_TRUE(std::string(line).rfind("study.yaml:", 0) == 0) << line;
 }

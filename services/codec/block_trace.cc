@@ -20,18 +20,6 @@ const std::vector<std::string>& BlockColumns() {
   return kNames;
 }
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-// Protobuf's sint64 encoding, as ColumnWriter stores the deltas.
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-
 int64_t WrappingDelta(int64_t to, int64_t from) {
   return static_cast<int64_t>(static_cast<uint64_t>(to) - static_cast<uint64_t>(from));
 }

@@ -1,7 +1,6 @@
 #include "services/codec/columns.h"
 
 namespace kreplay::codec {
-namespace {
 size_t VarintSize(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {
@@ -10,8 +9,6 @@ size_t VarintSize(uint64_t v) {
   }
   return n;
 }
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-}  // namespace
 
 ColumnWriter::ColumnWriter(std::vector<std::string> names) : last_(names.size(), 0) {
   for (auto& n : names) {

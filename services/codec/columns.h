@@ -31,6 +31,11 @@ class ColumnWriter {
   size_t bytes_ = 0;
 };
 
+// Encoded sizes, as ColumnWriter stores values: a varint's bytes, and
+// protobuf's sint64 zigzag mapping of a delta.
+size_t VarintSize(uint64_t v);
+inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+
 // Decodes a payload and checks it has exactly `names` (in order), all of
 // equal length. Returns the absolute values column by column.
 StatusOr<std::vector<std::vector<int64_t>>> DecodeColumns(const std::string& payload,

@@ -133,4 +133,54 @@ StatusOr<ParamSet> ResolveParams(const std::vector<ParamSpec>& specs,
   return ParamSet(std::move(out));
 }
 
+ParamSpec IntParam(const std::string& name, const std::string& unit, int64_t def, double min, double max,
+                   const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kInt;
+  p.unit = unit;
+  p.default_value = def;
+  p.min = min;
+  p.max = max;
+  p.help = help;
+  return p;
+}
+
+ParamSpec DoubleParam(const std::string& name, const std::string& unit, double def, double min, double max,
+                      const std::string& help) {
+  ParamSpec p = IntParam(name, unit, 0, min, max, help);
+  p.type = ParamType::kDouble;
+  p.default_value = def;
+  return p;
+}
+
+ParamSpec BoolParam(const std::string& name, bool def, const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kBool;
+  p.default_value = def;
+  p.help = help;
+  return p;
+}
+
+ParamSpec EnumParam(const std::string& name, const std::string& def, std::vector<std::string> choices,
+                    const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kEnum;
+  p.default_value = def;
+  p.choices = std::move(choices);
+  p.help = help;
+  return p;
+}
+
+ParamSpec StringParam(const std::string& name, const std::string& def, const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.type = ParamType::kString;
+  p.default_value = def;
+  p.help = help;
+  return p;
+}
+
 }  // namespace kreplay::model

@@ -32,6 +32,16 @@ struct ParamSpec {
   std::string help;
 };
 
+// Builders for the parameter tables models register (bounds inclusive).
+ParamSpec IntParam(const std::string& name, const std::string& unit, int64_t def, double min, double max,
+                   const std::string& help);
+ParamSpec DoubleParam(const std::string& name, const std::string& unit, double def, double min, double max,
+                      const std::string& help);
+ParamSpec BoolParam(const std::string& name, bool def, const std::string& help);
+ParamSpec EnumParam(const std::string& name, const std::string& def, std::vector<std::string> choices,
+                    const std::string& help);
+ParamSpec StringParam(const std::string& name, const std::string& def, const std::string& help);
+
 // A complete, validated assignment of every parameter of a model (defaults
 // filled in). Ordered by name, so iteration and Canonical() are stable.
 class ParamSet {

@@ -15,31 +15,11 @@ using model::ParamType;
 // 1.1.0: adds batch_makespan_ms (other results unchanged from 1.0.0).
 constexpr char kVersion[] = "1.1.0";
 
-ParamSpec Int(const std::string& name, const std::string& unit, int64_t def, double min, double max,
-              const std::string& help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::kInt;
-  p.unit = unit;
-  p.default_value = def;
-  p.min = min;
-  p.max = max;
-  p.help = help;
-  return p;
-}
 
-ParamSpec Bool(const std::string& name, bool def, const std::string& help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::kBool;
-  p.default_value = def;
-  p.help = help;
-  return p;
-}
 
 std::vector<ParamSpec> CommonParams() {
   std::vector<ParamSpec> v;
-  v.push_back(Int("hz", "Hz", 100, 24, 1000,
+  v.push_back(model::IntParam("hz", "Hz", 100, 24, 1000,
                   "Scheduler tick rate. 100: arm64 in 3.10 fixed HZ at 100 (Juno), and the arm "
                   "vexpress defconfig (TC2) leaves the Kconfig default of 100."));
   ParamSpec gov;
@@ -53,47 +33,47 @@ std::vector<ParamSpec> CommonParams() {
       "schedutil-like: invariant utilisation at ticks and wake-ups, up/down_rate_limit_us; performance/powersave: "
       "top/bottom OPP. Changes take the platform's dvfs_transition_ns.";
   v.push_back(gov);
-  v.push_back(Int("sampling_rate_us", "us", 20000, 1000, 1000000,
+  v.push_back(model::IntParam("sampling_rate_us", "us", 20000, 1000, 1000000,
                   "ondemand sampling_rate / interactive timer_rate (20 ms: interactive's default; ondemand's "
                   "1000 x transition latency would be 1 s on these boards, so the common tuned value is used)."));
-  v.push_back(Int("up_threshold", "%", 80, 11, 100, "ondemand up_threshold: above it jump to the top OPP."));
-  v.push_back(Int("down_differential", "%", 10, 0, 50, "ondemand down_differential (3.10 adj_up_threshold = up - this)."));
-  v.push_back(Int("go_hispeed_load", "%", 99, 1, 100, "interactive: load that jumps to hispeed (the top OPP)."));
-  v.push_back(Int("target_load", "%", 90, 1, 100, "interactive: target load; next = cur * load / target_load."));
-  v.push_back(Int("min_sample_time_us", "us", 80000, 0, 10000000, "interactive: minimum time at a speed before lowering it."));
-  v.push_back(Int("up_rate_limit_us", "us", 500, 0, 10000000, "schedutil: minimum time between frequency increases."));
-  v.push_back(Int("down_rate_limit_us", "us", 20000, 0, 10000000, "schedutil: minimum time between frequency decreases."));
-  v.push_back(Int("sched_latency_ns", "ns", 0, 0, 1e10,
+  v.push_back(model::IntParam("up_threshold", "%", 80, 11, 100, "ondemand up_threshold: above it jump to the top OPP."));
+  v.push_back(model::IntParam("down_differential", "%", 10, 0, 50, "ondemand down_differential (3.10 adj_up_threshold = up - this)."));
+  v.push_back(model::IntParam("go_hispeed_load", "%", 99, 1, 100, "interactive: load that jumps to hispeed (the top OPP)."));
+  v.push_back(model::IntParam("target_load", "%", 90, 1, 100, "interactive: target load; next = cur * load / target_load."));
+  v.push_back(model::IntParam("min_sample_time_us", "us", 80000, 0, 10000000, "interactive: minimum time at a speed before lowering it."));
+  v.push_back(model::IntParam("up_rate_limit_us", "us", 500, 0, 10000000, "schedutil: minimum time between frequency increases."));
+  v.push_back(model::IntParam("down_rate_limit_us", "us", 20000, 0, 10000000, "schedutil: minimum time between frequency decreases."));
+  v.push_back(model::IntParam("sched_latency_ns", "ns", 0, 0, 1e10,
                   "CFS targeted preemption latency; 0 = 6 ms x (1 + ilog2(min(ncpus, 8))) (SCHED_TUNABLESCALING_LOG)."));
-  v.push_back(Int("min_granularity_ns", "ns", 0, 0, 1e10, "CFS minimum slice; 0 = 0.75 ms x the CPU-count factor."));
-  v.push_back(Int("wakeup_granularity_ns", "ns", 0, 0, 1e10,
+  v.push_back(model::IntParam("min_granularity_ns", "ns", 0, 0, 1e10, "CFS minimum slice; 0 = 0.75 ms x the CPU-count factor."));
+  v.push_back(model::IntParam("wakeup_granularity_ns", "ns", 0, 0, 1e10,
                   "CFS wake-up preemption granularity; 0 = 1 ms x the CPU-count factor."));
-  v.push_back(Int("migration_cost_ns", "ns", 500000, 0, 1e9,
+  v.push_back(model::IntParam("migration_cost_ns", "ns", 500000, 0, 1e9,
                   "sysctl_sched_migration_cost: tasks that ran more recently are cache-hot; newidle balance is "
                   "skipped while rq->avg_idle is below it."));
-  v.push_back(Int("imbalance_pct", "%", 125, 100, 400, "DIE (cluster-level) domain imbalance_pct (3.10 SD_CPU_INIT)."));
-  v.push_back(Int("mc_imbalance_pct", "%", 125, 100, 400,
+  v.push_back(model::IntParam("imbalance_pct", "%", 125, 100, 400, "DIE (cluster-level) domain imbalance_pct (3.10 SD_CPU_INIT)."));
+  v.push_back(model::IntParam("mc_imbalance_pct", "%", 125, 100, 400,
                   "MC (within-cluster) domain imbalance_pct: 125 in 3.10 SD_MC_INIT (117 from 3.16 sd_init)."));
-  v.push_back(Int("busy_factor", "", 64, 1, 1024, "Balance interval multiplier on a busy CPU (3.10 sd busy_factor)."));
-  v.push_back(Int("max_sim_time", "s", 600, 1, 86400,
+  v.push_back(model::IntParam("busy_factor", "", 64, 1, 1024, "Balance interval multiplier on a busy CPU (3.10 sd busy_factor)."));
+  v.push_back(model::IntParam("max_sim_time", "s", 600, 1, 86400,
                   "Safety cap on simulated time when the workload has no duration and a task never finishes."));
   return v;
 }
 
 std::vector<ParamSpec> HmpParams() {
   std::vector<ParamSpec> v;
-  v.push_back(Int("hmp_up_threshold", "", 700, 1, 1023, "load_avg_ratio above which a task moves to a faster cluster."));
-  v.push_back(Int("hmp_down_threshold", "", 512, 0, 1023,
+  v.push_back(model::IntParam("hmp_up_threshold", "", 700, 1, 1023, "load_avg_ratio above which a task moves to a faster cluster."));
+  v.push_back(model::IntParam("hmp_down_threshold", "", 512, 0, 1023,
                   "load_avg_ratio below which a task moves to a slower cluster (older LSK: 256)."));
-  v.push_back(Bool("hmp_prio_filter", false,
+  v.push_back(model::BoolParam("hmp_prio_filter", false,
                    "CONFIG_SCHED_HMP_PRIO_FILTER: tasks with nice >= hmp_up_prio never go up and always go down."));
-  v.push_back(Int("hmp_up_prio", "nice", 5, -20, 19, "Priority filter threshold as a nice value (PRIO_FILTER_VAL 5)."));
-  v.push_back(Int("hmp_min_migration_interval_us", "us", 4194, 0, 1000000,
+  v.push_back(model::IntParam("hmp_up_prio", "nice", 5, -20, 19, "Priority filter threshold as a nice value (PRIO_FILTER_VAL 5)."));
+  v.push_back(model::IntParam("hmp_min_migration_interval_us", "us", 4194, 0, 1000000,
                   "Minimum time between migrations of a task in one direction: hmp_next_up/down_threshold 4096 "
                   "in 1024-ns units = 4.194 ms."));
-  v.push_back(Bool("frequency_invariant", true,
+  v.push_back(model::BoolParam("frequency_invariant", true,
                    "CONFIG_HMP_FREQUENCY_INVARIANT_SCALE: scale load contributions by the CPU's cur/max frequency."));
-  v.push_back(Int("load_avg_period_ms", "ms", 32, 1, 1024,
+  v.push_back(model::IntParam("load_avg_period_ms", "ms", 32, 1, 1024,
                   "Half-life of load_avg_ratio (/sys/kernel/hmp/load_avg_period_ms); 32 is the kernel's own series."));
   return v;
 }

@@ -31,21 +31,9 @@ constexpr char kVersion[] = "1.0.0";
 constexpr int kErrorParts = 4;
 constexpr int kHitTargets[] = {50, 80, 90, 95, 99};
 
-ParamSpec IntParam(const std::string& name, const std::string& unit, int64_t def, double min, double max,
-                   const std::string& help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::kInt;
-  p.unit = unit;
-  p.default_value = def;
-  p.min = min;
-  p.max = max;
-  p.help = help;
-  return p;
-}
 
 ParamSpec BlockSize() {
-  return IntParam("block_size", "bytes", 4096, 512, 1 << 30,
+  return model::IntParam("block_size", "bytes", 4096, 512, 1 << 30,
                   "Cache block size (a power of two). Every request is split into the blocks it touches; "
                   "volumes are kept apart by offsetting their block numbers.");
 }
@@ -120,11 +108,11 @@ std::vector<ParamSpec> MrcParams() {
               "tracked and distances scaled by 1/R (0.01-0.1 for very long traces). The error is estimated from "
               "4 disjoint sub-samples (mrc_error_estimate).";
   v.push_back(rate);
-  v.push_back(IntParam("min_cache_size", "bytes", 0, 0, 4.6e18, "Smallest cache size on the curve; 0 = one block."));
-  v.push_back(IntParam("max_cache_size", "bytes", 0, 0, 4.6e18,
+  v.push_back(model::IntParam("min_cache_size", "bytes", 0, 0, 4.6e18, "Smallest cache size on the curve; 0 = one block."));
+  v.push_back(model::IntParam("max_cache_size", "bytes", 0, 0, 4.6e18,
                        "Largest cache size on the curve; 0 = the trace's footprint (distinct blocks x block_size), "
                        "past which the curve is flat."));
-  v.push_back(IntParam("points", "count", 100, 1, 100000, "Number of sizes from min to max (deduplicated)."));
+  v.push_back(model::IntParam("points", "count", 100, 1, 100000, "Number of sizes from min to max (deduplicated)."));
   ParamSpec spacing;
   spacing.name = "spacing";
   spacing.type = ParamType::kEnum;
@@ -260,7 +248,7 @@ Status RegisterFixedModels(model::Registry& registry) {
                         : "Plain fixed-block FIFO cache: every read and write block access looks up, a miss inserts";
     m.mirrors = "no kernel code: the textbook fixed-block cache that cache simulators are compared with";
     m.params.push_back(BlockSize());
-    m.params.push_back(IntParam("cache_size", "bytes", int64_t{1} << 30, 0, 4.6e18,
+    m.params.push_back(model::IntParam("cache_size", "bytes", int64_t{1} << 30, 0, 4.6e18,
                                 "Cache capacity; floor(cache_size / block_size) blocks."));
     m.metrics = CacheMetrics();
     m.run = MakeCacheRun(policy);
