@@ -204,7 +204,9 @@ class MsrParser final : public LineParser {
   StatusOr<LineKind> Parse(std::string_view line, RawEvent* ev) override {
     auto f = CsvFields(line);
     if (IEquals(f[0], "Timestamp")) return LineKind::kSkip;  // header
-    if (f.size() < 7) return FieldCount("ResponseTime", f.size(), 7, line);
+    static constexpr const char* kFields[] = {"Timestamp", "Hostname", "DiskNumber", "Type",
+                                              "Offset",    "Size",     "ResponseTime"};
+    if (f.size() < 7) return FieldCount(kFields[f.size()], f.size(), 7, line);
     if (f.size() > 7) return FieldError("ResponseTime", "extra fields after column 7", line);
     KREPLAY_ASSIGN_OR_RETURN(ev->time_ns, TimeNs("Timestamp", f[0], 100));
     if (f[1].empty()) return FieldError("Hostname", "missing", f[1]);
@@ -232,7 +234,8 @@ class AlibabaParser final : public LineParser {
   StatusOr<LineKind> Parse(std::string_view line, RawEvent* ev) override {
     auto f = CsvFields(line);
     if (IEquals(f[0], "device_id")) return LineKind::kSkip;
-    if (f.size() != 5) return FieldCount(f.size() < 5 ? "timestamp" : "line", f.size(), 5, line);
+    static constexpr const char* kFields[] = {"device_id", "opcode", "offset", "length", "timestamp"};
+    if (f.size() != 5) return FieldCount(f.size() < 5 ? kFields[f.size()] : "line", f.size(), 5, line);
     if (f[0].empty()) return FieldError("device_id", "missing", f[0]);
     KREPLAY_ASSIGN_OR_RETURN(ev->op, ReadWriteWord("opcode", f[1]));
     KREPLAY_ASSIGN_OR_RETURN(ev->offset, Offset("offset", f[2], 1));
@@ -251,7 +254,8 @@ class TencentParser final : public LineParser {
   StatusOr<LineKind> Parse(std::string_view line, RawEvent* ev) override {
     auto f = CsvFields(line);
     if (IEquals(f[0], "Timestamp")) return LineKind::kSkip;
-    if (f.size() != 5) return FieldCount(f.size() < 5 ? "VolumeID" : "line", f.size(), 5, line);
+    static constexpr const char* kFields[] = {"Timestamp", "Offset", "Size", "IOType", "VolumeID"};
+    if (f.size() != 5) return FieldCount(f.size() < 5 ? kFields[f.size()] : "line", f.size(), 5, line);
     KREPLAY_ASSIGN_OR_RETURN(ev->time_ns, TimeNs("Timestamp", f[0], kSec));
     KREPLAY_ASSIGN_OR_RETURN(ev->offset, Offset("Offset", f[1], 512));
     KREPLAY_ASSIGN_OR_RETURN(ev->bytes, Size("Size", f[2], 512));
@@ -537,7 +541,9 @@ StatusOr<Format> DetectFormat(const std::vector<std::string>& lines) {
     };
     if (f.size() == 7 && (is_rw(f[3]) || IEquals(f[0], "Timestamp"))) return Format::kMsr;
     if (f.size() == 5 && (is_rw(f[1]) || IEquals(f[0], "device_id"))) return Format::kAlibaba;
-    if (f.size() == 5 && (f[3] == "0" || f[3] == "1") && AllDigits(f[1]) && AllDigits(f[2])) return Format::kTencent;
+    if (f.size() == 5 && (((f[3] == "0" || f[3] == "1") && AllDigits(f[1]) && AllDigits(f[2])) ||
+                          IEquals(f[0], "Timestamp")))
+      return Format::kTencent;
     // blkparse summaries may precede events; anything else decides now.
     if (t.size() >= 1 && (t[0].rfind("CPU", 0) == 0 || t[0] == "Total" || l.find(':') != std::string_view::npos))
       continue;

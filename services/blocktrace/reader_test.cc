@@ -162,6 +162,15 @@ TEST(Tencent, SecondsAndSectors) {
   EXPECT_EQ(w.volumes, (std::vector<std::string>{"1283", "77"}));
 }
 
+TEST(Tencent, HeaderLineIsDetectedAndSkipped) {
+  auto r = BlockTraceReader::FromString("Timestamp,Offset,Size,IOType,VolumeID\n1,2,8,1,v\n", "t", {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  BlockRequest req;
+  auto more = (*r)->Next(&req);
+  ASSERT_TRUE(more.ok() && *more) << more.status().ToString();
+  EXPECT_EQ(req, Req(0, 2 * 512, 8 * 512, 0, 0, BlockOp::kWrite));
+}
+
 TEST(PlainCsv, MappingWithUnitsAndHeader) {
   ReaderOptions o;
   o.format = Format::kCsv;
@@ -204,6 +213,13 @@ TEST(Errors, NameFileLineAndField) {
   EXPECT_EQ(ReadError("1,2,99999999999,1,v\n").message(), "t:1: field 'Size': larger than 4 GiB (got '99999999999')");
   EXPECT_EQ(ReadError("1,hm,0,Read,5,4096\n", {Format::kMsr}).message(),
             "t:1: field 'ResponseTime': truncated: expected 7 fields, got 6 (got '1,hm,0,Read,5,4096')");
+  // A truncated line names its first missing field.
+  EXPECT_EQ(ReadError("1,hm,0\n", {Format::kMsr}).message(),
+            "t:1: field 'Type': truncated: expected 7 fields, got 3 (got '1,hm,0')");
+  EXPECT_EQ(ReadError("3,R,1024\n", {Format::kAlibaba}).message(),
+            "t:1: field 'length': truncated: expected 5 fields, got 3 (got '3,R,1024')");
+  EXPECT_EQ(ReadError("1,2,8,1\n", {Format::kTencent}).message(),
+            "t:1: field 'VolumeID': truncated: expected 5 fields, got 4 (got '1,2,8,1')");
   EXPECT_EQ(ReadError("8,0 1 1 0.5 7 Q R 10 + 8 [x]\n8,0 1 2 0.6 7 Z R 10 + 8 [x]\n").message(),
             "t:2: field 'action': unknown blktrace action (got 'Z')");
   EXPECT_EQ(ReadError("8,0 1 1 0.5 7 Q R 18446744073709551616 + 8 [x]\n").message(),
