@@ -31,6 +31,7 @@
 #include "services/core/parallel.h"
 #include "services/core/strings.h"
 #include "services/rpc/status.h"
+#include "workers/models/blockcache/devices/profiles.h"
 #include "workers/models/builtin.h"
 #include "workers/models/sched/platforms/platforms.h"
 #include "services/workload/rtapp.h"
@@ -624,6 +625,44 @@ int CmdPlatforms(const std::string& show) {
     for (const auto& c : p->clusters)
       clusters += (clusters.empty() ? "" : " + ") + std::to_string(c.cpus) + "x " + c.core;
     std::printf("%-10s %-34s power in %s\n", name.c_str(), clusters.c_str(), p->power_unit.c_str());
+  }
+  return kExitOk;
+}
+
+int CmdDevices(const std::string& show) {
+  using blockcache::DeviceKind;
+  const auto gb = [](uint64_t b) { return static_cast<double>(b) / 1e9; };
+  if (!show.empty()) {
+    const blockcache::DeviceProfile* p = blockcache::FindDeviceProfile(show);
+    if (!p) return Fail(NotFound("no device profile '" + show + "' (known: " + blockcache::DeviceProfileNames() + ")"));
+    std::printf("%s: %s\n", p->name.c_str(), p->description.c_str());
+    if (p->kind == DeviceKind::kHdd) {
+      const auto& h = p->hdd;
+      std::printf("  kind HDD, capacity %.0f GB, %d rpm, %d heads, %d zones\n", gb(h.capacity_bytes), h.rpm, h.heads,
+                  h.zones);
+      std::printf("  seek: single track %.2f ms, average %.2f ms, full stroke %.2f ms\n", h.single_track_seek_ms,
+                  h.average_seek_ms, h.full_stroke_seek_ms);
+      std::printf("  media rate %.0f MB/s (outer) .. %.0f MB/s (inner), overhead %.0f us, read-ahead %llu KiB\n",
+                  h.outer_rate_mb_s, h.inner_rate_mb_s, static_cast<double>(h.overhead_ns) / 1e3,
+                  static_cast<unsigned long long>(h.readahead_bytes >> 10));
+    } else {
+      const auto& d = p->ssd;
+      std::printf("  kind SSD, capacity %.0f GB, %d channels x %d chips x %d dies x %d planes, %u-byte pages\n",
+                  gb(d.capacity_bytes), d.channels, d.chips_per_channel, d.dies_per_chip, d.planes_per_die,
+                  d.page_bytes);
+      std::printf("  read %.0f us, program %.0f us, erase %.2f ms; channel %.0f MB/s, host %.0f MB/s\n",
+                  static_cast<double>(d.read_ns) / 1e3, static_cast<double>(d.program_ns) / 1e3,
+                  static_cast<double>(d.erase_ns) / 1e6, d.channel_rate_mb_s, d.host_rate_mb_s);
+      std::printf("  over-provisioning %.0f %%, FTL GC write amplification %s\n", d.overprovisioning * 100,
+                  d.gc_write_amplification > 1 ? std::to_string(d.gc_write_amplification).c_str()
+                                               : "not modelled (host writes only)");
+    }
+    return kExitOk;
+  }
+  for (const auto& p : blockcache::DeviceProfiles()) {
+    uint64_t cap = p.kind == DeviceKind::kHdd ? p.hdd.capacity_bytes : p.ssd.capacity_bytes;
+    std::printf("%-10s %-4s %6.0f GB  %s\n", p.name.c_str(), p.kind == DeviceKind::kHdd ? "HDD" : "SSD", gb(cap),
+                p.description.c_str());
   }
   return kExitOk;
 }

@@ -63,6 +63,8 @@ int CmdWorker(const WorkerCliOptions& o);
 int CmdSubmit(const SubmitOptions& o);
 int CmdModels(const std::string& describe);
 int CmdPlatforms(const std::string& show);
+// `kreplay devices [NAME]`: the block device profiles.
+int CmdDevices(const std::string& show);
 int CmdWorkloadWrite(const WorkloadWriteOptions& o);
 
 }  // namespace kreplay::cli

@@ -121,6 +121,11 @@ int Main(int argc, char** argv) {
   auto* plat_cmd = app.add_subcommand("platforms", "List the shipped SoC platforms, or show one");
   plat_cmd->add_option("name", platform_show, "Platform to print as YAML");
 
+  std::string device_show;
+  auto* dev_cmd = app.add_subcommand("devices", "List the shipped block device profiles (block cache models' "
+                                                "ssd_profile / hdd_profile), or show one in full");
+  dev_cmd->add_option("name", device_show, "Profile to show");
+
   auto trace_cli = AddTraceCommand(app);
 
   try {
@@ -144,6 +149,7 @@ int Main(int argc, char** argv) {
   if (*sub_cmd) return CmdSubmit(sub);
   if (*models_cmd) return CmdModels(*describe_cmd ? models_describe : "");
   if (*plat_cmd) return CmdPlatforms(platform_show);
+  if (*dev_cmd) return CmdDevices(device_show);
   if (*wl_cmd) return CmdWorkloadWrite(ww);
   if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
   return kExitBadInput;
