@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "workers/models/blockcache/bcache/bcache_sim.h"
+#include "workers/models/blockcache/bcache/bcache_stack.h"
 #include "workers/models/blockcache/devices/device.h"
 
 namespace kreplay::blockcache::bcache {
@@ -60,6 +61,34 @@ void BM_Writethrough(benchmark::State& s) { Run(s, CacheMode::kWritethrough); }
 void BM_Writeback(benchmark::State& s) { Run(s, CacheMode::kWriteback); }
 BENCHMARK(BM_Writethrough)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Writeback)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+// Two stacked cache sets, both writethrough: a 64 MiB ssd-nvme set over the
+// bcache device of the 1 GiB ssd-sata set above. The NVMe set holds about a
+// third of the hot set, so its misses exercise the level below.
+void BM_Stack(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const workload::BlockWorkload w = CacheFriendly(n, 50'000);
+  double l1_hits = 0, l2_hits = 0;
+  for (auto _ : state) {
+    std::vector<StackLevel> levels;
+    levels.push_back(StackLevel{BcacheConfig(), std::move(MakeDevice("ssd-nvme", uint64_t{64} << 20)).value()});
+    levels.push_back(StackLevel{BcacheConfig(), std::move(MakeDevice("ssd-sata", uint64_t{1} << 30)).value()});
+    std::vector<std::unique_ptr<Device>> backing;
+    backing.push_back(std::move(MakeDevice("hdd-7200", 0)).value());
+    auto stack = BcacheStack::Create(std::move(levels), std::move(backing));
+    auto st = (*stack)->Run(w);
+    if (!st.ok()) state.SkipWithError(st.status().ToString().c_str());
+    auto ratio = [](const BcacheStats& s) {
+      return static_cast<double>(s.cache_hits) / static_cast<double>(s.cache_hits + s.cache_misses);
+    };
+    l1_hits = ratio(st->levels[0]);
+    l2_hits = ratio(st->levels[1]);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.counters["l1_hit_ratio"] = l1_hits;
+  state.counters["l2_hit_ratio"] = l2_hits;
+}
+BENCHMARK(BM_Stack)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kreplay::blockcache::bcache

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "services/sim/rng.h"
 #include "workers/models/blockcache/bcache/bcache_sim.h"
+#include "workers/models/blockcache/bcache/bcache_stack.h"
 #include "workers/models/blockcache/devices/device.h"
 
 namespace kreplay::blockcache::bcache {
@@ -156,27 +158,30 @@ std::vector<MetricSpec> Metrics() {
   };
 }
 
-StatusOr<BcacheConfig> ConfigFrom(const model::ParamSet& p, uint64_t seed) {
+// `prefix` names one cache set's own settings in bcache.stack ("l1_", "l2_");
+// the shared ones (kernel, replay timing, trace properties) have none.
+StatusOr<BcacheConfig> ConfigFrom(const model::ParamSet& p, uint64_t seed, const std::string& prefix = "") {
+  auto own = [&prefix](const char* name) { return prefix + name; };
   BcacheConfig c;
   KREPLAY_ASSIGN_OR_RETURN(c.version, TraitsFor(p.Str("kernel_version")));
-  const std::string& mode = p.Str("cache_mode");
+  const std::string& mode = p.Str(own("cache_mode"));
   c.mode = mode == "writeback"     ? CacheMode::kWriteback
            : mode == "writearound" ? CacheMode::kWritearound
            : mode == "none"        ? CacheMode::kNone
                                    : CacheMode::kWritethrough;
-  c.bucket_bytes = static_cast<uint64_t>(p.Int("bucket_size"));
-  c.block_bytes = static_cast<uint32_t>(p.Int("block_size"));
-  c.sequential_cutoff_bytes = static_cast<uint64_t>(p.Int("sequential_cutoff"));
-  c.congested_read_threshold_us = static_cast<uint32_t>(p.Int("congested_read_threshold_us"));
-  c.congested_write_threshold_us = static_cast<uint32_t>(p.Int("congested_write_threshold_us"));
-  const std::string& repl = p.Str("cache_replacement_policy");
+  c.bucket_bytes = static_cast<uint64_t>(p.Int(own("bucket_size")));
+  c.block_bytes = static_cast<uint32_t>(p.Int(own("block_size")));
+  c.sequential_cutoff_bytes = static_cast<uint64_t>(p.Int(own("sequential_cutoff")));
+  c.congested_read_threshold_us = static_cast<uint32_t>(p.Int(own("congested_read_threshold_us")));
+  c.congested_write_threshold_us = static_cast<uint32_t>(p.Int(own("congested_write_threshold_us")));
+  const std::string& repl = p.Str(own("cache_replacement_policy"));
   c.replacement = repl == "fifo" ? Replacement::kFifo : repl == "random" ? Replacement::kRandom : Replacement::kLru;
-  c.writeback_percent = static_cast<uint32_t>(p.Int("writeback_percent"));
-  c.writeback_delay_ns = p.Int("writeback_delay") * 1'000'000'000;
-  c.idle_max_writeback_rate = p.Bool("idle_max_writeback_rate");
-  c.writeback_consider_fragment = p.Bool("writeback_consider_fragment");
-  c.copy_gc = p.Bool("copy_gc_enabled");
-  c.writeback_running = p.Bool("writeback_running");
+  c.writeback_percent = static_cast<uint32_t>(p.Int(own("writeback_percent")));
+  c.writeback_delay_ns = p.Int(own("writeback_delay")) * 1'000'000'000;
+  c.idle_max_writeback_rate = p.Bool(own("idle_max_writeback_rate"));
+  c.writeback_consider_fragment = p.Bool(own("writeback_consider_fragment"));
+  c.copy_gc = p.Bool(own("copy_gc_enabled"));
+  c.writeback_running = p.Bool(own("writeback_running"));
   c.sync_writes = p.Bool("sync_writes");
   c.task_fallback = p.Str("task_fallback") == "single" ? TaskFallback::kSingle : TaskFallback::kPerVolume;
   c.speed = p.Double("speed");
@@ -185,7 +190,7 @@ StatusOr<BcacheConfig> ConfigFrom(const model::ParamSet& p, uint64_t seed) {
   c.warmup_requests = static_cast<uint64_t>(p.Int("warmup_requests"));
   c.seed = seed;
   if (c.bucket_bytes % c.block_bytes != 0) {
-    return InvalidArgument("params.bucket_size: must be a multiple of block_size");
+    return InvalidArgument("params." + own("bucket_size") + ": must be a multiple of " + own("block_size"));
   }
   return c;
 }
@@ -255,6 +260,157 @@ StatusOr<model::Result> RunBcache(const model::RunInput& in) {
   return ToResult(s, in.block->has_task_ids, cfg.task_fallback);
 }
 
+// ---------------------------------------------------------------- bcache.stack
+
+// Settings each cache set of a stack has for itself (sysfs of its cache set
+// and of its cached_dev, its make-bcache geometry, its SSD); everything else
+// in Params() is shared by the stack.
+bool PerLevel(const std::string& name) {
+  static constexpr const char* kOwn[] = {
+      "cache_mode",        "cache_size",       "ssd_profile",   "bucket_size",
+      "block_size",        "sequential_cutoff", "congested_read_threshold_us",
+      "congested_write_threshold_us", "cache_replacement_policy", "writeback_percent",
+      "writeback_delay",   "idle_max_writeback_rate", "writeback_consider_fragment",
+      "writeback_running", "copy_gc_enabled"};
+  for (const char* own : kOwn) {
+    if (name == own) return true;
+  }
+  return false;
+}
+
+constexpr int kStackLevels = 2;
+
+std::string LevelParamPrefix(int level) { return "l" + std::to_string(level + 1) + "_"; }
+std::string LevelMetricPrefix(int level) { return "l" + std::to_string(level + 1) + "."; }
+
+std::vector<ParamSpec> StackParams() {
+  std::vector<ParamSpec> out;
+  for (const ParamSpec& p : Params()) {
+    if (!PerLevel(p.name)) {
+      out.push_back(p);
+      continue;
+    }
+    for (int level = 0; level < kStackLevels; ++level) {
+      ParamSpec q = p;
+      q.name = LevelParamPrefix(level) + p.name;
+      q.help = (level == 0 ? "Upper cache set (l1, the device the trace is replayed on): "
+                           : "Lower cache set (l2, whose bcache devices are l1's backing devices): ") +
+               p.help;
+      if (p.name == "ssd_profile") q.default_value = std::string(level == 0 ? "ssd-nvme" : "ssd-sata");
+      if (p.name == "cache_size") q.default_value = level == 0 ? int64_t{8} << 30 : int64_t{32} << 30;
+      out.push_back(std::move(q));
+    }
+  }
+  return out;
+}
+
+// Reported once for the stack, not per level.
+bool StackWide(const std::string& name) { return name == "task_fallback" || name == "hdd_seek_distance"; }
+
+// A level's hdd_* counters count IO to its backing target, the bcache
+// device below for every level but the last.
+std::string LevelMetricName(const std::string& name) {
+  if (name == "hdd_bytes_written") return "backing_bytes_written";
+  if (name == "hdd_bytes_read") return "backing_bytes_read";
+  return name;
+}
+
+std::vector<MetricSpec> StackMetrics() {
+  std::vector<MetricSpec> out;
+  const std::vector<MetricSpec> single = Metrics();
+  for (int level = 0; level < kStackLevels; ++level) {
+    for (const MetricSpec& m : single) {
+      if (StackWide(m.name)) continue;
+      MetricSpec q = m;
+      q.name = LevelMetricPrefix(level) + LevelMetricName(m.name);
+      q.help = (level == 0 ? "l1 (upper cache set): " : "l2 (lower cache set; its requests are l1's backing IO): ") +
+               (m.name == "hdd_bytes_written"  ? std::string("Writes to this level's backing devices.")
+                : m.name == "hdd_bytes_read" ? std::string("Reads from this level's backing devices.")
+                                             : m.help);
+      out.push_back(std::move(q));
+    }
+  }
+  // End to end, as the application sees the top bcache device.
+  for (const MetricSpec& m : single) {
+    const std::string& n = m.name;
+    if (n.rfind("read_latency", 0) == 0 || n.rfind("write_latency", 0) == 0 || n == "requests" ||
+        n == "measured_requests" || n == "task_fallback") {
+      MetricSpec q = m;
+      q.help = "End to end (the trace's requests at the top bcache device): " + m.help;
+      out.push_back(std::move(q));
+    }
+  }
+  out.push_back({"hdd_bytes_written", "bytes", Better::kNone, "Writes to the HDDs at the bottom of the stack."});
+  out.push_back({"hdd_bytes_read", "bytes", Better::kNone, "Reads from the HDDs at the bottom of the stack."});
+  out.push_back({"hdd_seek_distance", "cylinders", Better::kNone,
+                 "Histogram of the HDDs' seek distances (warm-up included)."});
+  return out;
+}
+
+model::Result StackResult(const StackStats& st, bool has_task_ids, TaskFallback fallback) {
+  model::Result r;
+  for (size_t level = 0; level < st.levels.size(); ++level) {
+    const model::Result one = ToResult(st.levels[level], has_task_ids, fallback);
+    const std::string prefix = LevelMetricPrefix(static_cast<int>(level));
+    for (const auto& [name, value] : one.scalars) {
+      if (!StackWide(name)) r.scalars[prefix + LevelMetricName(name)] = value;
+    }
+    for (const auto& [name, h] : one.histograms) {
+      if (!StackWide(name)) r.histograms[prefix + name] = h;
+    }
+    if (level == 0) {  // end to end
+      for (const auto& [name, value] : one.scalars) {
+        if (name.rfind("read_latency", 0) == 0 || name.rfind("write_latency", 0) == 0 || name == "requests" ||
+            name == "measured_requests" || name == "task_fallback") {
+          r.scalars[name] = value;
+        }
+      }
+      r.histograms["read_latency"] = one.histograms.at("read_latency");
+      r.histograms["write_latency"] = one.histograms.at("write_latency");
+    }
+    if (level + 1 == st.levels.size()) {  // the HDDs
+      r.scalars["hdd_bytes_written"] = one.scalars.at("hdd_bytes_written");
+      r.scalars["hdd_bytes_read"] = one.scalars.at("hdd_bytes_read");
+      if (auto it = one.histograms.find("hdd_seek_distance"); it != one.histograms.end()) {
+        r.histograms["hdd_seek_distance"] = it->second;
+      }
+    }
+  }
+  r.sim_events = st.sim_events;
+  r.sim_time_ns = st.end_ns;
+  return r;
+}
+
+StatusOr<model::Result> RunBcacheStack(const model::RunInput& in) {
+  if (!in.params) return InvalidArgument("bcache.stack: params missing");
+  if (!in.block) return InvalidArgument("bcache.stack: block workload missing");
+  const model::ParamSet& p = *in.params;
+  std::vector<StackLevel> levels;
+  for (int level = 0; level < kStackLevels; ++level) {
+    const std::string prefix = LevelParamPrefix(level);
+    // The top level uses the run's seed; each level below an independent
+    // stream derived from it, so no two cache sets draw the same numbers.
+    const uint64_t seed = level == 0 ? in.seed : sim::Rng(in.seed).Fork(static_cast<uint64_t>(level)).NextU64();
+    KREPLAY_ASSIGN_OR_RETURN(BcacheConfig cfg, ConfigFrom(p, seed, prefix));
+    auto cache = MakeDevice(p.Str(prefix + "ssd_profile"), static_cast<uint64_t>(p.Int(prefix + "cache_size")));
+    if (!cache.ok()) return cache.status().WithContext("params." + prefix + "ssd_profile");
+    levels.push_back(StackLevel{cfg, std::move(cache).value()});
+  }
+  size_t volumes = std::max<size_t>(in.block->volumes.size(), 1);
+  for (const auto& r : in.block->requests) volumes = std::max<size_t>(volumes, size_t{r.volume} + 1);
+  std::vector<std::unique_ptr<Device>> backing;
+  for (size_t v = 0; v < volumes; ++v) {
+    auto d = MakeDevice(p.Str("hdd_profile"), static_cast<uint64_t>(p.Int("hdd_capacity")));
+    if (!d.ok()) return d.status().WithContext("params.hdd_profile");
+    backing.push_back(std::move(d).value());
+  }
+  const TaskFallback fallback = levels.front().config.task_fallback;
+  auto stack = BcacheStack::Create(std::move(levels), std::move(backing));
+  if (!stack.ok()) return stack.status().WithContext("bcache.stack (levels[0] = l1_*, levels[1] = l2_*)");
+  KREPLAY_ASSIGN_OR_RETURN(StackStats st, (*stack)->Run(*in.block, in.cancel));
+  return StackResult(st, in.block->has_task_ids, fallback);
+}
+
 }  // namespace
 
 Status RegisterBcacheModels(model::Registry& registry) {
@@ -268,7 +424,19 @@ Status RegisterBcacheModels(model::Registry& registry) {
   m.params = Params();
   m.metrics = Metrics();
   m.run = RunBcache;
-  return registry.Register(std::move(m));
+  KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(m)));
+
+  model::ModelInfo stack;
+  stack.name = "bcache.stack";
+  stack.family = "blockcache";
+  stack.version = kVersion;
+  stack.description =
+      "Two stacked bcache cache sets (e.g. NVMe over a SATA-SSD bcache device over HDDs), each with its own settings";
+  stack.mirrors = "drivers/md/bcache, v4.9-v6.1: a bcache device used as the backing device of another cache set";
+  stack.params = StackParams();
+  stack.metrics = StackMetrics();
+  stack.run = RunBcacheStack;
+  return registry.Register(std::move(stack));
 }
 
 }  // namespace kreplay::blockcache::bcache

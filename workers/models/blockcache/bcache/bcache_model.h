@@ -1,4 +1,4 @@
-// Registration of the "bcache" model: parameters (with units, defaults,
+// Registration of the "bcache" and "bcache.stack" models: parameters (with units, defaults,
 // bounds and help), metrics, and the run function that builds the devices
 // and a BcacheSim from a ParamSet and replays RunInput.block.
 #pragma once
@@ -8,7 +8,8 @@
 
 namespace kreplay::blockcache::bcache {
 
-// Registers "bcache" (version 1.0.0). AlreadyExists if registered twice.
+// Registers "bcache" and "bcache.stack" (two stacked cache sets, see
+// bcache_stack.h), both version 1.0.0. AlreadyExists if registered twice.
 Status RegisterBcacheModels(model::Registry& registry);
 
 }  // namespace kreplay::blockcache::bcache

@@ -30,17 +30,30 @@ enum Kind : int { kArrive = 0, kComplete, kInsert, kWbRun, kWbReadDone, kWbWrite
 
 uint64_t RoundUpPow2(uint64_t x) { return x <= 1 ? 1 : std::bit_ceil(x); }
 
+std::vector<uint64_t> BackingBytes(const std::vector<std::unique_ptr<Device>>& backing, const BcacheSim* lower) {
+  std::vector<uint64_t> bytes;
+  if (lower) {
+    for (uint32_t v = 0; v < lower->volumes(); ++v) bytes.push_back(lower->volume_bytes(v));
+  } else {
+    for (const auto& d : backing) bytes.push_back(d->capacity_bytes());
+  }
+  return bytes;
+}
+
 }  // namespace
 
 BcacheSim::BcacheSim(const BcacheConfig& config, std::unique_ptr<Device> cache,
-                     std::vector<std::unique_ptr<Device>> backing)
+                     std::vector<std::unique_ptr<Device>> backing, BcacheSim* lower)
     : cfg_(config),
+      sim_(lower ? lower->sim_ : own_sim_),
       rng_(config.seed),
       cache_(std::move(cache)),
       backing_(std::move(backing)),
+      lower_(lower),
+      volume_bytes_(BackingBytes(backing_, lower)),
       bucket_sectors_(static_cast<uint32_t>(config.bucket_bytes >> kSectorShift)),
       block_sectors_(config.block_bytes >> kSectorShift),
-      seq_(static_cast<uint32_t>(backing_.size())),
+      seq_(static_cast<uint32_t>(volume_bytes_.size())),
       congestion_(config.congested_read_threshold_us, config.congested_write_threshold_us) {
   const uint64_t n = cache_->capacity_bytes() / cfg_.bucket_bytes;
   buckets_.resize(n);
@@ -55,9 +68,9 @@ BcacheSim::BcacheSim(const BcacheConfig& config, std::unique_ptr<Device> cache,
   batch_ = std::max<uint64_t>(1, rp >> 8);
   sectors_to_gc_ = static_cast<int64_t>(n * bucket_sectors_ / 16);  // set_gc_sectors()
   avail_ = n;
-  vols_.resize(backing_.size());
+  vols_.resize(volume_bytes_.size());
   for (size_t v = 0; v < vols_.size(); ++v) {
-    vols_[v].capacity_sectors = backing_[v]->capacity_bytes() >> kSectorShift;
+    vols_[v].capacity_sectors = volume_bytes_[v] >> kSectorShift;
     vols_[v].rate = WritebackRate(cfg_.version.pi_controller,
                                   cfg_.version.fragment_boost && cfg_.writeback_consider_fragment);
     all_bdev_sectors_ += vols_[v].capacity_sectors;
@@ -66,6 +79,24 @@ BcacheSim::BcacheSim(const BcacheConfig& config, std::unique_ptr<Device> cache,
 
 BcacheSim::~BcacheSim() = default;
 
+namespace {
+
+Status CheckConfig(const BcacheConfig& c, const Device& cache) {
+  if (c.block_bytes < 512 || !std::has_single_bit(c.block_bytes)) {
+    return InvalidArgument("params.block_size: must be a power of two >= 512");
+  }
+  if (c.bucket_bytes % c.block_bytes != 0 || (c.bucket_bytes >> kSectorShift) > (1u << 24)) {
+    return InvalidArgument("params.bucket_size: must be a multiple of block_size and at most 8 GiB");
+  }
+  if (cache.capacity_bytes() / c.bucket_bytes < 8) {
+    return InvalidArgument("params.cache_size: the cache set needs at least 8 buckets");
+  }
+  if (!(c.speed > 0)) return InvalidArgument("params.speed: must be > 0");
+  return OkStatus();
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<BcacheSim>> BcacheSim::Create(const BcacheConfig& c, std::unique_ptr<Device> cache,
                                                        std::vector<std::unique_ptr<Device>> backing) {
   if (!cache) return InvalidArgument("bcache: cache device missing");
@@ -73,17 +104,19 @@ StatusOr<std::unique_ptr<BcacheSim>> BcacheSim::Create(const BcacheConfig& c, st
   for (const auto& b : backing) {
     if (!b) return InvalidArgument("bcache: null backing device");
   }
-  if (c.block_bytes < 512 || !std::has_single_bit(c.block_bytes)) {
-    return InvalidArgument("params.block_size: must be a power of two >= 512");
-  }
-  if (c.bucket_bytes % c.block_bytes != 0 || (c.bucket_bytes >> kSectorShift) > (1u << 24)) {
-    return InvalidArgument("params.bucket_size: must be a multiple of block_size and at most 8 GiB");
-  }
-  if (cache->capacity_bytes() / c.bucket_bytes < 8) {
-    return InvalidArgument("params.cache_size: the cache set needs at least 8 buckets");
-  }
-  if (!(c.speed > 0)) return InvalidArgument("params.speed: must be > 0");
-  return std::unique_ptr<BcacheSim>(new BcacheSim(c, std::move(cache), std::move(backing)));
+  KREPLAY_RETURN_IF_ERROR(CheckConfig(c, *cache));
+  return std::unique_ptr<BcacheSim>(new BcacheSim(c, std::move(cache), std::move(backing), nullptr));
+}
+
+StatusOr<std::unique_ptr<BcacheSim>> BcacheSim::CreateOver(const BcacheConfig& c, std::unique_ptr<Device> cache,
+                                                           BcacheSim* lower) {
+  if (!cache) return InvalidArgument("bcache: cache device missing");
+  if (!lower) return InvalidArgument("bcache: no lower bcache instance");
+  if (lower->has_upper_) return FailedPrecondition("bcache: the lower instance already has an instance above it");
+  if (lower->w_ || lower->finished_) return FailedPrecondition("bcache: the lower instance has already been started");
+  KREPLAY_RETURN_IF_ERROR(CheckConfig(c, *cache));
+  lower->has_upper_ = true;
+  return std::unique_ptr<BcacheSim>(new BcacheSim(c, std::move(cache), {}, lower));
 }
 
 // ---------------------------------------------------------------- replay
@@ -93,25 +126,28 @@ sim::EventId BcacheSim::Schedule(int64_t at, int kind, uint64_t payload) {
 }
 
 Status BcacheSim::Start(const workload::BlockWorkload& w) {
+  if (has_upper_) return FailedPrecondition("bcache: start the top instance of a stack, not one below it");
   for (size_t i = 0; i < w.requests.size(); ++i) {
     const BlockRequest& r = w.requests[i];
     // Built only on error: one string per request cost a tenth of a run.
     auto where = [i] { return "requests[" + std::to_string(i) + "]"; };
-    if (r.volume >= backing_.size()) {
+    if (r.volume >= volume_bytes_.size()) {
       return InvalidArgument(where() + ".volume: " + std::to_string(r.volume) + " has no backing device (" +
-                             std::to_string(backing_.size()) + " attached)");
+                             std::to_string(volume_bytes_.size()) + " attached)");
     }
-    if (r.offset + r.bytes > backing_[r.volume]->capacity_bytes()) {
+    if (r.offset + r.bytes > volume_bytes_[r.volume]) {
       return InvalidArgument(where() + ".offset: IO ends at byte " + std::to_string(r.offset + r.bytes) +
-                             ", beyond the backing device (" + std::to_string(backing_[r.volume]->capacity_bytes()) +
-                             " bytes)");
+                             ", beyond the backing device (" + std::to_string(volume_bytes_[r.volume]) + " bytes)");
     }
     if (i > 0 && r.time_ns < w.requests[i - 1].time_ns) {
       return InvalidArgument(where() + ".time_ns: earlier than the previous request");
     }
   }
+  if (w_ || finished_) return FailedPrecondition("bcache: already started");
+  if (lower_) lower_->StartBelow(w.has_task_ids);
   w_ = &w;
   st_.task_ids_from_trace = w.has_task_ids;
+  tasks_given_ = w.has_task_ids;
   for (uint32_t v = 0; v < vols_.size(); ++v) Schedule(WritebackRate::kUpdateSeconds * kSec, kRate, v);
   const uint64_t n = w.requests.size();
   if (n == 0) {
@@ -126,6 +162,13 @@ Status BcacheSim::Start(const workload::BlockWorkload& w) {
              kArrive, 0);
   }
   return OkStatus();
+}
+
+void BcacheSim::StartBelow(bool task_ids_from_trace) {
+  if (lower_) lower_->StartBelow(task_ids_from_trace);
+  st_.task_ids_from_trace = task_ids_from_trace;
+  tasks_given_ = true;  // the instance above passes each bio's task on
+  for (uint32_t v = 0; v < vols_.size(); ++v) Schedule(WritebackRate::kUpdateSeconds * kSec, kRate, v);
 }
 
 StatusOr<BcacheStats> BcacheSim::Run(const workload::BlockWorkload& w, const std::atomic<bool>* cancel) {
@@ -202,6 +245,23 @@ void BcacheSim::OnEvent(uint64_t tag) {
 void BcacheSim::Arrive(uint64_t index) {
   const int64_t now = sim_.Now();
   const BlockRequest& r = w_->requests[index];
+  const bool measured = index >= cfg_.warmup_requests && now >= cfg_.warmup_ns;
+  const int64_t done = Serve(r, measured, cfg_.sync_writes);
+  ++issued_;
+  last_completion_ = std::max(last_completion_, done);
+  const uint64_t n = w_->requests.size();
+  if (cfg_.queue_depth > 0) {
+    Schedule(done, kComplete, 0);
+  } else if (index + 1 < n) {
+    const int64_t t = w_->requests[index + 1].time_ns;
+    Schedule(cfg_.speed == 1.0 ? t : static_cast<int64_t>(static_cast<double>(t) / cfg_.speed), kArrive, index + 1);
+  } else {
+    Schedule(last_completion_, kEnd, 0);  // every completion time is known by now
+  }
+}
+
+int64_t BcacheSim::Serve(const BlockRequest& r, bool measured, bool sync) {
+  const int64_t now = sim_.Now();
   ApplyCacheCompletions(now);
   // cached_dev_submit_bio(): any request ends the idle period.
   idle_counter_ = 0;
@@ -209,8 +269,14 @@ void BcacheSim::Arrive(uint64_t index) {
     at_max_rate_ = false;
     for (Volume& v : vols_) v.rate.set_rate(1);  // quit_max_writeback_rate()
   }
-  const bool measured = index >= cfg_.warmup_requests && now >= cfg_.warmup_ns;
   cur_measured_ = measured;
+  measuring_ |= measured;
+  cur_sync_ = sync;
+  if (tasks_given_) {
+    cur_task_ = r.task;
+  } else {
+    cur_task_ = cfg_.task_fallback == TaskFallback::kPerVolume ? r.volume : 0;
+  }
   ++st_.requests;
   if (measured) ++st_.measured_requests;
   int64_t done = now;
@@ -231,19 +297,29 @@ void BcacheSim::Arrive(uint64_t index) {
       break;
     case BlockOp::kFlush:
       ++st_.flushes;  // not modelled: completes at once
+      if (lower_) done = BackingPassOn(BlockOp::kFlush, r.volume, 0, 0);
       break;
   }
-  ++issued_;
-  last_completion_ = std::max(last_completion_, done);
-  const uint64_t n = w_->requests.size();
-  if (cfg_.queue_depth > 0) {
-    Schedule(done, kComplete, 0);
-  } else if (index + 1 < n) {
-    const int64_t t = w_->requests[index + 1].time_ns;
-    Schedule(cfg_.speed == 1.0 ? t : static_cast<int64_t>(static_cast<double>(t) / cfg_.speed), kArrive, index + 1);
-  } else {
-    Schedule(last_completion_, kEnd, 0);  // every completion time is known by now
+  return done;
+}
+
+int64_t BcacheSim::ServeFromAbove(BlockOp op, uint32_t volume, uint64_t sector, uint64_t sectors, uint32_t task,
+                                  bool measured, bool sync) {
+  BlockRequest r;
+  r.time_ns = sim_.Now();
+  r.op = op;
+  r.volume = volume;
+  r.task = task;
+  r.offset = sector << kSectorShift;
+  r.bytes = static_cast<uint32_t>(sectors << kSectorShift);
+  const int64_t done = Serve(r, measured, sync);
+  // A trace request's GC runs at the end of its arrival event (OnEvent);
+  // a bio from above has no event of its own here.
+  if (gc_pending_) {
+    gc_pending_ = false;
+    Gc();
   }
+  return done;
 }
 
 // ---------------------------------------------------------------- devices
@@ -260,10 +336,28 @@ int64_t BcacheSim::CacheSubmit(bool write, uint64_t cache_sector, uint64_t secto
   return t;
 }
 
-int64_t BcacheSim::BackingSubmit(uint32_t volume, bool write, uint64_t sector, uint64_t sectors) {
+int64_t BcacheSim::BackingSubmit(uint32_t volume, bool write, uint64_t sector, uint64_t sectors, bool writeback) {
   if (!write) st_.hdd_bytes_read += sectors << kSectorShift;
+  if (lower_) {
+    if (write) lower_bytes_written_ += sectors << kSectorShift;
+    // Foreground backing IO is submitted in the requester's context
+    // (cached_dev_read() -> cache_lookup() -> cached_dev_cache_miss(),
+    // cached_dev_write()): its task, its flags. write_dirty() issues plain
+    // REQ_OP_WRITE bios from the writeback workqueue.
+    if (writeback) {
+      return lower_->ServeFromAbove(BlockOp::kWrite, volume, sector, sectors, kWritebackTaskBase - volume, measuring_,
+                                    false);
+    }
+    return lower_->ServeFromAbove(write ? BlockOp::kWrite : BlockOp::kRead, volume, sector, sectors, cur_task_,
+                                  cur_measured_, cur_sync_);
+  }
   return backing_[volume]->Submit(sim_.Now(), write, sector << kSectorShift,
                                   static_cast<uint32_t>(sectors << kSectorShift));
+}
+
+int64_t BcacheSim::BackingPassOn(BlockOp op, uint32_t volume, uint64_t sector, uint64_t sectors) {
+  if (!lower_) return sim_.Now();
+  return lower_->ServeFromAbove(op, volume, sector, sectors, cur_task_, cur_measured_, cur_sync_);
 }
 
 // Foreground cache IOs feed the congestion estimate when they complete
@@ -293,13 +387,7 @@ bool BcacheSim::ShouldBypass(const BlockRequest& r, uint64_t start, uint64_t sec
   } else {
     const uint32_t congested = congestion_.Limit(sim_.Now(), rng_);
     if (congested || cfg_.sequential_cutoff_bytes) {
-      uint32_t task = 0;
-      if (w_->has_task_ids) {
-        task = r.task;
-      } else if (cfg_.task_fallback == TaskFallback::kPerVolume) {
-        task = r.volume;
-      }
-      const uint64_t seq = seq_.Account(r.volume, task, start, r.bytes, sim_.Now()) >> kSectorShift;
+      const uint64_t seq = seq_.Account(r.volume, cur_task_, start, r.bytes, sim_.Now()) >> kSectorShift;
       if (cfg_.sequential_cutoff_bytes && seq >= (cfg_.sequential_cutoff_bytes >> kSectorShift)) {
         skip = true;
       } else if (congested && seq >= congested) {
@@ -400,12 +488,12 @@ int64_t BcacheSim::HandleWrite(const BlockRequest& r, bool measured) {
   if (discard) bypass = true;
   bool writeback = false;
   if (!discard && !bypass && cfg_.mode == CacheMode::kWriteback && in_use_ <= kCutoffWritebackSync &&
-      (cfg_.sync_writes || in_use_ <= kCutoffWriteback)) {
+      (cur_sync_ || in_use_ <= kCutoffWriteback)) {
     writeback = true;
   }
   int64_t done = now;
   if (bypass) {
-    if (!discard) done = BackingSubmit(vol, true, s, e - s);
+    done = discard ? BackingPassOn(BlockOp::kDiscard, vol, s, e - s) : BackingSubmit(vol, true, s, e - s);
     Cut(vol, s, e);  // bch_data_invalidate()
   } else if (writeback) {
     CountInserted(e - s);
@@ -858,7 +946,7 @@ void BcacheSim::WritebackReadDone(uint32_t slot) {
   while (vol.order_pos < vol.order.size() && wb_ios_[vol.order[vol.order_pos]].read_done) {
     const uint32_t s = vol.order[vol.order_pos++];
     const WbKey& k = wb_ios_[s].key;
-    const int64_t t = BackingSubmit(wb_ios_[s].volume, true, k.start & kSectorMask, k.end - k.start);
+    const int64_t t = BackingSubmit(wb_ios_[s].volume, true, k.start & kSectorMask, k.end - k.start, true);
     Schedule(t, kWbWriteDone, s);
   }
   if (vol.order_pos == vol.order.size()) {
@@ -927,7 +1015,7 @@ BcacheStats BcacheSim::Stats() const {
   s.writeback_rate_final = 0;
   for (const Volume& v : vols_) s.writeback_rate_final += v.rate.rate();
   s.ssd_bytes_written = cache_->bytes_written();
-  s.hdd_bytes_written = 0;
+  s.hdd_bytes_written = lower_bytes_written_;
   for (const auto& b : backing_) {
     s.hdd_bytes_written += b->bytes_written();
     if (const sim::Histogram* h = b->seek_distance_histogram()) {

@@ -12,6 +12,10 @@
 // Time: the Simulator owns it; every device IO is submitted at Now() from an
 // event (arrival, backing-read completion, writeback step, GC).
 // Thread-safety: none; one simulation per instance.
+//
+// Stacking (bcache_stack.h): an instance created with CreateOver() has no
+// backing Devices; its backing device for volume v is the bcache device v of
+// a lower instance, which runs in the same engine. See README.md, "Stacking".
 #pragma once
 
 #include <atomic>
@@ -93,11 +97,19 @@ class BcacheSim final : public sim::EventHandler {
   // `backing[v]` serves trace volume v. Takes ownership of the devices.
   static StatusOr<std::unique_ptr<BcacheSim>> Create(const BcacheConfig& config, std::unique_ptr<Device> cache,
                                                      std::vector<std::unique_ptr<Device>> backing);
+  // A cache set whose backing device for volume v is `lower`'s bcache device
+  // v (make-bcache -B /dev/bcacheN, then attach to this set). Shares lower's
+  // engine; only the top instance of a stack is started and run (Start()
+  // starts the instances below). `lower` is not owned and must outlive this.
+  // `lower` must not already have an instance above it.
+  static StatusOr<std::unique_ptr<BcacheSim>> CreateOver(const BcacheConfig& config, std::unique_ptr<Device> cache,
+                                                         BcacheSim* lower);
   ~BcacheSim() override;
 
   // Replays `w` to the completion of its last request. `w` must outlive the
   // call. InvalidArgument (naming the request) for IO beyond a backing
-  // device; Cancelled when *cancel becomes true.
+  // device; Cancelled when *cancel becomes true. FailedPrecondition on an
+  // instance that has one above it (run the top of the stack).
   StatusOr<BcacheStats> Run(const workload::BlockWorkload& w, const std::atomic<bool>* cancel = nullptr);
 
   // Step-wise replay, for tests: Start, then RunUntil as often as wanted.
@@ -118,11 +130,20 @@ class BcacheSim final : public sim::EventHandler {
   int64_t writeback_rate(uint32_t volume) const { return vols_[volume].rate.rate(); }
   uint32_t in_use() const { return in_use_; }
   int32_t congestion_counter() const { return congestion_.counter(); }
+  uint32_t volumes() const { return static_cast<uint32_t>(volume_bytes_.size()); }
+  uint64_t volume_bytes(uint32_t volume) const { return volume_bytes_[volume]; }
+
+  // Task ID that stands for an instance's writeback worker (write_dirty()
+  // runs on the per-device writeback workqueue, not in the submitter's
+  // context) in the sequential detection of the instance below. Reserved:
+  // trace task IDs at or above kWritebackTaskBase - volumes() collide with it.
+  static constexpr uint32_t kWritebackTaskBase = 0xFFFFFFFFu;
 
   void OnEvent(uint64_t tag) override;
 
  private:
-  BcacheSim(const BcacheConfig& config, std::unique_ptr<Device> cache, std::vector<std::unique_ptr<Device>> backing);
+  BcacheSim(const BcacheConfig& config, std::unique_ptr<Device> cache, std::vector<std::unique_ptr<Device>> backing,
+            BcacheSim* lower);
 
   // One cached extent: sectors [start, end) of a volume at cache_sector.
   // Valid while its bucket's generation equals gen (ptr_stale()).
@@ -190,13 +211,27 @@ class BcacheSim final : public sim::EventHandler {
   bool Valid(const Extent& e) const { return buckets_[e.bucket].gen == e.gen; }
 
   void Arrive(uint64_t index);
+  // One bio at Now() (a trace request, or backing IO from the instance
+  // above); returns its completion time. `sync`: REQ_SYNC (should_writeback()).
+  int64_t Serve(const workload::BlockRequest& r, bool measured, bool sync);
+  // The lower side of a stack: backing IO of the instance above.
+  int64_t ServeFromAbove(workload::BlockOp op, uint32_t volume, uint64_t sector, uint64_t sectors, uint32_t task,
+                         bool measured, bool sync);
+  // Starts an instance below the top: rate updates, task IDs as given.
+  void StartBelow(bool task_ids_from_trace);
   int64_t HandleRead(const workload::BlockRequest& r, bool measured);
   int64_t HandleWrite(const workload::BlockRequest& r, bool measured);
   bool ShouldBypass(const workload::BlockRequest& r, uint64_t start, uint64_t sectors);
   void Rescale(uint64_t sectors);
   void ApplyCacheCompletions(int64_t now);
   int64_t CacheSubmit(bool write, uint64_t cache_sector, uint64_t sectors, bool track);
-  int64_t BackingSubmit(uint32_t volume, bool write, uint64_t sector, uint64_t sectors);
+  // The backing target of `volume`: its Device, or the bcache device below.
+  // `writeback`: issued by the writeback worker, not by the current request.
+  int64_t BackingSubmit(uint32_t volume, bool write, uint64_t sector, uint64_t sectors, bool writeback = false);
+  // Discards and flushes reach the bcache device below (a bcache device
+  // advertises discard, and cached_dev_nodata() passes flushes on); the
+  // model's Devices take neither, so without a lower instance they stop here.
+  int64_t BackingPassOn(workload::BlockOp op, uint32_t volume, uint64_t sector, uint64_t sectors);
   void Collide(uint32_t volume, uint64_t start, uint64_t end);
 
   // Extent index.
@@ -231,10 +266,15 @@ class BcacheSim final : public sim::EventHandler {
   void Finish(int64_t at);
 
   BcacheConfig cfg_;
-  sim::Simulator sim_;
+  sim::Simulator own_sim_;  // unused by an instance stacked over another
+  sim::Simulator& sim_;     // own_sim_, or the engine of the instance below
   sim::Rng rng_;
   std::unique_ptr<Device> cache_;
-  std::vector<std::unique_ptr<Device>> backing_;
+  std::vector<std::unique_ptr<Device>> backing_;  // empty when stacked
+  BcacheSim* lower_ = nullptr;                    // the instance below, if stacked
+  bool has_upper_ = false;                        // an instance above submits to this one
+  std::vector<uint64_t> volume_bytes_;            // capacity of each backing target
+  uint64_t lower_bytes_written_ = 0;              // writes to the instance below
   uint32_t bucket_sectors_;
   uint32_t block_sectors_;
   uint64_t all_bdev_sectors_ = 0;
@@ -254,6 +294,10 @@ class BcacheSim final : public sim::EventHandler {
   uint32_t in_use_ = 0;
   bool gc_pending_ = false;
   bool cur_measured_ = false;
+  bool cur_sync_ = false;       // the current bio is REQ_SYNC
+  uint32_t cur_task_ = 0;       // the current bio's task (sequential detection)
+  bool measuring_ = false;      // a measured request has arrived (warm-up over)
+  bool tasks_given_ = false;    // task IDs are the bios' own (trace IDs, or set by the instance above)
   uint64_t dirty_total_ = 0;
 
   SequentialTracker seq_;
