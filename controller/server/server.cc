@@ -46,6 +46,7 @@ struct RunTrack {
   Phase phase = Phase::kPending;
   std::string worker;             // the claimer, else the worker it was published to
   std::string workload;           // content digest: runs of one workload go to one worker when they can
+  std::string batch_key;          // runs with equal non-empty keys may share a work item (RunBatchFn)
   TimePoint deadline{};           // lease or claim deadline
   uint32_t attempt = 0;
   std::vector<std::string> studies;
@@ -183,6 +184,10 @@ Status ControllerServer::Impl::LoadStudyLocked(const std::string& study_id) {
       if (wi.ParseFromString(r.work_item)) {
         track.cost = wi.estimated_cost();
         track.workload = wi.workload_digest();
+        const model::ModelInfo* info = registry.Find(wi.model());
+        if (info && info->run_batch)
+          track.batch_key = wi.model() + "\n" + wi.model_version() + "\n" + wi.system().digest() + "\n" +
+                            wi.workload_digest() + "\n" + std::to_string(wi.seed());
       }
     }
     if (std::find(track.studies.begin(), track.studies.end(), study_id) == track.studies.end())
@@ -663,6 +668,7 @@ void ControllerServer::Impl::WorkPumpLoop() {
     struct Send {
       std::string key, bytes;
       int32_t partition;
+      std::vector<std::string> keys;  // every run the item carries, `key` first
     };
     std::vector<Send> plan;
     for (auto& [wid, w] : workers) {
@@ -679,8 +685,41 @@ void ControllerServer::Impl::WorkPumpLoop() {
         SetPhaseLocked(key, r, Phase::kPublished);
         r.worker = wid;
         r.deadline = now + std::chrono::milliseconds(static_cast<int64_t>(opt.claim_timeout_seconds * 1000));
-        plan.push_back({key, codec::DeterministicBytes(wi), w.partitions[w.next_partition++ % w.partitions.size()]});
         ++held[wid];
+        // Companions for a batch: pending runs of the same study that differ
+        // only in their parameters, each tracked (claimed, leased, recorded)
+        // on its own.
+        if (!r.batch_key.empty() && opt.max_batch_runs > 1) {
+          for (const auto& sid : r.studies) {
+            auto st = studies.find(sid);
+            if (st == studies.end() || st->second.state != v1::STUDY_RUNNING) continue;
+            auto& q = st->second.queue;
+            for (auto it = q.begin(); it != q.end() && static_cast<uint32_t>(wi.batch_size()) + 1 < opt.max_batch_runs;) {
+              auto other = runs.find(*it);
+              if (other == runs.end() || other->second.phase != Phase::kPending ||
+                  other->second.batch_key != r.batch_key) {
+                ++it;
+                continue;
+              }
+              v1::WorkItem owi;
+              owi.ParseFromString(other->second.item);
+              auto* b = wi.add_batch();
+              b->set_run_key(*it);
+              *b->mutable_params() = owi.params();
+              ++other->second.attempt;
+              SetPhaseLocked(*it, other->second, Phase::kPublished);
+              other->second.worker = wid;
+              other->second.deadline = r.deadline;
+              ++held[wid];
+              it = q.erase(it);
+            }
+            break;
+          }
+        }
+        std::vector<std::string> keys = {key};
+        for (const auto& b : wi.batch()) keys.push_back(b.run_key());
+        plan.push_back({key, codec::DeterministicBytes(wi), w.partitions[w.next_partition++ % w.partitions.size()],
+                        std::move(keys)});
       }
     }
     if (plan.empty()) continue;
@@ -690,14 +729,17 @@ void ControllerServer::Impl::WorkPumpLoop() {
     for (const auto& snd : plan) {
       Status st = producer->Produce(topics.work, snd.partition, snd.key, snd.bytes,
                                     {{"kreplay-epoch", std::to_string(epoch)}},
-                                    [this, key = snd.key](const bus::DeliveryReport& rep) {
+                                    [this, keys = snd.keys](const bus::DeliveryReport& rep) {
                                       if (rep.status.ok()) return;
                                       std::lock_guard<std::mutex> l(mu);
-                                      auto i = runs.find(key);
-                                      if (i != runs.end() && i->second.phase == Phase::kPublished)
-                                        i->second.deadline = Clock::now();  // pump re-queues it
+                                      for (const auto& k : keys) {
+                                        auto i = runs.find(k);
+                                        if (i != runs.end() && i->second.phase == Phase::kPublished)
+                                          i->second.deadline = Clock::now();  // pump re-queues it
+                                      }
                                     });
-      if (!st.ok()) unsent.push_back(snd.key);  // local queue full or broker gone: next round
+      // Local queue full or broker gone: next round.
+      if (!st.ok()) unsent.insert(unsent.end(), snd.keys.begin(), snd.keys.end());
     }
     lock.lock();
     for (const auto& key : unsent) {

@@ -32,6 +32,10 @@ struct ControllerOptions {
   // running and one prefetched. Bounds what a partition holds whatever the
   // sweep size, and keeps every worker busy to the end of a study.
   uint32_t items_per_thread = 2;
+  // A work item of a model with a batch function (one pass over the workload
+  // for several configurations) carries up to this many runs that share its
+  // model, system, workload and seed.
+  uint32_t max_batch_runs = 8;
   // Real clusters with retention longer than a study: publish each trace
   // once and point every later reader at that publication (a reader that
   // finds it gone asks for a re-send as usual). Off for the embedded broker,

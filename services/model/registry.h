@@ -38,6 +38,10 @@ struct RunInput {
 };
 
 using RunFn = std::function<StatusOr<Result>(const RunInput&)>;
+// Several parameter sets over one workload (RunInput.params is ignored):
+// element i must equal run() with params[i], bit for bit. Models that can
+// share work across configurations (one pass over the trace) provide it.
+using RunBatchFn = std::function<std::vector<StatusOr<Result>>(const RunInput&, const std::vector<const ParamSet*>&)>;
 
 struct ModelInfo {
   std::string name;         // "sched.cfs"
@@ -48,6 +52,7 @@ struct ModelInfo {
   std::vector<ParamSpec> params;
   std::vector<MetricSpec> metrics;
   RunFn run;
+  RunBatchFn run_batch;  // optional; see RunBatchFn
 };
 
 class Registry {

@@ -27,6 +27,7 @@ struct MetricSpec {
 struct Scalar {
   double value = 0;
   std::string unit;
+  bool operator==(const Scalar&) const = default;
 };
 
 struct TimeSeries {

@@ -78,6 +78,13 @@ StatusOr<Workload> GenerateFromYaml(const std::string& family, const std::string
 
 struct Job {
   v1::WorkItem item;
+  // The runs of the item this worker claimed (RUN): the primary run and any
+  // batch runs, each with its parameters.
+  struct Part {
+    std::string run_key;
+    int batch_index = -1;  // -1: the item's own run; else item.batch(batch_index)
+  };
+  std::vector<Part> parts;
   std::string topic;
   int32_t partition = 0;
   int64_t offset = 0;
@@ -315,25 +322,35 @@ void Worker::Impl::PollLoop() {
 }
 
 void Worker::Impl::Dispatch(Job job) {
-  v1::ClaimRunRequest req;
-  req.set_worker_id(opt.worker_id);
-  req.set_run_key(job.item.run_key());
-  req.set_attempt(job.item.attempt());
-  v1::ClaimRunResponse resp;
-  grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ClaimRun(ctx, req, &resp); }, false);
-  if (!s.ok()) {
-    // Stopping while the controller is unreachable: leave the offset
-    // unstored so the item is delivered again.
-    Log(opt.worker_id, "claim " + job.item.run_key().substr(0, 12) + ": " + s.error_message());
-    return;
+  // Claim every run the item carries; run the ones granted.
+  std::vector<Job::Part> all = {{job.item.run_key(), -1}};
+  for (int i = 0; i < job.item.batch_size(); ++i) all.push_back({job.item.batch(i).run_key(), i});
+  for (const auto& part : all) {
+    const std::string& key = part.run_key;
+    v1::ClaimRunRequest req;
+    req.set_worker_id(opt.worker_id);
+    req.set_run_key(key);
+    req.set_attempt(job.item.attempt());
+    v1::ClaimRunResponse resp;
+    grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ClaimRun(ctx, req, &resp); }, false);
+    if (!s.ok()) {
+      // Stopping while the controller is unreachable: leave the offset
+      // unstored so the item is delivered again (leases granted so far expire).
+      Log(opt.worker_id, "claim " + key.substr(0, 12) + ": " + s.error_message());
+      return;
+    }
+    if (resp.decision() == v1::ClaimRunResponse::RUN) {
+      job.parts.push_back(part);
+    } else {
+      probe->ItemFinished("skipped", 0);
+    }
   }
-  if (resp.decision() != v1::ClaimRunResponse::RUN) {
-    probe->ItemFinished("skipped", 0);
+  if (job.parts.empty()) {
     Done(job);
     return;
   }
   std::lock_guard<std::mutex> lock(mu);
-  in_flight[job.item.run_key()] = job.cancel;
+  for (const auto& p : job.parts) in_flight[p.run_key] = job.cancel;
   ++busy;
   probe->SetInFlight(busy);
   queue.push_back(std::move(job));
@@ -353,7 +370,7 @@ void Worker::Impl::PoolLoop() {
     if (hard_stop.load()) job.cancel->store(true);
     Execute(job);
     std::lock_guard<std::mutex> lock(mu);
-    in_flight.erase(job.item.run_key());
+    for (const auto& p : job.parts) in_flight.erase(p.run_key);
     --busy;
     probe->SetInFlight(busy);
     cv.notify_all();
@@ -363,76 +380,98 @@ void Worker::Impl::PoolLoop() {
 void Worker::Impl::Execute(Job& job) {
   const auto start = Clock::now();
   const v1::WorkItem& item = job.item;
-  v1::ReportResultRequest report;
-  report.set_worker_id(opt.worker_id);
-  report.set_run_key(item.run_key());
-  std::string outcome = "ok";
+  const size_t n = job.parts.size();
+  std::vector<model::ParamSet> params;
+  for (const auto& p : job.parts)
+    params.push_back(codec::ParamsFromProto(p.batch_index < 0 ? item.params() : item.batch(p.batch_index).params()));
+  std::vector<StatusOr<model::Result>> results(n, Internal("not run"));
+  auto fail_all = [&](const Status& st) {
+    for (auto& r : results) r = st;
+  };
 
   const model::ModelInfo* info = registry.Find(item.model());
-  StatusOr<model::Result> result = Internal("not run");
   if (!info) {
-    result = InvalidArgument("unknown model '" + item.model() + "' on worker " + opt.worker_id);
+    fail_all(InvalidArgument("unknown model '" + item.model() + "' on worker " + opt.worker_id));
   } else if (info->version != item.model_version()) {
-    result = FailedPrecondition("model " + item.model() + " is version " + info->version + " here, the study wants " +
-                                item.model_version());
+    fail_all(FailedPrecondition("model " + item.model() + " is version " + info->version + " here, the study wants " +
+                                item.model_version()));
+  } else if (auto w = GetWorkload(item); !w.ok()) {
+    fail_all(w.status());
   } else {
-    auto w = GetWorkload(item);
-    if (!w.ok()) {
-      result = w.status();
+    v1::Platform pp;
+    if (!pp.ParseFromString(item.system().config())) {
+      fail_all(InvalidArgument("work item " + item.run_key() + ": platform config does not parse"));
     } else {
-      v1::Platform pp;
-      if (!pp.ParseFromString(item.system().config())) {
-        result = InvalidArgument("work item " + item.run_key() + ": platform config does not parse");
+      workload::Platform platform = codec::PlatformFromProto(pp);
+      model::RunInput in;
+      in.seed = item.seed();
+      if (w->sched) in.platform = &platform;  // block cache runs have no platform
+      in.sched = w->sched.get();
+      in.block = w->block.get();
+      in.cancel = job.cancel.get();
+      if (n > 1 && info->run_batch) {
+        // One pass over the workload for every configuration.
+        std::vector<const model::ParamSet*> ptrs;
+        for (const auto& p : params) ptrs.push_back(&p);
+        results = info->run_batch(in, ptrs);
+        if (results.size() != n) fail_all(Internal(item.model() + ": batch returned the wrong number of results"));
       } else {
-        workload::Platform platform = codec::PlatformFromProto(pp);
-        model::ParamSet params = codec::ParamsFromProto(item.params());
-        model::RunInput in;
-        in.params = &params;
-        in.seed = item.seed();
-        if (w->sched) in.platform = &platform;  // block cache runs have no platform
-        in.sched = w->sched.get();
-        in.block = w->block.get();
-        in.cancel = job.cancel.get();
-        result = info->run(in);
+        for (size_t i = 0; i < n; ++i) {
+          in.params = &params[i];
+          results[i] = info->run(in);
+        }
       }
     }
   }
-  if (!result.ok() && result.status().code() == StatusCode::kCancelled) {
-    // Released, not failed: the offset stays unstored only on shutdown (so the
-    // item comes back); a cancelled study's item is simply done.
-    probe->ItemFinished("cancelled", 0);
-    if (!hard_stop.load()) Done(job);
-    return;
+
+  // Report each run on its own; the item is done when every run is recorded
+  // (or released because its study no longer wants it).
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  bool all_settled = true;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& key = job.parts[i].run_key;
+    StatusOr<model::Result>& result = results[i];
+    if (!result.ok() && result.status().code() == StatusCode::kCancelled) {
+      // Released, not failed: the offset stays unstored only on shutdown (so
+      // the item comes back); a cancelled study's item is simply done.
+      probe->ItemFinished("cancelled", 0);
+      all_settled &= !hard_stop.load();
+      continue;
+    }
+    v1::ReportResultRequest report;
+    report.set_worker_id(opt.worker_id);
+    report.set_run_key(key);
+    std::string outcome = "ok";
+    if (result.ok()) {
+      report.set_result(codec::SerializeResult(*result));
+      probe->SimulatedWork(result->sim_events, static_cast<double>(result->sim_time_ns) / 1e9);
+    } else {
+      outcome = result.status().code() == StatusCode::kDataLoss ? "data_loss" : "failed";
+      report.set_error(result.status().ToString());
+      report.set_error_is_data_loss(result.status().code() == StatusCode::kDataLoss);
+    }
+    auto* prov = report.mutable_provenance();
+    prov->set_worker_id(opt.worker_id);
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    prov->set_host(host);
+    prov->set_wall_seconds(wall / static_cast<double>(n));  // a batch's runs share its wall time
+    prov->set_attempt(item.attempt());
+    prov->set_kreplay_version(KREPLAY_VERSION);
+    v1::ReportResultResponse resp;
+    grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ReportResult(ctx, report, &resp); }, true);
+    if (!s.ok() || !resp.recorded()) {
+      Log(opt.worker_id, "result of " + key.substr(0, 12) + " not recorded: " + s.error_message() +
+                             " (the item will be delivered again)");
+      probe->ItemFinished("unreported", wall);
+      all_settled = false;
+      continue;
+    }
+    if (resp.determinism_mismatch())
+      Log(opt.worker_id, "DETERMINISM BUG: run " + key + " differs from the recorded result");
+    probe->ItemFinished(outcome, wall / static_cast<double>(n));
   }
-  if (result.ok()) {
-    report.set_result(codec::SerializeResult(*result));
-    probe->SimulatedWork(result->sim_events, static_cast<double>(result->sim_time_ns) / 1e9);
-  } else {
-    outcome = result.status().code() == StatusCode::kDataLoss ? "data_loss" : "failed";
-    report.set_error(result.status().ToString());
-    report.set_error_is_data_loss(result.status().code() == StatusCode::kDataLoss);
-  }
-  double wall = std::chrono::duration<double>(Clock::now() - start).count();
-  auto* prov = report.mutable_provenance();
-  prov->set_worker_id(opt.worker_id);
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  prov->set_host(host);
-  prov->set_wall_seconds(wall);
-  prov->set_attempt(item.attempt());
-  prov->set_kreplay_version(KREPLAY_VERSION);
-  v1::ReportResultResponse resp;
-  grpc::Status s = CallWithRetry([&](grpc::ClientContext* ctx) { return stub->ReportResult(ctx, report, &resp); }, true);
-  if (!s.ok() || !resp.recorded()) {
-    Log(opt.worker_id, "result of " + item.run_key().substr(0, 12) + " not recorded: " + s.error_message() +
-                           " (the item will be delivered again)");
-    probe->ItemFinished("unreported", wall);
-    return;
-  }
-  if (resp.determinism_mismatch())
-    Log(opt.worker_id, "DETERMINISM BUG: run " + item.run_key() + " differs from the recorded result");
-  probe->ItemFinished(outcome, wall);
-  Done(job);
+  if (all_settled) Done(job);
 }
 
 StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {

@@ -11,9 +11,11 @@ namespace {
 // so a huge capacity on a small trace costs nothing up front.
 uint64_t InitialReserve(uint64_t capacity) { return std::min<uint64_t>(capacity, 1 << 16); }
 
+// Feeds every cache the same block accesses in one pass over the trace: each
+// chunk is expanded once and replayed into each cache while it is hot.
 template <typename Cache>
-Status Replay(const workload::BlockWorkload& w, const BlockKeyMapper& keys, Cache& cache, FixedCacheStats& s,
-              const std::atomic<bool>* cancel) {
+Status Replay(const workload::BlockWorkload& w, const BlockKeyMapper& keys, std::vector<Cache>& caches,
+              std::vector<FixedCacheStats>& stats, const std::atomic<bool>* cancel) {
   // Chunks of requests are expanded into their block keys first, so the
   // hash slot of the key kAhead accesses on can be prefetched: on traces
   // larger than the CPU caches the lookups are memory-latency bound.
@@ -31,29 +33,35 @@ Status Replay(const workload::BlockWorkload& w, const BlockKeyMapper& keys, Cach
       if (BlockKeyMapper::IsAccess(reqs[i])) keys.ForEachBlock(reqs[i], [&](uint64_t key) { batch.push_back(key); });
       blocks_of.push_back(static_cast<uint32_t>(batch.size() - before));
     }
-    size_t k = 0;
-    for (size_t i = begin; i < end; ++i) {
-      const workload::BlockRequest& r = reqs[i];
-      if (!BlockKeyMapper::IsAccess(r)) {
-        ++s.ignored_requests;
-        continue;
-      }
-      ++s.requests;
-      uint64_t n = blocks_of[i - begin], hits = 0;
-      for (uint64_t j = 0; j < n; ++j, ++k) {
-        if (k + kAhead < batch.size()) cache.Prefetch(batch[k + kAhead]);
-        hits += cache.Access(batch[k]) ? 1 : 0;
-      }
-      s.block_accesses += n;
-      s.hits += hits;
-      if (r.op == workload::BlockOp::kRead) {
-        s.read_block_accesses += n;
-        s.read_hits += hits;
+    for (size_t c = 0; c < caches.size(); ++c) {
+      Cache& cache = caches[c];
+      FixedCacheStats& s = stats[c];
+      size_t k = 0;
+      for (size_t i = begin; i < end; ++i) {
+        const workload::BlockRequest& r = reqs[i];
+        if (!BlockKeyMapper::IsAccess(r)) {
+          ++s.ignored_requests;
+          continue;
+        }
+        ++s.requests;
+        uint64_t n = blocks_of[i - begin], hits = 0;
+        for (uint64_t j = 0; j < n; ++j, ++k) {
+          if (k + kAhead < batch.size()) cache.Prefetch(batch[k + kAhead]);
+          hits += cache.Access(batch[k]) ? 1 : 0;
+        }
+        s.block_accesses += n;
+        s.hits += hits;
+        if (r.op == workload::BlockOp::kRead) {
+          s.read_block_accesses += n;
+          s.read_hits += hits;
+        }
       }
     }
   }
-  s.misses = s.block_accesses - s.hits;
-  s.memory_bytes = cache.memory_bytes();
+  for (size_t c = 0; c < caches.size(); ++c) {
+    stats[c].misses = stats[c].block_accesses - stats[c].hits;
+    stats[c].memory_bytes = caches[c].memory_bytes();
+  }
   return OkStatus();
 }
 
@@ -100,14 +108,27 @@ void FifoBlockCache::Miss(uint64_t key) {
 StatusOr<FixedCacheStats> SimulateFixedCache(const workload::BlockWorkload& w, FixedPolicy policy,
                                              uint32_t block_size, uint64_t capacity_blocks,
                                              const std::atomic<bool>* cancel) {
+  KREPLAY_ASSIGN_OR_RETURN(std::vector<FixedCacheStats> s,
+                           SimulateFixedCaches(w, policy, block_size, {capacity_blocks}, cancel));
+  return s.front();
+}
+
+StatusOr<std::vector<FixedCacheStats>> SimulateFixedCaches(const workload::BlockWorkload& w, FixedPolicy policy,
+                                                           uint32_t block_size,
+                                                           const std::vector<uint64_t>& capacity_blocks,
+                                                           const std::atomic<bool>* cancel) {
   KREPLAY_ASSIGN_OR_RETURN(BlockKeyMapper keys, BlockKeyMapper::Create(w, block_size));
-  FixedCacheStats s;
+  std::vector<FixedCacheStats> s(capacity_blocks.size());
   if (policy == FixedPolicy::kLru) {
-    LruBlockCache cache(capacity_blocks);
-    KREPLAY_RETURN_IF_ERROR(Replay(w, keys, cache, s, cancel));
+    std::vector<LruBlockCache> caches;
+    caches.reserve(capacity_blocks.size());
+    for (uint64_t c : capacity_blocks) caches.emplace_back(c);
+    KREPLAY_RETURN_IF_ERROR(Replay(w, keys, caches, s, cancel));
   } else {
-    FifoBlockCache cache(capacity_blocks);
-    KREPLAY_RETURN_IF_ERROR(Replay(w, keys, cache, s, cancel));
+    std::vector<FifoBlockCache> caches;
+    caches.reserve(capacity_blocks.size());
+    for (uint64_t c : capacity_blocks) caches.emplace_back(c);
+    KREPLAY_RETURN_IF_ERROR(Replay(w, keys, caches, s, cancel));
   }
   return s;
 }

@@ -110,4 +110,11 @@ StatusOr<FixedCacheStats> SimulateFixedCache(const workload::BlockWorkload& w, F
                                              uint32_t block_size, uint64_t capacity_blocks,
                                              const std::atomic<bool>* cancel = nullptr);
 
+// Several capacities in one pass over the trace: element i equals
+// SimulateFixedCache(..., capacity_blocks[i], ...) exactly.
+StatusOr<std::vector<FixedCacheStats>> SimulateFixedCaches(const workload::BlockWorkload& w, FixedPolicy policy,
+                                                           uint32_t block_size,
+                                                           const std::vector<uint64_t>& capacity_blocks,
+                                                           const std::atomic<bool>* cancel = nullptr);
+
 }  // namespace kreplay::blockcache

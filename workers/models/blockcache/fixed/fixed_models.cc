@@ -10,6 +10,7 @@
 #include "workers/models/blockcache/fixed/fixed_models.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,26 @@ std::vector<MetricSpec> CacheMetrics() {
   };
 }
 
+model::Result CacheResult(const model::RunInput& in, const FixedCacheStats& s, uint64_t blocks) {
+  model::Result r;
+  r.Set("hits", static_cast<double>(s.hits), "count");
+  r.Set("misses", static_cast<double>(s.misses), "count");
+  r.Set("miss_ratio", s.miss_ratio(), "ratio");
+  r.Set("read_miss_ratio",
+        s.read_block_accesses ? static_cast<double>(s.read_block_accesses - s.read_hits) /
+                                    static_cast<double>(s.read_block_accesses)
+                              : 0.0,
+        "ratio");
+  r.Set("requests", static_cast<double>(s.requests), "count");
+  r.Set("block_accesses", static_cast<double>(s.block_accesses), "count");
+  r.Set("ignored_requests", static_cast<double>(s.ignored_requests), "count");
+  r.Set("cache_blocks", static_cast<double>(blocks), "count");
+  r.Set("memory_bytes", static_cast<double>(s.memory_bytes), "bytes");
+  r.sim_events = s.block_accesses;
+  if (!in.block->requests.empty()) r.sim_time_ns = in.block->requests.back().time_ns;
+  return r;
+}
+
 model::RunFn MakeCacheRun(FixedPolicy policy) {
   return [policy](const model::RunInput& in) -> StatusOr<model::Result> {
     if (!in.params) return InvalidArgument("block cache: params missing");
@@ -59,23 +80,30 @@ model::RunFn MakeCacheRun(FixedPolicy policy) {
     auto block_size = static_cast<uint32_t>(in.params->Int("block_size"));
     uint64_t blocks = static_cast<uint64_t>(in.params->Int("cache_size")) / block_size;
     KREPLAY_ASSIGN_OR_RETURN(FixedCacheStats s, SimulateFixedCache(*in.block, policy, block_size, blocks, in.cancel));
-    model::Result r;
-    r.Set("hits", static_cast<double>(s.hits), "count");
-    r.Set("misses", static_cast<double>(s.misses), "count");
-    r.Set("miss_ratio", s.miss_ratio(), "ratio");
-    r.Set("read_miss_ratio",
-          s.read_block_accesses ? static_cast<double>(s.read_block_accesses - s.read_hits) /
-                                      static_cast<double>(s.read_block_accesses)
-                                : 0.0,
-          "ratio");
-    r.Set("requests", static_cast<double>(s.requests), "count");
-    r.Set("block_accesses", static_cast<double>(s.block_accesses), "count");
-    r.Set("ignored_requests", static_cast<double>(s.ignored_requests), "count");
-    r.Set("cache_blocks", static_cast<double>(blocks), "count");
-    r.Set("memory_bytes", static_cast<double>(s.memory_bytes), "bytes");
-    r.sim_events = s.block_accesses;
-    if (!in.block->requests.empty()) r.sim_time_ns = in.block->requests.back().time_ns;
-    return r;
+    return CacheResult(in, s, blocks);
+  };
+}
+
+// Configurations that share a block size share one pass over the trace.
+model::RunBatchFn MakeCacheRunBatch(FixedPolicy policy) {
+  return [policy](const model::RunInput& in, const std::vector<const model::ParamSet*>& params) {
+    std::vector<StatusOr<model::Result>> out(params.size(), Internal("not run"));
+    if (!in.block) {
+      for (auto& o : out) o = InvalidArgument("block cache: block workload missing (RunInput.block is null)");
+      return out;
+    }
+    std::map<uint32_t, std::vector<size_t>> by_block_size;
+    for (size_t i = 0; i < params.size(); ++i)
+      by_block_size[static_cast<uint32_t>(params[i]->Int("block_size"))].push_back(i);
+    for (const auto& [block_size, members] : by_block_size) {
+      std::vector<uint64_t> blocks;
+      for (size_t i : members) blocks.push_back(static_cast<uint64_t>(params[i]->Int("cache_size")) / block_size);
+      auto stats = SimulateFixedCaches(*in.block, policy, block_size, blocks, in.cancel);
+      for (size_t m = 0; m < members.size(); ++m)
+        out[members[m]] = stats.ok() ? StatusOr<model::Result>(CacheResult(in, (*stats)[m], blocks[m]))
+                                     : StatusOr<model::Result>(stats.status());
+    }
+    return out;
   };
 }
 
@@ -252,6 +280,7 @@ Status RegisterFixedModels(model::Registry& registry) {
                                 "Cache capacity; floor(cache_size / block_size) blocks."));
     m.metrics = CacheMetrics();
     m.run = MakeCacheRun(policy);
+    m.run_batch = MakeCacheRunBatch(policy);
     KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(m)));
   }
   model::ModelInfo mrc;
