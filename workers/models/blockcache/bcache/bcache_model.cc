@@ -20,99 +20,49 @@ using model::ParamType;
 
 constexpr char kVersion[] = "1.0.0";
 
-ParamSpec Int(const std::string& name, const std::string& unit, int64_t def, double min, double max,
-              const std::string& help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::kInt;
-  p.unit = unit;
-  p.default_value = def;
-  p.min = min;
-  p.max = max;
-  p.help = help;
-  return p;
-}
-
-ParamSpec Double(const std::string& name, const std::string& unit, double def, double min, double max,
-                 const std::string& help) {
-  ParamSpec p = Int(name, unit, 0, min, max, help);
-  p.type = ParamType::kDouble;
-  p.default_value = def;
-  return p;
-}
-
-ParamSpec Bool(const std::string& name, bool def, const std::string& help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::kBool;
-  p.default_value = def;
-  p.help = help;
-  return p;
-}
-
-ParamSpec Enum(const std::string& name, const std::string& def, std::vector<std::string> choices,
-               const std::string& help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::kEnum;
-  p.default_value = def;
-  p.choices = std::move(choices);
-  p.help = help;
-  return p;
-}
-
-ParamSpec String(const std::string& name, const std::string& def, const std::string& help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = ParamType::kString;
-  p.default_value = def;
-  p.help = help;
-  return p;
-}
-
 constexpr double kMaxBytes = 1125899906842624.0;  // 1 PiB
 
 std::vector<ParamSpec> Params() {
   return {
-      Enum("kernel_version", "6.1", {"4.9", "5.4", "5.10", "6.1"},
+      model::EnumParam("kernel_version", "6.1", {"4.9", "5.4", "5.10", "6.1"},
            "drivers/md/bcache version mirrored. 4.9: PD writeback controller, one key per writeback IO, no idle "
            "maximum rate; 5.4/5.10: PI controller, batched writeback, idle maximum rate; 6.1: adds the "
            "fragmentation boost of the writeback rate."),
-      Enum("cache_mode", "writethrough", {"writethrough", "writeback", "writearound", "none"},
+      model::EnumParam("cache_mode", "writethrough", {"writethrough", "writeback", "writearound", "none"},
            "bcache cache_mode (sysfs)."),
-      Int("cache_size", "bytes", int64_t{32} << 30, 4 << 20, kMaxBytes,
+      model::IntParam("cache_size", "bytes", int64_t{32} << 30, 4 << 20, kMaxBytes,
           "Size of the cache set (the SSD's capacity); nbuckets = cache_size / bucket_size (>= 8)."),
-      String("ssd_profile", "ssd-sata", "Device profile of the cache SSD (see the blockdev profiles)."),
-      String("hdd_profile", "hdd-7200", "Device profile of each backing device (one per trace volume)."),
-      Int("hdd_capacity", "bytes", 0, 0, kMaxBytes,
+      model::StringParam("ssd_profile", "ssd-sata", "Device profile of the cache SSD (see the blockdev profiles)."),
+      model::StringParam("hdd_profile", "hdd-7200", "Device profile of each backing device (one per trace volume)."),
+      model::IntParam("hdd_capacity", "bytes", 0, 0, kMaxBytes,
           "Capacity of each backing device; 0 keeps the profile's. Sets each device's share of the dirty target."),
-      Int("bucket_size", "bytes", 512 * 1024, 4096, 8.0 * (1 << 30), "Bucket size (make-bcache --bucket)."),
-      Int("block_size", "bytes", 4096, 512, 65536,
+      model::IntParam("bucket_size", "bytes", 512 * 1024, 4096, 8.0 * (1 << 30), "Bucket size (make-bcache --bucket)."),
+      model::IntParam("block_size", "bytes", 4096, 512, 65536,
           "Cache block size (make-bcache --block): IO not aligned to it, in offset or length, is bypassed."),
-      Int("sequential_cutoff", "bytes", 4 << 20, 0, kMaxBytes,
+      model::IntParam("sequential_cutoff", "bytes", 4 << 20, 0, kMaxBytes,
           "Streams (per task, last 128 IOs, 5 s expiry, EWMA weight 8) this long or longer bypass; 0 disables."),
-      Int("congested_read_threshold_us", "us", 2000, 0, 1e9,
+      model::IntParam("congested_read_threshold_us", "us", 2000, 0, 1e9,
           "Cache reads slower than this raise congestion; 0 with the write threshold 0 disables it."),
-      Int("congested_write_threshold_us", "us", 20000, 0, 1e9, "Cache writes slower than this raise congestion."),
-      Enum("cache_replacement_policy", "lru", {"lru", "fifo", "random"},
+      model::IntParam("congested_write_threshold_us", "us", 20000, 0, 1e9, "Cache writes slower than this raise congestion."),
+      model::EnumParam("cache_replacement_policy", "lru", {"lru", "fifo", "random"},
            "Bucket replacement: lru (smallest prio-weighted sectors used), fifo (bucket order), random (seeded)."),
-      Int("writeback_percent", "%", 10, 0, 40,
+      model::IntParam("writeback_percent", "%", 10, 0, 40,
           "Dirty data the writeback controller aims for, as a share of the cache (times the device's share)."),
-      Int("writeback_delay", "s", 30, 0, 86400, "Pause after each full pass of writeback over the index."),
-      Bool("idle_max_writeback_rate", true,
+      model::IntParam("writeback_delay", "s", 30, 0, 86400, "Pause after each full pass of writeback over the index."),
+      model::BoolParam("idle_max_writeback_rate", true,
            "5.x+: after 6 rate updates per attached device without a request, write back at the maximum rate."),
-      Bool("writeback_consider_fragment", true, "6.1: raise the rate when few dirty sectors occupy many buckets."),
-      Bool("writeback_running", true, "Background writeback on (sysfs writeback_running); off keeps dirty data."),
-      Bool("copy_gc_enabled", true, "Moving GC after each GC compacts the least used buckets."),
-      Bool("sync_writes", false,
+      model::BoolParam("writeback_consider_fragment", true, "6.1: raise the rate when few dirty sectors occupy many buckets."),
+      model::BoolParam("writeback_running", true, "Background writeback on (sysfs writeback_running); off keeps dirty data."),
+      model::BoolParam("copy_gc_enabled", true, "Moving GC after each GC compacts the least used buckets."),
+      model::BoolParam("sync_writes", false,
            "Treat trace writes as REQ_SYNC: writeback mode then caches them up to 70 % of buckets in use (else 40 %)."),
-      Enum("task_fallback", "per_volume", {"per_volume", "single"},
+      model::EnumParam("task_fallback", "per_volume", {"per_volume", "single"},
            "Task used for sequential detection when the trace has no task IDs: one per volume or one for all."),
-      Double("speed", "x", 1.0, 1e-6, 1e6, "Open-loop replay: issue at recorded time / speed."),
-      Int("queue_depth", "requests", 0, 0, 1 << 20,
+      model::DoubleParam("speed", "x", 1.0, 1e-6, 1e6, "Open-loop replay: issue at recorded time / speed."),
+      model::IntParam("queue_depth", "requests", 0, 0, 1 << 20,
           "> 0: closed loop with this many requests outstanding (recorded times ignored); 0: open loop."),
-      Double("warmup_s", "s", 0, 0, 1e9, "Requests issued before this simulated time are not measured."),
-      Int("warmup_requests", "requests", 0, 0, 1e15, "The first this many requests are not measured."),
+      model::DoubleParam("warmup_s", "s", 0, 0, 1e9, "Requests issued before this simulated time are not measured."),
+      model::IntParam("warmup_requests", "requests", 0, 0, 1e15, "The first this many requests are not measured."),
   };
 }
 
