@@ -40,15 +40,19 @@ const workload::BlockWorkload& Trace() {
 
 void BM_Cache(benchmark::State& state, FixedPolicy policy) {
   const auto& w = Trace();
-  uint64_t accesses = 0;
+  uint64_t accesses = 0, mem = 0;
   double miss = 0;
   for (auto _ : state) {
     auto s = SimulateFixedCache(w, policy, 4096, static_cast<uint64_t>(state.range(0)));
     accesses += s->block_accesses;
     miss = s->miss_ratio();
+    mem = s->memory_bytes;
   }
   state.SetItemsProcessed(static_cast<int64_t>(accesses));
   state.counters["miss_ratio"] = miss;
+  // Cache structures per million blocks the cache can hold (it fills up:
+  // the trace touches more distinct blocks than the largest capacity).
+  state.counters["MB_per_M_blocks"] = static_cast<double>(mem) / 1e6 / (static_cast<double>(state.range(0)) / 1e6);
 }
 BENCHMARK_CAPTURE(BM_Cache, lru, FixedPolicy::kLru)->Arg(1 << 16)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Cache, fifo, FixedPolicy::kFifo)->Arg(1 << 16)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
@@ -74,6 +78,7 @@ void BM_Mrc(benchmark::State& state) {
   state.counters["distinct_blocks"] = static_cast<double>(distinct);
   state.SetItemsProcessed(static_cast<int64_t>(accesses));
   state.counters["memory_MB"] = static_cast<double>(mem) / 1e6;
+  state.counters["MB_per_M_distinct"] = static_cast<double>(mem) / static_cast<double>(distinct);
 }
 BENCHMARK(BM_Mrc)->Arg(1000)->Arg(10)->Unit(benchmark::kMillisecond);
 
