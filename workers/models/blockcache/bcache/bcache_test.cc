@@ -8,6 +8,7 @@
 #include "services/model/params.h"
 #include "services/model/registry.h"
 #include "workers/models/blockcache/bcache/bcache_model.h"
+#include "workers/models/blockcache/bcache/bcache_test_util.h"
 #include "workers/models/blockcache/bcache/bcache_parts.h"
 #include "workers/models/blockcache/bcache/bcache_sim.h"
 
@@ -18,44 +19,7 @@ using workload::BlockOp;
 using workload::BlockRequest;
 using workload::BlockWorkload;
 
-constexpr int64_t kUs = 1000, kMs = 1000 * kUs, kSec = 1000 * kMs;
-constexpr uint64_t kKiB = 1024, kMiB = 1024 * kKiB;
-
-// Constant service time, no queueing; remembers every IO.
-class FakeDevice final : public Device {
- public:
-  struct Io {
-    int64_t now;
-    bool write;
-    uint64_t offset;
-    uint32_t bytes;
-  };
-  FakeDevice(uint64_t capacity, int64_t read_ns, int64_t write_ns)
-      : capacity_(capacity), read_ns_(read_ns), write_ns_(write_ns) {}
-  int64_t Submit(int64_t now_ns, bool write, uint64_t offset, uint32_t bytes) override {
-    EXPECT_GE(now_ns, last_now_) << "submits must not go back in time";
-    EXPECT_LE(offset + bytes, capacity_);
-    last_now_ = now_ns;
-    ios.push_back(Io{now_ns, write, offset, bytes});
-    if (write) written_ += bytes;
-    return now_ns + (write ? write_ns_ : read_ns_);
-  }
-  std::string_view profile() const override { return "fake"; }
-  uint64_t capacity_bytes() const override { return capacity_; }
-  uint64_t bytes_written() const override { return written_; }
-  size_t Count(bool write) const {
-    size_t n = 0;
-    for (const Io& io : ios) n += io.write == write;
-    return n;
-  }
-  std::vector<Io> ios;
-
- private:
-  uint64_t capacity_;
-  int64_t read_ns_, write_ns_;
-  int64_t last_now_ = 0;
-  uint64_t written_ = 0;
-};
+using namespace testutil;  // FakeDevice, Req, Trace, kUs ... kMiB
 
 struct Rig {
   std::unique_ptr<BcacheSim> sim;
@@ -89,25 +53,6 @@ BcacheConfig Quiet() {
   c.congested_write_threshold_us = 0;
   c.sequential_cutoff_bytes = 0;
   return c;
-}
-
-BlockRequest Req(int64_t t, BlockOp op, uint64_t offset, uint32_t bytes, uint32_t volume = 0, uint32_t task = 0) {
-  BlockRequest r;
-  r.time_ns = t;
-  r.op = op;
-  r.offset = offset;
-  r.bytes = bytes;
-  r.volume = volume;
-  r.task = task;
-  return r;
-}
-
-BlockWorkload Trace(std::vector<BlockRequest> reqs, uint32_t volumes = 1, bool task_ids = false) {
-  BlockWorkload w;
-  for (uint32_t v = 0; v < volumes; ++v) w.volumes.push_back("vol" + std::to_string(v));
-  w.has_task_ids = task_ids;
-  w.requests = std::move(reqs);
-  return w;
 }
 
 BcacheStats RunOk(Rig& rig, const BlockWorkload& w) {
