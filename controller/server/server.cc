@@ -316,10 +316,11 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     }
   }
 
-  // Materialise every (workload, seed) once, in parallel: the content digest
-  // (the run keys' input) needs the expanded workload. Generated workloads
-  // then travel as their spec; the others are encoded into the trace store.
-  // rt-app workloads are the same for every seed: one key, one trace.
+  // Name every (workload, seed) once, in parallel. Sched synthetic workloads
+  // with transport "generate" are named by their generator inputs and never
+  // expanded here; the others are built to digest them (block workloads by
+  // content) and, unless they travel as their spec, encoded into the trace
+  // store. rt-app and block trace files are the same for every seed: one key.
   struct Built {
     v1::TraceManifest manifest;  // unset for generated workloads
     std::string digest;          // content digest used in run keys
@@ -378,16 +379,14 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
                                                                 : spec::WorkloadDigest(*w);
     uint64_t records = 0;
     for (const auto& t : w->tasks) records += t.phases.size();
-    {
-      auto m = traces->PutSched(*w, opt.chunk_bytes,
-                                we.name + (we.kind == spec::WorkloadEntry::Kind::kRtApp ? " (" + we.rtapp_path + ")"
-                                                                                         : " seed " + std::to_string(seed)));
-      if (!m.ok()) {
-        errors[i] = m.status();
-        return;
-      }
-      b.manifest = *m;
+    auto m = traces->PutSched(*w, opt.chunk_bytes,
+                              we.name + (we.kind == spec::WorkloadEntry::Kind::kRtApp ? " (" + we.rtapp_path + ")"
+                                                                                       : " seed " + std::to_string(seed)));
+    if (!m.ok()) {
+      errors[i] = m.status();
+      return;
     }
+    b.manifest = *m;
     // Estimated cost: records to simulate plus simulated time (ms) per task.
     b.cost = static_cast<double>(records) + static_cast<double>(w->duration_ns) / 1e6 * static_cast<double>(w->tasks.size() + 1);
   });
@@ -693,25 +692,33 @@ void ControllerServer::Impl::WorkPumpLoop() {
           for (const auto& sid : r.studies) {
             auto st = studies.find(sid);
             if (st == studies.end() || st->second.state != v1::STUDY_RUNNING) continue;
+            // Runs of one workload and seed have equal costs, so they sit
+            // close together in the longest-first queue: a bounded scan finds
+            // them without making each publication O(queue) on large sweeps.
+            constexpr size_t kBatchScan = 256;
             auto& q = st->second.queue;
-            for (auto it = q.begin(); it != q.end() && static_cast<uint32_t>(wi.batch_size()) + 1 < opt.max_batch_runs;) {
-              auto other = runs.find(*it);
+            size_t idx = 0;  // by index: erasing from a deque invalidates its iterators
+            for (size_t scanned = 0; idx < q.size() && scanned < kBatchScan &&
+                                     static_cast<uint32_t>(wi.batch_size()) + 1 < opt.max_batch_runs;
+                 ++scanned) {
+              const std::string other_key = q[idx];
+              auto other = runs.find(other_key);
               if (other == runs.end() || other->second.phase != Phase::kPending ||
                   other->second.batch_key != r.batch_key) {
-                ++it;
+                ++idx;
                 continue;
               }
               v1::WorkItem owi;
               owi.ParseFromString(other->second.item);
               auto* b = wi.add_batch();
-              b->set_run_key(*it);
+              b->set_run_key(other_key);
               *b->mutable_params() = owi.params();
               ++other->second.attempt;
-              SetPhaseLocked(*it, other->second, Phase::kPublished);
+              SetPhaseLocked(other_key, other->second, Phase::kPublished);
               other->second.worker = wid;
               other->second.deadline = r.deadline;
               ++held[wid];
-              it = q.erase(it);
+              q.erase(q.begin() + static_cast<std::ptrdiff_t>(idx));
             }
             break;
           }

@@ -94,6 +94,12 @@ TEST_F(FixedModels, BatchEqualsSeparateRuns) {
       ASSERT_TRUE(alone.ok() && batch[i].ok()) << name << " " << i;
       EXPECT_EQ(batch[i]->scalars, alone->scalars) << name << " config " << i;
       EXPECT_EQ(batch[i]->sim_events, alone->sim_events);
+      // And against the plain reference, which shares no code with the model.
+      const int64_t block = sets[i].Int("block_size");
+      auto ref = RefRun(w, std::string(name) == "block.lru", static_cast<uint64_t>(sets[i].Int("cache_size") / block),
+                        static_cast<uint32_t>(block));
+      EXPECT_EQ(batch[i]->scalars.at("misses").value, static_cast<double>(ref.misses)) << name << " config " << i;
+      EXPECT_EQ(batch[i]->scalars.at("hits").value, static_cast<double>(ref.hits)) << name << " config " << i;
     }
   }
 }
