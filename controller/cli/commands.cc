@@ -155,7 +155,10 @@ class ProgressPrinter {
       return;
     }
     auto now = Clock::now();
-    if (!terminal && finished == last_finished_ && now - last_print_ < std::chrono::seconds(mode_ == "bar" ? 1 : 5)) return;
+    // Throttled (a line per finished run would flood CI logs), but the first
+    // and the terminal update always print.
+    auto gap = mode_ == "bar" ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000);
+    if (!terminal && last_finished_ != UINT64_MAX && now - last_print_ < gap) return;
     last_finished_ = finished;
     last_print_ = now;
     char line[512];
@@ -192,13 +195,29 @@ class ProgressPrinter {
 
 // ---- reports -------------------------------------------------------------------
 
-int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> records, const std::string& out, bool quiet) {
+int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> records, const std::string& out, bool quiet,
+               const GatePlan& gate_plan) {
   auto rep = report::BuildReport(spec, std::move(records), report::LocalHostName());
   if (!rep.ok()) return Fail(rep.status());
   if (!quiet) std::fputs(report::FormatTable(*rep).c_str(), stdout);
-  Status st = report::WriteReport(*rep, out);
+  // The gate is judged before anything is written so that results.json,
+  // summary.md and junit.xml tell the same story.
+  std::optional<gate::GateResult> verdict;
+  if (gate_plan.active) {
+    auto g = ApplyGate(gate_plan, *rep);
+    if (!g.ok()) {
+      // The results are still worth keeping: write them, then report the error.
+      (void)report::WriteReport(*rep, out);
+      return Fail(g.status().WithContext("regression gate (results written to " + out + ")"));
+    }
+    verdict = std::move(*g);
+  }
+  Status st = verdict ? report::WriteReport(*rep, out, "gate", gate::GateJson(*verdict), gate::GateMarkdown(*verdict))
+                      : report::WriteReport(*rep, out);
+  if (st.ok() && verdict) st = WriteFileAtomic(out + "/junit.xml", gate::GateJunitXml(*verdict, rep->study));
   if (!st.ok()) return Fail(st);
-  std::fprintf(stderr, "kreplay: wrote %s/{results.json,results.csv,aggregates.csv,summary.md,resolved-spec.yaml}\n", out.c_str());
+  std::fprintf(stderr, "kreplay: wrote %s/{results.json,results.csv,aggregates.csv,summary.md,resolved-spec.yaml%s}\n",
+               out.c_str(), verdict ? ",junit.xml" : "");
   // What-if curves: metrics against the swept size, when the grid has one,
   // and the one-pass MRC of block.mrc runs.
   model::Registry registry;
@@ -211,12 +230,18 @@ int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> recor
     std::fprintf(stderr, "kreplay: wrote %s/curves.csv and one curves-<metric>.svg per metric (x: %s)\n", out.c_str(),
                  x.empty() ? "cache size of the one-pass MRC" : x.c_str());
   }
+  if (verdict) {
+    std::fputs(gate::GateText(*verdict).c_str(), stdout);
+    std::fflush(stdout);
+    if (!verdict->passed()) return kExitRegression;
+  }
   return kExitOk;
 }
 
 // Watches a study to its end, fetches its runs and writes the report.
 int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, const spec::StudySpec& spec,
-                   const std::string& out, const std::string& progress_mode, bool quiet, SignalWatcher& signals) {
+                   const std::string& out, const std::string& progress_mode, bool quiet, SignalWatcher& signals,
+                   const GatePlan& gate_plan) {
   ProgressPrinter progress(progress_mode);
   v1::StudyProgress last;
   for (;;) {
@@ -281,7 +306,7 @@ int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, cons
   }
   grpc::Status s = reader->Finish();
   if (!s.ok()) return Fail(rpc::FromGrpc(s, "fetching results"));
-  return EmitReport(spec, std::move(records), out, quiet);
+  return EmitReport(spec, std::move(records), out, quiet, gate_plan);
 }
 
 std::string DefaultOut(const spec::StudySpec& spec) { return "kreplay-out/" + spec.name; }
@@ -289,8 +314,27 @@ std::string DefaultOut(const spec::StudySpec& spec) { return "kreplay-out/" + sp
 // Runs every model in this process: no broker, no workers. The reference that
 // distributed runs must equal bit for bit.
 int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const std::string& out, int threads,
-             bool quiet, SignalWatcher& signals) {
+             bool quiet, const std::string& progress_mode, SignalWatcher& signals, const GatePlan& gate_plan) {
   std::vector<spec::RunSpec> runs = spec::ExpandRuns(spec);
+  // Progress as a distributed study reports it, so that --progress plain/json
+  // lines read the same either way (one "worker": this process).
+  ProgressPrinter progress(quiet && progress_mode == "auto" ? "none" : progress_mode);
+  std::mutex progress_mu;
+  std::atomic<uint64_t> sim_events{0};
+  const auto started = Clock::now();
+  auto report_progress = [&](size_t finished, v1::StudyState state) {
+    v1::StudyProgress p;
+    p.set_study_id("local:" + spec.name);
+    p.set_state(state);
+    p.set_runs_total(runs.size());
+    p.set_runs_done(finished);
+    p.set_workers_alive(1);
+    double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+    p.set_elapsed_seconds(elapsed);
+    p.set_sim_events_per_second(elapsed > 0 ? static_cast<double>(sim_events.load()) / elapsed : 0);
+    std::lock_guard<std::mutex> lock(progress_mu);
+    progress.Update(p);
+  };
   // Every (workload, seed) once, generated in parallel as the controller does.
   struct Loaded {
     std::shared_ptr<const workload::SchedWorkload> sched;
@@ -367,20 +411,27 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
         // Through the wire format, as a distributed run's result is.
         auto back = codec::ParseResult(codec::SerializeResult(*res));
         rec.result = std::move(*back);
+        sim_events.fetch_add(rec.result.sim_events);
       }
       size_t f = finished.fetch_add(1) + 1;
-      if (!quiet) std::fprintf(stderr, "\rlocal: %zu/%zu runs", f, runs.size());
+      report_progress(f, v1::STUDY_RUNNING);
     }
   };
   std::vector<std::thread> pool;
   for (int t = 0; t < std::max(1, threads); ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   signals.OnSignal(nullptr);
-  if (!quiet) std::fprintf(stderr, "\n");
-  if (cancel.load()) return kExitInterrupted;
+  if (cancel.load()) {
+    report_progress(finished.load(), v1::STUDY_CANCELLED);
+    Err("interrupted: nothing recorded (--local keeps no ledger); run again to redo it");
+    return kExitInterrupted;
+  }
+  bool failed = false;
+  for (const auto& e : errors) failed |= !e.ok();
+  report_progress(finished.load(), failed ? v1::STUDY_FAILED : v1::STUDY_SUCCEEDED);
   for (size_t i = 0; i < runs.size(); ++i)
     if (!errors[i].ok()) return Fail(errors[i].WithContext("run " + spec.variants[runs[i].variant].name));
-  return EmitReport(spec, std::move(records), out, quiet);
+  return EmitReport(spec, std::move(records), out, quiet, gate_plan);
 }
 
 // Waits for a file to appear with content (a child's "ready" signal).
@@ -409,12 +460,14 @@ int CmdRun(const RunOptions& o) {
   models::RegisterBuiltinModels(registry);
   auto spec = spec::LoadStudySpec(o.spec, registry);
   if (!spec.ok()) return Fail(spec.status());
+  auto gate_plan = PlanGate(*spec, registry, o.gate);
+  if (!gate_plan.ok()) return Fail(gate_plan.status());
   std::string out = o.out.empty() ? DefaultOut(*spec) : o.out;
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return Fail(InvalidArgument("--out " + out + ": " + ec.message()));
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  if (o.local) return RunLocal(*spec, registry, out, o.threads > 0 ? o.threads : static_cast<int>(cores), o.quiet, signals);
+  if (o.local) return RunLocal(*spec, registry, out, o.threads > 0 ? o.threads : static_cast<int>(cores), o.quiet, o.progress, signals, *gate_plan);
 
   std::string run_dir = out + "/.run";
   fs::create_directories(run_dir, ec);
@@ -475,7 +528,7 @@ int CmdRun(const RunOptions& o) {
   if (!s.ok()) return Fail(rpc::FromGrpc(s, "submit"));
   std::fprintf(stderr, "kreplay: study %s: %llu runs (%llu already recorded)\n", resp.study_id().c_str(),
                static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()));
-  int rc = WatchAndReport(*stub, resp.study_id(), *spec, out, o.progress, o.quiet, signals);
+  int rc = WatchAndReport(*stub, resp.study_id(), *spec, out, o.progress, o.quiet, signals, *gate_plan);
   // Order matters: workers, then the controller (its producer flushes to
   // the broker), then the broker.
   for (auto& w : workers) w.Signal(SIGTERM);  // all at once: each takes ~2 s to leave the group
@@ -563,6 +616,10 @@ int CmdSubmit(const SubmitOptions& o) {
   models::RegisterBuiltinModels(registry);
   auto spec = spec::LoadStudySpec(o.spec, registry);
   if (!spec.ok()) return Fail(spec.status());
+  auto gate_plan = PlanGate(*spec, registry, o.gate);
+  if (!gate_plan.ok()) return Fail(gate_plan.status());
+  if (!o.wait && gate_plan->active && !o.gate.fail_if.empty())
+    return Fail(InvalidArgument("--fail-if needs --wait (the gate judges the finished study)"));
   auto text = ReadFile(o.spec);
   if (!text.ok()) return Fail(text.status());
   auto stub = v1::Controller::NewStub(rpc::MakeChannel(o.controller));
@@ -586,7 +643,7 @@ int CmdSubmit(const SubmitOptions& o) {
                resp.existing() ? " [existing study]" : "");
   if (!o.wait) return kExitOk;
   return WatchAndReport(*stub, resp.study_id(), *spec, o.out.empty() ? DefaultOut(*spec) : o.out, o.progress, false,
-                        signals);
+                        signals, *gate_plan);
 }
 
 int CmdModels(const std::string& describe) {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "controller/cli/gate_cli.h"
+
 namespace kreplay::cli {
 
 constexpr int kExitOk = 0;
@@ -17,8 +19,9 @@ struct RunOptions {
   std::vector<std::string> kafka_props;
   int workers = 2;
   int threads = 0;
-  bool resume = false, local = false, quiet = false;
+  bool resume = false, local = false, quiet = false, yes = false;
   std::string progress = "auto";
+  GateFlags gate;
 };
 
 struct BrokerOptions {
@@ -54,6 +57,7 @@ struct SubmitOptions {
   std::string spec, controller, request_id, out;
   bool wait = false, resume = false;
   std::string progress = "auto";
+  GateFlags gate;
 };
 
 int CmdRun(const RunOptions& o);

@@ -32,6 +32,7 @@ int Main(int argc, char** argv) {
       "\n"
       "Distributed: kreplay broker | controller | worker | submit, against any Kafka\n"
       "cluster given by --bootstrap-servers (librdkafka properties via -X key=value).\n"
+      "CI regression gate: kreplay run STUDY --baseline OLD_OUT --fail-if energy:+3% (docs/outputs.md).\n"
       "Exit codes: 0 ok, 1 regression, 2 bad input, 3 infrastructure failure, 130 interrupted.",
       "kreplay"};
   app.require_subcommand(1);
@@ -52,6 +53,8 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--progress", run.progress, "Progress output: auto, plain, json, none")
       ->capture_default_str()->check(CLI::IsMember({"auto", "plain", "json", "none"}));
   run_cmd->add_flag("--quiet", run.quiet, "Do not print the table");
+  run_cmd->add_flag("--yes", run.yes, "Run even a study above the size that needs confirmation (see `kreplay plan`)");
+  AddGateFlags(run_cmd, &run.gate);
 
   BrokerOptions broker;
   auto* broker_cmd = app.add_subcommand("broker", "Run the embedded Kafka broker (librdkafka mock cluster) until SIGTERM");
@@ -101,6 +104,7 @@ int Main(int argc, char** argv) {
   sub_cmd->add_flag("--resume", sub.resume, "Continue the unfinished study with this spec");
   sub_cmd->add_option("--progress", sub.progress, "Progress output: auto, plain, json, none")
       ->capture_default_str()->check(CLI::IsMember({"auto", "plain", "json", "none"}));
+  AddGateFlags(sub_cmd, &sub.gate);
 
   std::string models_describe;
   auto* models_cmd = app.add_subcommand("models", "List models, or `models describe NAME` for parameters and metrics");
@@ -127,6 +131,7 @@ int Main(int argc, char** argv) {
   dev_cmd->add_option("name", device_show, "Profile to show");
 
   auto trace_cli = AddTraceCommand(app);
+  auto results_cli = AddResultsCommand(app);
 
   try {
     app.parse(argc, argv);
@@ -152,6 +157,7 @@ int Main(int argc, char** argv) {
   if (*dev_cmd) return CmdDevices(device_show);
   if (*wl_cmd) return CmdWorkloadWrite(ww);
   if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
+  if (ResultsSelected(*results_cli)) return RunResultsCommand(*results_cli);
   return kExitBadInput;
 }
 

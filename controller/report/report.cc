@@ -170,11 +170,33 @@ std::string SeedsText(const Report& r) {
 
 }  // namespace
 
+Layout LayoutOf(const spec::StudySpec& spec) {
+  Layout l;
+  l.study = spec.name;
+  l.description = spec.description;
+  l.reference = spec.reference;
+  l.metrics = spec.metrics;
+  for (const auto& v : spec.variants) l.variants.push_back({v.name, v.compare_to});
+  l.platforms = spec.platforms;
+  for (const auto& w : spec.workloads) l.workloads.push_back(w.name);
+  l.spec_yaml = spec.yaml;
+  if (!spec.path.empty()) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(spec.path, ec);
+    l.spec_path = ec ? spec.path : abs.lexically_normal().string();
+  }
+  return l;
+}
+
 StatusOr<Report> BuildReport(const spec::StudySpec& spec, std::vector<RunRecord> runs, const std::string& host) {
+  return BuildReport(LayoutOf(spec), std::move(runs), host);
+}
+
+StatusOr<Report> BuildReport(const Layout& spec, std::vector<RunRecord> runs, const std::string& host) {
   std::map<std::string, size_t> vidx, pidx, widx;
   for (size_t i = 0; i < spec.variants.size(); ++i) vidx[spec.variants[i].name] = i;
   for (size_t i = 0; i < spec.platforms.size(); ++i) pidx[spec.platforms[i].name] = i;
-  for (size_t i = 0; i < spec.workloads.size(); ++i) widx[spec.workloads[i].name] = i;
+  for (size_t i = 0; i < spec.workloads.size(); ++i) widx[spec.workloads[i]] = i;
   using Key = std::tuple<size_t, size_t, size_t, uint64_t>;
   std::vector<std::pair<Key, size_t>> order;
   std::vector<std::string> errors;
@@ -200,14 +222,15 @@ StatusOr<Report> BuildReport(const spec::StudySpec& spec, std::vector<RunRecord>
   if (!errors.empty()) return InvalidArgument(Join(errors, "\n"));
 
   Report rep;
-  rep.study = spec.name;
+  rep.study = spec.study;
   rep.description = spec.description;
   rep.reference = spec.reference;
   rep.metrics = spec.metrics;
-  rep.spec_yaml = spec.yaml;
+  rep.spec_yaml = spec.spec_yaml;
+  rep.spec_path = spec.spec_path;
   rep.host = host;
   rep.platforms = spec.platforms;
-  for (const auto& w : spec.workloads) rep.workloads.push_back(w.name);
+  rep.workloads = spec.workloads;
   for (const auto& [key, i] : order) rep.runs.push_back(std::move(runs[i]));
 
   // Groups: consecutive runs with equal (variant, platform, workload).
@@ -334,7 +357,9 @@ std::string FormatTable(const Report& r) {
   return out;
 }
 
-std::string ReportJson(const Report& r) {
+std::string ReportJson(const Report& r) { return ReportJson(r, "", ""); }
+
+std::string ReportJson(const Report& r, const std::string& extra_key, const std::string& extra_json) {
   Json j;
   j["schema_version"] = 1;
   j["study"] = {{"name", r.study}, {"description", r.description}, {"reference", r.reference}, {"metrics", r.metrics}};
@@ -342,6 +367,7 @@ std::string ReportJson(const Report& r) {
   Json prov;
   prov["kreplay_version"] = KREPLAY_VERSION;
   prov["host"] = r.host;
+  prov["spec_path"] = r.spec_path;
   std::set<std::pair<std::string, std::string>> models;
   for (const auto& run : r.runs) models.insert({run.model, run.model_version});
   Json jm = Json::array();
@@ -442,6 +468,7 @@ std::string ReportJson(const Report& r) {
                      {"confidence", p.confidence}});
   }
   j["comparisons"] = comps;
+  if (!extra_key.empty()) j[extra_key] = Json::parse(extra_json);
   return j.dump(2) + "\n";
 }
 
@@ -522,15 +549,18 @@ std::string SummaryMarkdown(const Report& r) {
   return out;
 }
 
-Status WriteReport(const Report& r, const std::string& out_dir) {
+Status WriteReport(const Report& r, const std::string& out_dir) { return WriteReport(r, out_dir, "", "", ""); }
+
+Status WriteReport(const Report& r, const std::string& out_dir, const std::string& extra_key,
+                   const std::string& extra_json, const std::string& summary_prefix) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return Unavailable(out_dir + ": cannot create directory: " + ec.message());
   std::filesystem::path dir(out_dir);
-  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "results.json").string(), ReportJson(r)));
+  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "results.json").string(), ReportJson(r, extra_key, extra_json)));
   KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "results.csv").string(), ResultsCsv(r)));
   KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "aggregates.csv").string(), AggregatesCsv(r)));
-  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "summary.md").string(), SummaryMarkdown(r)));
+  KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "summary.md").string(), summary_prefix + SummaryMarkdown(r)));
   KREPLAY_RETURN_IF_ERROR(WriteFileAtomic((dir / "resolved-spec.yaml").string(), r.spec_yaml));
   return OkStatus();
 }

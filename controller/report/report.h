@@ -84,12 +84,34 @@ struct Group {
   std::map<std::string, PooledHistogram> pooled;    // every histogram reported
 };
 
+// What a report needs of its study: names and order of the variants,
+// platforms and workloads, and which variant each is compared with. Built from
+// a spec (LayoutOf) or from a recorded results.json (results_file.h).
+struct Layout {
+  struct VariantRef {
+    std::string name;
+    std::string compare_to;  // "" for a reference variant
+  };
+  std::string study;
+  std::string description;
+  std::string reference;
+  std::vector<std::string> metrics;        // shown in the table, spec order
+  std::vector<VariantRef> variants;        // spec order
+  std::vector<spec::PlatformEntry> platforms;  // name, source, digest (spec order)
+  std::vector<std::string> workloads;      // names, spec order
+  std::string spec_yaml;                   // the raw spec text
+  std::string spec_path;                   // absolute path of the spec file ("" if unknown)
+};
+
+Layout LayoutOf(const spec::StudySpec& spec);
+
 struct Report {
   std::string study;
   std::string description;
   std::string reference;
   std::vector<std::string> metrics;  // shown in the table, spec order
   std::string spec_yaml;
+  std::string spec_path;             // provenance: where the spec was read from
   std::string host;                  // where the report was made (provenance)
   std::vector<spec::PlatformEntry> platforms;  // name, source, digest (spec order)
   std::vector<std::string> workloads;          // names, spec order
@@ -103,6 +125,7 @@ struct Report {
 // workload, seed). `host` is recorded as provenance only.
 StatusOr<Report> BuildReport(const spec::StudySpec& spec, std::vector<RunRecord> runs,
                              const std::string& host = "");
+StatusOr<Report> BuildReport(const Layout& layout, std::vector<RunRecord> runs, const std::string& host = "");
 
 // The group of (variant, platform, workload), or nullptr.
 const Group* FindGroup(const Report& r, const std::string& variant, const std::string& platform,
@@ -126,7 +149,12 @@ std::string SummaryMarkdown(const Report& r);
 // Writes results.json, results.csv, aggregates.csv, summary.md and
 // resolved-spec.yaml (the raw spec text) into `out_dir`, creating it.
 // Each file is written to a temporary name and renamed into place.
+// `extra_json` (e.g. the regression gate) is added to results.json under
+// `extra_key`; `summary_prefix` goes at the top of summary.md.
 Status WriteReport(const Report& r, const std::string& out_dir);
+Status WriteReport(const Report& r, const std::string& out_dir, const std::string& extra_key,
+                   const std::string& extra_json, const std::string& summary_prefix);
+std::string ReportJson(const Report& r, const std::string& extra_key, const std::string& extra_json);
 
 // This machine's host name, for BuildReport's `host`.
 std::string LocalHostName();

@@ -244,6 +244,7 @@ class Parser {
   void ParseVariants(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParseReference(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParseMetrics(const std::map<std::string, Entry>& top, StudySpec* spec);
+  void ParseGate(const Entry& e, StudySpec* spec);
 
   std::string path_;
   std::string base_dir_;
@@ -1017,6 +1018,69 @@ void Parser::ParseMetrics(const std::map<std::string, Entry>& top, StudySpec* sp
   }
 }
 
+void Parser::ParseGate(const Entry& e, StudySpec* spec) {
+  std::map<std::string, Entry> g;
+  if (!Fields(e.value, "gate", {"baseline", "alpha", "fail_if"}, &g)) return;
+  spec->gate.present = true;
+  if (auto it = g.find("baseline"); it != g.end()) {
+    if (auto s = Str(it->second, "gate.baseline")) {
+      spec->gate.baseline = ResolvePath(base_dir_, *s);
+    }
+  }
+  if (auto it = g.find("alpha"); it != g.end()) {
+    const YAML::Node& n = it->second.value;
+    auto a = n.IsScalar() ? ParseDouble(n.Scalar()) : std::nullopt;
+    if (!a || !(*a > 0 && *a < 1))
+      Error(n, "gate.alpha", "expected a level in (0, 1), e.g. 0.05");
+    else
+      spec->gate.alpha = *a;
+  }
+  auto it = g.find("fail_if");
+  if (it == g.end()) {
+    Error(e.key_node, "gate.fail_if", "required field missing (a list of rules like \"energy:+3%\")");
+    return;
+  }
+  const YAML::Node& n = it->second.value;
+  if (!n.IsSequence() || n.size() == 0) {
+    Error(n.IsNull() ? it->second.key_node : n, "gate.fail_if", "expected a non-empty list of rules like \"energy:+3%\"");
+    return;
+  }
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string f = "gate.fail_if[" + std::to_string(i) + "]";
+    if (!n[i].IsScalar()) {
+      Error(n[i], f, "expected a rule like \"energy:+3%\"");
+      continue;
+    }
+    std::string text = n[i].Scalar();
+    std::string metric = text.substr(0, text.rfind(':'));
+    // The metric's declared direction; every variant's model must report it.
+    model::Better better = model::Better::kNone;
+    std::vector<std::string> lacking, known;
+    for (const auto* m : models_) {
+      bool has = false;
+      for (const auto& ms : m->metrics)
+        if (ms.name == metric) {
+          has = true;
+          if (better == model::Better::kNone) better = ms.better;
+        }
+      if (!has && std::find(lacking.begin(), lacking.end(), m->name) == lacking.end()) lacking.push_back(m->name);
+    }
+    if (!models_.empty() && lacking.size() == models_.size()) {
+      for (const auto& ms : models_.front()->metrics) known.push_back(ms.name);
+      Error(n[i], f, "'" + metric + "' is not a metric of model " + Join(lacking, ", ") + DidYouMean(metric, known));
+      continue;
+    }
+    auto rule = ParseGateRule(text, better, "");
+    if (!rule.ok()) {
+      std::string msg = rule.status().message();
+      if (msg.rfind(": ", 0) == 0) msg.erase(0, 2);
+      Error(n[i], f, msg);
+      continue;
+    }
+    spec->gate.fail_if.push_back(*rule);
+  }
+}
+
 StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
   YAML::Node root;
   try {
@@ -1033,7 +1097,8 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
     if (!root.IsDefined() || root.IsNull()) return InvalidArgument(path_ + ":1: (document): the spec is empty");
     top_line_ = Line(root);
     const std::vector<std::string> allowed = {"study",     "description", "seeds", "base_seed", "platforms",
-                                              "workloads", "variants",    "grid",  "reference", "metrics"};
+                                              "workloads", "variants",    "grid",  "reference", "metrics",
+                                              "gate"};
     if (!Fields(root, "", allowed, &top)) return InvalidArgument(Join(errors_, "\n"));
     DetermineFamily(top);
     spec.family = family_;
@@ -1074,6 +1139,7 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
     ParseVariants(top, &spec);
     ParseReference(top, &spec);
     ParseMetrics(top, &spec);
+    if (auto it = top.find("gate"); it != top.end()) ParseGate(it->second, &spec);
   } catch (const YAML::Exception& e) {
     // Defensive: the accessors above check node kinds first, so this means a
     // malformed document shape we did not anticipate.

@@ -88,6 +88,7 @@
 
 #include "services/blocktrace/reader.h"
 #include "services/blocktrace/synth.h"
+#include "controller/spec/gate_rule.h"
 #include "services/core/status.h"
 #include "services/model/params.h"
 #include "services/model/registry.h"
@@ -159,6 +160,14 @@ struct Variant {
   std::string compare_to;  // name of the variant it is compared with; "" for a reference
 };
 
+// The spec's optional `gate:` section (docs/outputs.md, controller/gate).
+struct GateSpec {
+  bool present = false;
+  std::string baseline;            // resolved path ("" = none: gate variants against their reference)
+  double alpha = 0.05;             // level of the paired t-test
+  std::vector<GateRule> fail_if;   // validated against the study's models' metrics
+};
+
 struct StudySpec {
   std::string name;
   std::string family;             // kFamilySched or kFamilyBlockCache
@@ -169,6 +178,7 @@ struct StudySpec {
   std::vector<Variant> variants;  // spec order, grid points expanded in place
   std::string reference;          // as given (or the default)
   std::vector<std::string> metrics;
+  GateSpec gate;
   std::string path;               // for error messages and provenance
   std::string yaml;               // the raw text, kept verbatim
 
