@@ -16,6 +16,7 @@
 #include "services/core/status.h"
 #include "services/model/params.h"
 #include "services/model/result.h"
+#include "services/model/sched_observer.h"
 #include "services/workload/block_workload.h"
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
@@ -35,6 +36,9 @@ struct RunInput {
   // Polled by long runs between batches of events; set when the run is no
   // longer wanted (cancelled study, shutdown). May be null.
   const std::atomic<bool>* cancel = nullptr;
+  // Scheduler family: receives the simulated schedule (kreplay rerun
+  // --ftrace). Null in normal runs; setting it never changes the result.
+  SchedObserver* sched_observer = nullptr;
 };
 
 using RunFn = std::function<StatusOr<Result>(const RunInput&)>;

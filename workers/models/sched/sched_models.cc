@@ -166,7 +166,7 @@ model::RunFn MakeRun(Policy policy) {
     if (!in.platform) return InvalidArgument("sched: platform missing");
     if (!in.sched) return InvalidArgument("sched: scheduler workload missing");
     KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
-    return RunSchedSim(*in.platform, *in.sched, o, in.seed, in.cancel);
+    return RunSchedSim(*in.platform, *in.sched, o, in.seed, in.cancel, nullptr, in.sched_observer);
   };
 }
 

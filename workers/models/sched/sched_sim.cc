@@ -142,8 +142,8 @@ struct Resource {
 class SchedSim final : public sim::EventHandler {
  public:
   SchedSim(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o,
-           const std::atomic<bool>* cancel, SchedObserver* obs)
-      : p_(p), w_(w), o_(o), cancel_(cancel), obs_(obs), meter_(p, 0, 0) {}
+           const std::atomic<bool>* cancel, SchedObserver* obs, model::SchedObserver* trace)
+      : p_(p), w_(w), o_(o), cancel_(cancel), obs_(obs), trace_(trace), meter_(p, 0, 0) {}
 
   Status Init();
   StatusOr<model::Result> Run();
@@ -202,7 +202,19 @@ class SchedSim final : public sim::EventHandler {
   void Tick(int cpu);
   void ArmTick(int cpu);
   void Migrate(Task* t, int to, MigrationKind kind);
-  void CountMigration(Task* t, int from, int to, MigrationKind kind);
+  // `on_cpu`: where the move happens (the trace's CPU column).
+  void CountMigration(Task* t, int from, int to, MigrationKind kind, int on_cpu);
+
+  // --- trace (model::SchedObserver): called only when trace_ is set, so a
+  // run without it pays one pointer test per hook. Out of line for the same reason.
+  model::SchedTaskRef TraceRef(int task, int cpu) const;
+  [[gnu::noinline]] void TraceInit();
+  // A switch on `cpu` to task `next` (-1 = idle); none if `next` is already there.
+  [[gnu::noinline]] void TraceSwitch(int cpu, int next);
+  [[gnu::noinline]] void TraceWakeup(const Task* t, bool is_new, int on_cpu, int target_cpu);
+  [[gnu::noinline]] void TraceMigrate(const Task* t, int from, int to, int on_cpu);
+  [[gnu::noinline]] void TraceFrequency(int cpu);
+  [[gnu::noinline]] void TraceIdle(int cpu, int state);
 
   // --- placement
   int SelectWakeCpu(Task* t, int waker_cpu);
@@ -243,6 +255,10 @@ class SchedSim final : public sim::EventHandler {
   const SchedOptions o_;
   const std::atomic<bool>* cancel_;
   SchedObserver* obs_;
+  model::SchedObserver* trace_;
+  // Filled only with trace_ (kept out of Cpu and Task, which the untraced run reads on every event):
+  std::vector<std::string> trace_comm_;  // tasks, then "swapper/N" per CPU
+  std::vector<int> trace_running_;       // per CPU, the task the trace last showed running (-1 = idle)
   sim::Simulator sim_;
   EnergyMeter meter_;
   LoadDecay decay_;
@@ -345,6 +361,7 @@ Status SchedSim::Init() {
     tasks_.push_back(std::move(t));
   }
   StartGovernors();
+  if (trace_) TraceInit();
   return OkStatus();
 }
 
@@ -482,10 +499,11 @@ void SchedSim::SignalResource(Task* t, int64_t id) {
 
 // --------------------------------------------------------------- scheduling
 
-void SchedSim::CountMigration(Task* t, int from, int to, MigrationKind kind) {
+void SchedSim::CountMigration(Task* t, int from, int to, MigrationKind kind, int on_cpu) {
   if (from == to) return;
   ++migrations_[static_cast<int>(kind)];
   if (obs_) obs_->OnMigration(Now(), t->index, from, to, kind);
+  if (trace_) TraceMigrate(t, from, to, on_cpu);
 }
 
 void SchedSim::EnqueueOn(Task* t, int cpu, bool initial) {
@@ -514,6 +532,7 @@ void SchedSim::Kick(int cpu, Task* wakee) {
     Duration max_idle = 2 * o_.migration_cost_ns;
     c.avg_idle = idle_for > max_idle ? max_idle : c.avg_idle + (idle_for - c.avg_idle) / 8;
     meter_.SetBusy(cpu, Now());
+    if (trace_) TraceIdle(cpu, -1);
     Duration exit = ClusterOf(cpu).idle_states[c.idle_state].exit_latency_ns;
     c.resume_event = sim_.At(Now() + exit, this, Tag(kEvResume, cpu));
     if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(c.cluster);
@@ -570,6 +589,7 @@ void SchedSim::Schedule(int cpu) {
     t->wakeup_hist.Record(lat);
   }
   if (obs_) obs_->OnRun(Now(), cpu, t->index);
+  if (trace_) TraceSwitch(cpu, t->index);
   StartSegment(cpu);
   if (!c.tick_event) ArmTick(cpu);
 }
@@ -594,6 +614,10 @@ void SchedSim::GoIdle(int cpu, Time wake_hint) {
   }
   c.idle_state = s;
   meter_.SetIdle(cpu, s, Now());
+  if (trace_) {
+    TraceSwitch(cpu, -1);
+    TraceIdle(cpu, s);
+  }
 }
 
 void SchedSim::BlockCurr(int cpu, Time wake_at) {
@@ -680,8 +704,9 @@ void SchedSim::Fork(Task* t) {
     return;
   }
   int cpu = SelectForkCpu(t, 0);
-  CountMigration(t, 0, cpu, MigrationKind::kFork);
+  CountMigration(t, 0, cpu, MigrationKind::kFork, 0);
   EnqueueOn(t, cpu, /*initial=*/true);
+  if (trace_) TraceWakeup(t, /*is_new=*/true, 0, cpu);
   t->wake_pending = true;
   t->wake_time = Now();
   if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[cpu].cluster);
@@ -699,8 +724,9 @@ void SchedSim::Wake(Task* t, int waker_cpu) {
   int prev = t->cpu;
   int cpu = SelectWakeCpu(t, waker_cpu);
   MigrationKind kind = MigrationKind::kWake;
-  CountMigration(t, prev, cpu, kind);
+  CountMigration(t, prev, cpu, kind, waker_cpu);
   EnqueueOn(t, cpu, /*initial=*/false);
+  if (trace_) TraceWakeup(t, /*is_new=*/false, waker_cpu, cpu);
   if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[cpu].cluster);
   Kick(cpu, t);
 }
@@ -720,7 +746,8 @@ void SchedSim::Migrate(Task* t, int to, MigrationKind kind) {
   } else {
     src.rq.Dequeue(&t->se);
   }
-  CountMigration(t, from, to, kind);
+  // Tick-time HMP moves happen on the source CPU; balancing pulls on the destination.
+  CountMigration(t, from, to, kind, kind == MigrationKind::kForced || kind == MigrationKind::kOffload ? from : to);
   t->se.vruntime = t->se.vruntime - src.rq.min_vruntime() + cpus_[to].rq.min_vruntime();
   t->cpu = to;
   t->state = TaskState::kRunnable;
@@ -1273,6 +1300,9 @@ void SchedSim::ApplyOpp(int cluster) {
   cl.pending_opp = -1;
   meter_.SetOpp(cluster, cl.opp, Now());
   if (obs_) obs_->OnOpp(Now(), cluster, cl.opp);
+  if (trace_) {
+    for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) TraceFrequency(cpu);
+  }
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     if (cpus_[cpu].curr) StartSegment(cpu);
   }
@@ -1317,6 +1347,84 @@ void SchedSim::SchedutilUpdate(int cluster) {
   Duration limit = target > cur ? o_.governor.up_rate_limit_ns : o_.governor.down_rate_limit_ns;
   if (Now() - cl.last_change < limit) return;
   RequestOpp(cluster, target);
+}
+
+// -------------------------------------------------------------------- trace
+
+model::SchedTaskRef SchedSim::TraceRef(int task, int cpu) const {
+  if (task < 0) return {0, trace_comm_[tasks_.size() + cpu], model::SchedPrio(0)};
+  return {model::kSchedTaskPidBase + task, trace_comm_[task], model::SchedPrio(tasks_[task]->spec->nice)};
+}
+
+void SchedSim::TraceInit() {
+  for (const auto& t : tasks_) trace_comm_.push_back(t->spec->name.substr(0, model::kSchedCommMax));
+  for (size_t cpu = 0; cpu < cpus_.size(); ++cpu) trace_comm_.push_back("swapper/" + std::to_string(cpu));
+  trace_running_.assign(cpus_.size(), -1);
+  // The state at time 0: every CPU idle in its deepest state, at its cluster's first OPP.
+  for (int cpu = 0; cpu < static_cast<int>(cpus_.size()); ++cpu) {
+    TraceFrequency(cpu);
+    TraceIdle(cpu, cpus_[cpu].idle_state);
+  }
+}
+
+void SchedSim::TraceSwitch(int cpu, int next) {
+  int prev = trace_running_[cpu];
+  if (prev == next) return;  // as __schedule(): no switch when prev == next
+  trace_running_[cpu] = next;
+  model::SchedTraceEvent e;
+  e.time_ns = Now();
+  e.kind = model::SchedTraceEvent::Kind::kSwitch;
+  e.cpu = cpu;
+  e.task = TraceRef(prev, cpu);
+  e.next = TraceRef(next, cpu);
+  if (prev >= 0) {
+    switch (tasks_[prev]->state) {
+      case TaskState::kBlocked: e.prev_state = "S"; break;
+      case TaskState::kDone: e.prev_state = "X"; break;  // EXIT_DEAD: rt-app threads are reaped at once
+      default: e.prev_state = "R+"; break;               // preempted (or moved) while runnable
+    }
+  }
+  trace_->On(e);
+}
+
+void SchedSim::TraceWakeup(const Task* t, bool is_new, int on_cpu, int target_cpu) {
+  model::SchedTraceEvent e;
+  e.time_ns = Now();
+  e.kind = is_new ? model::SchedTraceEvent::Kind::kWakeupNew : model::SchedTraceEvent::Kind::kWakeup;
+  e.cpu = on_cpu;
+  e.task = TraceRef(t->index, on_cpu);
+  e.target_cpu = target_cpu;
+  trace_->On(e);
+}
+
+void SchedSim::TraceMigrate(const Task* t, int from, int to, int on_cpu) {
+  model::SchedTraceEvent e;
+  e.time_ns = Now();
+  e.kind = model::SchedTraceEvent::Kind::kMigrate;
+  e.cpu = on_cpu;
+  e.task = TraceRef(t->index, on_cpu);
+  e.orig_cpu = from;
+  e.dest_cpu = to;
+  trace_->On(e);
+}
+
+void SchedSim::TraceFrequency(int cpu) {
+  const ClusterRt& cl = clusters_[cpus_[cpu].cluster];
+  model::SchedTraceEvent e;
+  e.time_ns = Now();
+  e.kind = model::SchedTraceEvent::Kind::kCpuFrequency;
+  e.cpu = cpu;
+  e.khz = static_cast<uint32_t>(p_.clusters[cpus_[cpu].cluster].opps[cl.opp].khz);
+  trace_->On(e);
+}
+
+void SchedSim::TraceIdle(int cpu, int state) {
+  model::SchedTraceEvent e;
+  e.time_ns = Now();
+  e.kind = model::SchedTraceEvent::Kind::kCpuIdle;
+  e.cpu = cpu;
+  e.idle_state = state;
+  trace_->On(e);
 }
 
 // ------------------------------------------------------------------- result
@@ -1398,10 +1506,10 @@ void SchedSim::FillResult(model::Result& r, Time end) {
 
 StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const workload::SchedWorkload& workload,
                                     const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
-                                    SchedObserver* observer) {
+                                    SchedObserver* observer, model::SchedObserver* trace) {
   (void)seed;  // every choice is ordered; kept in the signature for future randomised tie-breaks
   if (options.load_avg_period_ms < 1) return InvalidArgument("params.load_avg_period_ms: must be >= 1");
-  auto sim = std::make_unique<SchedSim>(platform, workload, options, cancel, observer);
+  auto sim = std::make_unique<SchedSim>(platform, workload, options, cancel, observer, trace);
   KREPLAY_RETURN_IF_ERROR(sim->Init());
   return sim->Run();
 }

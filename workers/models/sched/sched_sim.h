@@ -44,6 +44,7 @@
 
 #include "services/core/status.h"
 #include "services/model/result.h"
+#include "services/model/sched_observer.h"
 #include "services/sim/time.h"
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
@@ -95,10 +96,12 @@ class SchedObserver {
 
 // Runs the workload on the platform. Errors: InvalidArgument for inputs the
 // model cannot run (unknown calibration cluster, empty cpu_mask, ...),
-// Cancelled if `cancel` was set. `observer` may be null.
+// Cancelled if `cancel` was set. `observer` (model internals, for tests) and
+// `trace` (the schedule as sched/power tracepoints, model/sched_observer.h)
+// may be null; neither changes the result.
 StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const workload::SchedWorkload& workload,
                                     const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
-                                    SchedObserver* observer = nullptr);
+                                    SchedObserver* observer = nullptr, model::SchedObserver* trace = nullptr);
 
 // cpu_power per CPU as LSK 3.10 arch/arm/kernel/topology.c computes it:
 // (top_hz >> 20) * cpu_efficiency, divided by a middle capacity chosen so the
