@@ -21,6 +21,7 @@
 #include "controller/report/curves.h"
 #include "controller/report/report.h"
 #include "controller/server/server.h"
+#include "controller/spec/plan.h"
 #include "controller/spec/run_key.h"
 #include "controller/spec/spec.h"
 #include "kreplay/v1/controller.grpc.pb.h"
@@ -460,6 +461,7 @@ int CmdRun(const RunOptions& o) {
   models::RegisterBuiltinModels(registry);
   auto spec = spec::LoadStudySpec(o.spec, registry);
   if (!spec.ok()) return Fail(spec.status());
+  if (Status st = spec::CheckPlanSize(*spec, registry, o.yes); !st.ok()) return Fail(st);
   auto gate_plan = PlanGate(*spec, registry, o.gate);
   if (!gate_plan.ok()) return Fail(gate_plan.status());
   std::string out = o.out.empty() ? DefaultOut(*spec) : o.out;

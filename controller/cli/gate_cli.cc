@@ -59,10 +59,16 @@ void AddGateFlags(CLI::App* cmd, GateFlags* f) {
       ->check(CLI::Range(1e-9, 0.999999));
   cmd->add_flag("--allow-model-change", f->allow_model_change,
                 "Gate: compare with a baseline made by other model versions or another results schema");
+  cmd->add_flag("--no-gate", f->no_gate, "Ignore the spec's gate: section (e.g. to record a new baseline)");
 }
 
 StatusOr<GatePlan> PlanGate(const spec::StudySpec& spec, const model::Registry& registry, const GateFlags& flags) {
   GatePlan plan;
+  if (flags.no_gate) {
+    if (!flags.baseline.empty() || !flags.fail_if.empty())
+      return InvalidArgument("--no-gate contradicts --baseline/--fail-if");
+    return plan;
+  }
   std::vector<std::string> models = ModelsOf(spec);
   if (!flags.fail_if.empty()) {
     std::vector<std::string> errors;
@@ -93,7 +99,9 @@ StatusOr<GatePlan> PlanGate(const spec::StudySpec& spec, const model::Registry& 
     return plan;
   }
   auto set = report::LoadResults(baseline);
-  if (!set.ok()) return set.status().WithContext("--baseline");
+  if (!set.ok())
+    return set.status().WithContext(!flags.baseline.empty() ? std::string("--baseline")
+                                                            : spec.path + ": gate.baseline");
   // Fail before running anything: versions and seeds are known now.
   std::vector<std::string> changed;
   std::set<std::string> seen;

@@ -25,6 +25,7 @@ struct GateFlags {
   std::vector<std::string> fail_if;  // replaces the spec's gate.fail_if when given
   double alpha = -1;                 // < 0: the spec's, else 0.05
   bool allow_model_change = false;
+  bool no_gate = false;              // ignore the spec's gate: section (e.g. to make a new baseline)
 };
 
 // Adds the gate flags to a subcommand.

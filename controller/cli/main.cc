@@ -16,6 +16,8 @@
 
 #include "controller/cli/commands.h"
 #include "controller/cli/subprocess.h"
+#include "controller/cli/plan_cmd.h"
+#include "controller/cli/rerun_cmd.h"
 #include "controller/cli/trace_cmd.h"
 
 namespace kreplay::cli {
@@ -131,6 +133,8 @@ int Main(int argc, char** argv) {
   dev_cmd->add_option("name", device_show, "Profile to show");
 
   auto trace_cli = AddTraceCommand(app);
+  auto rerun_cli = AddRerunCommand(app);
+  auto plan_cli = AddPlanCommands(app);
   auto results_cli = AddResultsCommand(app);
 
   try {
@@ -157,6 +161,8 @@ int Main(int argc, char** argv) {
   if (*dev_cmd) return CmdDevices(device_show);
   if (*wl_cmd) return CmdWorkloadWrite(ww);
   if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
+  if (RerunSelected(*rerun_cli)) return RunRerunCommand(*rerun_cli);
+  if (PlanSelected(*plan_cli)) return RunPlanCommand(*plan_cli);
   if (ResultsSelected(*results_cli)) return RunResultsCommand(*results_cli);
   return kExitBadInput;
 }
