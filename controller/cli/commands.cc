@@ -673,6 +673,11 @@ int CmdModels(const std::string& describe) {
   std::printf("\nMetrics:\n");
   for (const auto& x : m->metrics)
     std::printf("  %-32s %-6s %-6s %s\n", x.name.c_str(), x.unit.c_str(), model::BetterName(x.better), x.help.c_str());
+  std::printf("\nA scalar metric is one value per run; reports average it over seeds (mean, 95%% Student-t CI),\n"
+              "so a percentile scalar such as wakeup_latency_p99_us is the mean of per-run percentiles. A\n"
+              "histogram metric (unit ns, e.g. wakeup_latency) is merged over seeds: its \"pooled\" percentiles\n"
+              "are percentiles of all samples together.\n"
+              "Gate rules: METRIC:+X%% / METRIC:-X%% / METRIC:X%% (the bad direction above; docs/outputs.md).\n");
   return kExitOk;
 }
 

@@ -72,7 +72,11 @@ def described_metrics(model):
         if line.strip() == "Metrics:":
             inside = True
             continue
-        if not inside or not line.strip():
+        if not inside:
+            continue
+        if not line.strip():
+            if out:
+                break  # the section ends at the first blank line; a note follows
             continue
         t = line.split()
         # "  name unit better help": the unit column is blank for unitless metrics.
