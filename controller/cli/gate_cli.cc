@@ -90,6 +90,10 @@ StatusOr<GatePlan> PlanGate(const spec::StudySpec& spec, const model::Registry& 
     return InvalidArgument("--baseline " + baseline +
                            ": no gate rules; add --fail-if METRIC:+X% (e.g. --fail-if energy:+3%) or a gate.fail_if "
                            "list to the spec");
+  if (spec.seeds.size() < 2)
+    return InvalidArgument(spec.path + ": seeds: the regression gate pairs runs by seed and needs at least 2 seeds "
+                           "(a replay that ignores the seed, such as a recorded block trace, then gives equal "
+                           "differences and an exact verdict)");
   if (baseline.empty()) {
     bool compared = false;
     for (const auto& v : spec.variants) compared |= !v.compare_to.empty();

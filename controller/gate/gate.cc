@@ -64,7 +64,8 @@ Status AddCheck(GateResult& g, const Rule& rule, const report::Group& grp, const
     return InvalidArgument("gate " + rule.text + ": " + group + " vs " + compare_to + ": " +
                            std::to_string(b.size()) +
                            " seed(s) with a finite value on both sides; the paired test needs at least 2 common "
-                           "seeds (run both sides with the same seeds, e.g. `seeds: 5`)");
+                           "seeds (run both sides with the same seeds, e.g. `seeds: 5`; a replay that ignores the "
+                           "seed then gives equal differences and an exact verdict)");
   auto paired = stats::ComparePaired(b, c);
   if (!paired.ok()) return paired.status().WithContext("gate " + rule.text + ": " + group);
   Check ck{rule.text, rule.metric, grp.variant, grp.platform, grp.workload, compare_to, *paired,

@@ -215,6 +215,31 @@ def test():
     kreplay("results", "diff", base, same, "--fail-if", "energy:+3%", expect=0)
     p = kreplay("results", "diff", base, cand, expect=0)
     h.check("results diff:" in p.stdout and "worse" in p.stdout, p.stdout)
+    # 8. The block cache family, same gate: a smaller cache misses more.
+    block = """study: gate-block
+seeds: 2
+workloads:
+  - name: hot
+    block_synthetic:
+      requests: 4000
+      arrival: {kind: poisson, rate: 4000}
+      components:
+        - {kind: zipf, weight: 3, footprint: 24MiB, read_fraction: 0.7, skew: 0.9}
+        - {kind: scan, footprint: 16MiB, size: 64KiB}
+variants:
+  - {name: small, model: block.lru, params: {cache_size: 2MiB}}
+  - {name: big, model: block.lru, params: {cache_size: BIG}}
+metrics: [miss_ratio]
+"""
+    for name, size in [("block-base", "16MiB"), ("block-cand", "8MiB")]:
+        with open(os.path.join(d, name + ".yaml"), "w") as f:
+            f.write(block.replace("BIG", size))
+    kreplay("run", os.path.join(d, "block-base.yaml"), "--out", os.path.join(d, "bb"), "--local", expect=0)
+    kreplay("run", os.path.join(d, "block-cand.yaml"), "--out", os.path.join(d, "bc"), "--local",
+            "--baseline", os.path.join(d, "bb"), "--fail-if", "miss_ratio:1%", expect=1)
+    g = load(os.path.join(d, "bc"))["gate"]
+    verdicts = {c["variant"]: c["verdict"] for c in g["checks"]}
+    h.check(verdicts == {"small": "no_change", "big": "regression"}, "block gate verdicts: %r" % verdicts)
     print("gate: ok")
 
 
