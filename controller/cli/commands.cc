@@ -143,18 +143,6 @@ class ProgressPrinter {
     double rate = p.elapsed_seconds() > 0 ? static_cast<double>(finished - p.runs_reused()) / p.elapsed_seconds() : 0;
     double eta = rate > 0 ? static_cast<double>(p.runs_total() - finished) / rate : -1;
     bool terminal = p.state() != v1::STUDY_RUNNING && p.state() != v1::STUDY_PENDING;
-    if (mode_ == "json") {
-      std::printf("{\"study\":\"%s\",\"state\":\"%s\",\"runs_total\":%llu,\"runs_done\":%llu,\"runs_failed\":%llu,"
-                  "\"runs_reused\":%llu,\"workers_alive\":%u,\"sim_events_per_second\":%.0f,\"republished\":%llu,"
-                  "\"trace_resends\":%llu,\"elapsed_seconds\":%.3f,\"eta_seconds\":%.1f}\n",
-                  p.study_id().c_str(), v1::StudyState_Name(p.state()).c_str(),
-                  static_cast<unsigned long long>(p.runs_total()), static_cast<unsigned long long>(p.runs_done()),
-                  static_cast<unsigned long long>(p.runs_failed()), static_cast<unsigned long long>(p.runs_reused()),
-                  p.workers_alive(), p.sim_events_per_second(), static_cast<unsigned long long>(p.republished()),
-                  static_cast<unsigned long long>(p.trace_resends()), p.elapsed_seconds(), eta);
-      std::fflush(stdout);
-      return;
-    }
     auto now = Clock::now();
     // Throttled (a line per finished run would flood CI logs), but the first
     // and the terminal update always print.
@@ -162,6 +150,18 @@ class ProgressPrinter {
     if (!terminal && last_finished_ != UINT64_MAX && now - last_print_ < gap) return;
     last_finished_ = finished;
     last_print_ = now;
+    if (mode_ == "json") {
+      std::fprintf(stderr, "{\"study\":\"%s\",\"state\":\"%s\",\"runs_total\":%llu,\"runs_done\":%llu,\"runs_failed\":%llu,"
+                  "\"runs_reused\":%llu,\"workers_alive\":%u,\"sim_events_per_second\":%.0f,\"republished\":%llu,"
+                  "\"trace_resends\":%llu,\"elapsed_seconds\":%.3f,\"eta_seconds\":%.1f}\n",
+                  p.study_id().c_str(), v1::StudyState_Name(p.state()).c_str(),
+                  static_cast<unsigned long long>(p.runs_total()), static_cast<unsigned long long>(p.runs_done()),
+                  static_cast<unsigned long long>(p.runs_failed()), static_cast<unsigned long long>(p.runs_reused()),
+                  p.workers_alive(), p.sim_events_per_second(), static_cast<unsigned long long>(p.republished()),
+                  static_cast<unsigned long long>(p.trace_resends()), p.elapsed_seconds(), eta);
+      std::fflush(stderr);
+      return;
+    }
     char line[512];
     std::snprintf(line, sizeof line, "%llu/%llu runs (%llu reused, %llu failed), %u workers, %.1f M events/s, "
                   "re-published %llu, trace re-sends %llu, %s",

@@ -1,7 +1,8 @@
 """The CI regression gate end to end, through the real CLI.
 
 - A distributed baseline run (embedded broker, controller, 2 worker processes)
-  with --progress=plain: every progress line is one parseable record.
+  with --progress=plain: every progress line is one parseable record; with
+  --progress=json every line is one JSON object.
 - The same study again (in-process) gated against it: identical results, every
   check "no_change" with p = 1, exit 0; junit.xml well-formed (xmllint) with one
   test case per rule.
@@ -135,9 +136,14 @@ def test():
     r = kreplay("results", "show", base, expect=0)
     h.check(r.stdout == base_table, "results show differs from the run's table:\n%s\n---\n%s" % (r.stdout, base_table))
 
-    # 2. Same inputs, in-process: exactly no change.
+    # 2. Same inputs, in-process: exactly no change. JSON progress: one object
+    # per stderr line, the table alone on stdout.
     same = os.path.join(d, "same")
-    p = kreplay("run", BASE, "--local", "--out", same, "--baseline", base, *RULES, expect=0)
+    p = kreplay("run", BASE, "--local", "--out", same, "--baseline", base, *RULES, "--progress", "json", expect=0)
+    events = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
+    h.check(events and events[-1]["state"] == "STUDY_SUCCEEDED" and events[-1]["runs_done"] == 12
+            and all(e["runs_total"] == 12 for e in events), "json progress: %r" % events)
+    h.check(p.stdout.startswith("study gate-it: 12 runs"), "stdout is not the table:\n" + p.stdout[:300])
     g = load(same)["gate"]
     h.check(g["passed"] and g["regressions"] == 0 and g["mode"] == "baseline", "gate: %r" % g)
     h.check(len(g["checks"]) == 4, "2 rules x 2 groups expected: %r" % g["checks"])
