@@ -163,11 +163,11 @@ class ProgressPrinter {
       return;
     }
     char line[512];
-    std::snprintf(line, sizeof line, "%llu/%llu runs (%llu reused, %llu failed), %u workers, %.1f M events/s, "
+    std::snprintf(line, sizeof line, "%llu/%llu runs (%llu reused, %llu failed), %u workers, %s events/s, "
                   "re-published %llu, trace re-sends %llu, %s",
                   static_cast<unsigned long long>(finished), static_cast<unsigned long long>(p.runs_total()),
                   static_cast<unsigned long long>(p.runs_reused()), static_cast<unsigned long long>(p.runs_failed()),
-                  p.workers_alive(), p.sim_events_per_second() / 1e6,
+                  p.workers_alive(), FormatRate(p.sim_events_per_second()).c_str(),
                   static_cast<unsigned long long>(p.republished()), static_cast<unsigned long long>(p.trace_resends()),
                   terminal ? ("done in " + FormatSeconds(p.elapsed_seconds())).c_str()
                            : ("ETA " + (eta >= 0 ? FormatSeconds(eta) : std::string("?"))).c_str());
@@ -183,6 +183,14 @@ class ProgressPrinter {
   }
 
  private:
+  // "12.3 M", "45 k" or "7": simulated events per second.
+  static std::string FormatRate(double r) {
+    char b[32];
+    if (r >= 1e6) std::snprintf(b, sizeof b, "%.1f M", r / 1e6);
+    else if (r >= 1e3) std::snprintf(b, sizeof b, "%.0f k", r / 1e3);
+    else std::snprintf(b, sizeof b, "%.0f", r);
+    return b;
+  }
   static std::string FormatSeconds(double s) {
     char b[32];
     if (s < 60) std::snprintf(b, sizeof b, "%.1fs", s);

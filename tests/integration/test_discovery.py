@@ -167,6 +167,11 @@ def test_plan_threshold(d):
     r = kreplay("plan", path, "--yes")
     h.check(r.returncode == 0 and re.search(r"^runs=%d\b" % runs, r.stdout, re.M) and "more)" in r.stdout,
             "plan --yes text: exit %d\n%s" % (r.returncode, r.stdout[:2000]))
+    # `run` refuses the same study the same way, before starting anything.
+    out = os.path.join(d, "huge-out")
+    r = kreplay("run", path, "--local", "--out", out)
+    h.check(r.returncode == 2 and "--yes" in r.stderr, "run of %d runs without --yes: exit %d\n%s" % (runs, r.returncode, r.stderr))
+    h.check(not os.path.exists(os.path.join(out, "results.json")), "run without --yes ran anyway")
 
 
 def test_models_and_platforms(d):

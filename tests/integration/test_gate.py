@@ -30,7 +30,7 @@ BASE = os.path.join(HERE, "specs", "gate-base.yaml")
 CAND = os.path.join(HERE, "specs", "gate-candidate.yaml")
 RULES = ["--fail-if", "energy:+3%", "--fail-if", "wakeup_latency_p99_us:+5%"]
 
-PROGRESS = re.compile(r"^progress: (\d+)/(\d+) runs \((\d+) reused, (\d+) failed\), (\d+) workers, ([0-9.]+) M events/s, "
+PROGRESS = re.compile(r"^progress: (\d+)/(\d+) runs \((\d+) reused, (\d+) failed\), (\d+) workers, ([0-9.]+(?: [kM])?) events/s, "
                       r"re-published (\d+), trace re-sends (\d+), (ETA \S+|done in \S+)$")
 
 
@@ -246,8 +246,23 @@ metrics: [miss_ratio]
     g = load(os.path.join(d, "bc"))["gate"]
     verdicts = {c["variant"]: c["verdict"] for c in g["checks"]}
     h.check(verdicts == {"small": "no_change", "big": "regression"}, "block gate verdicts: %r" % verdicts)
+    # 9. The gate on `submit --wait` against a running cluster (controller and
+    # workers as their own processes): the candidate fails, the baseline passes.
+    c = h.Cluster("gate-cluster", workers=2)
+    try:
+        r = c.submit(CAND, out=os.path.join(d, "s1"), extra=["--baseline", base, "--fail-if", "energy:+3%"])
+        h.check(r.returncode == 1 and "gate FAILED" in r.stdout, "submit --wait gate: exit %d\n%s\n%s\n%s" % (
+            r.returncode, r.stdout[-2000:], r.stderr[-2000:], c.logs()))
+        h.check(os.path.exists(os.path.join(d, "s1", "junit.xml")), "submit --wait wrote no junit.xml")
+        r = c.submit(BASE, out=os.path.join(d, "s2"), extra=["--baseline", base, "--fail-if", "energy:+3%"])
+        h.check(r.returncode == 0 and "gate PASSED" in r.stdout, "submit --wait same: exit %d\n%s" % (r.returncode, r.stderr))
+        r = c.submit(BASE, wait=False, extra=["--fail-if", "energy:+3%"])
+        h.check(r.returncode == 2 and "needs --wait" in r.stderr, "submit --fail-if without --wait: %d %s" % (
+            r.returncode, r.stderr))
+    finally:
+        c.close()
     print("gate: ok")
 
 
 if __name__ == "__main__":
-    test()
+    h.main(test)
