@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -668,6 +669,14 @@ bool Parser::ParseBlockSynthetic(std::map<std::string, Entry>& fields, const std
   return ParseTransport(fields, f, we);
 }
 
+struct GridAxis {
+  std::string key;
+  std::string field;  // "grid.key" or "variants[i].grid.key", for errors
+  int line = 0;
+  std::vector<model::ParamValue> values;
+  std::vector<std::string> texts;  // as written, for variant names
+};
+
 struct BaseVariant {
   std::string name;
   const model::ModelInfo* info = nullptr;
@@ -675,13 +684,9 @@ struct BaseVariant {
   std::map<std::string, int> param_line;
   int line = 0;
   size_t index = 0;
-};
-
-struct GridAxis {
-  std::string key;
-  int line = 0;
-  std::vector<model::ParamValue> values;
-  std::vector<std::string> texts;  // as written, for variant names
+  const YAML::Node* grid_node = nullptr;  // the variant's own `grid:`, parsed once the study grid is known
+  YAML::Node grid_key;
+  std::vector<GridAxis> own_grid;         // expands this variant only, inside the study grid
 };
 
 void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* spec) {
@@ -693,12 +698,13 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
     return;
   }
   std::vector<BaseVariant> bases;
+  std::deque<YAML::Node> variant_grids;  // stable addresses for BaseVariant::grid_node
   std::set<std::string> names;
   bool all_ok = true;
   for (size_t i = 0; i < n.size(); ++i) {
     std::string f = "variants[" + std::to_string(i) + "]";
     std::map<std::string, Entry> fields;
-    if (!Fields(n[i], f, {"name", "model", "params"}, &fields)) {
+    if (!Fields(n[i], f, {"name", "model", "params", "grid"}, &fields)) {
       all_ok = false;
       continue;
     }
@@ -772,6 +778,11 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
         }
       }
     }
+    if (auto it = fields.find("grid"); it != fields.end() && !it->second.value.IsNull()) {
+      variant_grids.push_back(it->second.value);
+      b.grid_key = it->second.key_node;
+      b.grid_node = &variant_grids.back();
+    }
     if (ok) {
       models_.push_back(b.info);
       bases.push_back(std::move(b));
@@ -780,20 +791,29 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
     }
   }
 
-  // The grid, in document order.
-  std::vector<GridAxis> grid;
-  if (auto git = top.find("grid"); git != top.end() && !git->second.value.IsNull()) {
-    const YAML::Node& g = git->second.value;
-    if (!g.IsMap()) Error(g, "grid", "expected a mapping of parameter: [values]");
+  // Grid axes, in document order: `field` is "grid" for the study grid (every
+  // variant in `targets`) or "variants[i].grid" for one variant's own.
+  auto parse_axes = [&](const YAML::Node& g, const std::string& field, const std::vector<BaseVariant*>& targets,
+                        const std::vector<GridAxis>& outer) {
+    std::vector<GridAxis> axes;
+    if (!g.IsMap()) Error(g, field, "expected a mapping of parameter: [values]");
     std::set<std::string> keys;
     for (auto it = g.begin(); g.IsMap() && it != g.end(); ++it) {
       GridAxis axis;
       axis.key = it->first.Scalar();
       axis.line = Line(it->first);
-      std::string f = "grid." + axis.key;
+      axis.field = field + "." + axis.key;
+      const std::string& f = axis.field;
       if (!keys.insert(axis.key).second) {
         Error(it->first, f, "duplicate grid parameter");
         continue;
+      }
+      bool ok = true;
+      for (const auto& o : outer) {
+        if (o.key == axis.key) {
+          Error(it->first, f, "also swept by " + o.field + " (line " + std::to_string(o.line) + "): sweep it in one place");
+          ok = false;
+        }
       }
       YAML::Node vals = it->second;
       if (!vals.IsSequence() || vals.size() == 0) {
@@ -801,7 +821,6 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
         continue;
       }
       std::set<std::string> seen;
-      bool ok = true;
       for (size_t i = 0; i < vals.size(); ++i) {
         std::string vf = f + "[" + std::to_string(i) + "]";
         if (!vals[i].IsScalar()) {
@@ -818,35 +837,52 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
         axis.texts.push_back(vals[i].Scalar());
       }
       if (!ok) continue;
-      for (const auto& b : bases) {
+      for (const BaseVariant* b : targets) {
         bool known = false;
-        for (const auto& ps : b.info->params) known |= ps.name == axis.key;
+        for (const auto& ps : b->info->params) known |= ps.name == axis.key;
         if (!known) {
           std::vector<std::string> pnames;
-          for (const auto& ps : b.info->params) pnames.push_back(ps.name);
+          for (const auto& ps : b->info->params) pnames.push_back(ps.name);
           Error(it->first, f,
-                "not a parameter of model " + b.info->name + " (variant '" + b.name + "')" +
-                    DidYouMean(axis.key, pnames));
+                "not a parameter of model " + b->info->name + " (variant '" + b->name + "')" +
+                    DidYouMean(axis.key, pnames) +
+                    (field == "grid" ? " (a parameter of some variants only: give those a `grid:` of their own)" : ""));
           ok = false;
         }
-        if (auto pl = b.param_line.find(axis.key); pl != b.param_line.end()) {
-          Error(pl->second, "variants[" + std::to_string(b.index) + "].params." + axis.key,
-                "also set by grid." + axis.key + " (line " + std::to_string(axis.line) + "): set it in one place");
+        if (auto pl = b->param_line.find(axis.key); pl != b->param_line.end()) {
+          Error(pl->second, "variants[" + std::to_string(b->index) + "].params." + axis.key,
+                "also set by " + f + " (line " + std::to_string(axis.line) + "): set it in one place");
           ok = false;
         }
       }
-      if (ok) grid.push_back(std::move(axis));
+      if (ok) axes.push_back(std::move(axis));
     }
+    return axes;
+  };
+  std::vector<GridAxis> grid;
+  if (auto git = top.find("grid"); git != top.end() && !git->second.value.IsNull()) {
+    std::vector<BaseVariant*> all;
+    for (auto& b : bases) all.push_back(&b);
+    grid = parse_axes(git->second.value, "grid", all, {});
   }
+  for (auto& b : bases)
+    if (b.grid_node) b.own_grid = parse_axes(*b.grid_node, "variants[" + std::to_string(b.index) + "].grid", {&b}, grid);
   // Carry on with the variants that parsed, so that their parameter errors
   // are reported too; the spec as a whole is already invalid.
   variants_incomplete_ = !all_ok;
 
-  // Cartesian product, first axis outermost.
-  size_t points = 1;
-  for (const auto& a : grid) points *= a.values.size();
+  // Cartesian product, first axis outermost: the study grid, then the
+  // variant's own axes.
+  size_t shared_points = 1;
+  for (const auto& a : grid) shared_points *= a.values.size();
+  size_t total = 0;
+  for (const auto& b : bases) {
+    size_t own = 1;
+    for (const auto& a : b.own_grid) own *= a.values.size();
+    total += shared_points * own;
+  }
   constexpr size_t kMaxVariants = 10000;
-  if (points * bases.size() > kMaxVariants) {
+  if (total > kMaxVariants) {
     Error(grid.empty() ? vit->second.key_node : top.at("grid").key_node, grid.empty() ? "variants" : "grid",
           "expands to more than " + std::to_string(kMaxVariants) + " variants");
     return;
@@ -856,19 +892,26 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
   std::map<std::string, std::string> seen_runs;  // model + params -> variant name
   for (const auto& b : bases) {
     std::string prefix = "variants[" + std::to_string(b.index) + "].params";
+    std::vector<GridAxis> axes = grid;
+    axes.insert(axes.end(), b.own_grid.begin(), b.own_grid.end());
+    size_t points = 1;
+    for (const auto& a : axes) points *= a.values.size();
     for (size_t p = 0; p < points; ++p) {
       auto given = b.given;
       std::vector<std::string> point_parts;
       size_t rem = p;
-      std::vector<size_t> idx(grid.size());
-      for (size_t a = grid.size(); a-- > 0;) {
-        idx[a] = rem % grid[a].values.size();
-        rem /= grid[a].values.size();
+      std::vector<size_t> idx(axes.size());
+      for (size_t a = axes.size(); a-- > 0;) {
+        idx[a] = rem % axes[a].values.size();
+        rem /= axes[a].values.size();
       }
-      for (size_t a = 0; a < grid.size(); ++a) {
-        given[grid[a].key] = grid[a].values[idx[a]];
-        point_parts.push_back(grid[a].key + "=" + grid[a].texts[idx[a]]);
+      for (size_t a = 0; a < axes.size(); ++a) {
+        given[axes[a].key] = axes[a].values[idx[a]];
+        point_parts.push_back(axes[a].key + "=" + axes[a].texts[idx[a]]);
       }
+      // The study-grid part of the name: what comparisons match on.
+      std::string shared_point = Join(std::vector<std::string>(point_parts.begin(), point_parts.begin() +
+                                                                   static_cast<std::ptrdiff_t>(grid.size())), ",");
       // An int parameter with a time unit also takes a duration ("4ms"), one
       // in bytes a byte size ("512MiB"). Problems are "prefix.name: msg"
       // lines like ResolveParams' own.
@@ -897,10 +940,10 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
             field = prefix + "." + name;
             msg = colon == std::string::npos ? "" : l.substr(colon + 2);
             if (auto pl = b.param_line.find(name); pl != b.param_line.end()) at = pl->second;
-            for (const auto& a : grid) {
+            for (const auto& a : axes) {
               if (a.key == name) {
                 at = a.line;
-                field = "grid." + name;
+                field = a.field;
                 msg += " (model " + b.info->name + ")";
               }
             }
@@ -913,7 +956,9 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
       Variant v;
       v.base_name = b.name;
       v.grid_point = Join(point_parts, ",");
-      v.name = grid.empty() ? b.name : b.name + "[" + v.grid_point + "]";
+      v.shared_grid_point = shared_point;
+      v.own_grid = !b.own_grid.empty();
+      v.name = axes.empty() ? b.name : b.name + "[" + v.grid_point + "]";
       v.model = b.info->name;
       v.model_version = b.info->version;
       v.params = std::move(resolved).value();
@@ -942,9 +987,16 @@ void Parser::ParseReference(const std::map<std::string, Entry>& top, StudySpec* 
   bool is_base = false;
   for (const auto& v : spec->variants) is_base |= v.base_name == ref;
   if (is_base) {
+    for (const auto& v : spec->variants) {
+      if (v.base_name == ref && v.own_grid) {
+        Error(line, "reference", "variant '" + ref + "' sweeps a grid of its own, so it names several variants: " +
+                                     "name one of them, e.g. '" + v.name + "'");
+        return;
+      }
+    }
     for (auto& v : spec->variants) {
       if (v.base_name == ref) continue;
-      v.compare_to = v.grid_point.empty() ? ref : ref + "[" + v.grid_point + "]";
+      v.compare_to = v.shared_grid_point.empty() ? ref : ref + "[" + v.shared_grid_point + "]";
     }
     return;
   }

@@ -154,6 +154,8 @@ struct Variant {
   std::string name;        // "hmp[governor=schedutil]"; equals base_name without a grid
   std::string base_name;   // "hmp"
   std::string grid_point;  // "governor=schedutil", "" without a grid
+  std::string shared_grid_point;  // the study grid's part of grid_point (what comparisons match on)
+  bool own_grid = false;   // expanded by a `grid:` of its own (variants[i].grid)
   std::string model;
   std::string model_version;
   model::ParamSet params;  // resolved: defaults filled in

@@ -1093,3 +1093,71 @@ TEST(SpecGateTest, EveryBadRuleIsReportedWithItsLine) {
 
 }  // namespace
 }  // namespace kreplay::spec
+
+namespace kreplay::spec {
+namespace {
+
+constexpr const char* kOwnGridHead = R"(study: s
+seeds: 2
+platforms: [tc2]
+workloads: [{name: v, rtapp: video.json}]
+)";
+
+TEST(SpecOwnGridTest, SweepsOneVariantAgainstTheReference) {
+  auto reg = TestRegistry();
+  auto s = Parse(std::string(kOwnGridHead) + R"(variants:
+  - {name: cfs, model: test.cfs}
+  - name: hmp
+    model: test.hmp
+    grid: {hmp_up_threshold: [600, 800], sched_latency: [4ms, 6ms]}
+grid:
+  governor: [performance, schedutil]
+)", reg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  // 2 study-grid points x (1 cfs + 4 own hmp points).
+  ASSERT_EQ(s->variants.size(), 10u);
+  EXPECT_EQ(s->variants[0].name, "cfs[governor=performance]");
+  EXPECT_EQ(s->variants[2].name, "hmp[governor=performance,hmp_up_threshold=600,sched_latency=4ms]");
+  EXPECT_EQ(s->variants[2].compare_to, "cfs[governor=performance]");
+  EXPECT_EQ(s->variants[9].name, "hmp[governor=schedutil,hmp_up_threshold=800,sched_latency=6ms]");
+  EXPECT_EQ(s->variants[9].compare_to, "cfs[governor=schedutil]");
+  EXPECT_EQ(s->variants[9].params.Int("hmp_up_threshold"), 800);
+  EXPECT_EQ(s->variants[9].params.Int("sched_latency"), 6000000);
+  EXPECT_EQ(ExpandRuns(*s).size(), 20u);
+}
+
+TEST(SpecOwnGridTest, ErrorsNameTheVariantsGrid) {
+  auto reg = TestRegistry();
+  auto s = Parse(std::string(kOwnGridHead) + R"(variants:
+  - {name: cfs, model: test.cfs, grid: {hmp_up_threshold: [600]}}
+  - name: hmp
+    model: test.hmp
+    params: {sched_latency: 4ms}
+    grid: {governor: [performance], sched_latency: [5ms], hmp_up_threshold: [5000]}
+grid:
+  governor: [schedutil]
+)", reg);
+  ASSERT_FALSE(s.ok());
+  const std::string& m = s.status().message();
+  EXPECT_THAT(m, HasSubstr("study.yaml:6: variants[0].grid.hmp_up_threshold: not a parameter of model test.cfs"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:10: variants[1].grid.governor: also swept by grid.governor (line 12)"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:9: variants[1].params.sched_latency: also set by variants[1].grid.sched_latency"));
+  EXPECT_THAT(m, HasSubstr("study.yaml:10: variants[1].grid.hmp_up_threshold:"));
+
+  auto r = Parse(std::string(kOwnGridHead) + R"(variants:
+  - {name: hmp, model: test.hmp, grid: {hmp_up_threshold: [600, 800]}}
+  - {name: cfs, model: test.cfs}
+)", reg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("reference: variant 'hmp' sweeps a grid of its own"));
+  auto ok = Parse(std::string(kOwnGridHead) + R"(variants:
+  - {name: hmp, model: test.hmp, grid: {hmp_up_threshold: [600, 800]}}
+  - {name: cfs, model: test.cfs}
+reference: "hmp[hmp_up_threshold=600]"
+)", reg);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->variants[2].compare_to, "hmp[hmp_up_threshold=600]");
+}
+
+}  // namespace
+}  // namespace kreplay::spec
