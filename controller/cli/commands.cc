@@ -212,12 +212,17 @@ int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> recor
   // The gate is judged before anything is written so that results.json,
   // summary.md and junit.xml tell the same story.
   std::optional<gate::GateResult> verdict;
+  // A junit.xml from an earlier run in this folder must not outlive it: CI
+  // would publish a stale verdict.
+  std::error_code ec;
+  fs::remove(fs::path(out) / "junit.xml", ec);
   if (gate_plan.active) {
     auto g = ApplyGate(gate_plan, *rep);
     if (!g.ok()) {
       // The results are still worth keeping: write them, then report the error.
-      (void)report::WriteReport(*rep, out);
-      return Fail(g.status().WithContext("regression gate (results written to " + out + ")"));
+      Status written = report::WriteReport(*rep, out);
+      return Fail(g.status().WithContext("regression gate (results " +
+                                         (written.ok() ? "written to " + out : "not written: " + written.ToString()) + ")"));
     }
     verdict = std::move(*g);
   }
@@ -460,6 +465,8 @@ StatusOr<std::string> WaitForFile(const std::string& path, Subprocess& child, st
 
 // ---------------------------------------------------------------------------
 
+int ExitCodeFor(const Status& s) { return ExitFor(s); }
+
 int CmdRun(const RunOptions& o) {
   SignalWatcher signals;
   // Flags first: a bad -X is reported even when --local would not use it.
@@ -473,6 +480,7 @@ int CmdRun(const RunOptions& o) {
   auto gate_plan = PlanGate(*spec, registry, o.gate);
   if (!gate_plan.ok()) return Fail(gate_plan.status());
   std::string out = o.out.empty() ? DefaultOut(*spec) : o.out;
+  if (Status st = CheckBaselineNotOut(*gate_plan, out); !st.ok()) return Fail(st);
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return Fail(InvalidArgument("--out " + out + ": " + ec.message()));
@@ -626,10 +634,17 @@ int CmdSubmit(const SubmitOptions& o) {
   models::RegisterBuiltinModels(registry);
   auto spec = spec::LoadStudySpec(o.spec, registry);
   if (!spec.ok()) return Fail(spec.status());
-  auto gate_plan = PlanGate(*spec, registry, o.gate);
+  if (!o.wait && (!o.gate.baseline.empty() || !o.gate.fail_if.empty() || o.gate.alpha > 0 ||
+                  o.gate.allow_model_change || o.gate.no_gate))
+    return Fail(InvalidArgument("--baseline/--fail-if/--alpha/--allow-model-change/--no-gate need --wait (the gate "
+                                "judges the finished study)"));
+  GatePlan no_gate;
+  auto gate_plan = o.wait ? PlanGate(*spec, registry, o.gate) : StatusOr<GatePlan>(no_gate);
   if (!gate_plan.ok()) return Fail(gate_plan.status());
-  if (!o.wait && gate_plan->active && !o.gate.fail_if.empty())
-    return Fail(InvalidArgument("--fail-if needs --wait (the gate judges the finished study)"));
+  if (o.wait) {
+    if (Status st = CheckBaselineNotOut(*gate_plan, o.out.empty() ? DefaultOut(*spec) : o.out); !st.ok())
+      return Fail(st);
+  }
   auto text = ReadFile(o.spec);
   if (!text.ok()) return Fail(text.status());
   auto stub = v1::Controller::NewStub(rpc::MakeChannel(o.controller));

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "controller/cli/gate_cli.h"
+#include "services/core/status.h"
 
 namespace kreplay::cli {
 
@@ -59,6 +60,10 @@ struct SubmitOptions {
   std::string progress = "auto";
   GateFlags gate;
 };
+
+// The exit code for a failed Status (2 bad input, 3 infrastructure, 130
+// cancelled): one mapping for every subcommand.
+int ExitCodeFor(const Status& s);
 
 int CmdRun(const RunOptions& o);
 int CmdBroker(const BrokerOptions& o);

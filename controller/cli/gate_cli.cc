@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -12,6 +13,7 @@
 #include "workers/models/builtin.h"
 
 namespace kreplay::cli {
+namespace fs = std::filesystem;
 namespace {
 
 std::vector<std::string> ModelsOf(const spec::StudySpec& spec) {
@@ -21,9 +23,13 @@ std::vector<std::string> ModelsOf(const spec::StudySpec& spec) {
   return out;
 }
 
+std::string RuleMetric(const std::string& text) {
+  return std::string(Trim(text.substr(0, text.rfind(':'))));
+}
+
 StatusOr<gate::Rule> ParseCliRule(const std::string& text, const model::Registry& registry,
                                   const std::vector<std::string>& models) {
-  std::string metric = text.substr(0, text.rfind(':'));
+  std::string metric = RuleMetric(text);
   auto found = gate::LookupMetric(registry, models, metric);
   if (!found.known) {
     std::set<std::string> known;
@@ -38,13 +44,9 @@ StatusOr<gate::Rule> ParseCliRule(const std::string& text, const model::Registry
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "kreplay: %s\n", s.code() == StatusCode::kInvalidArgument ? s.message().c_str() : s.ToString().c_str());
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kFailedPrecondition: return kExitBadInput;
-    default: return kExitInfra;
-  }
+  return ExitCodeFor(s);
 }
+
 
 }  // namespace
 
@@ -129,6 +131,16 @@ StatusOr<GatePlan> PlanGate(const spec::StudySpec& spec, const model::Registry& 
                                 Join(changed, "\n  ") +
                                 "\nregenerate the baseline, or pass --allow-model-change to compare anyway");
   }
+  if (seen.empty())
+    return InvalidArgument("--baseline " + set->path + ": none of its variants (study '" + set->layout.study +
+                           "') is in this study; the gate compares variants of the same names");
+  for (const auto& rule : plan.rules) {
+    bool reported = false;
+    for (const auto& r : set->runs) reported |= spec.FindVariant(r.variant) >= 0 && r.result.scalars.count(rule.metric) > 0;
+    if (!reported)
+      return InvalidArgument("--baseline " + set->path + ": no run of a variant of this study reports '" + rule.metric +
+                             "' (gate " + rule.text + ")");
+  }
   size_t common = 0;
   for (uint64_t s : spec.seeds) common += base_seeds.count(s);
   if (common < 2)
@@ -137,6 +149,17 @@ StatusOr<GatePlan> PlanGate(const spec::StudySpec& spec, const model::Registry& 
                            "(use the baseline's seeds)");
   plan.baseline = std::move(*set);
   return plan;
+}
+
+Status CheckBaselineNotOut(const GatePlan& plan, const std::string& out) {
+  if (!plan.baseline) return OkStatus();
+  std::error_code ec;
+  fs::path base_dir = fs::path(plan.baseline->path).parent_path();
+  if (base_dir.empty()) base_dir = ".";
+  if (fs::exists(out, ec) && fs::equivalent(base_dir, out, ec))
+    return InvalidArgument("--out " + out + " is the baseline's folder: the run would overwrite the baseline it is "
+                           "judged against; write to another folder");
+  return OkStatus();
 }
 
 StatusOr<gate::GateResult> ApplyGate(const GatePlan& plan, const report::Report& report) {
@@ -219,6 +242,7 @@ int RunResultsCommand(const ResultsCli& r) {
   gate::Options options;
   options.alpha = r.flags.alpha > 0 ? r.flags.alpha : 0.05;
   options.allow_model_change = r.flags.allow_model_change;
+  options.lenient = !gating;
   auto g = gate::GateAgainstBaseline(*rep, *base, rules, options);
   if (!g.ok()) return Fail(g.status());
   std::string text = gate::GateText(*g, gating);

@@ -43,6 +43,10 @@ struct GatePlan {
 };
 StatusOr<GatePlan> PlanGate(const spec::StudySpec& spec, const model::Registry& registry, const GateFlags& flags);
 
+// InvalidArgument if the baseline folder is `out`: the run would overwrite the
+// baseline it is judged against, and the next CI run would compare with this one.
+Status CheckBaselineNotOut(const GatePlan& plan, const std::string& out);
+
 // Applies an active plan to the finished report.
 StatusOr<gate::GateResult> ApplyGate(const GatePlan& plan, const report::Report& report);
 

@@ -240,16 +240,18 @@ int Plan(const PlanCli& p) {
   spec::PlanOptions options;
   options.max_batch_runs = server::ControllerOptions{}.max_batch_runs;
   spec::StudyPlan plan = spec::PlanStudy(*s, registry, options);
-  if (Status st = spec::CheckPlanSize(plan, p.yes); !st.ok()) {
-    std::fprintf(stderr, "kreplay plan: %s\n", st.message().c_str());
-    return kExitBadInput;
-  }
+  // The plan is printed either way (it is what the user needs to decide);
+  // above the threshold the exit status says it needs --yes, as `run` will.
   const int threads = Threads(p);
   if (p.json)
     std::cout << PlanJson(*s, plan, p.workers, threads).dump() << "\n";
   else
     PrintPlan(*s, plan, p.workers, threads);
   std::fflush(stdout);
+  if (Status st = spec::CheckPlanSize(plan, p.yes); !st.ok()) {
+    std::fprintf(stderr, "kreplay plan: %s\n", st.message().c_str());
+    return kExitBadInput;
+  }
   return kExitOk;
 }
 

@@ -19,6 +19,7 @@
 #include "controller/store/store.h"
 #include "services/codec/convert.h"
 #include "services/codec/ftrace_text.h"
+#include "services/core/files.h"
 #include "services/workload/block_workload.h"
 #include "services/workload/synth.h"
 #include "workers/models/builtin.h"
@@ -40,10 +41,7 @@ int Fail(int code, const std::string& msg) {
   std::fprintf(stderr, "kreplay rerun: %s\n", msg.c_str());
   return code;
 }
-int Fail(const Status& st) {
-  return Fail(st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kInternal ? kExitInfra : kExitBadInput,
-              st.message());
-}
+int Fail(const Status& st) { return Fail(ExitCodeFor(st), st.message()); }
 
 // The recorded run the key names, and the result set it is in.
 struct Found {
@@ -249,7 +247,18 @@ int Rerun(const RerunCli& c) {
 
   model::Registry registry;
   models::RegisterBuiltinModels(registry);
-  auto spec = spec::LoadStudySpec(*spec_path, registry);
+  // The folder's resolved-spec.yaml copy names its files relative to where
+  // the original spec was, so it is parsed against that directory.
+  StatusOr<spec::StudySpec> spec = InvalidArgument("");
+  const std::string& recorded = found->set.layout.spec_path;
+  if (c.spec.empty() && *spec_path != recorded && !recorded.empty()) {
+    auto text = ReadFile(*spec_path);
+    if (!text.ok()) return Fail(text.status());
+    std::string base = fs::path(recorded).parent_path().string();
+    spec = spec::ParseStudySpec(*text, *spec_path + " (paths relative to " + base + ")", base, registry);
+  } else {
+    spec = spec::LoadStudySpec(*spec_path, registry);
+  }
   if (!spec.ok()) return Fail(spec.status());
   Workloads wl{*spec};
   auto rs = FindRunSpec(*spec, wl, rec);

@@ -21,9 +21,9 @@ std::string Fmt(const char* fmt, double v) {
   return b;
 }
 
+// A metric's values per seed for one group: NaN for a non-finite value.
 using SeedValues = std::map<uint64_t, double>;
 
-// Finite values of `metric` per seed for one group of runs.
 SeedValues ValuesOf(const std::vector<report::RunRecord>& runs, const std::string& variant,
                     const std::string& platform, const std::string& workload, const std::string& metric,
                     bool* reported) {
@@ -33,9 +33,15 @@ SeedValues ValuesOf(const std::vector<report::RunRecord>& runs, const std::strin
     auto it = r.result.scalars.find(metric);
     if (it == r.result.scalars.end()) continue;
     *reported = true;
-    if (std::isfinite(it->second.value)) out[r.seed] = it->second.value;
+    out[r.seed] = std::isfinite(it->second.value) ? it->second.value : NAN;
   }
   return out;
+}
+
+bool Constant(const std::vector<double>& v) {
+  for (double x : v)
+    if (x != v.front()) return false;
+  return true;
 }
 
 Verdict Decide(const Rule& rule, const stats::PairedComparison& p, double alpha) {
@@ -52,24 +58,56 @@ Verdict Decide(const Rule& rule, const stats::PairedComparison& p, double alpha)
 // Pairs two per-seed value sets and adds one check.
 Status AddCheck(GateResult& g, const Rule& rule, const report::Group& grp, const std::string& compare_to,
                 const SeedValues& base, const SeedValues& cand) {
+  std::string group = grp.variant + " / " + grp.platform + " / " + grp.workload;
   std::vector<double> b, c;
+  std::vector<std::string> lost;  // seeds finite before, non-finite now
+  size_t skipped = 0;
   for (const auto& [seed, v] : cand) {
     auto it = base.find(seed);
     if (it == base.end()) continue;
+    if (std::isnan(v) || std::isnan(it->second)) {
+      ++skipped;
+      if (std::isnan(v) && !std::isnan(it->second)) lost.push_back(std::to_string(seed));
+      continue;
+    }
     b.push_back(it->second);
     c.push_back(v);
   }
-  std::string group = grp.variant + " / " + grp.platform + " / " + grp.workload;
-  if (b.size() < 2)
-    return InvalidArgument("gate " + rule.text + ": " + group + " vs " + compare_to + ": " +
-                           std::to_string(b.size()) +
-                           " seed(s) with a finite value on both sides; the paired test needs at least 2 common "
-                           "seeds (run both sides with the same seeds, e.g. `seeds: 5`; a replay that ignores the "
-                           "seed then gives equal differences and an exact verdict)");
+  if (skipped)
+    g.notes.push_back("gate " + rule.text + ": " + group + ": " + std::to_string(skipped) +
+                      " seed(s) left out for a non-finite value" +
+                      (lost.empty() ? "" : " (non-finite now, finite in " + compare_to + ": seeds " + Join(lost, ",") + ")"));
+  if (b.size() < 2) {
+    std::string why = std::to_string(b.size()) + " seed(s) with a finite value on both sides" +
+                      (skipped ? " (" + std::to_string(skipped) + " non-finite)" : "") +
+                      "; the paired test needs at least 2 (the same seeds on both sides, e.g. `seeds: 5`)";
+    if (g.options.lenient) {
+      g.notes.push_back(rule.metric + " " + group + " vs " + compare_to + ": not compared: " + why);
+      return OkStatus();
+    }
+    return InvalidArgument("gate " + rule.text + ": " + group + " vs " + compare_to + ": " + why);
+  }
   auto paired = stats::ComparePaired(b, c);
   if (!paired.ok()) return paired.status().WithContext("gate " + rule.text + ": " + group);
-  Check ck{rule.text, rule.metric, grp.variant, grp.platform, grp.workload, compare_to, *paired,
-           Decide(rule, *paired, g.options.alpha)};
+  // Equal non-zero differences on every seed: exact when neither side varies
+  // with the seed (a replay that ignores it); otherwise a coincidence the t
+  // test cannot weigh (zero variance), so judge it by a sign test instead:
+  // all n differences of one sign, two-sided p = 2^(1-n).
+  if (paired->n >= 2 && paired->stddev_diff == 0 && paired->mean_diff != 0 && !(Constant(b) && Constant(c))) {
+    paired->p_value = std::min(1.0, std::ldexp(1.0, 1 - static_cast<int>(paired->n)));
+    g.notes.push_back("gate " + rule.text + ": " + group + ": the " + std::to_string(paired->n) +
+                      " differences are all equal although the values vary by seed; judged by a sign test (p = " +
+                      Fmt("%.3g", paired->p_value) + ")");
+  }
+  Verdict verdict = Decide(rule, *paired, g.options.alpha);
+  // A metric that turned non-finite where it was finite is worse, whatever
+  // the remaining seeds say.
+  if (!lost.empty() && verdict != Verdict::kRegression) {
+    verdict = Verdict::kRegression;
+    g.notes.push_back("gate " + rule.text + ": " + group + ": counted as a regression: non-finite on seeds " +
+                      Join(lost, ","));
+  }
+  Check ck{rule.text, rule.metric, grp.variant, grp.platform, grp.workload, compare_to, *paired, verdict};
   if (ck.verdict == Verdict::kRegression) ++g.regressions;
   if (ck.verdict == Verdict::kImprovement) ++g.improvements;
   g.checks.push_back(std::move(ck));
@@ -149,16 +187,20 @@ StatusOr<GateResult> GateAgainstReference(const report::Report& current, const s
       bool rc = false, rr = false;
       SeedValues cand = ValuesOf(current.runs, grp.variant, grp.platform, grp.workload, rule.metric, &rc);
       SeedValues base = ValuesOf(current.runs, ref->variant, ref->platform, ref->workload, rule.metric, &rr);
-      if (!rc || !rr)
-        return InvalidArgument("gate " + rule.text + ": metric '" + rule.metric + "' is not reported by " +
-                               (!rc ? grp.variant + " (model " + grp.model + ")" : ref->variant + " (model " + ref->model + ")") +
-                               " on " + grp.platform + " / " + grp.workload);
+      if (!rc || !rr) {
+        g.notes.push_back("gate " + rule.text + ": " +
+                          (!rc ? grp.variant + " (model " + grp.model + ")" : ref->variant + " (model " + ref->model + ")") +
+                          " does not report '" + rule.metric + "' on " + grp.platform + " / " + grp.workload +
+                          "; not gated");
+        continue;
+      }
       any = true;
       KREPLAY_RETURN_IF_ERROR(AddCheck(g, rule, grp, ref->variant, base, cand));
     }
     if (!any)
-      return InvalidArgument("gate " + rule.text + ": the study has no variant compared with a reference; give "
-                             "--baseline to gate against a recorded result set");
+      return InvalidArgument("gate " + rule.text + ": no variant compared with a reference reports '" + rule.metric +
+                             "' on both sides (or the study has no such variant; give --baseline to gate against "
+                             "a recorded result set)");
   }
   return g;
 }
@@ -195,6 +237,25 @@ StatusOr<GateResult> GateAgainstBaseline(const report::Report& current, const re
       changed.push_back(grp.variant + " / " + grp.platform + " / " + grp.workload + ": baseline " +
                         it->second.first + " " + it->second.second + ", now " + grp.model + " " + grp.model_version);
   }
+  for (const auto& [key, model] : base_model) {
+    const auto& [variant, platform, workload] = key;
+    if (!report::FindGroup(current, variant, platform, workload))
+      g.notes.push_back(variant + " / " + platform + " / " + workload + ": in the baseline only; not compared");
+  }
+  // Same seed, other inputs: a regenerated trace, an edited platform file.
+  // Often the point of the comparison, so noted rather than refused.
+  std::map<std::tuple<std::string, std::string, std::string, uint64_t>, const report::RunRecord*> base_runs;
+  for (const auto& r : baseline.runs) base_runs[{r.variant, r.platform, r.workload, r.seed}] = &r;
+  std::set<std::string> input_changes;
+  for (const auto& r : current.runs) {
+    auto it = base_runs.find({r.variant, r.platform, r.workload, r.seed});
+    if (it == base_runs.end()) continue;
+    if (it->second->workload_digest != r.workload_digest)
+      input_changes.insert("workload '" + r.workload + "' differs from the baseline's (content digest)");
+    if (it->second->platform_digest != r.platform_digest)
+      input_changes.insert("platform '" + r.platform + "' differs from the baseline's (content digest)");
+  }
+  for (const auto& c : input_changes) g.notes.push_back(c);
   if (!changed.empty()) {
     if (!options.allow_model_change)
       return FailedPrecondition(baseline.path + ": the baseline was made with other model versions, so its results "
@@ -214,13 +275,17 @@ StatusOr<GateResult> GateAgainstBaseline(const report::Report& current, const re
                           rule.metric + "'; not gated");
         continue;
       }
-      if (!rb)
-        return InvalidArgument("gate " + rule.text + ": the baseline " + baseline.path + " has no metric '" +
-                               rule.metric + "' for " + grp.variant + " / " + grp.platform + " / " + grp.workload);
+      if (!rb) {
+        std::string msg = "the baseline " + baseline.path + " has no metric '" + rule.metric + "' for " +
+                          grp.variant + " / " + grp.platform + " / " + grp.workload;
+        if (!options.lenient) return InvalidArgument("gate " + rule.text + ": " + msg);
+        g.notes.push_back(msg + "; not compared");
+        continue;
+      }
       any = true;
       KREPLAY_RETURN_IF_ERROR(AddCheck(g, rule, grp, "baseline", base, cand));
     }
-    if (!any)
+    if (!any && !options.lenient)
       return InvalidArgument("gate " + rule.text + ": no group of this run reports metric '" + rule.metric +
                              "' and is in the baseline " + baseline.path);
   }

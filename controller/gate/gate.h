@@ -12,6 +12,9 @@
 //   within_threshold significant (p < alpha) in the bad direction, not beyond X;
 //   improvement      significant in the good direction;
 //   no_change        otherwise (p >= alpha; exact zero differences give p = 1).
+// Equal non-zero differences on every seed are exact (p = 0) only when neither
+// side varies with the seed; otherwise a sign test decides (p = 2^(1-n)). A
+// metric that became non-finite on a seed where it was finite is a regression.
 // Identical inputs and model versions give identical results, so "no change"
 // is exact when nothing changed.
 //
@@ -50,6 +53,9 @@ MetricLookup LookupMetric(const model::Registry& registry, const std::vector<std
 struct Options {
   double alpha = 0.05;
   bool allow_model_change = false;
+  // Listing, not gating (`results diff` without rules): a check that cannot
+  // be made (too few seeds, metric missing in the baseline) becomes a note.
+  bool lenient = false;
 };
 
 enum class Verdict { kRegression, kWithinThreshold, kImprovement, kNoChange };
@@ -77,16 +83,18 @@ struct GateResult {
 };
 
 // Each non-reference variant against its reference variant, in `current`.
-// InvalidArgument if a rule's metric is missing from a compared group or a
-// comparison has fewer than 2 paired seeds.
+// Groups whose model lacks a rule's metric are noted; InvalidArgument if no
+// group has it or a comparison has fewer than 2 paired seeds.
 StatusOr<GateResult> GateAgainstReference(const report::Report& current, const std::vector<Rule>& rules,
                                           const Options& options);
 
 // Every group of `current` against the same group of `baseline`. Refuses
 // (FailedPrecondition) a baseline of another schema version, or a group whose
 // model or model version differs, unless options.allow_model_change. Groups
-// the baseline lacks are noted, not failed. InvalidArgument for a gated metric
-// missing on either side or fewer than 2 common seeds.
+// the baseline lacks (and baseline groups this run lacks) are noted, not
+// failed, and so are runs paired across different workload or platform
+// digests. InvalidArgument for a gated metric missing on either side or fewer
+// than 2 common seeds.
 StatusOr<GateResult> GateAgainstBaseline(const report::Report& current, const report::ResultSet& baseline,
                                          const std::vector<Rule>& rules, const Options& options);
 

@@ -212,6 +212,61 @@ TEST(GateBaseline, TooFewCommonSeedsIsAnError) {
   EXPECT_NE(g.status().message().find("1 seed(s)"), std::string::npos) << g.status().message();
 }
 
+TEST(GateBaseline, EqualDifferencesByCoincidenceAreNotExact) {
+  // Two seeds whose values differ, shifted by the same +8: the t test sees
+  // zero variance, but nothing says the shift is not chance.
+  auto two = [](double a, double b) {
+    std::vector<report::RunRecord> r;
+    r.push_back(MakeRun("cfs", 1, a));
+    r.push_back(MakeRun("cfs", 2, b));
+    return r;
+  };
+  auto layout = OneGroupLayout();
+  layout.variants = {{"cfs", ""}};
+  auto now = report::BuildReport(layout, two(18, 28));
+  ASSERT_TRUE(now.ok());
+  auto base = AsBaseline(two(10, 20));
+  base.layout = layout;
+  auto g = GateAgainstBaseline(*now, base, {EnergyUp3()}, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->checks[0].paired.p_value, 0.5);  // sign test, n = 2
+  EXPECT_EQ(g->checks[0].verdict, Verdict::kNoChange);
+  // A replay that ignores the seed: both sides constant, the shift is exact.
+  auto exact_now = report::BuildReport(layout, two(18, 18));
+  auto exact_base = AsBaseline(two(10, 10));
+  exact_base.layout = layout;
+  auto e = GateAgainstBaseline(*exact_now, exact_base, {EnergyUp3()}, {});
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->checks[0].paired.p_value, 0);
+  EXPECT_EQ(e->checks[0].verdict, Verdict::kRegression);
+}
+
+TEST(GateBaseline, AMetricTurningNonFiniteIsARegression) {
+  auto base = AsBaseline(Runs(1.0, 1.0));
+  auto now = Runs(1.0, 1.0);
+  now[3].result.scalars["energy"].value = NAN;  // hmp, seed 2
+  auto g = GateAgainstBaseline(Build(now), base, {EnergyUp3()}, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->regressions, 1);
+  EXPECT_EQ(g->checks[1].variant, "hmp");
+  EXPECT_EQ(g->checks[1].verdict, Verdict::kRegression);
+  EXPECT_EQ(g->checks[1].paired.n, 7u);
+  bool noted = false;
+  for (const auto& n : g->notes) noted |= n.find("non-finite on seeds 2") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST(GateBaseline, LenientListingNotesWhatItCannotCompare) {
+  auto base = AsBaseline(Runs(1.0, 1.0));
+  for (auto& r : base.runs) r.seed += 100;  // no common seed
+  Options lenient;
+  lenient.lenient = true;
+  auto g = GateAgainstBaseline(Build(Runs(1.0, 1.0)), base, {EnergyUp3()}, lenient);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_TRUE(g->checks.empty());
+  EXPECT_EQ(g->notes.size(), 2u);
+}
+
 TEST(GateReference, VariantAgainstItsReference) {
   auto g = GateAgainstReference(Build(Runs(1.06, 1.0)), {EnergyUp3()}, {});
   ASSERT_TRUE(g.ok());

@@ -1,5 +1,7 @@
 #include "controller/report/results_file.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -21,14 +23,15 @@ class Reader {
       return nullptr;
     }
     auto it = obj.find(key);
+    const std::string path = where.empty() ? key : where + "." + key;
     if (it == obj.end()) {
-      Error(where + "." + key + ": missing");
+      Error(path + ": missing");
       return nullptr;
     }
     bool ok = it->type() == type || (type == Json::value_t::number_float && it->is_number()) ||
               (type == Json::value_t::number_unsigned && it->is_number_integer() && it->get<int64_t>() >= 0);
     if (!ok) {
-      Error(where + "." + key + ": expected " + TypeName(type) + ", got " + it->type_name());
+      Error(path + ": expected " + TypeName(type) + ", got " + it->type_name());
       return nullptr;
     }
     return &*it;
@@ -96,7 +99,7 @@ StatusOr<ResultSet> LoadResults(const std::string& path) {
   ResultSet set;
   set.path = file;
   if (const Json* v = rd.Field(j, "schema_version", "", Json::value_t::number_unsigned))
-    set.schema_version = v->get<int>();
+    set.schema_version = static_cast<int>(std::min<uint64_t>(v->get<uint64_t>(), INT32_MAX));
   KREPLAY_RETURN_IF_ERROR(rd.Done());
 
   Layout& l = set.layout;
@@ -139,8 +142,8 @@ StatusOr<ResultSet> LoadResults(const std::string& path) {
           std::string hw = where + ".pooled_histograms." + name;
           PooledHistogram ph;
           ph.count = rd.U64(h, "count", hw);
-          ph.p50 = static_cast<int64_t>(rd.Num(h, "pooled_p50", hw));
-          ph.p99 = static_cast<int64_t>(rd.Num(h, "pooled_p99", hw));
+          ph.p50 = static_cast<int64_t>(std::min<uint64_t>(rd.U64(h, "pooled_p50", hw), INT64_MAX));
+          ph.p99 = static_cast<int64_t>(std::min<uint64_t>(rd.U64(h, "pooled_p99", hw), INT64_MAX));
           set.pooled.push_back({variant, platform, workload, name, ph});
         }
     }

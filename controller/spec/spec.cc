@@ -989,8 +989,10 @@ void Parser::ParseReference(const std::map<std::string, Entry>& top, StudySpec* 
   if (is_base) {
     for (const auto& v : spec->variants) {
       if (v.base_name == ref && v.own_grid) {
-        Error(line, "reference", "variant '" + ref + "' sweeps a grid of its own, so it names several variants: " +
-                                     "name one of them, e.g. '" + v.name + "'");
+        Error(line, "reference",
+              std::string(top.count("reference") ? "" : "the default reference is the first variant: ") + "variant '" +
+                  ref + "' sweeps a grid of its own, so it names several variants: name one of them in `reference:`, "
+                  "e.g. '" + v.name + "'");
         return;
       }
     }
@@ -1087,6 +1089,10 @@ void Parser::ParseGate(const Entry& e, StudySpec* spec) {
     else
       spec->gate.alpha = *a;
   }
+  if (spec->seeds.size() == 1)
+    Error(e.key_node, "gate",
+          "the gate pairs runs by seed and needs at least 2 seeds (seeds: 1); a replay that ignores the seed then "
+          "gives equal differences and an exact verdict");
   auto it = g.find("fail_if");
   if (it == g.end()) {
     Error(e.key_node, "gate.fail_if", "required field missing (a list of rules like \"energy:+3%\")");
@@ -1104,20 +1110,23 @@ void Parser::ParseGate(const Entry& e, StudySpec* spec) {
       continue;
     }
     std::string text = n[i].Scalar();
-    std::string metric = text.substr(0, text.rfind(':'));
-    // The metric's declared direction; every variant's model must report it.
+    std::string metric(Trim(text.substr(0, text.rfind(':'))));
+    // The metric's declared direction. Some model of the study must report
+    // it (groups whose model does not are skipped, with a note, at gate time).
     model::Better better = model::Better::kNone;
-    std::vector<std::string> lacking, known;
+    std::vector<std::string> lacking, distinct, known;
     for (const auto* m : models_) {
+      if (std::find(distinct.begin(), distinct.end(), m->name) != distinct.end()) continue;
+      distinct.push_back(m->name);
       bool has = false;
       for (const auto& ms : m->metrics)
         if (ms.name == metric) {
           has = true;
           if (better == model::Better::kNone) better = ms.better;
         }
-      if (!has && std::find(lacking.begin(), lacking.end(), m->name) == lacking.end()) lacking.push_back(m->name);
+      if (!has) lacking.push_back(m->name);
     }
-    if (!models_.empty() && lacking.size() == models_.size()) {
+    if (!distinct.empty() && lacking.size() == distinct.size()) {
       for (const auto& ms : models_.front()->metrics) known.push_back(ms.name);
       Error(n[i], f, "'" + metric + "' is not a metric of model " + Join(lacking, ", ") + DidYouMean(metric, known));
       continue;

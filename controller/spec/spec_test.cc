@@ -1149,7 +1149,7 @@ grid:
   - {name: cfs, model: test.cfs}
 )", reg);
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("reference: variant 'hmp' sweeps a grid of its own"));
+  EXPECT_THAT(r.status().message(), HasSubstr("study.yaml:1: reference: the default reference is the first variant: variant 'hmp' sweeps a grid of its own"));
   auto ok = Parse(std::string(kOwnGridHead) + R"(variants:
   - {name: hmp, model: test.hmp, grid: {hmp_up_threshold: [600, 800]}}
   - {name: cfs, model: test.cfs}

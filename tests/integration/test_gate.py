@@ -203,7 +203,19 @@ def test():
             r["scalars"].pop("energy", None)
     lacking = edited_baseline(base, os.path.join(d, "lacking"), no_energy)
     p = kreplay("run", BASE, "--local", "--out", os.path.join(d, "l1"), "--baseline", lacking, *RULES, expect=2)
-    h.check("has no metric 'energy'" in p.stderr, p.stderr)
+    h.check("reports 'energy'" in p.stderr, p.stderr)
+    h.check(not os.path.exists(os.path.join(d, "l1", "results.json")), "ran despite a baseline without the metric")
+    # Writing the results over the baseline itself is refused.
+    p = kreplay("run", BASE, "--local", "--out", base, "--baseline", base, *RULES, expect=2)
+    h.check("overwrite the baseline" in p.stderr, p.stderr)
+    # A gate in a one-seed spec is caught by spec check, with its line.
+    one = os.path.join(d, "one-seed.yaml")
+    with open(BASE) as f:
+        text = f.read().replace("seeds: 6", "seeds: 1")
+    with open(one, "w") as f:
+        f.write(text + "gate:\n  fail_if: [\"energy:+3%\"]\n")
+    p = kreplay("spec", "check", one, expect=2)
+    h.check(re.search(r"one-seed.yaml:\d+: gate: the gate pairs runs by seed and needs at least 2 seeds", p.stderr), p.stderr)
 
     # 6. The spec's gate: section, and --no-gate.
     spec = os.path.join(d, "gated.yaml")
@@ -257,7 +269,7 @@ metrics: [miss_ratio]
         r = c.submit(BASE, out=os.path.join(d, "s2"), extra=["--baseline", base, "--fail-if", "energy:+3%"])
         h.check(r.returncode == 0 and "gate PASSED" in r.stdout, "submit --wait same: exit %d\n%s" % (r.returncode, r.stderr))
         r = c.submit(BASE, wait=False, extra=["--fail-if", "energy:+3%"])
-        h.check(r.returncode == 2 and "needs --wait" in r.stderr, "submit --fail-if without --wait: %d %s" % (
+        h.check(r.returncode == 2 and "need --wait" in r.stderr, "submit --fail-if without --wait: %d %s" % (
             r.returncode, r.stderr))
     finally:
         c.close()
