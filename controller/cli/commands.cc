@@ -81,12 +81,11 @@ class SignalWatcher {
       while (sigwait(&set_, &sig) == 0) {
         if (done_.load()) return;
         signal_.store(sig);
-        std::function<void()> cb;
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          cb = on_signal_;
-        }
-        if (cb) cb();
+        // The callback runs under the lock, so once OnSignal(nullptr) returns
+        // no callback is still touching what it captured (a gRPC context on
+        // the caller's stack: cancelling a destroyed one aborts the process).
+        std::lock_guard<std::mutex> lock(mu_);
+        if (on_signal_) on_signal_();
       }
     });
   }
