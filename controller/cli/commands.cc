@@ -465,6 +465,7 @@ StatusOr<std::string> WaitForFile(const std::string& path, Subprocess& child, st
 // ---------------------------------------------------------------------------
 
 int ExitCodeFor(const Status& s) { return ExitFor(s); }
+int ReportFailure(const Status& s) { return Fail(s); }
 
 int CmdRun(const RunOptions& o) {
   SignalWatcher signals;

@@ -64,6 +64,8 @@ struct SubmitOptions {
 // The exit code for a failed Status (2 bad input, 3 infrastructure, 130
 // cancelled): one mapping for every subcommand.
 int ExitCodeFor(const Status& s);
+// Prints "kreplay: <message>" to stderr and returns ExitCodeFor(s).
+int ReportFailure(const Status& s);
 
 int CmdRun(const RunOptions& o);
 int CmdBroker(const BrokerOptions& o);

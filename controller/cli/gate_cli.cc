@@ -42,10 +42,7 @@ StatusOr<gate::Rule> ParseCliRule(const std::string& text, const model::Registry
   return gate::ParseRule(text, found.better, "--fail-if");
 }
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "kreplay: %s\n", s.code() == StatusCode::kInvalidArgument ? s.message().c_str() : s.ToString().c_str());
-  return ExitCodeFor(s);
-}
+int Fail(const Status& s) { return ReportFailure(s); }
 
 
 }  // namespace
