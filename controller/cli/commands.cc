@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "controller/cli/subprocess.h"
+#include "controller/planner/planner.h"
 #include "controller/report/curves.h"
 #include "controller/report/report.h"
 #include "controller/server/server.h"
@@ -38,6 +39,7 @@
 #include "workers/models/sched/platforms/platforms.h"
 #include "services/workload/rtapp.h"
 #include "services/workload/synth.h"
+#include "workers/executor/executor.h"
 #include "workers/worker/worker.h"
 
 namespace kreplay::cli {
@@ -203,7 +205,7 @@ class ProgressPrinter {
 
 // ---- reports -------------------------------------------------------------------
 
-int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> records, const std::string& out, bool quiet,
+int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std::vector<report::RunRecord> records, const std::string& out, bool quiet,
                const GatePlan& gate_plan) {
   auto rep = report::BuildReport(spec, std::move(records), report::LocalHostName());
   if (!rep.ok()) return Fail(rep.status());
@@ -233,8 +235,6 @@ int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> recor
                out.c_str(), verdict ? ",junit.xml" : "");
   // What-if curves: metrics against the swept size, when the grid has one,
   // and the one-pass MRC of block.mrc runs.
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
   const std::string x = report::ChooseXParam(spec, registry);
   auto curves = report::BuildCurves(*rep, x, rep->metrics);
   if (curves.ok() && !curves->empty()) {
@@ -253,6 +253,7 @@ int EmitReport(const spec::StudySpec& spec, std::vector<report::RunRecord> recor
 
 // Watches a study to its end, fetches its runs and writes the report.
 int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, const spec::StudySpec& spec,
+                   const model::Registry& registry,
                    const std::string& out, const std::string& progress_mode, bool quiet, SignalWatcher& signals,
                    const GatePlan& gate_plan) {
   ProgressPrinter progress(progress_mode);
@@ -319,7 +320,7 @@ int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, cons
   }
   grpc::Status s = reader->Finish();
   if (!s.ok()) return Fail(rpc::FromGrpc(s, "fetching results"));
-  return EmitReport(spec, std::move(records), out, quiet, gate_plan);
+  return EmitReport(spec, registry, std::move(records), out, quiet, gate_plan);
 }
 
 std::string DefaultOut(const spec::StudySpec& spec) { return "kreplay-out/" + spec.name; }
@@ -348,46 +349,13 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
     std::lock_guard<std::mutex> lock(progress_mu);
     progress.Update(p);
   };
-  // Every (workload, seed) once, generated in parallel as the controller does.
-  struct Loaded {
-    std::shared_ptr<const workload::SchedWorkload> sched;
-    std::shared_ptr<const workload::BlockWorkload> block;
-  };
-  std::map<std::pair<size_t, uint64_t>, Loaded> workloads;
-  std::map<std::pair<size_t, uint64_t>, std::string> wdigest;
-  for (const auto& r : runs) workloads.emplace(std::make_pair(r.workload, r.seed), Loaded{});
-  std::vector<std::pair<size_t, uint64_t>> keys;
-  for (const auto& kv : workloads) keys.push_back(kv.first);
-  std::vector<Status> build_errors(keys.size());
-  std::vector<std::string> digests(keys.size());
-  ParallelFor(keys.size(), threads, [&](size_t i) {
-    // The slot exists: find() only reads the map, so threads never race on it.
-    Loaded& slot = workloads.find(keys[i])->second;
-    if (spec.workloads[keys[i].first].is_block()) {
-      auto w = spec::BuildBlockWorkload(spec, keys[i].first, keys[i].second);
-      if (!w.ok()) {
-        build_errors[i] = w.status();
-        return;
-      }
-      digests[i] = workload::BlockWorkloadDigest(*w);
-      slot.block = std::make_shared<const workload::BlockWorkload>(std::move(*w));
-      return;
-    }
-    auto w = spec::BuildWorkload(spec, keys[i].first, keys[i].second);
-    if (!w.ok()) {
-      build_errors[i] = w.status();
-      return;
-    }
-    const auto& we = spec.workloads[keys[i].first];
-    digests[i] = we.kind == spec::WorkloadEntry::Kind::kSynthetic
-                     ? workload::SyntheticWorkloadDigest(we.synth, keys[i].second)
-                     : spec::WorkloadDigest(*w);
-    slot.sched = std::make_shared<const workload::SchedWorkload>(std::move(*w));
-  });
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!build_errors[i].ok()) return Fail(build_errors[i]);
-    wdigest[keys[i]] = digests[i];
-  }
+  // The controller's planner, keeping every workload built; each run goes
+  // through its work item and ExecuteRun, as on a worker.
+  planner::PlanOptions popt;
+  popt.keep_built = true;
+  popt.threads = threads;
+  auto plan = planner::StudyPlanner::PlanRuns(spec, popt);
+  if (!plan.ok()) return Fail(plan.status());
   std::vector<report::RunRecord> records(runs.size());
   std::vector<Status> errors(runs.size());
   std::atomic<size_t> next{0}, finished{0};
@@ -395,21 +363,19 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
   signals.OnSignal([&] { cancel.store(true); });
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < runs.size();) {
-      const auto& r = runs[i];
-      const auto& pe = spec.platforms[r.platform];
-      const model::ModelInfo* info = registry.Find(r.model);
-      model::RunInput in;
-      in.params = &r.params;
-      in.seed = r.seed;
-      const Loaded& w = workloads.at({r.workload, r.seed});
-      if (w.sched) in.platform = &pe.platform;  // block cache runs have no platform
-      in.sched = w.sched.get();
-      in.block = w.block.get();
-      in.cancel = &cancel;
-      auto res = info->run(in);
+      const planner::PlannedRun& pr = plan->runs[i];
+      const spec::RunSpec& r = pr.run;
+      const v1::WorkItem item = planner::StudyPlanner::MakeWorkItem(spec, *plan, pr);
+      executor::RunRequest request;
+      request.item = &item;
+      request.params.push_back(r.params);
+      request.workload = plan->instances[pr.instance].built;
+      request.cancel = &cancel;
+      auto res = std::move(executor::ExecuteRun(registry, request).front());
       if (!res.ok()) {
         errors[i] = res.status();
       } else {
+        const auto& pe = spec.platforms[r.platform];
         auto& rec = records[i];
         rec.variant = spec.variants[r.variant].name;
         rec.platform = pe.name;
@@ -419,8 +385,8 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
         rec.model_version = r.model_version;
         rec.params = r.params.Canonical();
         rec.platform_digest = pe.digest;
-        rec.workload_digest = wdigest.at({r.workload, r.seed});
-        rec.run_key = spec::ComputeRunKey(r.model, r.model_version, rec.params, pe.digest, rec.workload_digest, r.seed);
+        rec.workload_digest = plan->instances[pr.instance].digest;
+        rec.run_key = pr.run_key;
         // Through the wire format, as a distributed run's result is.
         auto back = codec::ParseResult(codec::SerializeResult(*res));
         rec.result = std::move(*back);
@@ -444,7 +410,7 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
   report_progress(finished.load(), failed ? v1::STUDY_FAILED : v1::STUDY_SUCCEEDED);
   for (size_t i = 0; i < runs.size(); ++i)
     if (!errors[i].ok()) return Fail(errors[i].WithContext("run " + spec.variants[runs[i].variant].name));
-  return EmitReport(spec, std::move(records), out, quiet, gate_plan);
+  return EmitReport(spec, registry, std::move(records), out, quiet, gate_plan);
 }
 
 // Waits for a file to appear with content (a child's "ready" signal).
@@ -467,13 +433,11 @@ StatusOr<std::string> WaitForFile(const std::string& path, Subprocess& child, st
 int ExitCodeFor(const Status& s) { return ExitFor(s); }
 int ReportFailure(const Status& s) { return Fail(s); }
 
-int CmdRun(const RunOptions& o) {
+int CmdRun(const model::Registry& registry, const RunOptions& o) {
   SignalWatcher signals;
   // Flags first: a bad -X is reported even when --local would not use it.
   auto kafka_check = KafkaFrom(o.bootstrap, o.kafka_props);
   if (!kafka_check.ok()) return Fail(kafka_check.status());
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
   auto spec = spec::LoadStudySpec(o.spec, registry);
   if (!spec.ok()) return Fail(spec.status());
   if (Status st = spec::CheckPlanSize(*spec, registry, o.yes); !st.ok()) return Fail(st);
@@ -546,7 +510,7 @@ int CmdRun(const RunOptions& o) {
   if (!s.ok()) return Fail(rpc::FromGrpc(s, "submit"));
   std::fprintf(stderr, "kreplay: study %s: %llu runs (%llu already recorded)\n", resp.study_id().c_str(),
                static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()));
-  int rc = WatchAndReport(*stub, resp.study_id(), *spec, out, o.progress, o.quiet, signals, *gate_plan);
+  int rc = WatchAndReport(*stub, resp.study_id(), *spec, registry, out, o.progress, o.quiet, signals, *gate_plan);
   // Order matters: workers, then the controller (its producer flushes to
   // the broker), then the broker.
   for (auto& w : workers) w.Signal(SIGTERM);  // all at once: each takes ~2 s to leave the group
@@ -573,7 +537,7 @@ int CmdBroker(const BrokerOptions& o) {
   return kExitOk;
 }
 
-int CmdController(const ControllerCliOptions& o) {
+int CmdController(const model::Registry& registry, const ControllerCliOptions& o) {
   SignalWatcher signals;
   auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
   if (!kafka.ok()) return Fail(kafka.status());
@@ -600,11 +564,12 @@ int CmdController(const ControllerCliOptions& o) {
   return kExitOk;
 }
 
-int CmdWorker(const WorkerCliOptions& o) {
+int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o) {
   SignalWatcher signals;
   auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
   if (!kafka.ok()) return Fail(kafka.status());
   worker::WorkerOptions wo;
+  wo.registry = &registry;
   wo.controller = o.controller;
   wo.kafka = *kafka;
   wo.topic_prefix = o.topic_prefix;
@@ -628,10 +593,8 @@ int CmdWorker(const WorkerCliOptions& o) {
   std::_Exit(rc);
 }
 
-int CmdSubmit(const SubmitOptions& o) {
+int CmdSubmit(const model::Registry& registry, const SubmitOptions& o) {
   SignalWatcher signals;
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
   auto spec = spec::LoadStudySpec(o.spec, registry);
   if (!spec.ok()) return Fail(spec.status());
   if (!o.wait && (!o.gate.baseline.empty() || !o.gate.fail_if.empty() || o.gate.alpha > 0 ||
@@ -667,13 +630,11 @@ int CmdSubmit(const SubmitOptions& o) {
                static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()),
                resp.existing() ? " [existing study]" : "");
   if (!o.wait) return kExitOk;
-  return WatchAndReport(*stub, resp.study_id(), *spec, o.out.empty() ? DefaultOut(*spec) : o.out, o.progress, false,
+  return WatchAndReport(*stub, resp.study_id(), *spec, registry, o.out.empty() ? DefaultOut(*spec) : o.out, o.progress, false,
                         signals, *gate_plan);
 }
 
-int CmdModels(const std::string& describe) {
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
+int CmdModels(const model::Registry& registry, const std::string& describe) {
   if (describe.empty()) {
     for (const auto* m : registry.List())
       std::printf("%-14s %-8s %s\n", m->name.c_str(), m->version.c_str(), m->description.c_str());
@@ -764,9 +725,7 @@ int CmdDevices(const std::string& show) {
 
 namespace kreplay::cli {
 
-int CmdWorkloadWrite(const WorkloadWriteOptions& o) {
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
+int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions& o) {
   auto spec = spec::LoadStudySpec(o.spec, registry);
   if (!spec.ok()) return Fail(spec.status());
   size_t index = 0;

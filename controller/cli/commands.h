@@ -6,6 +6,7 @@
 
 #include "controller/cli/gate_cli.h"
 #include "services/core/status.h"
+#include "services/model/registry.h"
 
 namespace kreplay::cli {
 
@@ -67,15 +68,16 @@ int ExitCodeFor(const Status& s);
 // Prints "kreplay: <message>" to stderr and returns ExitCodeFor(s).
 int ReportFailure(const Status& s);
 
-int CmdRun(const RunOptions& o);
+// The commands that know models take the process's one registry (main.cc).
+int CmdRun(const model::Registry& registry, const RunOptions& o);
 int CmdBroker(const BrokerOptions& o);
-int CmdController(const ControllerCliOptions& o);
-int CmdWorker(const WorkerCliOptions& o);
-int CmdSubmit(const SubmitOptions& o);
-int CmdModels(const std::string& describe);
+int CmdController(const model::Registry& registry, const ControllerCliOptions& o);
+int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o);
+int CmdSubmit(const model::Registry& registry, const SubmitOptions& o);
+int CmdModels(const model::Registry& registry, const std::string& describe);
 int CmdPlatforms(const std::string& show);
 // `kreplay devices [NAME]`: the block device profiles.
 int CmdDevices(const std::string& show);
-int CmdWorkloadWrite(const WorkloadWriteOptions& o);
+int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions& o);
 
 }  // namespace kreplay::cli

@@ -198,7 +198,7 @@ std::shared_ptr<ResultsCli> AddResultsCommand(CLI::App& app) {
 
 bool ResultsSelected(const ResultsCli& r) { return r.cmd->parsed(); }
 
-int RunResultsCommand(const ResultsCli& r) {
+int RunResultsCommand(const model::Registry& registry, const ResultsCli& r) {
   if (r.show->parsed()) {
     auto set = report::LoadResults(r.show_dir);
     if (!set.ok()) return Fail(set.status());
@@ -213,8 +213,6 @@ int RunResultsCommand(const ResultsCli& r) {
   if (!cand.ok()) return Fail(cand.status());
   auto rep = report::ReportFromResults(*cand);
   if (!rep.ok()) return Fail(rep.status());
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
   std::vector<std::string> models;
   for (const auto& run : cand->runs)
     if (std::find(models.begin(), models.end(), run.model) == models.end()) models.push_back(run.model);

@@ -54,6 +54,6 @@ struct ResultsCli;
 // `kreplay results show DIR` / `kreplay results diff BASE NEW [--fail-if ...]`.
 std::shared_ptr<ResultsCli> AddResultsCommand(CLI::App& app);
 bool ResultsSelected(const ResultsCli& r);
-int RunResultsCommand(const ResultsCli& r);
+int RunResultsCommand(const model::Registry& registry, const ResultsCli& r);
 
 }  // namespace kreplay::cli

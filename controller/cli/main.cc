@@ -19,6 +19,7 @@
 #include "controller/cli/plan_cmd.h"
 #include "controller/cli/rerun_cmd.h"
 #include "controller/cli/trace_cmd.h"
+#include "workers/models/builtin.h"
 
 namespace kreplay::cli {
 namespace {
@@ -151,19 +152,23 @@ int Main(int argc, char** argv) {
   }
 
   DieWithParent();
-  if (*run_cmd) return CmdRun(run);
+  // One model registry for the whole process, built after parsing (--help
+  // needs none).
+  model::Registry registry;
+  models::RegisterBuiltinModels(registry);
+  if (*run_cmd) return CmdRun(registry, run);
   if (*broker_cmd) return CmdBroker(broker);
-  if (*ctl_cmd) return CmdController(ctl);
-  if (*wk_cmd) return CmdWorker(wk);
-  if (*sub_cmd) return CmdSubmit(sub);
-  if (*models_cmd) return CmdModels(*describe_cmd ? models_describe : "");
+  if (*ctl_cmd) return CmdController(registry, ctl);
+  if (*wk_cmd) return CmdWorker(registry, wk);
+  if (*sub_cmd) return CmdSubmit(registry, sub);
+  if (*models_cmd) return CmdModels(registry, *describe_cmd ? models_describe : "");
   if (*plat_cmd) return CmdPlatforms(platform_show);
   if (*dev_cmd) return CmdDevices(device_show);
-  if (*wl_cmd) return CmdWorkloadWrite(ww);
+  if (*wl_cmd) return CmdWorkloadWrite(registry, ww);
   if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
-  if (RerunSelected(*rerun_cli)) return RunRerunCommand(*rerun_cli);
-  if (PlanSelected(*plan_cli)) return RunPlanCommand(*plan_cli);
-  if (ResultsSelected(*results_cli)) return RunResultsCommand(*results_cli);
+  if (RerunSelected(*rerun_cli)) return RunRerunCommand(registry, *rerun_cli);
+  if (PlanSelected(*plan_cli)) return RunPlanCommand(registry, *plan_cli);
+  if (ResultsSelected(*results_cli)) return RunResultsCommand(registry, *results_cli);
   return kExitBadInput;
 }
 

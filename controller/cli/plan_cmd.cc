@@ -82,9 +82,7 @@ void PrintErrors(const Status& st) {
     if (!Trim(line).empty()) std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
 }
 
-int Check(const PlanCli& p) {
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
+int Check(const model::Registry& registry, const PlanCli& p) {
   int rc = kExitOk;
   for (const auto& file : p.check_files) {
     auto s = spec::LoadStudySpec(file, registry);
@@ -229,9 +227,7 @@ void PrintPlan(const spec::StudySpec& s, const spec::StudyPlan& plan, int worker
     std::printf("trace transport: none (every workload travels as its generator spec)\n");
 }
 
-int Plan(const PlanCli& p) {
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
+int Plan(const model::Registry& registry, const PlanCli& p) {
   auto s = spec::LoadStudySpec(p.plan_file, registry);
   if (!s.ok()) {
     PrintErrors(s.status());
@@ -287,9 +283,9 @@ std::shared_ptr<PlanCli> AddPlanCommands(CLI::App& app) {
 
 bool PlanSelected(const PlanCli& p) { return (p.spec && p.spec->parsed()) || (p.plan && p.plan->parsed()); }
 
-int RunPlanCommand(const PlanCli& p) {
-  if (p.check->parsed()) return Check(p);
-  if (p.plan->parsed()) return Plan(p);
+int RunPlanCommand(const model::Registry& registry, const PlanCli& p) {
+  if (p.check->parsed()) return Check(registry, p);
+  if (p.plan->parsed()) return Plan(registry, p);
   return kExitBadInput;
 }
 

@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include "services/model/registry.h"
+
 namespace CLI {
 class App;
 }
@@ -21,6 +23,6 @@ std::shared_ptr<PlanCli> AddPlanCommands(CLI::App& app);
 // True if the command line selected `spec check` or `plan`.
 bool PlanSelected(const PlanCli& p);
 // Runs the selected command; returns the process exit code.
-int RunPlanCommand(const PlanCli& p);
+int RunPlanCommand(const model::Registry& registry, const PlanCli& p);
 
 }  // namespace kreplay::cli

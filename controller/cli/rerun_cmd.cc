@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "controller/cli/commands.h"
+#include "controller/planner/planner.h"
 #include "controller/report/results_file.h"
 #include "controller/spec/run_key.h"
 #include "controller/spec/spec.h"
@@ -22,6 +23,7 @@
 #include "services/core/files.h"
 #include "services/workload/block_workload.h"
 #include "services/workload/synth.h"
+#include "workers/executor/executor.h"
 #include "workers/models/builtin.h"
 
 namespace kreplay::cli {
@@ -117,67 +119,26 @@ StatusOr<std::string> SpecPath(const RerunCli& c, const report::ResultSet& set) 
                          resolved.string() + "; give it with --spec FILE");
 }
 
-// The workloads of one (workload, seed), built once and named as the
-// controller and `run --local` name them (run keys depend on it).
-struct Workloads {
-  const spec::StudySpec& spec;
-  std::map<std::pair<size_t, uint64_t>, std::string> digests;
-  std::map<std::pair<size_t, uint64_t>, workload::SchedWorkload> sched;
-  std::map<std::pair<size_t, uint64_t>, workload::BlockWorkload> block;
-
-  StatusOr<std::string> Digest(size_t index, uint64_t seed) {
-    auto k = std::make_pair(index, seed);
-    if (auto it = digests.find(k); it != digests.end()) return it->second;
-    const auto& we = spec.workloads[index];
-    std::string d;
-    if (we.is_block()) {
-      KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildBlockWorkload(spec, index, seed));
-      d = workload::BlockWorkloadDigest(w);
-      block.emplace(k, std::move(w));
-    } else if (we.kind == spec::WorkloadEntry::Kind::kSynthetic) {
-      d = workload::SyntheticWorkloadDigest(we.synth, seed);  // named by its generator inputs: no need to build
-    } else {
-      KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildWorkload(spec, index, seed));
-      d = spec::WorkloadDigest(w);
-      sched.emplace(k, std::move(w));
-    }
-    digests[k] = d;
-    return d;
-  }
-  Status Build(size_t index, uint64_t seed) {
-    auto k = std::make_pair(index, seed);
-    if (sched.count(k) || block.count(k)) return OkStatus();
-    if (spec.workloads[index].is_block()) {
-      KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildBlockWorkload(spec, index, seed));
-      block.emplace(k, std::move(w));
-    } else {
-      KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildWorkload(spec, index, seed));
-      sched.emplace(k, std::move(w));
-    }
-    return OkStatus();
-  }
-};
-
-// The run of `spec` whose key is `key`: first among the runs named like the
-// recorded one (cheap), then among all (a renamed variant keeps its key).
-StatusOr<std::optional<spec::RunSpec>> FindRunSpec(const spec::StudySpec& spec, Workloads& wl,
-                                                   const report::RunRecord& rec) {
-  std::vector<spec::RunSpec> runs = spec::ExpandRuns(spec);
-  auto key_of = [&](const spec::RunSpec& r) -> StatusOr<std::string> {
-    KREPLAY_ASSIGN_OR_RETURN(std::string wd, wl.Digest(r.workload, r.seed));
-    return spec::ComputeRunKey(r.model, r.model_version, r.params.Canonical(), spec.platforms[r.platform].digest, wd,
-                               r.seed);
-  };
+// The planned run of `spec` whose key is `key`: first among the runs named
+// like the recorded one (cheap), then among all (a renamed variant keeps its
+// key). The plan holds just that run.
+StatusOr<std::optional<planner::Plan>> FindPlannedRun(const spec::StudySpec& spec, const report::RunRecord& rec) {
   for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& r : runs) {
-      bool named = spec.variants[r.variant].name == rec.variant && spec.platforms[r.platform].name == rec.platform &&
-                   spec.workloads[r.workload].name == rec.workload && r.seed == rec.seed;
-      if ((pass == 0) != named) continue;
-      KREPLAY_ASSIGN_OR_RETURN(std::string k, key_of(r));
-      if (k == rec.run_key) return std::optional<spec::RunSpec>(r);
+    planner::PlanOptions popt;
+    if (pass == 0)
+      popt.filter = [&](const spec::RunSpec& r) {
+        return spec.variants[r.variant].name == rec.variant && spec.platforms[r.platform].name == rec.platform &&
+               spec.workloads[r.workload].name == rec.workload && r.seed == rec.seed;
+      };
+    KREPLAY_ASSIGN_OR_RETURN(planner::Plan plan, planner::StudyPlanner::PlanRuns(spec, popt));
+    for (auto& pr : plan.runs) {
+      if (pr.run_key != rec.run_key) continue;
+      planner::PlannedRun found = std::move(pr);
+      plan.runs = {std::move(found)};
+      return std::optional<planner::Plan>(std::move(plan));
     }
   }
-  return std::optional<spec::RunSpec>();
+  return std::optional<planner::Plan>();
 }
 
 std::string Exact(double v) {
@@ -236,7 +197,7 @@ std::vector<std::string> DiffLedger(const model::Result& old, const model::Resul
   return d;
 }
 
-int Rerun(const RerunCli& c) {
+int Rerun(const model::Registry& registry, const RerunCli& c) {
   auto found = FindRun(c);
   if (!found.ok()) return Fail(found.status());
   const report::RunRecord& rec = found->run();
@@ -245,8 +206,6 @@ int Rerun(const RerunCli& c) {
   auto spec_path = SpecPath(c, found->set);
   if (!spec_path.ok()) return Fail(spec_path.status());
 
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
   // The folder's resolved-spec.yaml copy names its files relative to where
   // the original spec was, so it is parsed against that directory.
   StatusOr<spec::StudySpec> spec = InvalidArgument("");
@@ -260,10 +219,9 @@ int Rerun(const RerunCli& c) {
     spec = spec::LoadStudySpec(*spec_path, registry);
   }
   if (!spec.ok()) return Fail(spec.status());
-  Workloads wl{*spec};
-  auto rs = FindRunSpec(*spec, wl, rec);
-  if (!rs.ok()) return Fail(rs.status());
-  if (!rs->has_value()) {
+  auto planned = FindPlannedRun(*spec, rec);
+  if (!planned.ok()) return Fail(planned.status());
+  if (!planned->has_value()) {
     std::string hint;
     const model::ModelInfo* info = registry.Find(rec.model);
     if (!info) {
@@ -275,22 +233,21 @@ int Rerun(const RerunCli& c) {
                                    "): the spec or its inputs changed since" + hint +
                                    "; give the spec the study ran from with --spec FILE");
   }
-  const spec::RunSpec& r = **rs;
+  planner::Plan& plan = **planned;
+  const planner::PlannedRun& pr = plan.runs.front();
+  const spec::RunSpec& r = pr.run;
   const model::ModelInfo* info = registry.Find(r.model);
   if (!c.ftrace.empty() && info->family != "sched")
     return Fail(kExitBadInput, "--ftrace: " + r.model + " is not a scheduler model (family " + info->family + ")");
-  if (Status st = wl.Build(r.workload, r.seed); !st.ok()) return Fail(st);
+  planner::WorkloadInstance& inst = plan.instances[pr.instance];
+  if (Status st = planner::StudyPlanner::Build(*spec, inst); !st.ok()) return Fail(st);
 
-  const auto wkey = std::make_pair(r.workload, r.seed);
   const spec::PlatformEntry& pe = spec->platforms[r.platform];
-  model::RunInput in;
-  in.params = &r.params;
-  in.seed = r.seed;
-  if (auto it = wl.sched.find(wkey); it != wl.sched.end()) {
-    in.platform = &pe.platform;
-    in.sched = &it->second;
-  }
-  if (auto it = wl.block.find(wkey); it != wl.block.end()) in.block = &it->second;
+  const v1::WorkItem item = planner::StudyPlanner::MakeWorkItem(*spec, plan, pr);
+  executor::RunRequest request;
+  request.item = &item;
+  request.params.push_back(r.params);
+  request.workload = inst.built;
 
   std::ofstream trace_file;
   std::unique_ptr<codec::FtraceTextWriter> writer;
@@ -300,9 +257,9 @@ int Rerun(const RerunCli& c) {
     if (!trace_file) return Fail(kExitInfra, "--ftrace: cannot write " + trace_tmp);
     writer = std::make_unique<codec::FtraceTextWriter>(trace_file, static_cast<int>(pe.platform.total_cpus()),
                                                        "run " + rec.run_key + " (" + what + ")");
-    in.sched_observer = writer.get();
+    request.sched_observer = writer.get();
   }
-  auto res = info->run(in);
+  auto res = std::move(executor::ExecuteRun(registry, request).front());
   if (!res.ok()) return Fail(res.status().WithContext("rerun " + rec.run_key));
   if (writer) {
     trace_file.close();
@@ -376,6 +333,6 @@ std::shared_ptr<RerunCli> AddRerunCommand(CLI::App& app) {
 
 bool RerunSelected(const RerunCli& r) { return r.cmd && r.cmd->parsed(); }
 
-int RunRerunCommand(const RerunCli& r) { return Rerun(r); }
+int RunRerunCommand(const model::Registry& registry, const RerunCli& r) { return Rerun(registry, r); }
 
 }  // namespace kreplay::cli

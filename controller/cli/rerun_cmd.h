@@ -9,6 +9,8 @@
 
 #include <memory>
 
+#include "services/model/registry.h"
+
 namespace CLI {
 class App;
 }
@@ -23,6 +25,6 @@ std::shared_ptr<RerunCli> AddRerunCommand(CLI::App& app);
 // True if the command line selected `rerun`.
 bool RerunSelected(const RerunCli& r);
 // Runs it; returns the process exit code.
-int RunRerunCommand(const RerunCli& r);
+int RunRerunCommand(const model::Registry& registry, const RerunCli& r);
 
 }  // namespace kreplay::cli

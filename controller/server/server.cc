@@ -16,8 +16,8 @@
 #include <set>
 #include <thread>
 
+#include "controller/planner/planner.h"
 #include "controller/server/trace_store.h"
-#include "controller/spec/run_key.h"
 #include "controller/spec/spec.h"
 #include "controller/store/store.h"
 #include "kreplay/v1/controller.grpc.pb.h"
@@ -25,7 +25,6 @@
 #include "services/bus/topics.h"
 #include "services/codec/convert.h"
 #include "services/core/digest.h"
-#include "services/core/parallel.h"
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
 #include "services/workload/block_workload.h"
@@ -316,82 +315,24 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
     }
   }
 
-  // Name every (workload, seed) once, in parallel. Sched synthetic workloads
-  // with transport "generate" are named by their generator inputs and never
-  // expanded here; the others are built to digest them (block workloads by
-  // content) and, unless they travel as their spec, encoded into the trace
-  // store. rt-app and block trace files are the same for every seed: one key.
-  struct Built {
-    v1::TraceManifest manifest;  // unset for generated workloads
-    std::string digest;          // content digest used in run keys
-    double cost = 0;
+  // Name every workload once (the planner); the ones that travel as trace
+  // chunks are encoded into the trace store as they are built.
+  std::vector<v1::TraceManifest> manifests;
+  std::mutex manifests_mu;
+  planner::PlanOptions popt;
+  popt.on_built = [&](size_t index, const planner::WorkloadInstance& inst,
+                      const executor::Workload& w) -> Status {
+    auto m = w.block ? traces->PutBlock(*w.block, opt.chunk_bytes, inst.source)
+                     : traces->PutSched(*w.sched, opt.chunk_bytes, inst.source);
+    if (!m.ok()) return m.status();
+    std::lock_guard<std::mutex> lock(manifests_mu);
+    if (manifests.size() <= index) manifests.resize(index + 1);
+    manifests[index] = std::move(*m);
+    return OkStatus();
   };
-  std::vector<spec::RunSpec> runs_spec = spec::ExpandRuns(*spec);
-  auto built_key = [&](const spec::RunSpec& r) {
-    return std::make_pair(r.workload, spec->workloads[r.workload].per_seed() ? r.seed : uint64_t{0});
-  };
-  std::map<std::pair<size_t, uint64_t>, Built> built;
-  for (const auto& r : runs_spec) built.emplace(built_key(r), Built{});
-  std::vector<std::pair<const std::pair<size_t, uint64_t>, Built>*> todo;
-  for (auto& kv : built) todo.push_back(&kv);
-  std::vector<Status> errors(todo.size());
-  ParallelFor(todo.size(), 0, [&](size_t i) {
-    const auto& [index, seed] = todo[i]->first;
-    Built& b = todo[i]->second;
-    const auto& we = spec->workloads[index];
-    if (we.is_block()) {
-      // Block workloads are held whole: a request is 32 bytes.
-      auto w = spec::BuildBlockWorkload(*spec, index, seed);
-      if (!w.ok()) {
-        errors[i] = w.status();
-        return;
-      }
-      b.digest = workload::BlockWorkloadDigest(*w);
-      // Estimated cost: requests (the block models' work is per request).
-      b.cost = static_cast<double>(w->requests.size());
-      if (we.transport == spec::WorkloadEntry::Transport::kTrace) {
-        auto m = traces->PutBlock(*w, opt.chunk_bytes,
-                                  we.name + (we.kind == spec::WorkloadEntry::Kind::kBlockTrace
-                                                 ? " (" + we.trace_path + ")"
-                                                 : " seed " + std::to_string(seed)));
-        if (!m.ok()) {
-          errors[i] = m.status();
-          return;
-        }
-        b.manifest = *m;
-      }
-      return;
-    }
-    if (we.transport == spec::WorkloadEntry::Transport::kGenerate) {
-      // Named by its generator inputs: nothing to expand here (workers do).
-      b.digest = workload::SyntheticWorkloadDigest(we.synth, seed);
-      b.cost = workload::SyntheticExpectedPhases(we.synth) +
-               static_cast<double>(we.synth.duration_ns) / 1e6 *
-                   static_cast<double>(workload::SyntheticTaskCount(we.synth) + 1);
-      return;
-    }
-    auto w = spec::BuildWorkload(*spec, index, seed);
-    if (!w.ok()) {
-      errors[i] = w.status();
-      return;
-    }
-    b.digest = we.kind == spec::WorkloadEntry::Kind::kSynthetic ? workload::SyntheticWorkloadDigest(we.synth, seed)
-                                                                : spec::WorkloadDigest(*w);
-    uint64_t records = 0;
-    for (const auto& t : w->tasks) records += t.phases.size();
-    auto m = traces->PutSched(*w, opt.chunk_bytes,
-                              we.name + (we.kind == spec::WorkloadEntry::Kind::kRtApp ? " (" + we.rtapp_path + ")"
-                                                                                       : " seed " + std::to_string(seed)));
-    if (!m.ok()) {
-      errors[i] = m.status();
-      return;
-    }
-    b.manifest = *m;
-    // Estimated cost: records to simulate plus simulated time (ms) per task.
-    b.cost = static_cast<double>(records) + static_cast<double>(w->duration_ns) / 1e6 * static_cast<double>(w->tasks.size() + 1);
-  });
-  for (const Status& e : errors)
-    if (!e.ok()) return rpc::ToGrpc(e);
+  auto plan = planner::StudyPlanner::PlanRuns(*spec, popt);
+  if (!plan.ok()) return rpc::ToGrpc(plan.status());
+  manifests.resize(plan->instances.size());
 
   std::string study_id = "s-" + Sha256Hex(req.request_id().empty()
                                               ? spec_digest + std::to_string(::getpid()) +
@@ -405,44 +346,18 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
   row.request_id = req.request_id().empty() ? study_id : req.request_id();
   row.state = "STUDY_RUNNING";
   std::vector<store::StudyRunRow> rows;
-  std::map<std::string, std::string> key_owner;
-  for (const auto& r : runs_spec) {
-    const auto& v = spec->variants[r.variant];
-    const auto& pe = spec->platforms[r.platform];
-    const auto& b = built.at(built_key(r));
-    std::string key = spec::ComputeRunKey(r.model, r.model_version, r.params.Canonical(), pe.digest, b.digest, r.seed);
-    std::string label = v.name + "/" + pe.name + "/" + spec->workloads[r.workload].name + "/seed " + std::to_string(r.seed);
-    if (auto [it, ok] = key_owner.emplace(key, label); !ok)
-      return rpc::ToGrpc(InvalidArgument(req.spec_path() + ": runs '" + it->second + "' and '" + label +
-                                         "' are identical (same model, parameters, platform, workload and seed): "
-                                         "make the variants differ or remove one"));
-    v1::WorkItem wi;
-    wi.set_run_key(key);
+  for (const auto& pr : plan->runs) {
+    v1::WorkItem wi = planner::StudyPlanner::MakeWorkItem(*spec, *plan, pr);
     wi.set_study_id(study_id);
-    wi.set_model(r.model);
-    wi.set_model_version(r.model_version);
-    codec::ParamsToProto(r.params, wi.mutable_params());
-    auto* sys = wi.mutable_system();
-    sys->set_family(spec->family);
-    sys->set_name(pe.name);
-    sys->set_digest(pe.digest);
-    const bool sched = spec->family == spec::kFamilySched;
-    if (sched) sys->set_config(codec::PlatformBytes(pe.platform));
-    if (spec->workloads[r.workload].transport == spec::WorkloadEntry::Transport::kGenerate)
-      wi.set_synthetic_yaml(spec->workloads[r.workload].synth_yaml);
-    else
-      *wi.mutable_workload() = b.manifest;
-    wi.set_seed(r.seed);
-    wi.set_workload_digest(b.digest);
-    wi.set_estimated_cost(sched ? b.cost * static_cast<double>(pe.platform.total_cpus()) : b.cost);
     wi.set_controller_epoch(epoch);
+    if (plan->instances[pr.instance].travels_as_trace) *wi.mutable_workload() = manifests[pr.instance];
     store::StudyRunRow rr;
     rr.study_id = study_id;
-    rr.run_key = key;
-    rr.variant = v.name;
-    rr.platform = pe.name;
-    rr.workload = spec->workloads[r.workload].name;
-    rr.seed = r.seed;
+    rr.run_key = pr.run_key;
+    rr.variant = spec->variants[pr.run.variant].name;
+    rr.platform = spec->platforms[pr.run.platform].name;
+    rr.workload = spec->workloads[pr.run.workload].name;
+    rr.seed = pr.run.seed;
     rr.work_item = codec::DeterministicBytes(wi);
     rows.push_back(std::move(rr));
   }

@@ -25,55 +25,17 @@
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
 #include "services/workload/synth.h"
+#include "workers/executor/executor.h"
 #include "workers/models/builtin.h"
 
 namespace kreplay::worker {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// A run's workload: exactly one member is set, by the item's family.
-struct Workload {
-  std::shared_ptr<const workload::SchedWorkload> sched;
-  std::shared_ptr<const workload::BlockWorkload> block;
-};
+using executor::Workload;
 
 void Log(const std::string& who, const std::string& msg) {
   std::fprintf(stderr, "kreplay worker %s: %s\n", who.c_str(), msg.c_str());
-}
-
-uint64_t ApproxBytes(const Workload& w) {
-  uint64_t n = sizeof(w);
-  if (w.sched)
-    for (const auto& t : w.sched->tasks) n += sizeof(t) + t.name.size() + t.phases.size() * sizeof(workload::Phase);
-  if (w.block) n += w.block->requests.size() * sizeof(workload::BlockRequest);
-  return n;
-}
-
-// Generates a study's `synthetic:` (sched) or `block_synthetic:` (block
-// cache) workload from its YAML and seed; its digest is returned in
-// `digest` (a sched workload is not generated when it differs from
-// `expected_digest`).
-StatusOr<Workload> GenerateFromYaml(const std::string& family, const std::string& yaml, uint64_t seed,
-                                    const std::string& expected_digest, std::string* digest) {
-  try {
-    YAML::Node node = YAML::Load(yaml);
-    if (family == "blockcache") {
-      auto spec = blocktrace::ParseBlockSynthSpec(node, "block_synthetic");
-      if (!spec.ok()) return spec.status();
-      auto w = std::make_shared<workload::BlockWorkload>(blocktrace::GenerateBlockSynthetic(*spec, seed));
-      *digest = workload::BlockWorkloadDigest(*w);
-      return Workload{nullptr, std::move(w)};
-    }
-    if (family != "sched") return InvalidArgument("unknown model family '" + family + "'");
-    auto spec = workload::ParseSynthSpec(node, "synthetic");
-    if (!spec.ok()) return spec.status();
-    // Named by its inputs and the generator's version (synth.h).
-    *digest = workload::SyntheticWorkloadDigest(*spec, seed);
-    if (*digest != expected_digest) return Workload{};  // the caller reports the mismatch
-    return Workload{std::make_shared<workload::SchedWorkload>(workload::GenerateSynthetic(*spec, seed)), nullptr};
-  } catch (const YAML::Exception& ex) {
-    return InvalidArgument(ex.what());
-  }
 }
 
 struct Job {
@@ -103,7 +65,7 @@ struct PartitionProgress {
 
 struct Worker::Impl {
   WorkerOptions opt;
-  model::Registry registry;
+  const model::Registry* registry = nullptr;  // opt.registry
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::WorkerGateway::Stub> stub;
   std::unique_ptr<bus::GroupConsumer> consumer;
@@ -381,47 +343,19 @@ void Worker::Impl::Execute(Job& job) {
   const auto start = Clock::now();
   const v1::WorkItem& item = job.item;
   const size_t n = job.parts.size();
-  std::vector<model::ParamSet> params;
-  for (const auto& p : job.parts)
-    params.push_back(codec::ParamsFromProto(p.batch_index < 0 ? item.params() : item.batch(p.batch_index).params()));
-  std::vector<StatusOr<model::Result>> results(n, Internal("not run"));
-  auto fail_all = [&](const Status& st) {
-    for (auto& r : results) r = st;
-  };
-
-  const model::ModelInfo* info = registry.Find(item.model());
-  if (!info) {
-    fail_all(InvalidArgument("unknown model '" + item.model() + "' on worker " + opt.worker_id));
-  } else if (info->version != item.model_version()) {
-    fail_all(FailedPrecondition("model " + item.model() + " is version " + info->version + " here, the study wants " +
-                                item.model_version()));
-  } else if (auto w = GetWorkload(item); !w.ok()) {
-    fail_all(w.status());
+  executor::RunRequest request;
+  request.item = &item;
+  for (const auto& p : job.parts) request.params.push_back(executor::ItemParams(item, p.batch_index));
+  request.cancel = job.cancel.get();
+  std::vector<StatusOr<model::Result>> results;
+  if (auto w = GetWorkload(item); !w.ok()) {
+    results.assign(n, w.status());
   } else {
-    v1::Platform pp;
-    if (!pp.ParseFromString(item.system().config())) {
-      fail_all(InvalidArgument("work item " + item.run_key() + ": platform config does not parse"));
-    } else {
-      workload::Platform platform = codec::PlatformFromProto(pp);
-      model::RunInput in;
-      in.seed = item.seed();
-      if (w->sched) in.platform = &platform;  // block cache runs have no platform
-      in.sched = w->sched.get();
-      in.block = w->block.get();
-      in.cancel = job.cancel.get();
-      if (n > 1 && info->run_batch) {
-        // One pass over the workload for every configuration.
-        std::vector<const model::ParamSet*> ptrs;
-        for (const auto& p : params) ptrs.push_back(&p);
-        results = info->run_batch(in, ptrs);
-        if (results.size() != n) fail_all(Internal(item.model() + ": batch returned the wrong number of results"));
-      } else {
-        for (size_t i = 0; i < n; ++i) {
-          in.params = &params[i];
-          results[i] = info->run(in);
-        }
-      }
-    }
+    request.workload = std::move(*w);
+    results = executor::ExecuteRun(*registry, request);
+    for (auto& r : results)
+      if (!r.ok() && r.status().code() != StatusCode::kCancelled)
+        r = r.status().WithContext("worker " + opt.worker_id);
   }
 
   // Report each run on its own; the item is done when every run is recorded
@@ -503,7 +437,7 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {
     std::lock_guard<std::mutex> lock(cache_mu);
     fetching.erase(key);
     if (w.ok()) {
-      uint64_t bytes = ApproxBytes(*w);
+      uint64_t bytes = w->ApproxBytes();
       cache[key] = {*w, bytes};
       lru.push_front(key);
       cache_bytes += bytes;
@@ -521,17 +455,16 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {
 
 StatusOr<Workload> Worker::Impl::Generate(const v1::WorkItem& item) {
   const std::string name = "work item " + item.run_key().substr(0, 12) + ": synthetic workload";
-  std::string digest;
-  auto w = GenerateFromYaml(item.system().family(), item.synthetic_yaml(), item.seed(), item.workload_digest(),
-                            &digest);
-  if (!w.ok()) return InvalidArgument(name + " does not parse: " + w.status().message());
+  auto g = executor::GenerateWorkload(item.system().family(), item.synthetic_yaml(), item.seed(),
+                                      item.workload_digest());
+  if (!g.ok()) return InvalidArgument(name + " does not parse: " + g.status().message());
   // The run key names this digest: a worker whose generator differs from the
   // controller's must not record results under it.
-  if (digest != item.workload_digest())
-    return FailedPrecondition(name + " generated here has digest " + digest.substr(0, 16) + ", the study has " +
+  if (g->digest != item.workload_digest())
+    return FailedPrecondition(name + " generated here has digest " + g->digest.substr(0, 16) + ", the study has " +
                               item.workload_digest().substr(0, 16) +
                               ": this worker's kreplay generates workloads differently from the controller's");
-  return w;
+  return std::move(g->workload);
 }
 
 StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
@@ -632,7 +565,8 @@ StatusOr<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options) {
     ::gethostname(host, sizeof host - 1);
     impl->opt.worker_id = std::string(host) + "-" + std::to_string(::getpid());
   }
-  models::RegisterBuiltinModels(impl->registry);
+  if (!impl->opt.registry) return InvalidArgument("worker: no model registry");
+  impl->registry = impl->opt.registry;
   auto topics = bus::KreplayTopics(impl->opt.topic_prefix);
   if (!topics.ok()) return topics.status();
   impl->topics = *topics;
