@@ -327,7 +327,7 @@ std::string DefaultOut(const spec::StudySpec& spec) { return "kreplay-out/" + sp
 
 // Runs every model in this process: no broker, no workers. The reference that
 // distributed runs must equal bit for bit.
-int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const std::string& out, int threads,
+int RunLocal(const spec::StudySpec& spec, const family::Catalog& catalog, const std::string& out, int threads,
              bool quiet, const std::string& progress_mode, SignalWatcher& signals, const GatePlan& gate_plan) {
   std::vector<spec::RunSpec> runs = spec::ExpandRuns(spec);
   // Progress as a distributed study reports it, so that --progress plain/json
@@ -371,7 +371,7 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
       request.params.push_back(r.params);
       request.workload = plan->instances[pr.instance].built;
       request.cancel = &cancel;
-      auto res = std::move(executor::ExecuteRun(registry, request).front());
+      auto res = std::move(executor::ExecuteRun(catalog, request).front());
       if (!res.ok()) {
         errors[i] = res.status();
       } else {
@@ -410,7 +410,7 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
   report_progress(finished.load(), failed ? v1::STUDY_FAILED : v1::STUDY_SUCCEEDED);
   for (size_t i = 0; i < runs.size(); ++i)
     if (!errors[i].ok()) return Fail(errors[i].WithContext("run " + spec.variants[runs[i].variant].name));
-  return EmitReport(spec, registry, std::move(records), out, quiet, gate_plan);
+  return EmitReport(spec, catalog.models(), std::move(records), out, quiet, gate_plan);
 }
 
 // Waits for a file to appear with content (a child's "ready" signal).
@@ -433,7 +433,8 @@ StatusOr<std::string> WaitForFile(const std::string& path, Subprocess& child, st
 int ExitCodeFor(const Status& s) { return ExitFor(s); }
 int ReportFailure(const Status& s) { return Fail(s); }
 
-int CmdRun(const model::Registry& registry, const RunOptions& o) {
+int CmdRun(const family::Catalog& catalog, const RunOptions& o) {
+  const model::Registry& registry = catalog.models();
   SignalWatcher signals;
   // Flags first: a bad -X is reported even when --local would not use it.
   auto kafka_check = KafkaFrom(o.bootstrap, o.kafka_props);
@@ -449,7 +450,7 @@ int CmdRun(const model::Registry& registry, const RunOptions& o) {
   fs::create_directories(out, ec);
   if (ec) return Fail(InvalidArgument("--out " + out + ": " + ec.message()));
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  if (o.local) return RunLocal(*spec, registry, out, o.threads > 0 ? o.threads : static_cast<int>(cores), o.quiet, o.progress, signals, *gate_plan);
+  if (o.local) return RunLocal(*spec, catalog, out, o.threads > 0 ? o.threads : static_cast<int>(cores), o.quiet, o.progress, signals, *gate_plan);
 
   std::string run_dir = out + "/.run";
   fs::create_directories(run_dir, ec);
@@ -471,6 +472,7 @@ int CmdRun(const model::Registry& registry, const RunOptions& o) {
   auto kafka = KafkaFrom(bootstrap, o.kafka_props);
   if (!kafka.ok()) return Fail(kafka.status());
   server::ControllerOptions co;
+  co.catalog = &catalog;
   co.data_dir = out;
   co.db_path = o.db;
   co.kafka = *kafka;
@@ -537,11 +539,12 @@ int CmdBroker(const BrokerOptions& o) {
   return kExitOk;
 }
 
-int CmdController(const model::Registry& registry, const ControllerCliOptions& o) {
+int CmdController(const family::Catalog& catalog, const ControllerCliOptions& o) {
   SignalWatcher signals;
   auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
   if (!kafka.ok()) return Fail(kafka.status());
   server::ControllerOptions co;
+  co.catalog = &catalog;
   co.listen = o.listen;
   co.data_dir = o.data_dir;
   co.db_path = o.db;
@@ -564,12 +567,12 @@ int CmdController(const model::Registry& registry, const ControllerCliOptions& o
   return kExitOk;
 }
 
-int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o) {
+int CmdWorker(const family::Catalog& catalog, const WorkerCliOptions& o) {
   SignalWatcher signals;
   auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
   if (!kafka.ok()) return Fail(kafka.status());
   worker::WorkerOptions wo;
-  wo.registry = &registry;
+  wo.catalog = &catalog;
   wo.controller = o.controller;
   wo.kafka = *kafka;
   wo.topic_prefix = o.topic_prefix;

@@ -6,7 +6,7 @@
 
 #include "controller/cli/gate_cli.h"
 #include "services/core/status.h"
-#include "services/model/registry.h"
+#include "services/family/family.h"
 
 namespace kreplay::cli {
 
@@ -68,11 +68,12 @@ int ExitCodeFor(const Status& s);
 // Prints "kreplay: <message>" to stderr and returns ExitCodeFor(s).
 int ReportFailure(const Status& s);
 
-// The commands that know models take the process's one registry (main.cc).
-int CmdRun(const model::Registry& registry, const RunOptions& o);
+// The commands take the process's one catalog of families and models
+// (main.cc), or its model registry.
+int CmdRun(const family::Catalog& catalog, const RunOptions& o);
 int CmdBroker(const BrokerOptions& o);
-int CmdController(const model::Registry& registry, const ControllerCliOptions& o);
-int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o);
+int CmdController(const family::Catalog& catalog, const ControllerCliOptions& o);
+int CmdWorker(const family::Catalog& catalog, const WorkerCliOptions& o);
 int CmdSubmit(const model::Registry& registry, const SubmitOptions& o);
 int CmdModels(const model::Registry& registry, const std::string& describe);
 int CmdPlatforms(const std::string& show);

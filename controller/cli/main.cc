@@ -152,21 +152,22 @@ int Main(int argc, char** argv) {
   }
 
   DieWithParent();
-  // One model registry for the whole process, built after parsing (--help
-  // needs none).
-  model::Registry registry;
-  models::RegisterBuiltinModels(registry);
-  if (*run_cmd) return CmdRun(registry, run);
+  // One catalog of families and models for the whole process, built after
+  // parsing (--help needs none).
+  family::Catalog catalog;
+  models::RegisterBuiltinFamilies(catalog);
+  const model::Registry& registry = catalog.models();
+  if (*run_cmd) return CmdRun(catalog, run);
   if (*broker_cmd) return CmdBroker(broker);
-  if (*ctl_cmd) return CmdController(registry, ctl);
-  if (*wk_cmd) return CmdWorker(registry, wk);
+  if (*ctl_cmd) return CmdController(catalog, ctl);
+  if (*wk_cmd) return CmdWorker(catalog, wk);
   if (*sub_cmd) return CmdSubmit(registry, sub);
   if (*models_cmd) return CmdModels(registry, *describe_cmd ? models_describe : "");
   if (*plat_cmd) return CmdPlatforms(platform_show);
   if (*dev_cmd) return CmdDevices(device_show);
   if (*wl_cmd) return CmdWorkloadWrite(registry, ww);
   if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
-  if (RerunSelected(*rerun_cli)) return RunRerunCommand(registry, *rerun_cli);
+  if (RerunSelected(*rerun_cli)) return RunRerunCommand(catalog, *rerun_cli);
   if (PlanSelected(*plan_cli)) return RunPlanCommand(registry, *plan_cli);
   if (ResultsSelected(*results_cli)) return RunResultsCommand(registry, *results_cli);
   return kExitBadInput;

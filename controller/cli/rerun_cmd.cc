@@ -197,7 +197,8 @@ std::vector<std::string> DiffLedger(const model::Result& old, const model::Resul
   return d;
 }
 
-int Rerun(const model::Registry& registry, const RerunCli& c) {
+int Rerun(const family::Catalog& catalog, const RerunCli& c) {
+  const model::Registry& registry = catalog.models();
   auto found = FindRun(c);
   if (!found.ok()) return Fail(found.status());
   const report::RunRecord& rec = found->run();
@@ -257,9 +258,9 @@ int Rerun(const model::Registry& registry, const RerunCli& c) {
     if (!trace_file) return Fail(kExitInfra, "--ftrace: cannot write " + trace_tmp);
     writer = std::make_unique<codec::FtraceTextWriter>(trace_file, static_cast<int>(pe.platform.total_cpus()),
                                                        "run " + rec.run_key + " (" + what + ")");
-    request.sched_observer = writer.get();
+    request.observer = model::AnyMutRef::Of<model::SchedObserver>(writer.get());
   }
-  auto res = std::move(executor::ExecuteRun(registry, request).front());
+  auto res = std::move(executor::ExecuteRun(catalog, request).front());
   if (!res.ok()) return Fail(res.status().WithContext("rerun " + rec.run_key));
   if (writer) {
     trace_file.close();
@@ -333,6 +334,6 @@ std::shared_ptr<RerunCli> AddRerunCommand(CLI::App& app) {
 
 bool RerunSelected(const RerunCli& r) { return r.cmd && r.cmd->parsed(); }
 
-int RunRerunCommand(const model::Registry& registry, const RerunCli& r) { return Rerun(registry, r); }
+int RunRerunCommand(const family::Catalog& catalog, const RerunCli& r) { return Rerun(catalog, r); }
 
 }  // namespace kreplay::cli

@@ -9,7 +9,7 @@
 
 #include <memory>
 
-#include "services/model/registry.h"
+#include "services/family/family.h"
 
 namespace CLI {
 class App;
@@ -25,6 +25,6 @@ std::shared_ptr<RerunCli> AddRerunCommand(CLI::App& app);
 // True if the command line selected `rerun`.
 bool RerunSelected(const RerunCli& r);
 // Runs it; returns the process exit code.
-int RunRerunCommand(const model::Registry& registry, const RerunCli& r);
+int RunRerunCommand(const family::Catalog& catalog, const RerunCli& r);
 
 }  // namespace kreplay::cli

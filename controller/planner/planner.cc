@@ -35,15 +35,16 @@ Status NameInstance(const spec::StudySpec& spec, size_t index, WorkloadInstance&
   }
   if (!DigestNeedsContent(we) && !encode && !options.keep_built) return OkStatus();
   KREPLAY_RETURN_IF_ERROR(StudyPlanner::Build(spec, inst));
-  const executor::Workload built = inst.built;
-  if (built.block) {
-    inst.digest = workload::BlockWorkloadDigest(*built.block);
-    inst.cost = static_cast<double>(built.block->requests.size());  // block models' work is per request
+  const model::AnyValue built = inst.built;
+  if (const auto* block = built.As<workload::BlockWorkload>()) {
+    inst.digest = workload::BlockWorkloadDigest(*block);
+    inst.cost = static_cast<double>(block->requests.size());  // block models' work is per request
   } else if (we.kind == Kind::kRtApp) {
-    inst.digest = workload::SchedWorkloadDigest(*built.sched);
+    const auto* sched = built.As<workload::SchedWorkload>();
+    inst.digest = workload::SchedWorkloadDigest(*sched);
     uint64_t records = 0;
-    for (const auto& t : built.sched->tasks) records += t.phases.size();
-    inst.cost = SchedCost(static_cast<double>(records), built.sched->duration_ns, built.sched->tasks.size());
+    for (const auto& t : sched->tasks) records += t.phases.size();
+    inst.cost = SchedCost(static_cast<double>(records), sched->duration_ns, sched->tasks.size());
   }
   if (encode) KREPLAY_RETURN_IF_ERROR(options.on_built(index, inst, built));
   if (!options.keep_built) inst.built = {};
@@ -58,10 +59,10 @@ Status StudyPlanner::Build(const spec::StudySpec& spec, WorkloadInstance& inst) 
   if (we.is_block()) {
     // Held whole: a request is 32 bytes.
     KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildBlockWorkload(spec, inst.workload, inst.seed));
-    inst.built.block = std::make_shared<const workload::BlockWorkload>(std::move(w));
+    inst.built = model::AnyValue::Make(std::move(w), 0);
   } else {
     KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildWorkload(spec, inst.workload, inst.seed));
-    inst.built.sched = std::make_shared<const workload::SchedWorkload>(std::move(w));
+    inst.built = model::AnyValue::Make(std::move(w), 0);
   }
   return OkStatus();
 }

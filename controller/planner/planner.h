@@ -22,7 +22,7 @@
 #include "controller/spec/spec.h"
 #include "kreplay/v1/study.pb.h"
 #include "services/core/status.h"
-#include "workers/executor/executor.h"
+#include "services/model/any_ref.h"
 
 namespace kreplay::planner {
 
@@ -33,7 +33,7 @@ struct WorkloadInstance {
   std::string digest;       // content digest: the run keys' input
   double cost = 0;          // estimated work of one run over it (relative; before platform scaling)
   bool travels_as_trace = false;  // published as trace chunks, not as its generator spec
-  executor::Workload built;       // set when built and kept (keep_built), else empty
+  model::AnyValue built;          // set when built and kept (keep_built), else empty
   std::string source;       // for trace manifests: "name (path)" or "name seed N"
 };
 
@@ -59,7 +59,7 @@ struct PlanOptions {
   // Called once per instance that travels as a trace, with its index in
   // Plan::instances and its workload built, before the workload is dropped;
   // an error fails the plan. From several threads at once.
-  std::function<Status(size_t, const WorkloadInstance&, const executor::Workload&)> on_built;
+  std::function<Status(size_t, const WorkloadInstance&, const model::AnyValue&)> on_built;
   int threads = 0;          // for naming instances; <= 0: one per hardware thread
 };
 

@@ -18,12 +18,12 @@ namespace {
 using ::testing::HasSubstr;
 
 const model::Registry& Registry() {
-  static const model::Registry* reg = [] {
-    auto* r = new model::Registry;
-    models::RegisterBuiltinModels(*r);
-    return r;
+  static const family::Catalog* catalog = [] {
+    auto* c = new family::Catalog;
+    models::RegisterBuiltinFamilies(*c);
+    return c;
   }();
-  return *reg;
+  return catalog->models();
 }
 
 spec::StudySpec Load(const std::string& yaml) {
@@ -90,10 +90,11 @@ TEST(PlannerTest, KeepBuiltBuildsEveryWorkloadAsTheSpecDefinesIt) {
   auto plan = StudyPlanner::PlanRuns(spec, opt);
   ASSERT_TRUE(plan.ok());
   for (const auto& inst : plan->instances) {
-    ASSERT_TRUE(inst.built.sched);
+    const auto* built = inst.built.As<workload::SchedWorkload>();
+    ASSERT_NE(built, nullptr);
     auto want = spec::BuildWorkload(spec, inst.workload, inst.seed);
     ASSERT_TRUE(want.ok());
-    EXPECT_EQ(workload::SchedWorkloadDigest(*inst.built.sched), workload::SchedWorkloadDigest(*want));
+    EXPECT_EQ(workload::SchedWorkloadDigest(*built), workload::SchedWorkloadDigest(*want));
   }
 }
 
@@ -105,9 +106,9 @@ TEST(PlannerTest, OnBuiltSeesEachTraceInstanceOnce) {
   std::mutex mu;
   std::set<size_t> seen;
   PlanOptions opt;
-  opt.on_built = [&](size_t index, const WorkloadInstance& inst, const executor::Workload& w) {
+  opt.on_built = [&](size_t index, const WorkloadInstance& inst, const model::AnyValue& w) {
     EXPECT_TRUE(inst.travels_as_trace);
-    EXPECT_TRUE(w.sched);
+    EXPECT_NE(w.As<workload::SchedWorkload>(), nullptr);
     std::lock_guard<std::mutex> lock(mu);
     seen.insert(index);
     ++calls;
@@ -122,7 +123,7 @@ TEST(PlannerTest, OnBuiltSeesEachTraceInstanceOnce) {
     if (spec.workloads[inst.workload].per_seed())
       EXPECT_EQ(inst.digest, workload::SyntheticWorkloadDigest(spec.workloads[inst.workload].synth, inst.seed));
 
-  opt.on_built = [](size_t, const WorkloadInstance&, const executor::Workload&) {
+  opt.on_built = [](size_t, const WorkloadInstance&, const model::AnyValue&) {
     return Unavailable("disk full");
   };
   auto failed = StudyPlanner::PlanRuns(spec, opt);

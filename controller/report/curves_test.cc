@@ -141,8 +141,10 @@ std::vector<Curve> Curves(const Report& r, const std::vector<std::string>& metri
 
 model::Registry FakeRegistry() {
   model::Registry reg;
+  EXPECT_TRUE(reg.RegisterFamily("blockcache").ok());
   model::ModelInfo m;
   m.name = "fake.bcache";
+  m.family = "blockcache";
   m.params = {
       {"cache_size", model::ParamType::kInt, "bytes", int64_t{1}, {}, {}, {}, ""},
       {"bucket_size", model::ParamType::kInt, "bytes", int64_t{1}, {}, {}, {}, ""},

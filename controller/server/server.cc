@@ -29,7 +29,6 @@
 #include "services/rpc/status.h"
 #include "services/workload/block_workload.h"
 #include "services/workload/synth.h"
-#include "workers/models/builtin.h"
 
 namespace kreplay::server {
 namespace {
@@ -94,7 +93,7 @@ constexpr uint64_t kMessageOverhead = 256;  // record batch framing, headers
 
 struct ControllerServer::Impl {
   ControllerOptions opt;
-  model::Registry registry;
+  const family::Catalog* catalog = nullptr;  // opt.catalog
   std::unique_ptr<store::Store> store;
   std::unique_ptr<TraceStore> traces;
   std::unique_ptr<bus::Producer> producer;
@@ -183,7 +182,7 @@ Status ControllerServer::Impl::LoadStudyLocked(const std::string& study_id) {
       if (wi.ParseFromString(r.work_item)) {
         track.cost = wi.estimated_cost();
         track.workload = wi.workload_digest();
-        const model::ModelInfo* info = registry.Find(wi.model());
+        const model::ModelInfo* info = catalog->models().Find(wi.model());
         if (info && info->run_batch)
           track.batch_key = wi.model() + "\n" + wi.model_version() + "\n" + wi.system().digest() + "\n" +
                             wi.workload_digest() + "\n" + std::to_string(wi.seed());
@@ -283,7 +282,7 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
   }
   std::string base_dir = std::filesystem::path(req.spec_path()).parent_path().string();
   auto spec = spec::ParseStudySpec(req.spec_yaml(), req.spec_path().empty() ? "<spec>" : req.spec_path(),
-                                   base_dir, registry);
+                                   base_dir, catalog->models());
   if (!spec.ok()) return rpc::ToGrpc(spec.status());
   const std::string spec_digest = Sha256Hex(req.spec_yaml());
 
@@ -320,10 +319,10 @@ grpc::Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v
   std::vector<v1::TraceManifest> manifests;
   std::mutex manifests_mu;
   planner::PlanOptions popt;
-  popt.on_built = [&](size_t index, const planner::WorkloadInstance& inst,
-                      const executor::Workload& w) -> Status {
-    auto m = w.block ? traces->PutBlock(*w.block, opt.chunk_bytes, inst.source)
-                     : traces->PutSched(*w.sched, opt.chunk_bytes, inst.source);
+  const family::FamilyInfo* fam = catalog->Find(spec->family);
+  if (!fam) return rpc::ToGrpc(Internal("study family " + spec->family + " is not registered"));
+  popt.on_built = [&](size_t index, const planner::WorkloadInstance& inst, const model::AnyValue& w) -> Status {
+    auto m = traces->Put(*fam, w, opt.chunk_bytes, inst.source);
     if (!m.ok()) return m.status();
     std::lock_guard<std::mutex> lock(manifests_mu);
     if (manifests.size() <= index) manifests.resize(index + 1);
@@ -1091,7 +1090,8 @@ StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(const Contro
   std::filesystem::create_directories(impl->opt.data_dir, ec);
   if (ec) return InvalidArgument("controller: cannot create data directory " + impl->opt.data_dir + ": " + ec.message());
   if (impl->opt.db_path.empty()) impl->opt.db_path = impl->opt.data_dir + "/kreplay.db";
-  models::RegisterBuiltinModels(impl->registry);
+  if (!impl->opt.catalog) return InvalidArgument("controller: no model catalog");
+  impl->catalog = impl->opt.catalog;
 
   auto st = store::Store::Open(impl->opt.db_path);
   if (!st.ok()) return st.status();

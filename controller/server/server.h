@@ -14,6 +14,7 @@
 
 #include "services/bus/kafka.h"
 #include "services/core/status.h"
+#include "services/family/family.h"
 
 namespace kreplay::server {
 
@@ -47,6 +48,8 @@ struct ControllerOptions {
   double heartbeat_seconds = 1;         // interval workers are told to use
   int max_message_bytes = 64 << 20;     // gRPC limit, raised deliberately for results
   std::string metrics_listen;           // Prometheus /metrics ("127.0.0.1:0"); empty = none
+  // Families and models; REQUIRED, not owned, must outlive the server.
+  const family::Catalog* catalog = nullptr;
 };
 
 class ControllerServer {

@@ -6,8 +6,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "services/codec/block_trace.h"
-#include "services/codec/sched_trace.h"
 #include "services/core/digest.h"
 
 namespace kreplay::server {
@@ -70,20 +68,15 @@ Status TraceStore::LoadIndex(const std::string& index_path) {
   return OkStatus();
 }
 
-StatusOr<v1::TraceManifest> TraceStore::PutSched(const workload::SchedWorkload& w, size_t chunk_bytes,
-                                                 const std::string& source) {
-  return Put([&](const ChunkSink& sink) { return codec::EncodeSchedWorkload(w, chunk_bytes, sink, source); },
-             reinterpret_cast<uintptr_t>(&w));
+StatusOr<v1::TraceManifest> TraceStore::Put(const family::FamilyInfo& family, const model::AnyValue& w,
+                                            size_t chunk_bytes, const std::string& source) {
+  if (!family.encode_trace) return InvalidArgument("family " + family.name + " has no trace codec");
+  return Encode([&](const ChunkSink& sink) { return family.encode_trace(w, chunk_bytes, sink, source); },
+                reinterpret_cast<uintptr_t>(&w));
 }
 
-StatusOr<v1::TraceManifest> TraceStore::PutBlock(const workload::BlockWorkload& w, size_t chunk_bytes,
-                                                 const std::string& source) {
-  return Put([&](const ChunkSink& sink) { return codec::EncodeBlockWorkload(w, chunk_bytes, sink, source); },
-             reinterpret_cast<uintptr_t>(&w));
-}
-
-StatusOr<v1::TraceManifest> TraceStore::Put(const std::function<v1::TraceManifest(const ChunkSink&)>& encode,
-                                            uintptr_t tag) {
+StatusOr<v1::TraceManifest> TraceStore::Encode(const std::function<v1::TraceManifest(const ChunkSink&)>& encode,
+                                               uintptr_t tag) {
   // Encode into a temporary file first: the digest is known only at the end.
   std::string tmp = dir_ + "/.incoming-" + std::to_string(::getpid()) + "-" + std::to_string(tag);
   std::vector<uint64_t> offsets{0};

@@ -18,8 +18,7 @@
 
 #include "kreplay/v1/workload.pb.h"
 #include "services/core/status.h"
-#include "services/workload/block_workload.h"
-#include "services/workload/sched_workload.h"
+#include "services/family/family.h"
 
 namespace kreplay::server {
 
@@ -28,13 +27,11 @@ class TraceStore {
   // Creates `dir` if needed and indexes the traces already in it.
   static StatusOr<std::unique_ptr<TraceStore>> Open(const std::string& dir);
 
-  // Encodes and stores a scheduler workload unless a trace with the same
-  // content is already stored; returns its manifest.
-  StatusOr<v1::TraceManifest> PutSched(const workload::SchedWorkload& w, size_t chunk_bytes,
-                                       const std::string& source);
-  // The same for a block workload (family "block").
-  StatusOr<v1::TraceManifest> PutBlock(const workload::BlockWorkload& w, size_t chunk_bytes,
-                                       const std::string& source);
+  // Encodes a workload with its family's trace codec and stores it unless a
+  // trace with the same content is already stored; returns its manifest.
+  // REQUIRES: `w` is of `family`'s workload type (the codec checks).
+  StatusOr<v1::TraceManifest> Put(const family::FamilyInfo& family, const model::AnyValue& w, size_t chunk_bytes,
+                                  const std::string& source);
 
   StatusOr<v1::TraceManifest> Manifest(const std::string& digest) const;
   // The chunk with its digest set (stream_id left empty).
@@ -52,7 +49,7 @@ class TraceStore {
   // Writes the chunks `encode` produces (it returns the manifest) and
   // indexes them; `tag` makes the temporary file name unique.
   using ChunkSink = std::function<void(v1::TraceChunk&&)>;
-  StatusOr<v1::TraceManifest> Put(const std::function<v1::TraceManifest(const ChunkSink&)>& encode, uintptr_t tag);
+  StatusOr<v1::TraceManifest> Encode(const std::function<v1::TraceManifest(const ChunkSink&)>& encode, uintptr_t tag);
   Status LoadIndex(const std::string& index_path);
 
   std::string dir_;

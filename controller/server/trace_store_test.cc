@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "services/codec/sched_trace.h"
+#include "workers/models/builtin.h"
 
 namespace kreplay::server {
 namespace {
@@ -21,16 +22,19 @@ workload::SchedWorkload Make(int phases) {
 TEST(TraceStore, StoresReadsAndSurvivesReopen) {
   std::string dir = ::testing::TempDir() + "/trace_store_test";
   std::filesystem::remove_all(dir);
-  auto w = Make(50000);
+  family::Catalog catalog;
+  models::RegisterBuiltinFamilies(catalog);
+  const family::FamilyInfo& sched = *catalog.Find("sched");
+  auto w = model::AnyValue::Make(Make(50000), 0);
   std::string digest;
   {
     auto s = TraceStore::Open(dir);
     ASSERT_TRUE(s.ok());
-    auto m = (*s)->PutSched(w, 8192, "test");
+    auto m = (*s)->Put(sched, w, 8192, "test");
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     digest = m->digest();
     EXPECT_GT(m->chunk_count(), 5u);
-    auto again = (*s)->PutSched(w, 8192, "test");  // content-addressed: stored once
+    auto again = (*s)->Put(sched, w, 8192, "test");  // content-addressed: stored once
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->digest(), digest);
   }
@@ -46,7 +50,7 @@ TEST(TraceStore, StoresReadsAndSurvivesReopen) {
   }
   auto back = a.Finish();
   ASSERT_TRUE(back.ok()) << back.status().ToString();
-  EXPECT_TRUE(*back == w);
+  EXPECT_TRUE(*back == *w.As<workload::SchedWorkload>());
   EXPECT_EQ((*s)->ReadChunk(digest, m->chunk_count()).status().code(), StatusCode::kNotFound);
   EXPECT_EQ((*s)->Manifest("feed").status().code(), StatusCode::kNotFound);
 }

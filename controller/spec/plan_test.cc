@@ -16,6 +16,7 @@ StatusOr<model::Result> NoRun(const model::RunInput&) { return model::Result{}; 
 // block.lru batches, bcache does not (as the real ones).
 model::Registry TestRegistry() {
   model::Registry reg;
+  for (const char* family : {"sched", "blockcache"}) EXPECT_TRUE(reg.RegisterFamily(family).ok());
   for (const char* name : {"sched.cfs", "sched.hmp"}) {
     model::ModelInfo m;
     m.name = name;

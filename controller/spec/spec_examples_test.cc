@@ -14,14 +14,18 @@ namespace {
 
 const std::string kExamples = KREPLAY_EXAMPLES;
 
-model::Registry Builtin() {
-  model::Registry reg;
-  models::RegisterBuiltinModels(reg);
-  return reg;
+// The shipped families, built once for the file.
+const model::Registry& Builtin() {
+  static const family::Catalog* catalog = [] {
+    auto* c = new family::Catalog;
+    models::RegisterBuiltinFamilies(*c);
+    return c;
+  }();
+  return catalog->models();
 }
 
 TEST(ExamplesTest, SchedExamplesStillLoad) {
-  auto reg = Builtin();
+  const auto& reg = Builtin();
   for (const char* name : {"hello.yaml", "biglittle-cfs-vs-hmp.yaml"}) {
     auto s = LoadStudySpec(kExamples + "/" + name, reg);
     ASSERT_TRUE(s.ok()) << name << ": " << s.status().ToString();
@@ -30,7 +34,7 @@ TEST(ExamplesTest, SchedExamplesStillLoad) {
 }
 
 TEST(ExamplesTest, BcacheTiersLoadsAndRuns) {
-  auto reg = Builtin();
+  const auto& reg = Builtin();
   auto s = LoadStudySpec(kExamples + "/bcache-tiers.yaml", reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(StudyFamily(*s), "blockcache");
@@ -58,7 +62,7 @@ TEST(ExamplesTest, BcacheTiersLoadsAndRuns) {
     model::RunInput in;
     in.params = &r.params;
     in.seed = r.seed;
-    in.block = &*w;
+    in.workload = model::AnyRef::Of(&*w);
     auto res = info->run(in);
     const std::string& name = s->variants[r.variant].name;
     ASSERT_TRUE(res.ok()) << name << ": " << res.status().ToString();

@@ -24,6 +24,7 @@ using ::testing::Not;
 // Two fake models, so the tests do not depend on the real scheduler models.
 model::Registry TestRegistry() {
   model::Registry reg;
+  for (const char* family : {"sched", "blockcache", "net"}) EXPECT_TRUE(reg.RegisterFamily(family).ok());
   auto common_params = [] {
     std::vector<model::ParamSpec> p;
     p.push_back({"governor", model::ParamType::kEnum, "", std::string("ondemand"), {}, {},

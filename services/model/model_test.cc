@@ -39,6 +39,9 @@ TEST(Params, IntegralDoubleAcceptedForIntButFractionRejected) {
 
 TEST(Registry, RejectsDuplicatesAndListsSorted) {
   Registry r;
+  EXPECT_EQ(r.Register({.name = "b", .family = "x"}).code(), StatusCode::kInvalidArgument) << "family x unknown";
+  ASSERT_TRUE(r.RegisterFamily("x").ok());
+  EXPECT_EQ(r.RegisterFamily("x").code(), StatusCode::kAlreadyExists);
   ASSERT_TRUE(r.Register({.name = "b", .family = "x"}).ok());
   ASSERT_TRUE(r.Register({.name = "a", .family = "x"}).ok());
   EXPECT_FALSE(r.Register({.name = "a", .family = "x"}).ok());

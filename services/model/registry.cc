@@ -2,7 +2,14 @@
 
 namespace kreplay::model {
 
+Status Registry::RegisterFamily(const std::string& family) {
+  if (!families_.insert(family).second) return Status(StatusCode::kAlreadyExists, "family registered twice: " + family);
+  return OkStatus();
+}
+
 Status Registry::Register(ModelInfo info) {
+  if (!families_.count(info.family))
+    return InvalidArgument("model " + info.name + ": unknown family '" + info.family + "' (register the family first)");
   if (models_.count(info.name)) return Status(StatusCode::kAlreadyExists, "model registered twice: " + info.name);
   std::string name = info.name;
   models_[name] = std::make_unique<ModelInfo>(std::move(info));

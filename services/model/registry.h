@@ -10,35 +10,39 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "services/core/status.h"
 #include "services/model/params.h"
 #include "services/model/result.h"
-#include "services/model/sched_observer.h"
-#include "services/workload/block_workload.h"
-#include "services/workload/platform.h"
-#include "services/workload/sched_workload.h"
+#include "services/model/any_ref.h"
 
 namespace kreplay::model {
 
-// Inputs of one run. The family decides which inputs are set; the run
-// function returns InvalidArgument if one it needs is missing.
+// Inputs of one run, family-neutral: the family's models read their system
+// (e.g. a workload::Platform) and workload through a checked downcast, and
+// return InvalidArgument when one they need is missing or of another type.
 struct RunInput {
   const ParamSet* params = nullptr;
   uint64_t seed = 0;
-  // Scheduler family.
-  const workload::Platform* platform = nullptr;
-  const workload::SchedWorkload* sched = nullptr;
-  // Block cache family.
-  const workload::BlockWorkload* block = nullptr;
+  AnyRef system;    // null for families without a system (block devices come from params)
+  AnyRef workload;
   // Polled by long runs between batches of events; set when the run is no
   // longer wanted (cancelled study, shutdown). May be null.
   const std::atomic<bool>* cancel = nullptr;
-  // Scheduler family: receives the simulated schedule (kreplay rerun
-  // --ftrace). Null in normal runs; setting it never changes the result.
-  SchedObserver* sched_observer = nullptr;
+  // Receives what the family's models report as they run (the sched family:
+  // SchedObserver, the simulated schedule for `kreplay rerun --ftrace`).
+  // Null in normal runs; setting it never changes the result.
+  AnyMutRef observer;
+
+  template <typename T>
+  const T* SystemAs() const { return system.As<T>(); }
+  template <typename T>
+  const T* WorkloadAs() const { return workload.As<T>(); }
+  template <typename T>
+  T* ObserverAs() const { return observer.As<T>(); }
 };
 
 using RunFn = std::function<StatusOr<Result>(const RunInput&)>;
@@ -61,7 +65,12 @@ struct ModelInfo {
 
 class Registry {
  public:
+  // Declares a model family (a family registers itself before its models).
   // Fails with AlreadyExists on a duplicate name.
+  Status RegisterFamily(const std::string& family);
+  bool HasFamily(const std::string& family) const { return families_.count(family) > 0; }
+  // Fails with AlreadyExists on a duplicate name, InvalidArgument on a
+  // family not declared with RegisterFamily.
   Status Register(ModelInfo info);
   // nullptr if unknown.
   const ModelInfo* Find(const std::string& name) const;
@@ -71,6 +80,7 @@ class Registry {
 
  private:
   std::map<std::string, std::unique_ptr<ModelInfo>> models_;
+  std::set<std::string> families_;
 };
 
 }  // namespace kreplay::model

@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "services/blocktrace/synth.h"
 #include "services/codec/convert.h"
+#include "services/workload/block_workload.h"
+#include "services/workload/platform.h"
+#include "services/workload/sched_workload.h"
 #include "services/workload/synth.h"
+#include "services/blocktrace/synth.h"
+#include "workers/models/builtin.h"
 
 namespace kreplay::executor {
 namespace {
@@ -29,18 +33,29 @@ model::Result ResultOf(int64_t x) {
   return r;
 }
 
-model::Registry FakeRegistry(Seen& seen) {
-  model::Registry reg;
+// A family whose system is a platform (decoded from the item's bytes) and
+// three fake models.
+void FakeCatalog(Seen& seen, family::Catalog& catalog) {
+  family::FamilyInfo f;
+  f.name = "fake";
+  f.decode_system = [](std::string_view config) -> StatusOr<model::AnyValue> {
+    v1::Platform pp;
+    if (!pp.ParseFromArray(config.data(), static_cast<int>(config.size()))) return InvalidArgument("bad platform");
+    return model::AnyValue::Make(codec::PlatformFromProto(pp), 1);
+  };
+  ASSERT_TRUE(catalog.RegisterFamily(f).ok());
+  model::Registry& reg = catalog.models();
   model::ModelInfo m;
   m.name = "fake.one";
-  m.family = "sched";
+  m.family = "fake";
   m.version = "7";
   m.params.push_back(model::IntParam("x", "", 0, 0, 1000, "x"));
   m.run = [&seen](const model::RunInput& in) -> StatusOr<model::Result> {
     ++seen.run_calls;
     seen.seed = in.seed;
-    seen.platform_name = in.platform ? in.platform->name : "";
-    seen.had_block = in.block != nullptr;
+    const auto* platform = in.SystemAs<workload::Platform>();
+    seen.platform_name = platform ? platform->name : "";
+    seen.had_block = in.WorkloadAs<workload::BlockWorkload>() != nullptr;
     seen.cancel = in.cancel;
     int64_t x = in.params->Int("x");
     seen.params.push_back(x);
@@ -62,16 +77,11 @@ model::Registry FakeRegistry(Seen& seen) {
   EXPECT_TRUE(reg.Register(std::move(m)).ok());
   EXPECT_TRUE(reg.Register(std::move(b)).ok());
   EXPECT_TRUE(reg.Register(std::move(bad)).ok());
-  return reg;
 }
 
 model::ParamSet X(int64_t x) { return model::ParamSet({{"x", model::ParamValue(x)}}); }
 
-Workload SchedWorkload() {
-  Workload w;
-  w.sched = std::make_shared<const workload::SchedWorkload>();
-  return w;
-}
+model::AnyValue SchedWorkload() { return model::AnyValue::Make(workload::SchedWorkload{}, 1); }
 
 v1::WorkItem Item(const std::string& model, const std::string& version) {
   v1::WorkItem item;
@@ -86,7 +96,8 @@ v1::WorkItem Item(const std::string& model, const std::string& version) {
 
 TEST(ExecuteRunTest, RunsEachConfigurationWithTheItemsInputs) {
   Seen seen;
-  model::Registry reg = FakeRegistry(seen);
+  family::Catalog reg;
+  FakeCatalog(seen, reg);
   v1::WorkItem item = Item("fake.one", "7");
   std::atomic<bool> cancel{false};
   RunRequest req;
@@ -108,7 +119,8 @@ TEST(ExecuteRunTest, RunsEachConfigurationWithTheItemsInputs) {
 
 TEST(ExecuteRunTest, BatchModelsRunOnePassForSeveralConfigurations) {
   Seen seen;
-  model::Registry reg = FakeRegistry(seen);
+  family::Catalog reg;
+  FakeCatalog(seen, reg);
   v1::WorkItem item = Item("fake.batch", "7");
   RunRequest req;
   req.item = &item;
@@ -134,7 +146,8 @@ TEST(ExecuteRunTest, BatchModelsRunOnePassForSeveralConfigurations) {
 
 TEST(ExecuteRunTest, UnknownModelOrOtherVersionFailsEveryRun) {
   Seen seen;
-  model::Registry reg = FakeRegistry(seen);
+  family::Catalog reg;
+  FakeCatalog(seen, reg);
   v1::WorkItem item = Item("fake.nope", "7");
   RunRequest req;
   req.item = &item;
@@ -146,41 +159,73 @@ TEST(ExecuteRunTest, UnknownModelOrOtherVersionFailsEveryRun) {
     EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
     EXPECT_THAT(r.status().message(), HasSubstr("version 7"));
   }
+  item = Item("fake.one", "7");
+  item.mutable_system()->set_config("\xff\xff not a platform");
+  for (const auto& r : ExecuteRun(reg, req)) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  item = Item("fake.one", "6");
+  for (const auto& r : ExecuteRun(reg, req)) {
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_THAT(r.status().message(), HasSubstr("version 7"));
+  }
   EXPECT_EQ(seen.run_calls, 0);
 }
 
 const char* kSynth = "duration: 100ms\ngroups:\n  - {kind: periodic, count: 2, period: 16ms, run: 3ms}\n";
 
+family::Catalog& Builtin() {
+  static family::Catalog* c = [] {
+    auto* cat = new family::Catalog;
+    models::RegisterBuiltinFamilies(*cat);
+    return cat;
+  }();
+  return *c;
+}
+
+v1::WorkItem Generated(const std::string& family, const std::string& yaml, uint64_t seed, const std::string& digest) {
+  v1::WorkItem item;
+  item.mutable_system()->set_family(family);
+  item.set_synthetic_yaml(yaml);
+  item.set_seed(seed);
+  item.set_workload_digest(digest);
+  return item;
+}
+
 TEST(GenerateWorkloadTest, SchedIsGeneratedOnlyUnderTheExpectedName) {
   auto spec = workload::ParseSynthSpec(YAML::Load(kSynth), "synthetic");
   ASSERT_TRUE(spec.ok());
   const std::string want = workload::SyntheticWorkloadDigest(*spec, 3);
-  auto g = GenerateWorkload("sched", kSynth, 3, want);
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g->digest, want);
-  ASSERT_TRUE(g->workload.sched);
-  EXPECT_EQ(workload::SchedWorkloadDigest(*g->workload.sched),
+  auto w = GenerateWorkload(Builtin(), Generated("sched", kSynth, 3, want));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_NE(w->As<workload::SchedWorkload>(), nullptr);
+  EXPECT_EQ(workload::SchedWorkloadDigest(*w->As<workload::SchedWorkload>()),
             workload::SchedWorkloadDigest(workload::GenerateSynthetic(*spec, 3)));
-  auto other = GenerateWorkload("sched", kSynth, 3, "someone else's digest");
-  ASSERT_TRUE(other.ok());
-  EXPECT_EQ(other->digest, want);
-  EXPECT_TRUE(other->workload.empty()) << "not generated under a name the study does not use";
+  auto other = GenerateWorkload(Builtin(), Generated("sched", kSynth, 3, "someone else's digest"));
+  EXPECT_EQ(other.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(other.status().message(), HasSubstr(want.substr(0, 16)));
 }
 
 TEST(GenerateWorkloadTest, BlockIsNamedByContent) {
   const char* yaml = "requests: 100\narrival: {kind: fixed, rate: 1000}\ncomponents:\n"
                      "  - {kind: zipf, footprint: 1MiB, size: 4KiB, weight: 1}\n";
-  auto g = GenerateWorkload("blockcache", yaml, 9, "");
-  ASSERT_TRUE(g.ok()) << g.status().ToString();
-  ASSERT_TRUE(g->workload.block);
-  EXPECT_EQ(g->workload.block->requests.size(), 100u);
-  EXPECT_EQ(g->digest, workload::BlockWorkloadDigest(*g->workload.block));
+  auto probe = GenerateWorkload(Builtin(), Generated("blockcache", yaml, 9, ""));
+  ASSERT_EQ(probe.status().code(), StatusCode::kFailedPrecondition);
+  // The digest is the content's: generate once to learn it, then as a worker would.
+  auto spec = blocktrace::ParseBlockSynthSpec(YAML::Load(yaml), "block_synthetic");
+  ASSERT_TRUE(spec.ok());
+  const std::string digest = workload::BlockWorkloadDigest(blocktrace::GenerateBlockSynthetic(*spec, 9));
+  auto w = GenerateWorkload(Builtin(), Generated("blockcache", yaml, 9, digest));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_NE(w->As<workload::BlockWorkload>(), nullptr);
+  EXPECT_EQ(w->As<workload::BlockWorkload>()->requests.size(), 100u);
 }
 
 TEST(GenerateWorkloadTest, BadInputIsAnError) {
-  EXPECT_EQ(GenerateWorkload("sched", "groups: [", 1, "").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(GenerateWorkload("sched", "duration: 1s\n", 1, "").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(GenerateWorkload("nosuch", kSynth, 1, "").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(GenerateWorkload(Builtin(), Generated("sched", "groups: [", 1, "")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GenerateWorkload(Builtin(), Generated("sched", "duration: 1s\n", 1, "")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GenerateWorkload(Builtin(), Generated("nosuch", kSynth, 1, "")).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

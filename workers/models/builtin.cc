@@ -1,14 +1,12 @@
 #include "workers/models/builtin.h"
 
-#include "workers/models/blockcache/bcache/bcache_model.h"
-#include "workers/models/blockcache/fixed/fixed_models.h"
-#include "workers/models/sched/sched_models.h"
+#include "workers/models/blockcache/family.h"
+#include "workers/models/sched/family.h"
 
 namespace kreplay::models {
 
-void RegisterBuiltinModels(model::Registry& registry) {
-  for (Status st : {sched::RegisterSchedModels(registry), blockcache::RegisterFixedModels(registry),
-                    blockcache::bcache::RegisterBcacheModels(registry)})
+void RegisterBuiltinFamilies(family::Catalog& catalog) {
+  for (Status st : {sched::RegisterSchedFamily(catalog), blockcache::RegisterBlockCacheFamily(catalog)})
     KREPLAY_CHECK(st.ok(), st.ToString());
 }
 

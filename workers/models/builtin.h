@@ -1,11 +1,13 @@
-// Every model family compiled into kreplay, registered in one place.
+// Every model family this build ships, registered into one Catalog (built
+// once per process: main.cc, tests).
 #pragma once
 
-#include "services/model/registry.h"
+#include "services/family/family.h"
 
 namespace kreplay::models {
 
-// Registers all built-in models. Adding a family is one line in builtin.cc.
-void RegisterBuiltinModels(model::Registry& registry);
+// Registers each shipped family (one line each in builtin.cc); traps on a
+// registration error, which is a programming error.
+void RegisterBuiltinFamilies(family::Catalog& catalog);
 
 }  // namespace kreplay::models

@@ -1,7 +1,6 @@
 #include "workers/worker/worker.h"
 
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,20 +18,15 @@
 #include "services/bus/partition_reader.h"
 #include "services/bus/topics.h"
 #include "services/codec/convert.h"
-#include "services/blocktrace/synth.h"
-#include "services/codec/block_trace.h"
-#include "services/codec/sched_trace.h"
 #include "services/metrics/metrics.h"
 #include "services/rpc/status.h"
-#include "services/workload/synth.h"
 #include "workers/executor/executor.h"
-#include "workers/models/builtin.h"
 
 namespace kreplay::worker {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using executor::Workload;
+using Workload = model::AnyValue;
 
 void Log(const std::string& who, const std::string& msg) {
   std::fprintf(stderr, "kreplay worker %s: %s\n", who.c_str(), msg.c_str());
@@ -65,7 +59,7 @@ struct PartitionProgress {
 
 struct Worker::Impl {
   WorkerOptions opt;
-  const model::Registry* registry = nullptr;  // opt.registry
+  const family::Catalog* catalog = nullptr;  // opt.catalog
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::WorkerGateway::Stub> stub;
   std::unique_ptr<bus::GroupConsumer> consumer;
@@ -114,11 +108,9 @@ struct Worker::Impl {
   // fetched over the trace topic; concurrent requests for one workload share
   // one fetch.
   StatusOr<Workload> GetWorkload(const v1::WorkItem& item);
-  StatusOr<Workload> Generate(const v1::WorkItem& item);
   StatusOr<Workload> FetchTrace(const v1::TraceManifest& m);
   // Reads the trace's chunks into `assembler` (re-sends, acks, DATA_LOSS).
-  template <typename Assembler>
-  auto FetchInto(const v1::TraceManifest& m, Assembler& assembler) -> decltype(assembler.Finish());
+  StatusOr<Workload> FetchInto(const v1::TraceManifest& m, family::TraceAssembler& assembler);
 };
 
 template <typename Call>
@@ -352,7 +344,7 @@ void Worker::Impl::Execute(Job& job) {
     results.assign(n, w.status());
   } else {
     request.workload = std::move(*w);
-    results = executor::ExecuteRun(*registry, request);
+    results = executor::ExecuteRun(*catalog, request);
     for (auto& r : results)
       if (!r.ok() && r.status().code() != StatusCode::kCancelled)
         r = r.status().WithContext("worker " + opt.worker_id);
@@ -432,7 +424,7 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {
     }
   }
   if (!owner) return fut.get();
-  StatusOr<Workload> w = generated ? Generate(item) : FetchTrace(item.workload());
+  StatusOr<Workload> w = generated ? executor::GenerateWorkload(*catalog, item) : FetchTrace(item.workload());
   {
     std::lock_guard<std::mutex> lock(cache_mu);
     fetching.erase(key);
@@ -453,36 +445,15 @@ StatusOr<Workload> Worker::Impl::GetWorkload(const v1::WorkItem& item) {
   return w;
 }
 
-StatusOr<Workload> Worker::Impl::Generate(const v1::WorkItem& item) {
-  const std::string name = "work item " + item.run_key().substr(0, 12) + ": synthetic workload";
-  auto g = executor::GenerateWorkload(item.system().family(), item.synthetic_yaml(), item.seed(),
-                                      item.workload_digest());
-  if (!g.ok()) return InvalidArgument(name + " does not parse: " + g.status().message());
-  // The run key names this digest: a worker whose generator differs from the
-  // controller's must not record results under it.
-  if (g->digest != item.workload_digest())
-    return FailedPrecondition(name + " generated here has digest " + g->digest.substr(0, 16) + ", the study has " +
-                              item.workload_digest().substr(0, 16) +
-                              ": this worker's kreplay generates workloads differently from the controller's");
-  return std::move(g->workload);
-}
-
 StatusOr<Workload> Worker::Impl::FetchTrace(const v1::TraceManifest& m) {
-  if (m.family() == "block") {
-    codec::BlockTraceAssembler assembler(m);
-    auto w = FetchInto(m, assembler);
-    if (!w.ok()) return w.status();
-    return Workload{nullptr, std::make_shared<const workload::BlockWorkload>(std::move(*w))};
-  }
-  if (m.family() != "sched") return InvalidArgument("trace " + m.digest().substr(0, 12) + ": unknown family '" + m.family() + "'");
-  codec::SchedTraceAssembler assembler(m);
-  auto w = FetchInto(m, assembler);
-  if (!w.ok()) return w.status();
-  return Workload{std::make_shared<const workload::SchedWorkload>(std::move(*w)), nullptr};
+  const family::FamilyInfo* f = catalog->FindByTraceFamily(m.family());
+  if (!f || !f->assemble_trace)
+    return InvalidArgument("trace " + m.digest().substr(0, 12) + ": unknown trace family '" + m.family() + "'");
+  std::unique_ptr<family::TraceAssembler> assembler = f->assemble_trace(m);
+  return FetchInto(m, *assembler);
 }
 
-template <typename Assembler>
-auto Worker::Impl::FetchInto(const v1::TraceManifest& m, Assembler& assembler) -> decltype(assembler.Finish()) {
+StatusOr<Workload> Worker::Impl::FetchInto(const v1::TraceManifest& m, family::TraceAssembler& assembler) {
   const auto fetch_start = Clock::now();
   const std::string name = "trace " + m.digest().substr(0, 12) + " (" + m.source() + ")";
   uint32_t failures = 0;
@@ -565,8 +536,8 @@ StatusOr<std::unique_ptr<Worker>> Worker::Start(const WorkerOptions& options) {
     ::gethostname(host, sizeof host - 1);
     impl->opt.worker_id = std::string(host) + "-" + std::to_string(::getpid());
   }
-  if (!impl->opt.registry) return InvalidArgument("worker: no model registry");
-  impl->registry = impl->opt.registry;
+  if (!impl->opt.catalog) return InvalidArgument("worker: no model catalog");
+  impl->catalog = impl->opt.catalog;
   auto topics = bus::KreplayTopics(impl->opt.topic_prefix);
   if (!topics.ok()) return topics.status();
   impl->topics = *topics;

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "services/bus/kafka.h"
-#include "services/model/registry.h"
+#include "services/family/family.h"
 #include "services/core/status.h"
 
 namespace kreplay::worker {
@@ -31,8 +31,8 @@ struct WorkerOptions {
   double shutdown_grace_seconds = 60;  // SIGTERM: finish in-flight runs for this long
   uint64_t trace_cache_bytes = 2ull << 30;  // decoded workloads kept by digest
   uint32_t trace_resend_limit = 5;     // failed re-sends of one chunk before DATA_LOSS
-  // The models to run; REQUIRED, not owned, must outlive the worker.
-  const model::Registry* registry = nullptr;
+  // Families and models; REQUIRED, not owned, must outlive the worker.
+  const family::Catalog* catalog = nullptr;
 };
 
 class Worker {

@@ -163,10 +163,12 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
 model::RunFn MakeRun(Policy policy) {
   return [policy](const model::RunInput& in) -> StatusOr<model::Result> {
     if (!in.params) return InvalidArgument("sched: params missing");
-    if (!in.platform) return InvalidArgument("sched: platform missing");
-    if (!in.sched) return InvalidArgument("sched: scheduler workload missing");
+    const auto* platform = in.SystemAs<workload::Platform>();
+    const auto* w = in.WorkloadAs<workload::SchedWorkload>();
+    if (!platform) return InvalidArgument("sched: platform missing");
+    if (!w) return InvalidArgument("sched: scheduler workload missing");
     KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
-    return RunSchedSim(*in.platform, *in.sched, o, in.seed, in.cancel, nullptr, in.sched_observer);
+    return RunSchedSim(*platform, *w, o, in.seed, in.cancel, nullptr, in.ObserverAs<model::SchedObserver>());
   };
 }
 

@@ -36,6 +36,7 @@ model::ParamSet Params(const model::ModelInfo& info, std::map<std::string, model
 
 TEST(SchedModels, RegistersBothWithParamsAndMetrics) {
   model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("sched").ok());
   ASSERT_TRUE(RegisterSchedModels(reg).ok());
   ASSERT_NE(reg.Find("sched.cfs"), nullptr);
   const model::ModelInfo* hmp = reg.Find("sched.hmp");
@@ -57,7 +58,7 @@ TEST(SchedModels, RegistersBothWithParamsAndMetrics) {
   workload::Platform p = Builtin("juno-r0");
   workload::SchedWorkload w = Mixed(300 * kMs);
   model::ParamSet params = Params(*hmp);
-  model::RunInput in{&params, 1, &p, &w, nullptr};
+  model::RunInput in{&params, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
   auto r = hmp->run(in);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto declared = [&](const std::string& name) {
@@ -77,20 +78,21 @@ TEST(SchedModels, RegistersBothWithParamsAndMetrics) {
 
 TEST(SchedModels, RejectsBadInputs) {
   model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("sched").ok());
   ASSERT_TRUE(RegisterSchedModels(reg).ok());
   const model::ModelInfo* hmp = reg.Find("sched.hmp");
   workload::Platform p = Builtin("juno-r0");
   workload::SchedWorkload w = Mixed(10 * kMs);
   model::ParamSet bad = Params(*hmp, {{"hmp_down_threshold", int64_t{800}}});
-  model::RunInput in{&bad, 1, &p, &w, nullptr};
+  model::RunInput in{&bad, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
   EXPECT_EQ(hmp->run(in).status().code(), StatusCode::kInvalidArgument);
   model::ParamSet ok = Params(*hmp);
   w.tasks[0].cpu_mask = 1ull << 40;
-  model::RunInput in2{&ok, 1, &p, &w, nullptr};
+  model::RunInput in2{&ok, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
   auto r = hmp->run(in2);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("tasks[0] (hog).cpu_mask"), std::string::npos);
-  model::RunInput missing{&ok, 1, nullptr, &w, nullptr};
+  model::RunInput missing{&ok, 1, {}, model::AnyRef::Of(&w), nullptr};
   EXPECT_EQ(hmp->run(missing).status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -103,6 +105,7 @@ TEST(SchedModels, CancelFlagStopsTheRun) {
 
 TEST(SchedModels, SameInputsAndSeedGiveIdenticalResults) {
   model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("sched").ok());
   ASSERT_TRUE(RegisterSchedModels(reg).ok());
   for (const char* name : {"sched.cfs", "sched.hmp"}) {
     for (const char* gov : {"ondemand", "schedutil", "interactive"}) {
@@ -110,7 +113,7 @@ TEST(SchedModels, SameInputsAndSeedGiveIdenticalResults) {
       workload::Platform p = Builtin("tc2");
       workload::SchedWorkload w = Mixed(1 * sim::kSec);
       model::ParamSet ps = Params(*info, {{"governor", std::string(gov)}});
-      model::RunInput in{&ps, 42, &p, &w, nullptr};
+      model::RunInput in{&ps, 42, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
       auto a = info->run(in);
       auto b = info->run(in);
       ASSERT_TRUE(a.ok() && b.ok());

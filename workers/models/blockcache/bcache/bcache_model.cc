@@ -13,6 +13,9 @@
 namespace kreplay::blockcache::bcache {
 namespace {
 
+// The run's block workload; null when missing or of another family.
+const workload::BlockWorkload* Block(const model::RunInput& in) { return in.WorkloadAs<workload::BlockWorkload>(); }
+
 using model::Better;
 using model::MetricSpec;
 using model::ParamSpec;
@@ -192,13 +195,13 @@ model::Result ToResult(const BcacheStats& s, bool has_task_ids, TaskFallback fal
 
 StatusOr<model::Result> RunBcache(const model::RunInput& in) {
   if (!in.params) return InvalidArgument("bcache: params missing");
-  if (!in.block) return InvalidArgument("bcache: block workload missing");
+  if (!Block(in)) return InvalidArgument("bcache: block workload missing");
   const model::ParamSet& p = *in.params;
   KREPLAY_ASSIGN_OR_RETURN(BcacheConfig cfg, ConfigFrom(p, in.seed));
   auto cache = MakeDevice(p.Str("ssd_profile"), static_cast<uint64_t>(p.Int("cache_size")));
   if (!cache.ok()) return cache.status().WithContext("params.ssd_profile");
-  size_t volumes = std::max<size_t>(in.block->volumes.size(), 1);
-  for (const auto& r : in.block->requests) volumes = std::max<size_t>(volumes, size_t{r.volume} + 1);
+  size_t volumes = std::max<size_t>(Block(in)->volumes.size(), 1);
+  for (const auto& r : Block(in)->requests) volumes = std::max<size_t>(volumes, size_t{r.volume} + 1);
   std::vector<std::unique_ptr<Device>> backing;
   for (size_t v = 0; v < volumes; ++v) {
     auto d = MakeDevice(p.Str("hdd_profile"), static_cast<uint64_t>(p.Int("hdd_capacity")));
@@ -206,8 +209,8 @@ StatusOr<model::Result> RunBcache(const model::RunInput& in) {
     backing.push_back(std::move(d).value());
   }
   KREPLAY_ASSIGN_OR_RETURN(auto sim, BcacheSim::Create(cfg, std::move(cache).value(), std::move(backing)));
-  KREPLAY_ASSIGN_OR_RETURN(BcacheStats s, sim->Run(*in.block, in.cancel));
-  return ToResult(s, in.block->has_task_ids, cfg.task_fallback);
+  KREPLAY_ASSIGN_OR_RETURN(BcacheStats s, sim->Run(*Block(in), in.cancel));
+  return ToResult(s, Block(in)->has_task_ids, cfg.task_fallback);
 }
 
 // ---------------------------------------------------------------- bcache.stack
@@ -333,7 +336,7 @@ model::Result StackResult(const StackStats& st, bool has_task_ids, TaskFallback 
 
 StatusOr<model::Result> RunBcacheStack(const model::RunInput& in) {
   if (!in.params) return InvalidArgument("bcache.stack: params missing");
-  if (!in.block) return InvalidArgument("bcache.stack: block workload missing");
+  if (!Block(in)) return InvalidArgument("bcache.stack: block workload missing");
   const model::ParamSet& p = *in.params;
   std::vector<StackLevel> levels;
   for (int level = 0; level < kStackLevels; ++level) {
@@ -346,8 +349,8 @@ StatusOr<model::Result> RunBcacheStack(const model::RunInput& in) {
     if (!cache.ok()) return cache.status().WithContext("params." + prefix + "ssd_profile");
     levels.push_back(StackLevel{cfg, std::move(cache).value()});
   }
-  size_t volumes = std::max<size_t>(in.block->volumes.size(), 1);
-  for (const auto& r : in.block->requests) volumes = std::max<size_t>(volumes, size_t{r.volume} + 1);
+  size_t volumes = std::max<size_t>(Block(in)->volumes.size(), 1);
+  for (const auto& r : Block(in)->requests) volumes = std::max<size_t>(volumes, size_t{r.volume} + 1);
   std::vector<std::unique_ptr<Device>> backing;
   for (size_t v = 0; v < volumes; ++v) {
     auto d = MakeDevice(p.Str("hdd_profile"), static_cast<uint64_t>(p.Int("hdd_capacity")));
@@ -357,8 +360,8 @@ StatusOr<model::Result> RunBcacheStack(const model::RunInput& in) {
   const TaskFallback fallback = levels.front().config.task_fallback;
   auto stack = BcacheStack::Create(std::move(levels), std::move(backing));
   if (!stack.ok()) return stack.status().WithContext("bcache.stack (levels[0] = l1_*, levels[1] = l2_*)");
-  KREPLAY_ASSIGN_OR_RETURN(StackStats st, (*stack)->Run(*in.block, in.cancel));
-  return StackResult(st, in.block->has_task_ids, fallback);
+  KREPLAY_ASSIGN_OR_RETURN(StackStats st, (*stack)->Run(*Block(in), in.cancel));
+  return StackResult(st, Block(in)->has_task_ids, fallback);
 }
 
 }  // namespace

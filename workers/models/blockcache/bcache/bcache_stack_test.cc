@@ -386,6 +386,7 @@ TEST(BcacheStack, Deterministic) {
 
 TEST(BcacheStackModel, RegistersAndReportsPerLevel) {
   model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("blockcache").ok());
   ASSERT_TRUE(RegisterBcacheModels(reg).ok());
   const model::ModelInfo* m = reg.Find("bcache.stack");
   ASSERT_NE(m, nullptr);
@@ -408,7 +409,7 @@ TEST(BcacheStackModel, RegistersAndReportsPerLevel) {
   }
   model::RunInput in;
   in.params = &*params;
-  in.block = &w;
+  in.workload = model::AnyRef::Of(&w);
   in.seed = 1;
   auto r = m->run(in);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

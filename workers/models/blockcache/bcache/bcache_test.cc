@@ -483,6 +483,7 @@ TEST(BcacheReplay, RejectsIoBeyondTheBackingDevice) {
 
 TEST(BcacheModel, RegistersAndRunsWithShippedProfiles) {
   model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("blockcache").ok());
   ASSERT_TRUE(RegisterBcacheModels(reg).ok());
   const model::ModelInfo* m = reg.Find("bcache");
   ASSERT_NE(m, nullptr);
@@ -501,7 +502,7 @@ TEST(BcacheModel, RegistersAndRunsWithShippedProfiles) {
   }
   model::RunInput in;
   in.params = &*params;
-  in.block = &w;
+  in.workload = model::AnyRef::Of(&w);
   in.seed = 1;
   auto r = m->run(in);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

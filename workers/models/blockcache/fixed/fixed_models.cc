@@ -23,6 +23,9 @@
 namespace kreplay::blockcache {
 namespace {
 
+// The run's block workload; null when missing or of another family.
+const workload::BlockWorkload* Block(const model::RunInput& in) { return in.WorkloadAs<workload::BlockWorkload>(); }
+
 using model::Better;
 using model::MetricSpec;
 using model::ParamSpec;
@@ -69,17 +72,17 @@ model::Result CacheResult(const model::RunInput& in, const FixedCacheStats& s, u
   r.Set("cache_blocks", static_cast<double>(blocks), "count");
   r.Set("memory_bytes", static_cast<double>(s.memory_bytes), "bytes");
   r.sim_events = s.block_accesses;
-  if (!in.block->requests.empty()) r.sim_time_ns = in.block->requests.back().time_ns;
+  if (!Block(in)->requests.empty()) r.sim_time_ns = Block(in)->requests.back().time_ns;
   return r;
 }
 
 model::RunFn MakeCacheRun(FixedPolicy policy) {
   return [policy](const model::RunInput& in) -> StatusOr<model::Result> {
     if (!in.params) return InvalidArgument("block cache: params missing");
-    if (!in.block) return InvalidArgument("block cache: block workload missing (RunInput.block is null)");
+    if (!Block(in)) return InvalidArgument("block cache: block workload missing (RunInput.workload is not a block workload)");
     auto block_size = static_cast<uint32_t>(in.params->Int("block_size"));
     uint64_t blocks = static_cast<uint64_t>(in.params->Int("cache_size")) / block_size;
-    KREPLAY_ASSIGN_OR_RETURN(FixedCacheStats s, SimulateFixedCache(*in.block, policy, block_size, blocks, in.cancel));
+    KREPLAY_ASSIGN_OR_RETURN(FixedCacheStats s, SimulateFixedCache(*Block(in), policy, block_size, blocks, in.cancel));
     return CacheResult(in, s, blocks);
   };
 }
@@ -88,8 +91,8 @@ model::RunFn MakeCacheRun(FixedPolicy policy) {
 model::RunBatchFn MakeCacheRunBatch(FixedPolicy policy) {
   return [policy](const model::RunInput& in, const std::vector<const model::ParamSet*>& params) {
     std::vector<StatusOr<model::Result>> out(params.size(), Internal("not run"));
-    if (!in.block) {
-      for (auto& o : out) o = InvalidArgument("block cache: block workload missing (RunInput.block is null)");
+    if (!Block(in)) {
+      for (auto& o : out) o = InvalidArgument("block cache: block workload missing (RunInput.workload is not a block workload)");
       return out;
     }
     std::map<uint32_t, std::vector<size_t>> by_block_size;
@@ -98,7 +101,7 @@ model::RunBatchFn MakeCacheRunBatch(FixedPolicy policy) {
     for (const auto& [block_size, members] : by_block_size) {
       std::vector<uint64_t> blocks;
       for (size_t i : members) blocks.push_back(static_cast<uint64_t>(params[i]->Int("cache_size")) / block_size);
-      auto stats = SimulateFixedCaches(*in.block, policy, block_size, blocks, in.cancel);
+      auto stats = SimulateFixedCaches(*Block(in), policy, block_size, blocks, in.cancel);
       for (size_t m = 0; m < members.size(); ++m)
         out[members[m]] = stats.ok() ? StatusOr<model::Result>(CacheResult(in, (*stats)[m], blocks[m]))
                                      : StatusOr<model::Result>(stats.status());
@@ -184,11 +187,11 @@ std::vector<MetricSpec> MrcMetrics() {
 
 StatusOr<model::Result> RunMrc(const model::RunInput& in) {
   if (!in.params) return InvalidArgument("block.mrc: params missing");
-  if (!in.block) return InvalidArgument("block.mrc: block workload missing (RunInput.block is null)");
+  if (!Block(in)) return InvalidArgument("block.mrc: block workload missing (RunInput.workload is not a block workload)");
   const model::ParamSet& p = *in.params;
   auto block_size = static_cast<uint32_t>(p.Int("block_size"));
   double rate = p.Double("sampling_rate");
-  KREPLAY_ASSIGN_OR_RETURN(BlockKeyMapper keys, BlockKeyMapper::Create(*in.block, block_size));
+  KREPLAY_ASSIGN_OR_RETURN(BlockKeyMapper keys, BlockKeyMapper::Create(*Block(in), block_size));
   std::vector<uint64_t> explicit_sizes;
   if (!p.Str("sizes").empty()) {
     KREPLAY_ASSIGN_OR_RETURN(explicit_sizes, ParseSizes(p.Str("sizes")));
@@ -206,7 +209,7 @@ StatusOr<model::Result> RunMrc(const model::RunInput& in) {
   }
   uint64_t requests = 0, ignored = 0;
   std::vector<uint64_t> batch;
-  const auto& reqs = in.block->requests;
+  const auto& reqs = Block(in)->requests;
   for (size_t begin = 0; begin < reqs.size(); begin += 4096) {
     if (in.cancel && in.cancel->load(std::memory_order_relaxed)) return Cancelled("block.mrc run cancelled");
     batch.clear();
@@ -259,7 +262,7 @@ StatusOr<model::Result> RunMrc(const model::RunInput& in) {
   res.Set("mrc_error_estimate", parts.empty() ? 0.0 : SampledMrcError(parts, curve.sizes_blocks), "ratio");
   res.Set("memory_bytes", static_cast<double>(mrc.memory_bytes()), "bytes");
   res.sim_events = mrc.accesses();
-  if (!in.block->requests.empty()) res.sim_time_ns = in.block->requests.back().time_ns;
+  if (!Block(in)->requests.empty()) res.sim_time_ns = Block(in)->requests.back().time_ns;
   return res;
 }
 

@@ -14,7 +14,10 @@ using testing::RefRun;
 
 class FixedModels : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(RegisterFixedModels(registry_).ok()); }
+  void SetUp() override {
+    ASSERT_TRUE(registry_.RegisterFamily("blockcache").ok());
+    ASSERT_TRUE(RegisterFixedModels(registry_).ok());
+  }
   StatusOr<model::Result> Run(const std::string& name, const std::map<std::string, model::ParamValue>& given,
                               const workload::BlockWorkload* w) {
     const model::ModelInfo* info = registry_.Find(name);
@@ -24,7 +27,7 @@ class FixedModels : public ::testing::Test {
     params_ = params.value();
     model::RunInput in;
     in.params = &params_;
-    in.block = w;
+    in.workload = model::AnyRef::Of(w);
     return info->run(in);
   }
   model::Registry registry_;
@@ -85,7 +88,7 @@ TEST_F(FixedModels, BatchEqualsSeparateRuns) {
     std::vector<const model::ParamSet*> ptrs;
     for (const auto& p : sets) ptrs.push_back(&p);
     model::RunInput in;
-    in.block = &w;
+    in.workload = model::AnyRef::Of(&w);
     auto batch = info->run_batch(in, ptrs);
     ASSERT_EQ(batch.size(), sets.size());
     for (size_t i = 0; i < sets.size(); ++i) {

@@ -1,0 +1,117 @@
+// The family table: what a model family brings besides its models, in one
+// registration. The core (planner, executor, worker, trace store) loops over
+// this table and never names a family; each family fills it in its own folder
+// (workers/models/<family>/family.cc) and is listed once in
+// models::RegisterBuiltinFamilies().
+//
+// Today a family registers: its name and description, how its generated
+// workloads are rebuilt from their spec text on a worker, how its system
+// (e.g. a scheduler platform) travels in a work item, and its trace codec.
+// Spec parsing of workload kinds, plan estimates and catalog commands still
+// live in controller/spec and controller/cli (docs/ARCHITECTURE.md, "not yet").
+//
+// Thread-safety: a Catalog is built once per process, then only read; its
+// functions may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kreplay/v1/workload.pb.h"
+#include "services/core/status.h"
+#include "services/model/any_ref.h"
+#include "services/model/registry.h"
+
+namespace kreplay::family {
+
+// A workload generated from its spec text, with its content digest.
+struct Generated {
+  model::AnyValue workload;  // empty when not generated (see FamilyInfo::generate)
+  std::string digest;
+};
+
+// Rebuilds one trace from its chunks (codec assemblers behind one interface).
+class TraceAssembler {
+ public:
+  virtual ~TraceAssembler() = default;
+  // DataLoss on a damaged or foreign chunk (the trace and chunk named).
+  virtual Status Add(const v1::TraceChunk& chunk) = 0;
+  // The index of the first chunk not yet received.
+  virtual uint32_t next_chunk() const = 0;
+  virtual bool complete() const = 0;
+  // REQUIRES: complete(). Verifies the whole-trace digest.
+  virtual StatusOr<model::AnyValue> Finish() = 0;
+};
+
+// A codec assembler (Add, next_chunk, complete, Finish() -> StatusOr<T>)
+// behind TraceAssembler; `bytes` sizes the finished workload for caches.
+template <typename Assembler, typename T>
+class TypedAssembler final : public TraceAssembler {
+ public:
+  TypedAssembler(const v1::TraceManifest& manifest, uint64_t (*bytes)(const T&)) : a_(manifest), bytes_(bytes) {}
+  Status Add(const v1::TraceChunk& chunk) override { return a_.Add(chunk); }
+  uint32_t next_chunk() const override { return a_.next_chunk(); }
+  bool complete() const override { return a_.complete(); }
+  StatusOr<model::AnyValue> Finish() override {
+    KREPLAY_ASSIGN_OR_RETURN(T w, a_.Finish());
+    const uint64_t n = bytes_(w);
+    return model::AnyValue::Make(std::move(w), n);
+  }
+
+ private:
+  Assembler a_;
+  uint64_t (*bytes_)(const T&);
+};
+
+using ChunkSink = std::function<void(v1::TraceChunk&&)>;
+
+struct FamilyInfo {
+  std::string name;         // "sched"; models name it in ModelInfo::family
+  std::string description;  // one line
+
+  // Rebuilds a workload that travels as its generator spec (the study's
+  // generator node as YAML, WorkItem.synthetic_yaml) for `seed`, and names
+  // it as the planner did. A family whose names come from the generator's
+  // inputs may skip generating when the name differs from `expected_digest`
+  // (empty workload). InvalidArgument when the text does not parse. Null for
+  // families without generated workloads.
+  std::function<StatusOr<Generated>(std::string_view yaml, uint64_t seed, const std::string& expected_digest)>
+      generate;
+
+  // The system of a run (SystemConfig.config bytes) as the family's models
+  // read it through RunInput::system. Null for families without a system.
+  std::function<StatusOr<model::AnyValue>(std::string_view config)> decode_system;
+
+  // The trace codec. `trace_family` is TraceManifest.family of its traces.
+  std::string trace_family;
+  std::function<v1::TraceManifest(const model::AnyValue& workload, size_t max_chunk_bytes, const ChunkSink& sink,
+                                  const std::string& source)>
+      encode_trace;
+  std::function<std::unique_ptr<TraceAssembler>(const v1::TraceManifest& manifest)> assemble_trace;
+};
+
+// Every family and every model of the process.
+class Catalog {
+ public:
+  // Registers the family and declares its name to models(). AlreadyExists on
+  // a duplicate name or trace family.
+  Status RegisterFamily(FamilyInfo info);
+  // nullptr if unknown.
+  const FamilyInfo* Find(const std::string& name) const;
+  const FamilyInfo* FindByTraceFamily(const std::string& trace_family) const;
+  std::vector<const FamilyInfo*> List() const;  // sorted by name
+
+  model::Registry& models() { return models_; }
+  const model::Registry& models() const { return models_; }
+
+ private:
+  std::map<std::string, std::unique_ptr<FamilyInfo>> families_;
+  model::Registry models_;
+};
+
+}  // namespace kreplay::family
