@@ -40,6 +40,8 @@ Status RunTable::LoadLocked(const std::string& study_id) {
       track.item = r.work_item;
       v1::WorkItem wi;
       if (wi.ParseFromString(r.work_item)) {
+        track.model = wi.model();
+        track.model_version = wi.model_version();
         track.cost = wi.estimated_cost();
         track.workload = wi.workload_digest();
         if (batchable_ && batchable_(wi.model()))
@@ -304,11 +306,8 @@ StatusOr<v1::ReportResultResponse> RunTable::Report(const v1::ReportResultReques
     std::lock_guard<std::mutex> lock(mu_);
     auto it = runs_.find(req.run_key());
     if (it != runs_.end()) {
-      v1::WorkItem wi;
-      if (wi.ParseFromString(it->second.item)) {
-        model = wi.model();
-        version = wi.model_version();
-      }
+      model = it->second.model;
+      version = it->second.model_version;
     }
   }
   // Recorded outside the lock: SQLite commits are the slow part.

@@ -139,6 +139,7 @@ class RunTable {
   using TimePoint = Clock::TimePoint;
   struct RunTrack {
     std::string item;        // serialized WorkItem; cleared once recorded
+    std::string model, model_version;  // kept after `item` goes: late duplicates compare them
     double cost = 0;
     Phase phase = Phase::kPending;
     std::string worker;      // the claimer, else the worker it was published to
