@@ -22,7 +22,19 @@
 
 namespace kreplay::server {
 
-class TraceStore {
+// The read side of stored traces, all that trace streams need (an in-memory
+// twin for tests is in testing/fakes.h). Thread-safety: concurrent calls allowed.
+class TraceReader {
+ public:
+  virtual ~TraceReader() = default;
+  virtual StatusOr<v1::TraceManifest> Manifest(const std::string& digest) const = 0;
+  // The chunk with its digest set (stream_id left empty).
+  virtual StatusOr<v1::TraceChunk> ReadChunk(const std::string& digest, uint32_t index) const = 0;
+  // Size in bytes of one stored chunk (payload), for window accounting.
+  virtual StatusOr<uint64_t> ChunkBytes(const std::string& digest, uint32_t index) const = 0;
+};
+
+class TraceStore final : public TraceReader {
  public:
   // Creates `dir` if needed and indexes the traces already in it.
   static StatusOr<std::unique_ptr<TraceStore>> Open(const std::string& dir);
@@ -33,11 +45,9 @@ class TraceStore {
   StatusOr<v1::TraceManifest> Put(const family::FamilyInfo& family, const model::AnyValue& w, size_t chunk_bytes,
                                   const std::string& source);
 
-  StatusOr<v1::TraceManifest> Manifest(const std::string& digest) const;
-  // The chunk with its digest set (stream_id left empty).
-  StatusOr<v1::TraceChunk> ReadChunk(const std::string& digest, uint32_t index) const;
-  // Size in bytes of one stored chunk (payload), for window accounting.
-  StatusOr<uint64_t> ChunkBytes(const std::string& digest, uint32_t index) const;
+  StatusOr<v1::TraceManifest> Manifest(const std::string& digest) const override;
+  StatusOr<v1::TraceChunk> ReadChunk(const std::string& digest, uint32_t index) const override;
+  StatusOr<uint64_t> ChunkBytes(const std::string& digest, uint32_t index) const override;
 
  private:
   struct Entry {
