@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "controller/cli/exit_codes.h"
 #include "controller/cli/subprocess.h"
 #include "controller/planner/planner.h"
 #include "controller/report/curves.h"
@@ -47,27 +48,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void Err(const std::string& msg) { std::fprintf(stderr, "kreplay: %s\n", msg.c_str()); }
-
-int ExitFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kOutOfRange:
-      return kExitBadInput;
-    case StatusCode::kCancelled: return kExitInterrupted;
-    default: return kExitInfra;
-  }
-}
-
-int Fail(const Status& s) {
-  Err(s.code() == StatusCode::kInvalidArgument ? s.message() : s.ToString());
-  return ExitFor(s);
-}
 
 // Blocks SIGINT/SIGTERM process-wide (call before starting threads) and runs
 // `on_signal` on a dedicated thread when one arrives.
@@ -208,7 +188,7 @@ class ProgressPrinter {
 int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std::vector<report::RunRecord> records, const std::string& out, bool quiet,
                const GatePlan& gate_plan) {
   auto rep = report::BuildReport(spec, std::move(records), report::LocalHostName());
-  if (!rep.ok()) return Fail(rep.status());
+  if (!rep.ok()) return ReportFailure(rep.status());
   if (!quiet) std::fputs(report::FormatTable(*rep).c_str(), stdout);
   // The gate is judged before anything is written so that results.json,
   // summary.md and junit.xml tell the same story.
@@ -222,7 +202,7 @@ int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std
     if (!g.ok()) {
       // The results are still worth keeping: write them, then report the error.
       Status written = report::WriteReport(*rep, out);
-      return Fail(g.status().WithContext("regression gate (results " +
+      return ReportFailure(g.status().WithContext("regression gate (results " +
                                          (written.ok() ? "written to " + out : "not written: " + written.ToString()) + ")"));
     }
     verdict = std::move(*g);
@@ -230,7 +210,7 @@ int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std
   Status st = verdict ? report::WriteReport(*rep, out, "gate", gate::GateJson(*verdict), gate::GateMarkdown(*verdict))
                       : report::WriteReport(*rep, out);
   if (st.ok() && verdict) st = WriteFileAtomic(out + "/junit.xml", gate::GateJunitXml(*verdict, rep->study));
-  if (!st.ok()) return Fail(st);
+  if (!st.ok()) return ReportFailure(st);
   std::fprintf(stderr, "kreplay: wrote %s/{results.json,results.csv,aggregates.csv,summary.md,resolved-spec.yaml%s}\n",
                out.c_str(), verdict ? ",junit.xml" : "");
   // What-if curves: metrics against the swept size, when the grid has one,
@@ -239,7 +219,7 @@ int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std
   auto curves = report::BuildCurves(*rep, x, rep->metrics);
   if (curves.ok() && !curves->empty()) {
     st = report::WriteCurveFiles(*curves, out);
-    if (!st.ok()) return Fail(st);
+    if (!st.ok()) return ReportFailure(st);
     std::fprintf(stderr, "kreplay: wrote %s/curves.csv and one curves-<metric>.svg per metric (x: %s)\n", out.c_str(),
                  x.empty() ? "cache size of the one-pass MRC" : x.c_str());
   }
@@ -275,7 +255,7 @@ int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, cons
     if (last.state() != v1::STUDY_RUNNING && last.state() != v1::STUDY_PENDING && last.state() != 0) break;
     if (signals.interrupted()) break;
     if (!s.ok()) {
-      Err("watching study " + study_id + ": " + s.error_message() + " (retrying)");
+      PrintError("watching study " + study_id + ": " + s.error_message() + " (retrying)");
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
   }
@@ -286,11 +266,11 @@ int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, cons
     req.set_study_id(study_id);
     v1::CancelStudyResponse resp;
     (void)stub.CancelStudy(&ctx, req, &resp);
-    Err("interrupted: study " + study_id + " cancelled; continue it with --resume");
+    PrintError("interrupted: study " + study_id + " cancelled; continue it with --resume");
     return kExitInterrupted;
   }
   if (last.state() != v1::STUDY_SUCCEEDED) {
-    Err("study " + study_id + " ended " + v1::StudyState_Name(last.state()) + ": " + last.message());
+    PrintError("study " + study_id + " ended " + v1::StudyState_Name(last.state()) + ": " + last.message());
     return kExitInfra;
   }
   // Fetch every run with its result.
@@ -303,7 +283,7 @@ int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, cons
   while (reader->Read(&run)) {
     if (run.state() != v1::RUN_DONE) continue;
     auto result = codec::ParseResult(run.result());
-    if (!result.ok()) return Fail(result.status().WithContext("run " + run.run_key()));
+    if (!result.ok()) return ReportFailure(result.status().WithContext("run " + run.run_key()));
     report::RunRecord r;
     r.run_key = run.run_key();
     r.variant = run.variant();
@@ -319,7 +299,7 @@ int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, cons
     records.push_back(std::move(r));
   }
   grpc::Status s = reader->Finish();
-  if (!s.ok()) return Fail(rpc::FromGrpc(s, "fetching results"));
+  if (!s.ok()) return ReportFailure(rpc::FromGrpc(s, "fetching results"));
   return EmitReport(spec, registry, std::move(records), out, quiet, gate_plan);
 }
 
@@ -355,7 +335,7 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
   popt.keep_built = true;
   popt.threads = threads;
   auto plan = planner::StudyPlanner::PlanRuns(spec, popt);
-  if (!plan.ok()) return Fail(plan.status());
+  if (!plan.ok()) return ReportFailure(plan.status());
   std::vector<report::RunRecord> records(runs.size());
   std::vector<Status> errors(runs.size());
   std::atomic<size_t> next{0}, finished{0};
@@ -402,14 +382,14 @@ int RunLocal(const spec::StudySpec& spec, const model::Registry& registry, const
   signals.OnSignal(nullptr);
   if (cancel.load()) {
     report_progress(finished.load(), v1::STUDY_CANCELLED);
-    Err("interrupted: nothing recorded (--local keeps no ledger); run again to redo it");
+    PrintError("interrupted: nothing recorded (--local keeps no ledger); run again to redo it");
     return kExitInterrupted;
   }
   bool failed = false;
   for (const auto& e : errors) failed |= !e.ok();
   report_progress(finished.load(), failed ? v1::STUDY_FAILED : v1::STUDY_SUCCEEDED);
   for (size_t i = 0; i < runs.size(); ++i)
-    if (!errors[i].ok()) return Fail(errors[i].WithContext("run " + spec.variants[runs[i].variant].name));
+    if (!errors[i].ok()) return ReportFailure(errors[i].WithContext("run " + spec.variants[runs[i].variant].name));
   return EmitReport(spec, registry, std::move(records), out, quiet, gate_plan);
 }
 
@@ -430,24 +410,21 @@ StatusOr<std::string> WaitForFile(const std::string& path, Subprocess& child, st
 
 // ---------------------------------------------------------------------------
 
-int ExitCodeFor(const Status& s) { return ExitFor(s); }
-int ReportFailure(const Status& s) { return Fail(s); }
-
 int CmdRun(const model::Registry& registry, const RunOptions& o) {
   SignalWatcher signals;
   // Flags first: a bad -X is reported even when --local would not use it.
   auto kafka_check = KafkaFrom(o.bootstrap, o.kafka_props);
-  if (!kafka_check.ok()) return Fail(kafka_check.status());
+  if (!kafka_check.ok()) return ReportFailure(kafka_check.status());
   auto spec = spec::LoadStudySpec(o.spec, registry);
-  if (!spec.ok()) return Fail(spec.status());
-  if (Status st = spec::CheckPlanSize(*spec, registry, o.yes); !st.ok()) return Fail(st);
+  if (!spec.ok()) return ReportFailure(spec.status());
+  if (Status st = spec::CheckPlanSize(*spec, registry, o.yes); !st.ok()) return ReportFailure(st);
   auto gate_plan = PlanGate(*spec, registry, o.gate);
-  if (!gate_plan.ok()) return Fail(gate_plan.status());
+  if (!gate_plan.ok()) return ReportFailure(gate_plan.status());
   std::string out = o.out.empty() ? DefaultOut(*spec) : o.out;
-  if (Status st = CheckBaselineNotOut(*gate_plan, out); !st.ok()) return Fail(st);
+  if (Status st = CheckBaselineNotOut(*gate_plan, out); !st.ok()) return ReportFailure(st);
   std::error_code ec;
   fs::create_directories(out, ec);
-  if (ec) return Fail(InvalidArgument("--out " + out + ": " + ec.message()));
+  if (ec) return ReportFailure(InvalidArgument("--out " + out + ": " + ec.message()));
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (o.local) return RunLocal(*spec, registry, out, o.threads > 0 ? o.threads : static_cast<int>(cores), o.quiet, o.progress, signals, *gate_plan);
 
@@ -462,21 +439,21 @@ int CmdRun(const model::Registry& registry, const RunOptions& o) {
     auto b = Subprocess::Spawn({self, "broker", "--bootstrap-file", bfile, "--topic-prefix", o.topic_prefix,
                                 "--work-partitions", std::to_string(std::max(8, 4 * o.workers * 2))},
                                run_dir + "/broker.log");
-    if (!b.ok()) return Fail(b.status());
+    if (!b.ok()) return ReportFailure(b.status());
     broker = std::move(*b);
     auto bs = WaitForFile(bfile, broker, std::chrono::seconds(20));
-    if (!bs.ok()) return Fail(bs.status().WithContext("embedded broker (log: " + run_dir + "/broker.log)"));
+    if (!bs.ok()) return ReportFailure(bs.status().WithContext("embedded broker (log: " + run_dir + "/broker.log)"));
     bootstrap = *bs;
   }
   auto kafka = KafkaFrom(bootstrap, o.kafka_props);
-  if (!kafka.ok()) return Fail(kafka.status());
+  if (!kafka.ok()) return ReportFailure(kafka.status());
   server::ControllerOptions co;
   co.data_dir = out;
   co.db_path = o.db;
   co.kafka = *kafka;
   co.topic_prefix = o.topic_prefix;
   auto controller = server::ControllerServer::Start(co);
-  if (!controller.ok()) return Fail(controller.status());
+  if (!controller.ok()) return ReportFailure(controller.status());
   int threads = o.threads > 0 ? o.threads : std::max(1, static_cast<int>(cores) / o.workers);
   std::vector<Subprocess> workers;
   for (int i = 0; i < o.workers; ++i) {
@@ -489,7 +466,7 @@ int CmdRun(const model::Registry& registry, const RunOptions& o) {
       argv.push_back(p);
     }
     auto w = Subprocess::Spawn(argv, run_dir + "/worker" + std::to_string(i) + ".log");
-    if (!w.ok()) return Fail(w.status());
+    if (!w.ok()) return ReportFailure(w.status());
     workers.push_back(std::move(*w));
   }
   std::fprintf(stderr, "kreplay: broker %s, controller %s, %d workers x %d threads (logs in %s)\n", bootstrap.c_str(),
@@ -497,7 +474,7 @@ int CmdRun(const model::Registry& registry, const RunOptions& o) {
 
   auto stub = v1::Controller::NewStub(rpc::MakeChannel((*controller)->address()));
   auto text = ReadFile(o.spec);
-  if (!text.ok()) return Fail(text.status());
+  if (!text.ok()) return ReportFailure(text.status());
   v1::SubmitStudyRequest req;
   req.set_spec_yaml(*text);
   req.set_spec_path(fs::absolute(o.spec).string());
@@ -507,7 +484,7 @@ int CmdRun(const model::Registry& registry, const RunOptions& o) {
   v1::SubmitStudyResponse resp;
   grpc::ClientContext ctx;
   grpc::Status s = stub->SubmitStudy(&ctx, req, &resp);
-  if (!s.ok()) return Fail(rpc::FromGrpc(s, "submit"));
+  if (!s.ok()) return ReportFailure(rpc::FromGrpc(s, "submit"));
   std::fprintf(stderr, "kreplay: study %s: %llu runs (%llu already recorded)\n", resp.study_id().c_str(),
                static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()));
   int rc = WatchAndReport(*stub, resp.study_id(), *spec, registry, out, o.progress, o.quiet, signals, *gate_plan);
@@ -523,12 +500,12 @@ int CmdRun(const model::Registry& registry, const RunOptions& o) {
 int CmdBroker(const BrokerOptions& o) {
   SignalWatcher signals;
   auto topics = bus::KreplayTopics(o.topic_prefix, "--topic-prefix");
-  if (!topics.ok()) return Fail(topics.status());
+  if (!topics.ok()) return ReportFailure(topics.status());
   auto broker = bus::EmbeddedBroker::Start(o.brokers, {{topics->work, o.work_partitions}, {topics->traces, o.trace_partitions}});
-  if (!broker.ok()) return Fail(broker.status());
+  if (!broker.ok()) return ReportFailure(broker.status());
   if (!o.bootstrap_file.empty()) {
     Status st = WriteFileAtomic(o.bootstrap_file, (*broker)->bootstrap_servers() + "\n");
-    if (!st.ok()) return Fail(st);
+    if (!st.ok()) return ReportFailure(st);
   }
   std::printf("kreplay broker: %s (topics %s x%d, %s x%d)\n", (*broker)->bootstrap_servers().c_str(),
               topics->work.c_str(), o.work_partitions, topics->traces.c_str(), o.trace_partitions);
@@ -540,7 +517,7 @@ int CmdBroker(const BrokerOptions& o) {
 int CmdController(const model::Registry& registry, const ControllerCliOptions& o) {
   SignalWatcher signals;
   auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
-  if (!kafka.ok()) return Fail(kafka.status());
+  if (!kafka.ok()) return ReportFailure(kafka.status());
   server::ControllerOptions co;
   co.listen = o.listen;
   co.data_dir = o.data_dir;
@@ -552,10 +529,10 @@ int CmdController(const model::Registry& registry, const ControllerCliOptions& o
   co.reuse_published_traces = o.reuse_traces;
   co.metrics_listen = o.metrics_listen;
   auto controller = server::ControllerServer::Start(co);
-  if (!controller.ok()) return Fail(controller.status());
+  if (!controller.ok()) return ReportFailure(controller.status());
   Status st = WritePortFile(o.port_file, (*controller)->port());
   if (st.ok()) st = WritePortFile(o.metrics_port_file, (*controller)->metrics_port());
-  if (!st.ok()) return Fail(st);
+  if (!st.ok()) return ReportFailure(st);
   std::printf("kreplay controller: listening on port %d, metrics on port %d\n", (*controller)->port(),
               (*controller)->metrics_port());
   std::fflush(stdout);
@@ -567,7 +544,7 @@ int CmdController(const model::Registry& registry, const ControllerCliOptions& o
 int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o) {
   SignalWatcher signals;
   auto kafka = KafkaFrom(o.bootstrap, o.kafka_props);
-  if (!kafka.ok()) return Fail(kafka.status());
+  if (!kafka.ok()) return ReportFailure(kafka.status());
   worker::WorkerOptions wo;
   wo.registry = &registry;
   wo.controller = o.controller;
@@ -579,13 +556,13 @@ int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o) {
   wo.session_timeout_ms = o.session_timeout_ms;
   wo.shutdown_grace_seconds = o.grace_seconds;
   auto w = worker::Worker::Start(wo);
-  if (!w.ok()) return Fail(w.status());
-  if (Status st = WritePortFile(o.metrics_port_file, (*w)->metrics_port()); !st.ok()) return Fail(st);
+  if (!w.ok()) return ReportFailure(w.status());
+  if (Status st = WritePortFile(o.metrics_port_file, (*w)->metrics_port()); !st.ok()) return ReportFailure(st);
   std::fprintf(stderr, "kreplay worker %s: running, metrics on port %d\n", (*w)->worker_id().c_str(), (*w)->metrics_port());
   signals.WaitForSignal();
   (*w)->RequestStop();
   Status st = (*w)->Wait();
-  int rc = st.ok() ? kExitOk : Fail(st);
+  int rc = st.ok() ? kExitOk : ReportFailure(st);
   // Everything that must survive is out: results recorded, offsets committed,
   // the group left. Skip the destructors: freeing gigabytes of cached
   // workloads one vector at a time takes seconds the OS does at once.
@@ -596,20 +573,20 @@ int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o) {
 int CmdSubmit(const model::Registry& registry, const SubmitOptions& o) {
   SignalWatcher signals;
   auto spec = spec::LoadStudySpec(o.spec, registry);
-  if (!spec.ok()) return Fail(spec.status());
+  if (!spec.ok()) return ReportFailure(spec.status());
   if (!o.wait && (!o.gate.baseline.empty() || !o.gate.fail_if.empty() || o.gate.alpha > 0 ||
                   o.gate.allow_model_change || o.gate.no_gate))
-    return Fail(InvalidArgument("--baseline/--fail-if/--alpha/--allow-model-change/--no-gate need --wait (the gate "
+    return ReportFailure(InvalidArgument("--baseline/--fail-if/--alpha/--allow-model-change/--no-gate need --wait (the gate "
                                 "judges the finished study)"));
   GatePlan no_gate;
   auto gate_plan = o.wait ? PlanGate(*spec, registry, o.gate) : StatusOr<GatePlan>(no_gate);
-  if (!gate_plan.ok()) return Fail(gate_plan.status());
+  if (!gate_plan.ok()) return ReportFailure(gate_plan.status());
   if (o.wait) {
     if (Status st = CheckBaselineNotOut(*gate_plan, o.out.empty() ? DefaultOut(*spec) : o.out); !st.ok())
-      return Fail(st);
+      return ReportFailure(st);
   }
   auto text = ReadFile(o.spec);
-  if (!text.ok()) return Fail(text.status());
+  if (!text.ok()) return ReportFailure(text.status());
   auto stub = v1::Controller::NewStub(rpc::MakeChannel(o.controller));
   v1::SubmitStudyRequest req;
   req.set_spec_yaml(*text);
@@ -623,7 +600,7 @@ int CmdSubmit(const model::Registry& registry, const SubmitOptions& o) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
   grpc::Status s = stub->SubmitStudy(&ctx, req, &resp);
-  if (!s.ok()) return Fail(rpc::FromGrpc(s, "submit to " + o.controller));
+  if (!s.ok()) return ReportFailure(rpc::FromGrpc(s, "submit to " + o.controller));
   std::printf("%s\n", resp.study_id().c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "kreplay: study %s: %llu runs (%llu already recorded)%s\n", resp.study_id().c_str(),
@@ -641,7 +618,7 @@ int CmdModels(const model::Registry& registry, const std::string& describe) {
     return kExitOk;
   }
   const model::ModelInfo* m = registry.Find(describe);
-  if (!m) return Fail(NotFound("unknown model '" + describe + "' (known: " + Join(registry.Names(), ", ") + ")"));
+  if (!m) return ReportFailure(NotFound("unknown model '" + describe + "' (known: " + Join(registry.Names(), ", ") + ")"));
   std::printf("%s %s (%s family)\n  %s\n  mirrors: %s\n\nParameters:\n", m->name.c_str(), m->version.c_str(),
               m->family.c_str(), m->description.c_str(), m->mirrors.c_str());
   for (const auto& p : m->params) {
@@ -668,13 +645,13 @@ int CmdModels(const model::Registry& registry, const std::string& describe) {
 int CmdPlatforms(const std::string& show) {
   if (!show.empty()) {
     auto y = platforms::BuiltinPlatformYaml(show);
-    if (!y.ok()) return Fail(y.status());
+    if (!y.ok()) return ReportFailure(y.status());
     std::fputs(y->c_str(), stdout);
     return kExitOk;
   }
   for (const auto& name : platforms::BuiltinPlatformNames()) {
     auto p = platforms::LoadBuiltinPlatform(name);
-    if (!p.ok()) return Fail(p.status());
+    if (!p.ok()) return ReportFailure(p.status());
     std::string clusters;
     for (const auto& c : p->clusters)
       clusters += (clusters.empty() ? "" : " + ") + std::to_string(c.cpus) + "x " + c.core;
@@ -688,7 +665,7 @@ int CmdDevices(const std::string& show) {
   const auto gb = [](uint64_t b) { return static_cast<double>(b) / 1e9; };
   if (!show.empty()) {
     const blockcache::DeviceProfile* p = blockcache::FindDeviceProfile(show);
-    if (!p) return Fail(NotFound("no device profile '" + show + "' (known: " + blockcache::DeviceProfileNames() + ")"));
+    if (!p) return ReportFailure(NotFound("no device profile '" + show + "' (known: " + blockcache::DeviceProfileNames() + ")"));
     std::printf("%s: %s\n", p->name.c_str(), p->description.c_str());
     if (p->kind == DeviceKind::kHdd) {
       const auto& h = p->hdd;
@@ -727,27 +704,27 @@ namespace kreplay::cli {
 
 int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions& o) {
   auto spec = spec::LoadStudySpec(o.spec, registry);
-  if (!spec.ok()) return Fail(spec.status());
+  if (!spec.ok()) return ReportFailure(spec.status());
   size_t index = 0;
   if (!o.workload.empty()) {
     std::vector<std::string> names;
     for (const auto& w : spec->workloads) names.push_back(w.name);
     auto it = std::find(names.begin(), names.end(), o.workload);
     if (it == names.end())
-      return Fail(InvalidArgument("--workload: no workload '" + o.workload + "' in " + o.spec + " (has: " +
+      return ReportFailure(InvalidArgument("--workload: no workload '" + o.workload + "' in " + o.spec + " (has: " +
                                   Join(names, ", ") + ")"));
     index = static_cast<size_t>(it - names.begin());
   }
   uint64_t seed = o.seed ? o.seed : spec->seeds.front();
   auto w = spec::BuildWorkload(*spec, index, seed);
-  if (!w.ok()) return Fail(w.status());
+  if (!w.ok()) return ReportFailure(w.status());
   std::string json = workload::WriteRtApp(*w);
   if (o.out.empty() || o.out == "-") {
     std::fputs(json.c_str(), stdout);
     return kExitOk;
   }
   Status st = WriteFileAtomic(o.out, json);
-  if (!st.ok()) return Fail(st);
+  if (!st.ok()) return ReportFailure(st);
   std::fprintf(stderr, "kreplay: wrote %s (%zu tasks, content digest %s)\n", o.out.c_str(), w->tasks.size(),
                spec::WorkloadDigest(*w).substr(0, 16).c_str());
   return kExitOk;

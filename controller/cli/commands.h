@@ -1,20 +1,14 @@
-// The kreplay subcommands. Each returns a process exit code.
+// The kreplay subcommands. Each returns a process exit code (exit_codes.h).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "controller/cli/gate_cli.h"
-#include "services/core/status.h"
 #include "services/model/registry.h"
 
 namespace kreplay::cli {
-
-constexpr int kExitOk = 0;
-constexpr int kExitRegression = 1;
-constexpr int kExitBadInput = 2;
-constexpr int kExitInfra = 3;
-constexpr int kExitInterrupted = 130;
 
 struct RunOptions {
   std::string spec, out, db, bootstrap, topic_prefix;
@@ -61,12 +55,6 @@ struct SubmitOptions {
   std::string progress = "auto";
   GateFlags gate;
 };
-
-// The exit code for a failed Status (2 bad input, 3 infrastructure, 130
-// cancelled): one mapping for every subcommand.
-int ExitCodeFor(const Status& s);
-// Prints "kreplay: <message>" to stderr and returns ExitCodeFor(s).
-int ReportFailure(const Status& s);
 
 // The commands that know models take the process's one registry (main.cc).
 int CmdRun(const model::Registry& registry, const RunOptions& o);

@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "controller/cli/commands.h"
+#include "controller/cli/exit_codes.h"
+#include "controller/cli/gate_cli.h"
 #include "controller/cli/subprocess.h"
 #include "controller/cli/plan_cmd.h"
 #include "controller/cli/rerun_cmd.h"
