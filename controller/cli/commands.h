@@ -1,4 +1,6 @@
-// The kreplay subcommands. Each returns a process exit code (exit_codes.h).
+// The role subcommands: run, broker, controller, worker, submit. Each
+// returns a process exit code (exit_codes.h). The catalog commands (models,
+// platforms, devices, workload write) are in catalog_cmd.h.
 #pragma once
 
 #include <cstdint>
@@ -36,11 +38,6 @@ struct ControllerCliOptions {
   std::string metrics_listen = "127.0.0.1:0", metrics_port_file;
 };
 
-struct WorkloadWriteOptions {
-  std::string spec, workload, out;
-  uint64_t seed = 0;  // 0 = the spec's first seed
-};
-
 struct WorkerCliOptions {
   std::string controller, bootstrap, topic_prefix, id, metrics_listen = "127.0.0.1:0", metrics_port_file;
   std::vector<std::string> kafka_props;
@@ -62,10 +59,5 @@ int CmdBroker(const BrokerOptions& o);
 int CmdController(const model::Registry& registry, const ControllerCliOptions& o);
 int CmdWorker(const model::Registry& registry, const WorkerCliOptions& o);
 int CmdSubmit(const model::Registry& registry, const SubmitOptions& o);
-int CmdModels(const model::Registry& registry, const std::string& describe);
-int CmdPlatforms(const std::string& show);
-// `kreplay devices [NAME]`: the block device profiles.
-int CmdDevices(const std::string& show);
-int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions& o);
 
 }  // namespace kreplay::cli

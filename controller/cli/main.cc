@@ -14,12 +14,13 @@
 #include <sstream>
 #include <thread>
 
+#include "controller/cli/catalog_cmd.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/exit_codes.h"
 #include "controller/cli/gate_cli.h"
-#include "controller/cli/subprocess.h"
 #include "controller/cli/plan_cmd.h"
 #include "controller/cli/rerun_cmd.h"
+#include "controller/cli/subprocess.h"
 #include "controller/cli/trace_cmd.h"
 #include "workers/models/builtin.h"
 
