@@ -1,20 +1,16 @@
-// The kreplay subcommands. Each returns a process exit code.
+// The role subcommands: run, broker, controller, worker, submit. Each
+// returns a process exit code (exit_codes.h). The catalog commands (models,
+// platforms, devices, workload write) are in catalog_cmd.h.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "controller/cli/gate_cli.h"
-#include "services/core/status.h"
 #include "services/family/family.h"
 
 namespace kreplay::cli {
-
-constexpr int kExitOk = 0;
-constexpr int kExitRegression = 1;
-constexpr int kExitBadInput = 2;
-constexpr int kExitInfra = 3;
-constexpr int kExitInterrupted = 130;
 
 struct RunOptions {
   std::string spec, out, db, bootstrap, topic_prefix;
@@ -42,11 +38,6 @@ struct ControllerCliOptions {
   std::string metrics_listen = "127.0.0.1:0", metrics_port_file;
 };
 
-struct WorkloadWriteOptions {
-  std::string spec, workload, out;
-  uint64_t seed = 0;  // 0 = the spec's first seed
-};
-
 struct WorkerCliOptions {
   std::string controller, bootstrap, topic_prefix, id, metrics_listen = "127.0.0.1:0", metrics_port_file;
   std::vector<std::string> kafka_props;
@@ -62,12 +53,6 @@ struct SubmitOptions {
   GateFlags gate;
 };
 
-// The exit code for a failed Status (2 bad input, 3 infrastructure, 130
-// cancelled): one mapping for every subcommand.
-int ExitCodeFor(const Status& s);
-// Prints "kreplay: <message>" to stderr and returns ExitCodeFor(s).
-int ReportFailure(const Status& s);
-
 // The commands take the process's one catalog of families and models
 // (main.cc), or its model registry.
 int CmdRun(const family::Catalog& catalog, const RunOptions& o);
@@ -75,10 +60,5 @@ int CmdBroker(const BrokerOptions& o);
 int CmdController(const family::Catalog& catalog, const ControllerCliOptions& o);
 int CmdWorker(const family::Catalog& catalog, const WorkerCliOptions& o);
 int CmdSubmit(const model::Registry& registry, const SubmitOptions& o);
-int CmdModels(const model::Registry& registry, const std::string& describe);
-int CmdPlatforms(const std::string& show);
-// `kreplay devices [NAME]`: the block device profiles.
-int CmdDevices(const std::string& show);
-int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions& o);
 
 }  // namespace kreplay::cli

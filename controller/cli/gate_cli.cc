@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "controller/cli/commands.h"
+#include "controller/cli/exit_codes.h"
 #include "services/core/files.h"
 #include "services/core/strings.h"
 #include "workers/models/builtin.h"

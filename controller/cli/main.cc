@@ -2,22 +2,16 @@
 // its flags, then hands over to a library (controller/server, workers/worker,
 // controller/report). Exit codes: 0 ok, 1 regression (gate), 2 bad input,
 // 3 infrastructure failure, 130 interrupted.
-#include <signal.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <atomic>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
-#include <thread>
+#include <string>
 
+#include "controller/cli/catalog_cmd.h"
 #include "controller/cli/commands.h"
-#include "controller/cli/subprocess.h"
+#include "controller/cli/exit_codes.h"
+#include "controller/cli/gate_cli.h"
 #include "controller/cli/plan_cmd.h"
 #include "controller/cli/rerun_cmd.h"
+#include "controller/cli/subprocess.h"
 #include "controller/cli/trace_cmd.h"
 #include "workers/models/builtin.h"
 

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "controller/cli/commands.h"
+#include "controller/cli/exit_codes.h"
 #include "controller/server/server.h"
 #include "controller/spec/plan.h"
 #include "controller/spec/spec.h"

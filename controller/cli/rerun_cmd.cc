@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/cli/commands.h"
+#include "controller/cli/exit_codes.h"
 #include "controller/planner/planner.h"
 #include "controller/report/results_file.h"
 #include "controller/spec/run_key.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "controller/cli/commands.h"
+#include "controller/cli/exit_codes.h"
 #include "services/blocktrace/reader.h"
 #include "services/blocktrace/summary.h"
 #include "services/blocktrace/writer.h"
