@@ -101,8 +101,8 @@ int CmdDevices(const std::string& show) {
   return kExitOk;
 }
 
-int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions& o) {
-  auto spec = spec::LoadStudySpec(o.spec, registry);
+int CmdWorkloadWrite(const family::Catalog& catalog, const WorkloadWriteOptions& o) {
+  auto spec = spec::LoadStudySpec(o.spec, catalog);
   if (!spec.ok()) return ReportFailure(spec.status());
   size_t index = 0;
   if (!o.workload.empty()) {
@@ -115,8 +115,13 @@ int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions
     index = static_cast<size_t>(it - names.begin());
   }
   uint64_t seed = o.seed ? o.seed : spec->seeds.front();
-  auto w = spec::BuildWorkload(*spec, index, seed);
-  if (!w.ok()) return ReportFailure(w.status());
+  auto built = spec::BuildWorkload(*spec, index, seed);
+  if (!built.ok()) return ReportFailure(built.status());
+  const auto* w = built->As<workload::SchedWorkload>();
+  if (!w)
+    return ReportFailure(InvalidArgument("workload write: '" + spec->workloads[index].name + "' is a " +
+                                         spec->workloads[index].kind + " workload of a " + spec->family +
+                                         " study; only scheduler workloads can be written as rt-app JSON"));
   std::string json = workload::WriteRtApp(*w);
   if (o.out.empty() || o.out == "-") {
     std::fputs(json.c_str(), stdout);
@@ -125,7 +130,7 @@ int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions
   Status st = WriteFileAtomic(o.out, json);
   if (!st.ok()) return ReportFailure(st);
   std::fprintf(stderr, "kreplay: wrote %s (%zu tasks, content digest %s)\n", o.out.c_str(), w->tasks.size(),
-               spec::WorkloadDigest(*w).substr(0, 16).c_str());
+               workload::SchedWorkloadDigest(*w).substr(0, 16).c_str());
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "services/family/family.h"
 #include "services/model/registry.h"
 
 namespace kreplay::cli {
@@ -24,6 +25,6 @@ int CmdPlatforms(const std::string& show);
 // `kreplay devices [NAME]`: the block device profiles.
 int CmdDevices(const std::string& show);
 // `kreplay workload write SPEC`: one workload of a study as rt-app JSON.
-int CmdWorkloadWrite(const model::Registry& registry, const WorkloadWriteOptions& o);
+int CmdWorkloadWrite(const family::Catalog& catalog, const WorkloadWriteOptions& o);
 
 }  // namespace kreplay::cli

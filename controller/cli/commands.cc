@@ -49,9 +49,9 @@ int CmdRun(const family::Catalog& catalog, const RunOptions& o) {
   // Flags first: a bad -X is reported even when --local would not use it.
   auto kafka_check = KafkaFrom(o.bootstrap, o.kafka_props);
   if (!kafka_check.ok()) return ReportFailure(kafka_check.status());
-  auto spec = spec::LoadStudySpec(o.spec, registry);
+  auto spec = spec::LoadStudySpec(o.spec, catalog);
   if (!spec.ok()) return ReportFailure(spec.status());
-  if (Status st = spec::CheckPlanSize(*spec, registry, o.yes); !st.ok()) return ReportFailure(st);
+  if (Status st = spec::CheckPlanSize(*spec, catalog, o.yes); !st.ok()) return ReportFailure(st);
   auto gate_plan = PlanGate(*spec, registry, o.gate);
   if (!gate_plan.ok()) return ReportFailure(gate_plan.status());
   std::string out = o.out.empty() ? DefaultOut(*spec) : o.out;
@@ -175,9 +175,10 @@ int CmdWorker(const family::Catalog& catalog, const WorkerCliOptions& o) {
   std::_Exit(rc);
 }
 
-int CmdSubmit(const model::Registry& registry, const SubmitOptions& o) {
+int CmdSubmit(const family::Catalog& catalog, const SubmitOptions& o) {
+  const model::Registry& registry = catalog.models();
   SignalWatcher signals;
-  auto spec = spec::LoadStudySpec(o.spec, registry);
+  auto spec = spec::LoadStudySpec(o.spec, catalog);
   if (!spec.ok()) return ReportFailure(spec.status());
   if (!o.wait && (!o.gate.baseline.empty() || !o.gate.fail_if.empty() || o.gate.alpha > 0 ||
                   o.gate.allow_model_change || o.gate.no_gate))

@@ -59,6 +59,6 @@ int CmdRun(const family::Catalog& catalog, const RunOptions& o);
 int CmdBroker(const BrokerOptions& o);
 int CmdController(const family::Catalog& catalog, const ControllerCliOptions& o);
 int CmdWorker(const family::Catalog& catalog, const WorkerCliOptions& o);
-int CmdSubmit(const model::Registry& registry, const SubmitOptions& o);
+int CmdSubmit(const family::Catalog& catalog, const SubmitOptions& o);
 
 }  // namespace kreplay::cli

@@ -155,14 +155,14 @@ int Main(int argc, char** argv) {
   if (*broker_cmd) return CmdBroker(broker);
   if (*ctl_cmd) return CmdController(catalog, ctl);
   if (*wk_cmd) return CmdWorker(catalog, wk);
-  if (*sub_cmd) return CmdSubmit(registry, sub);
+  if (*sub_cmd) return CmdSubmit(catalog, sub);
   if (*models_cmd) return CmdModels(registry, *describe_cmd ? models_describe : "");
   if (*plat_cmd) return CmdPlatforms(platform_show);
   if (*dev_cmd) return CmdDevices(device_show);
-  if (*wl_cmd) return CmdWorkloadWrite(registry, ww);
+  if (*wl_cmd) return CmdWorkloadWrite(catalog, ww);
   if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
   if (RerunSelected(*rerun_cli)) return RunRerunCommand(catalog, *rerun_cli);
-  if (PlanSelected(*plan_cli)) return RunPlanCommand(registry, *plan_cli);
+  if (PlanSelected(*plan_cli)) return RunPlanCommand(catalog, *plan_cli);
   if (ResultsSelected(*results_cli)) return RunResultsCommand(registry, *results_cli);
   return kExitBadInput;
 }

@@ -82,10 +82,10 @@ void PrintErrors(const Status& st) {
     if (!Trim(line).empty()) std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
 }
 
-int Check(const model::Registry& registry, const PlanCli& p) {
+int Check(const family::Catalog& catalog, const PlanCli& p) {
   int rc = kExitOk;
   for (const auto& file : p.check_files) {
-    auto s = spec::LoadStudySpec(file, registry);
+    auto s = spec::LoadStudySpec(file, catalog);
     if (!s.ok()) {
       PrintErrors(s.status());
       rc = kExitBadInput;
@@ -196,7 +196,8 @@ void PrintPlan(const spec::StudySpec& s, const spec::StudyPlan& plan, int worker
               static_cast<unsigned long long>(plan.work_items));
   std::printf("  variants (%zu): %s\n", variants.size(), ShortList(variants).c_str());
   std::printf("  platforms (%zu): %s\n", plan.platforms.size(),
-              plan.family == spec::kFamilyBlockCache ? "none (block cache family)" : Join(plan.platforms, ", ").c_str());
+              s.platforms.size() == 1 && s.platforms[0].implicit ? ("none (" + plan.family + " family)").c_str()
+                                                                  : Join(plan.platforms, ", ").c_str());
   std::printf("  seeds (%zu): %s\n", seeds.size(), ShortList(seeds).c_str());
   if (plan.batched_runs)
     std::printf("  %llu runs of batching models share work items (up to %u runs each: one pass over the workload)\n",
@@ -227,15 +228,15 @@ void PrintPlan(const spec::StudySpec& s, const spec::StudyPlan& plan, int worker
     std::printf("trace transport: none (every workload travels as its generator spec)\n");
 }
 
-int Plan(const model::Registry& registry, const PlanCli& p) {
-  auto s = spec::LoadStudySpec(p.plan_file, registry);
+int Plan(const family::Catalog& catalog, const PlanCli& p) {
+  auto s = spec::LoadStudySpec(p.plan_file, catalog);
   if (!s.ok()) {
     PrintErrors(s.status());
     return kExitBadInput;
   }
   spec::PlanOptions options;
   options.max_batch_runs = server::ControllerOptions{}.max_batch_runs;
-  spec::StudyPlan plan = spec::PlanStudy(*s, registry, options);
+  spec::StudyPlan plan = spec::PlanStudy(*s, catalog, options);
   // The plan is printed either way (it is what the user needs to decide);
   // above the threshold the exit status says it needs --yes, as `run` will.
   const int threads = Threads(p);
@@ -283,9 +284,9 @@ std::shared_ptr<PlanCli> AddPlanCommands(CLI::App& app) {
 
 bool PlanSelected(const PlanCli& p) { return (p.spec && p.spec->parsed()) || (p.plan && p.plan->parsed()); }
 
-int RunPlanCommand(const model::Registry& registry, const PlanCli& p) {
-  if (p.check->parsed()) return Check(registry, p);
-  if (p.plan->parsed()) return Plan(registry, p);
+int RunPlanCommand(const family::Catalog& catalog, const PlanCli& p) {
+  if (p.check->parsed()) return Check(catalog, p);
+  if (p.plan->parsed()) return Plan(catalog, p);
   return kExitBadInput;
 }
 

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "services/model/registry.h"
+#include "services/family/family.h"
 
 namespace CLI {
 class App;
@@ -23,6 +23,6 @@ std::shared_ptr<PlanCli> AddPlanCommands(CLI::App& app);
 // True if the command line selected `spec check` or `plan`.
 bool PlanSelected(const PlanCli& p);
 // Runs the selected command; returns the process exit code.
-int RunPlanCommand(const model::Registry& registry, const PlanCli& p);
+int RunPlanCommand(const family::Catalog& catalog, const PlanCli& p);
 
 }  // namespace kreplay::cli

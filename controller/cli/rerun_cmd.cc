@@ -215,9 +215,9 @@ int Rerun(const family::Catalog& catalog, const RerunCli& c) {
     auto text = ReadFile(*spec_path);
     if (!text.ok()) return Fail(text.status());
     std::string base = fs::path(recorded).parent_path().string();
-    spec = spec::ParseStudySpec(*text, *spec_path + " (paths relative to " + base + ")", base, registry);
+    spec = spec::ParseStudySpec(*text, *spec_path + " (paths relative to " + base + ")", base, catalog);
   } else {
-    spec = spec::LoadStudySpec(*spec_path, registry);
+    spec = spec::LoadStudySpec(*spec_path, catalog);
   }
   if (!spec.ok()) return Fail(spec.status());
   auto planned = FindPlannedRun(*spec, rec);

@@ -6,47 +6,28 @@
 #include "controller/spec/run_key.h"
 #include "services/codec/convert.h"
 #include "services/core/parallel.h"
-#include "services/workload/block_workload.h"
-#include "services/workload/synth.h"
 
 namespace kreplay::planner {
 namespace {
 
-using Kind = spec::WorkloadEntry::Kind;
-
-// Scheduler work: records to simulate plus simulated time (ms) per task.
-double SchedCost(double records, int64_t duration_ns, size_t tasks) {
-  return records + static_cast<double>(duration_ns) / 1e6 * static_cast<double>(tasks + 1);
-}
-
-// Whether naming the instance needs its content: generated scheduler
-// workloads are named by their generator inputs, everything else by content.
-bool DigestNeedsContent(const spec::WorkloadEntry& we) { return we.kind != Kind::kSynthetic; }
-
-// Names `inst` (digest, cost), building it when naming, transport or the
-// caller needs it.
+// Names `inst` (digest, cost) through its workload kind, building it when
+// naming, transport or the caller needs it.
 Status NameInstance(const spec::StudySpec& spec, size_t index, WorkloadInstance& inst, const PlanOptions& options) {
   const spec::WorkloadEntry& we = spec.workloads[inst.workload];
+  const family::WorkloadKind& kind = *we.kind_info;
   const bool encode = inst.travels_as_trace && options.on_built;
-  if (we.kind == Kind::kSynthetic) {
-    inst.digest = workload::SyntheticWorkloadDigest(we.synth, inst.seed);
-    inst.cost = SchedCost(workload::SyntheticExpectedPhases(we.synth), we.synth.duration_ns,
-                          static_cast<size_t>(workload::SyntheticTaskCount(we.synth)));
+  std::optional<std::string> name = kind.name ? kind.name(we.parsed, inst.seed) : std::nullopt;
+  if (name) {
+    inst.digest = *name;
+    inst.cost = kind.cost_from_inputs(we.parsed);
+    if (!encode && !options.keep_built) return OkStatus();
   }
-  if (!DigestNeedsContent(we) && !encode && !options.keep_built) return OkStatus();
   KREPLAY_RETURN_IF_ERROR(StudyPlanner::Build(spec, inst));
-  const model::AnyValue built = inst.built;
-  if (const auto* block = built.As<workload::BlockWorkload>()) {
-    inst.digest = workload::BlockWorkloadDigest(*block);
-    inst.cost = static_cast<double>(block->requests.size());  // block models' work is per request
-  } else if (we.kind == Kind::kRtApp) {
-    const auto* sched = built.As<workload::SchedWorkload>();
-    inst.digest = workload::SchedWorkloadDigest(*sched);
-    uint64_t records = 0;
-    for (const auto& t : sched->tasks) records += t.phases.size();
-    inst.cost = SchedCost(static_cast<double>(records), sched->duration_ns, sched->tasks.size());
+  if (!name) {
+    inst.digest = kind.digest(inst.built);
+    inst.cost = kind.cost(inst.built);
   }
-  if (encode) KREPLAY_RETURN_IF_ERROR(options.on_built(index, inst, built));
+  if (encode) KREPLAY_RETURN_IF_ERROR(options.on_built(index, inst, inst.built));
   if (!options.keep_built) inst.built = {};
   return OkStatus();
 }
@@ -55,15 +36,7 @@ Status NameInstance(const spec::StudySpec& spec, size_t index, WorkloadInstance&
 
 Status StudyPlanner::Build(const spec::StudySpec& spec, WorkloadInstance& inst) {
   if (!inst.built.empty()) return OkStatus();
-  const spec::WorkloadEntry& we = spec.workloads[inst.workload];
-  if (we.is_block()) {
-    // Held whole: a request is 32 bytes.
-    KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildBlockWorkload(spec, inst.workload, inst.seed));
-    inst.built = model::AnyValue::Make(std::move(w), 0);
-  } else {
-    KREPLAY_ASSIGN_OR_RETURN(auto w, spec::BuildWorkload(spec, inst.workload, inst.seed));
-    inst.built = model::AnyValue::Make(std::move(w), 0);
-  }
+  KREPLAY_ASSIGN_OR_RETURN(inst.built, spec::BuildWorkload(spec, inst.workload, inst.seed));
   return OkStatus();
 }
 
@@ -85,8 +58,7 @@ StatusOr<Plan> StudyPlanner::PlanRuns(const spec::StudySpec& spec, const PlanOpt
     inst.workload = k.first;
     inst.seed = k.second;
     inst.travels_as_trace = we.transport == spec::WorkloadEntry::Transport::kTrace;
-    const std::string& path = we.kind == Kind::kRtApp ? we.rtapp_path : we.trace_path;
-    inst.source = we.name + (we.per_seed() ? " seed " + std::to_string(k.second) : " (" + path + ")");
+    inst.source = we.name + (we.per_seed() ? " seed " + std::to_string(k.second) : " (" + we.parsed.path + ")");
     plan.instances.push_back(std::move(inst));
   }
   std::vector<Status> errors(plan.instances.size());
@@ -108,9 +80,8 @@ StatusOr<Plan> StudyPlanner::PlanRuns(const spec::StudySpec& spec, const PlanOpt
       return InvalidArgument(spec.path + ": runs '" + it->second + "' and '" + pr.label +
                              "' are identical (same model, parameters, platform, workload and seed): "
                              "make the variants differ or remove one");
-    // Scheduler work grows with the CPUs simulated.
-    const bool sched = !spec.workloads[r.workload].is_block();
-    pr.cost = sched ? inst.cost * static_cast<double>(pe.platform.total_cpus()) : inst.cost;
+    // Work grows with the CPUs a platform simulates.
+    pr.cost = pe.implicit ? inst.cost : inst.cost * static_cast<double>(pe.platform.total_cpus());
     pr.run = std::move(r);
     plan.runs.push_back(std::move(pr));
   }
@@ -131,8 +102,8 @@ v1::WorkItem StudyPlanner::MakeWorkItem(const spec::StudySpec& spec, const Plan&
   sys->set_family(spec.family);
   sys->set_name(pe.name);
   sys->set_digest(pe.digest);
-  if (!we.is_block()) sys->set_config(codec::PlatformBytes(pe.platform));
-  if (!inst.travels_as_trace) wi.set_synthetic_yaml(we.synth_yaml);
+  if (!pe.implicit) sys->set_config(codec::PlatformBytes(pe.platform));
+  if (!inst.travels_as_trace) wi.set_synthetic_yaml(we.parsed.generator_yaml);
   wi.set_seed(r.seed);
   wi.set_workload_digest(inst.digest);
   wi.set_estimated_cost(pr.cost);

@@ -17,17 +17,17 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const model::Registry& Registry() {
+const family::Catalog& Catalog() {
   static const family::Catalog* catalog = [] {
     auto* c = new family::Catalog;
     models::RegisterBuiltinFamilies(*c);
     return c;
   }();
-  return catalog->models();
+  return *catalog;
 }
 
 spec::StudySpec Load(const std::string& yaml) {
-  auto s = spec::ParseStudySpec(yaml, "study.yaml", KREPLAY_SPEC_TESTDATA, Registry());
+  auto s = spec::ParseStudySpec(yaml, "study.yaml", KREPLAY_SPEC_TESTDATA, Catalog());
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? *s : spec::StudySpec{};
 }
@@ -59,13 +59,13 @@ TEST(PlannerTest, NamesEachWorkloadOncePerSeedOrOncePerFile) {
   ASSERT_EQ(plan->runs.size(), 2u * 2u * 2u * 3u);
   for (const auto& inst : plan->instances) {
     const auto& we = spec.workloads[inst.workload];
-    if (we.kind == spec::WorkloadEntry::Kind::kSynthetic) {
+    if (we.kind == "synthetic") {
       // Named by the generator's inputs (synth.h), without generating it.
-      EXPECT_EQ(inst.digest, workload::SyntheticWorkloadDigest(we.synth, inst.seed));
+      EXPECT_EQ(inst.digest, workload::SyntheticWorkloadDigest(*we.As<workload::SynthSpec>(), inst.seed));
       EXPECT_FALSE(inst.travels_as_trace);
     } else {
       EXPECT_EQ(inst.seed, 0u);
-      EXPECT_EQ(inst.digest, workload::SchedWorkloadDigest(we.rtapp));
+      EXPECT_EQ(inst.digest, workload::SchedWorkloadDigest(*we.As<workload::SchedWorkload>()));
       EXPECT_TRUE(inst.travels_as_trace);
     }
     EXPECT_TRUE(inst.built.empty()) << "dropped unless keep_built";
@@ -94,7 +94,8 @@ TEST(PlannerTest, KeepBuiltBuildsEveryWorkloadAsTheSpecDefinesIt) {
     ASSERT_NE(built, nullptr);
     auto want = spec::BuildWorkload(spec, inst.workload, inst.seed);
     ASSERT_TRUE(want.ok());
-    EXPECT_EQ(workload::SchedWorkloadDigest(*built), workload::SchedWorkloadDigest(*want));
+    EXPECT_EQ(workload::SchedWorkloadDigest(*built),
+              workload::SchedWorkloadDigest(*want->As<workload::SchedWorkload>()));
   }
 }
 
@@ -121,7 +122,8 @@ TEST(PlannerTest, OnBuiltSeesEachTraceInstanceOnce) {
   // Synthetic workloads keep their generator-input names whatever the transport.
   for (const auto& inst : plan->instances)
     if (spec.workloads[inst.workload].per_seed())
-      EXPECT_EQ(inst.digest, workload::SyntheticWorkloadDigest(spec.workloads[inst.workload].synth, inst.seed));
+      EXPECT_EQ(inst.digest,
+                workload::SyntheticWorkloadDigest(*spec.workloads[inst.workload].As<workload::SynthSpec>(), inst.seed));
 
   opt.on_built = [](size_t, const WorkloadInstance&, const model::AnyValue&) {
     return Unavailable("disk full");
@@ -202,8 +204,10 @@ TEST(PlannerTest, BlockWorkloadsAreNamedByContent) {
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   ASSERT_EQ(plan->instances.size(), 3u);  // zipf x 2 seeds + the file
   for (const auto& inst : plan->instances) {
-    auto w = spec::BuildBlockWorkload(spec, inst.workload, inst.seed);
-    ASSERT_TRUE(w.ok());
+    auto built = spec::BuildWorkload(spec, inst.workload, inst.seed);
+    ASSERT_TRUE(built.ok());
+    const auto* w = built->As<workload::BlockWorkload>();
+    ASSERT_NE(w, nullptr);
     EXPECT_EQ(inst.digest, workload::BlockWorkloadDigest(*w));
     EXPECT_DOUBLE_EQ(inst.cost, static_cast<double>(w->requests.size()));
   }

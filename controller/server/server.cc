@@ -92,7 +92,7 @@ Status ControllerServer::Impl::Submit(const v1::SubmitStudyRequest& req, v1::Sub
   }
   std::string base_dir = std::filesystem::path(req.spec_path()).parent_path().string();
   auto spec = spec::ParseStudySpec(req.spec_yaml(), req.spec_path().empty() ? "<spec>" : req.spec_path(),
-                                   base_dir, catalog->models());
+                                   base_dir, *catalog);
   if (!spec.ok()) return spec.status();
   const std::string spec_digest = Sha256Hex(req.spec_yaml());
 

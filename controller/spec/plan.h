@@ -2,10 +2,12 @@
 // the size check that makes `plan` and `run` ask for --yes on huge studies.
 //
 // Everything here is an ESTIMATE from the loaded spec alone: no workload is
-// generated, no trace is read again, no model runs. Work is counted in the
-// unit each model's throughput was measured in (scheduler: simulated engine
-// events; bcache: requests; block.lru/fifo/mrc: block accesses) and turned
-// into core-seconds with the measured rates documented in plan.cc.
+// generated, no trace is read again, no model runs. Each workload's kind
+// estimates its size and the study family the work of a run
+// (family::FamilyInfo::run_work), in the unit the model's throughput was
+// measured in (ModelInfo::work_unit, e.g. scheduler engine events, bcache
+// requests, block accesses), turned into core-seconds with the model's
+// measured rate (ModelInfo::work_per_core_s).
 //
 // Thread-safety: pure functions over immutable values.
 #pragma once
@@ -91,9 +93,9 @@ struct StudyPlan {
   double trace_bytes = 0;        // chunk payload of every instance that travels as a trace, once each
 };
 
-// The plan of `spec`, loaded against `registry` (which says which models
-// batch). Never fails: LoadStudySpec has validated everything.
-StudyPlan PlanStudy(const StudySpec& spec, const model::Registry& registry, const PlanOptions& options = {});
+// The plan of `spec`, loaded against `catalog` (the family's estimates; which
+// models batch). Never fails: LoadStudySpec has validated everything.
+StudyPlan PlanStudy(const StudySpec& spec, const family::Catalog& catalog, const PlanOptions& options = {});
 
 // Estimated wall time of the model work on `workers` x `threads` cores:
 // core-seconds / cores, but never less than the longest single run (a run is
@@ -105,7 +107,7 @@ double EstimateWallSeconds(const StudyPlan& plan, int workers, int threads);
 // of estimated work) or `yes`; otherwise FailedPrecondition saying what the
 // study would cost and to pass --yes.
 Status CheckPlanSize(const StudyPlan& plan, bool yes);
-Status CheckPlanSize(const StudySpec& spec, const model::Registry& registry, bool yes);
+Status CheckPlanSize(const StudySpec& spec, const family::Catalog& catalog, bool yes);
 
 // "850 ms", "42 s", "3.5 min", "2.1 h", "4.0 days": for estimates.
 std::string HumanSeconds(double seconds);

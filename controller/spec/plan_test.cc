@@ -3,7 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+
+#include "services/workload/synth.h"
+#include "workers/models/blockcache/family.h"
+#include "workers/models/sched/family.h"
 
 namespace kreplay::spec {
 namespace {
@@ -12,11 +17,15 @@ using ::testing::HasSubstr;
 
 StatusOr<model::Result> NoRun(const model::RunInput&) { return model::Result{}; }
 
-// Fake models under the real names, so the plan picks their measured rates;
-// block.lru batches, bcache does not (as the real ones).
-model::Registry TestRegistry() {
-  model::Registry reg;
-  for (const char* family : {"sched", "blockcache"}) EXPECT_TRUE(reg.RegisterFamily(family).ok());
+// The real families' tables (workload kinds, estimates) and fake models under
+// the real names with the real models' measured rates; block.lru batches,
+// bcache does not (as the real ones).
+using Reg = std::unique_ptr<family::Catalog>;
+Reg TestRegistry() {
+  Reg catalog = std::make_unique<family::Catalog>();
+  EXPECT_TRUE(catalog->RegisterFamily(sched::SchedFamilyInfo()).ok());
+  EXPECT_TRUE(catalog->RegisterFamily(blockcache::BlockCacheFamilyInfo()).ok());
+  model::Registry& reg = catalog->models();
   for (const char* name : {"sched.cfs", "sched.hmp"}) {
     model::ModelInfo m;
     m.name = name;
@@ -25,6 +34,8 @@ model::Registry TestRegistry() {
     m.params.push_back(model::IntParam("sched_latency", "ns", 6000000, 100000, 1e9, "latency"));
     m.metrics = {{"energy", "J", model::Better::kLower, ""}};
     m.run = NoRun;
+    m.work_unit = "events";
+    m.work_per_core_s = 13e6;
     EXPECT_TRUE(reg.Register(std::move(m)).ok());
   }
   model::ModelInfo lru;
@@ -35,19 +46,23 @@ model::Registry TestRegistry() {
   lru.params.push_back(model::IntParam("cache_size", "bytes", 1 << 30, 0, 4.6e18, "capacity"));
   lru.metrics = {{"miss_ratio", "ratio", model::Better::kLower, ""}};
   lru.run = NoRun;
+  lru.work_unit = "block accesses";
+  lru.work_per_core_s = 15e6;
   lru.run_batch = [](const model::RunInput&, const std::vector<const model::ParamSet*>& p) {
     return std::vector<StatusOr<model::Result>>(p.size(), model::Result{});
   };
   model::ModelInfo bcache = lru;
   bcache.name = "bcache";
   bcache.run_batch = nullptr;
+  bcache.work_unit = "requests";
+  bcache.work_per_core_s = 3.3e6;
   EXPECT_TRUE(reg.Register(std::move(lru)).ok());
   EXPECT_TRUE(reg.Register(std::move(bcache)).ok());
-  return reg;
+  return catalog;
 }
 
-StudySpec Load(const std::string& yaml, const model::Registry& reg) {
-  auto s = ParseStudySpec(yaml, "study.yaml", KREPLAY_SPEC_TESTDATA, reg);
+StudySpec Load(const std::string& yaml, const Reg& reg) {
+  auto s = ParseStudySpec(yaml, "study.yaml", KREPLAY_SPEC_TESTDATA, *reg);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? *s : StudySpec{};
 }
@@ -74,7 +89,7 @@ grid:
 TEST(PlanTest, CountsRunsAsExpandRunsDoes) {
   auto reg = TestRegistry();
   StudySpec spec = Load(kSched, reg);
-  StudyPlan p = PlanStudy(spec, reg);
+  StudyPlan p = PlanStudy(spec, *reg);
   EXPECT_EQ(p.runs, ExpandRuns(spec).size());
   EXPECT_EQ(p.runs, 2u * 3 * 2 * 2 * 3);  // variants x grid x platforms x workloads x seeds
   ASSERT_EQ(p.variants.size(), 6u);
@@ -89,15 +104,15 @@ TEST(PlanTest, CountsRunsAsExpandRunsDoes) {
 TEST(PlanTest, SchedWorkloadSizes) {
   auto reg = TestRegistry();
   StudySpec spec = Load(kSched, reg);
-  StudyPlan p = PlanStudy(spec, reg);
+  StudyPlan p = PlanStudy(spec, *reg);
   ASSERT_EQ(p.workloads.size(), 2u);
   const WorkloadPlan& syn = p.workloads[0];
   EXPECT_EQ(syn.kind, "synthetic");
   EXPECT_TRUE(syn.per_seed);
   EXPECT_FALSE(syn.travels_as_trace);
   EXPECT_EQ(syn.instances, 3u);
-  EXPECT_EQ(syn.tasks, static_cast<uint64_t>(workload::SyntheticTaskCount(spec.workloads[0].synth)));
-  EXPECT_DOUBLE_EQ(syn.phases, workload::SyntheticExpectedPhases(spec.workloads[0].synth));
+  EXPECT_EQ(syn.tasks, static_cast<uint64_t>(workload::SyntheticTaskCount(*spec.workloads[0].As<workload::SynthSpec>())));
+  EXPECT_DOUBLE_EQ(syn.phases, workload::SyntheticExpectedPhases(*spec.workloads[0].As<workload::SynthSpec>()));
   EXPECT_GT(syn.trace_bytes, syn.phases);  // several bytes a record
   const WorkloadPlan& rt = p.workloads[1];
   EXPECT_EQ(rt.kind, "rtapp");
@@ -120,7 +135,7 @@ TEST(PlanTest, SchedWorkGrowsWithSeedsDurationAndTraceTransport) {
   longer.replace(longer.find("duration: 1s"), 12, "duration: 2s");
   longer.replace(longer.find("seeds: 3"), 8, "seeds: 6");
   StudySpec b = Load(longer, reg);
-  StudyPlan pa = PlanStudy(a, reg), pb = PlanStudy(b, reg);
+  StudyPlan pa = PlanStudy(a, *reg), pb = PlanStudy(b, *reg);
   EXPECT_GT(pa.core_seconds, 0);
   EXPECT_GT(pb.core_seconds, 2 * pa.core_seconds);  // twice the seeds, synthetic twice as long
   EXPECT_EQ(pa.variants[0].work_unit, "events");
@@ -129,7 +144,7 @@ TEST(PlanTest, SchedWorkGrowsWithSeedsDurationAndTraceTransport) {
 
   std::string traced = kSched;
   traced.replace(traced.find("    synthetic:"), 14, "    transport: trace\n    synthetic:");
-  StudyPlan pt = PlanStudy(Load(traced, reg), reg);
+  StudyPlan pt = PlanStudy(Load(traced, reg), *reg);
   EXPECT_TRUE(pt.workloads[0].travels_as_trace);
   EXPECT_DOUBLE_EQ(pt.trace_bytes, pt.workloads[0].trace_bytes * 3 + pt.workloads[1].trace_bytes);
 }
@@ -155,7 +170,7 @@ grid:
 TEST(PlanTest, BlockSizesAndAccesses) {
   auto reg = TestRegistry();
   StudySpec spec = Load(kBlock, reg);
-  StudyPlan p = PlanStudy(spec, reg);
+  StudyPlan p = PlanStudy(spec, *reg);
   EXPECT_EQ(p.runs, ExpandRuns(spec).size());
   EXPECT_EQ(p.platforms, std::vector<std::string>{kNoPlatform});
   const WorkloadPlan& z = p.workloads[0];
@@ -166,8 +181,8 @@ TEST(PlanTest, BlockSizesAndAccesses) {
   EXPECT_DOUBLE_EQ(z.mean_request_bytes, (65536.0 + 3 * 4096.0) / 4);
   const WorkloadPlan& f = p.workloads[1];
   EXPECT_EQ(f.kind, "blocktrace");
-  EXPECT_DOUBLE_EQ(f.requests, static_cast<double>(spec.workloads[1].trace_info.requests));
-  EXPECT_EQ(f.volumes, spec.workloads[1].trace_info.volumes);
+  EXPECT_DOUBLE_EQ(f.requests, static_cast<double>(spec.workloads[1].As<blockcache::BlockTraceSpec>()->info.requests));
+  EXPECT_EQ(f.volumes, spec.workloads[1].As<blockcache::BlockTraceSpec>()->info.volumes);
   EXPECT_TRUE(f.travels_as_trace);
   // block.lru counts block accesses: 64 KiB requests touch 16 blocks of 4 KiB,
   // 4 KiB ones one (weights 1:3); trace requests count one each (lower bound).
@@ -181,7 +196,7 @@ TEST(PlanTest, BlockSyntheticDurationCapsRequests) {
   auto reg = TestRegistry();
   std::string y = kBlock;
   y.replace(y.find("requests: 1000"), 14, "requests: 5000\n      duration: 2s");
-  StudyPlan p = PlanStudy(Load(y, reg), reg);
+  StudyPlan p = PlanStudy(Load(y, reg), *reg);
   EXPECT_DOUBLE_EQ(p.workloads[0].requests, 2000);  // 2 s at 1000/s before 5000 requests
 }
 
@@ -189,22 +204,22 @@ TEST(PlanTest, BatchingModelsShareWorkItems) {
   auto reg = TestRegistry();
   StudySpec spec = Load(kBlock, reg);
   // 3 grid points share (model, workload, seed): 2 workloads x 2 seeds groups of 3.
-  StudyPlan p = PlanStudy(spec, reg);
+  StudyPlan p = PlanStudy(spec, *reg);
   EXPECT_EQ(p.runs, 12u);
   EXPECT_EQ(p.work_items, 4u);
   EXPECT_EQ(p.batched_runs, 12u);
   PlanOptions two;
   two.max_batch_runs = 2;
-  StudyPlan p2 = PlanStudy(spec, reg, two);
+  StudyPlan p2 = PlanStudy(spec, *reg, two);
   EXPECT_EQ(p2.work_items, 8u);    // each group of 3: an item of 2 and one alone
   EXPECT_EQ(p2.batched_runs, 8u);
   PlanOptions one;
   one.max_batch_runs = 1;
-  EXPECT_EQ(PlanStudy(spec, reg, one).work_items, 12u);
+  EXPECT_EQ(PlanStudy(spec, *reg, one).work_items, 12u);
   // bcache has no batch function: one item per run.
   std::string y = kBlock;
   y.replace(y.find("model: block.lru"), 16, "model: bcache");
-  StudyPlan pb = PlanStudy(Load(y, reg), reg);
+  StudyPlan pb = PlanStudy(Load(y, reg), *reg);
   EXPECT_EQ(pb.work_items, pb.runs);
   EXPECT_EQ(pb.variants[0].work_unit, "requests");
   EXPECT_FALSE(pb.variants[0].work_is_lower_bound);
@@ -220,14 +235,14 @@ TEST(PlanTest, ConfirmationAboveTheRunThreshold) {
     return Load(y, reg);
   };
   StudySpec at = spec_with_seeds(kPlanConfirmRuns);
-  ASSERT_EQ(PlanStudy(at, reg).runs, kPlanConfirmRuns);
-  EXPECT_TRUE(CheckPlanSize(at, reg, false).ok());
+  ASSERT_EQ(PlanStudy(at, *reg).runs, kPlanConfirmRuns);
+  EXPECT_TRUE(CheckPlanSize(at, *reg, false).ok());
   StudySpec over = spec_with_seeds(kPlanConfirmRuns + 1);
-  Status st = CheckPlanSize(over, reg, false);
+  Status st = CheckPlanSize(over, *reg, false);
   EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(st.message(), HasSubstr(std::to_string(kPlanConfirmRuns + 1) + " runs"));
   EXPECT_THAT(st.message(), HasSubstr("--yes"));
-  EXPECT_TRUE(CheckPlanSize(over, reg, true).ok());
+  EXPECT_TRUE(CheckPlanSize(over, *reg, true).ok());
 }
 
 TEST(PlanTest, ConfirmationAboveTheWorkThreshold) {
@@ -244,7 +259,7 @@ workloads:
 variants:
   - {name: b, model: bcache}
 )";
-  StudyPlan p = PlanStudy(Load(y, reg), reg);
+  StudyPlan p = PlanStudy(Load(y, reg), *reg);
   ASSERT_LT(p.runs, kPlanConfirmRuns);
   ASSERT_GT(p.core_seconds, kPlanConfirmCoreSeconds);
   Status st = CheckPlanSize(p, false);

@@ -11,12 +11,11 @@
 #include <set>
 #include <sstream>
 
-#include "services/blocktrace/reader.h"
-#include "services/blocktrace/synth.h"
+#include "services/blocktrace/synth.h"  // ParseByteSize
 #include "services/core/digest.h"
 #include "services/core/files.h"
 #include "services/core/strings.h"
-#include "services/workload/rtapp.h"
+#include "services/workload/synth.h"  // ParseDuration
 #include "workers/models/sched/platforms/platforms.h"
 
 namespace kreplay::spec {
@@ -64,11 +63,7 @@ bool IsName(const std::string& s) {
 }
 
 
-std::string ResolvePath(const std::string& base_dir, const std::string& p) {
-  std::filesystem::path fp(p);
-  if (fp.is_relative() && !base_dir.empty()) fp = std::filesystem::path(base_dir) / fp;
-  return fp.lexically_normal().string();
-}
+std::string ResolvePath(const std::string& base_dir, const std::string& p) { return family::ResolveSpecPath(base_dir, p); }
 
 // Plain scalars are typed by their text; quoted ones ("700") stay strings.
 model::ParamValue ScalarToParam(const YAML::Node& n) {
@@ -97,7 +92,6 @@ bool MetricNameMatches(const std::string& declared, const std::string& name) {
   return true;
 }
 
-bool IsSupportedFamily(const std::string& family) { return family == kFamilySched || family == kFamilyBlockCache; }
 
 // Strings accepted for int parameters with a unit: durations for time units
 // ("4ms"; "ns", "us", "ms", "s") and byte sizes for "bytes" ("512MiB").
@@ -139,30 +133,12 @@ std::string ConvertUnitString(const model::ParamSpec& ps, model::ParamValue* v) 
 // The implicit platform of a blockcache study (see kNoPlatform in spec.h).
 PlatformEntry NoPlatformEntry() {
   PlatformEntry pe;
+  pe.implicit = true;
   pe.name = kNoPlatform;
   pe.source = "none";
   pe.canonical = "";
   pe.digest = Sha256Hex(pe.canonical);
   return pe;
-}
-
-// Streams a block trace once: checks every line, counts requests (up to
-// `max_requests` > 0) and keeps nothing else.
-StatusOr<BlockTraceInfo> ScanBlockTrace(const std::string& path, const blocktrace::ReaderOptions& opts,
-                                        uint64_t max_requests) {
-  KREPLAY_ASSIGN_OR_RETURN(auto reader, blocktrace::BlockTraceReader::Open(path, opts));
-  BlockTraceInfo info;
-  workload::BlockRequest r;
-  while (max_requests == 0 || info.requests < max_requests) {
-    KREPLAY_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
-    if (!more) break;
-    ++info.requests;
-  }
-  info.volumes = reader->volumes().size();
-  info.has_task_ids = reader->has_task_ids();
-  info.format = reader->format();
-  info.clamped_times = reader->stats().clamped_times;
-  return info;
 }
 
 // ---- the parser -------------------------------------------------------------
@@ -173,10 +149,10 @@ struct Entry {
   YAML::Node value;
 };
 
-class Parser {
+class Parser final : public family::SpecErrors {
  public:
-  Parser(std::string path, std::string base_dir, const model::Registry& registry)
-      : path_(std::move(path)), base_dir_(std::move(base_dir)), registry_(registry) {}
+  Parser(std::string path, std::string base_dir, const family::Catalog& catalog)
+      : path_(std::move(path)), base_dir_(std::move(base_dir)), catalog_(catalog), registry_(catalog.models()) {}
 
   StatusOr<StudySpec> Parse(std::string_view yaml);
 
@@ -186,8 +162,11 @@ class Parser {
     std::string e = path_ + ":" + std::to_string(line) + ": " + field + ": " + msg;
     if (std::find(errors_.begin(), errors_.end(), e) == errors_.end()) errors_.push_back(e);
   }
-  void Error(const YAML::Node& at, const std::string& field, const std::string& msg) {
+  void Error(const YAML::Node& at, const std::string& field, const std::string& msg) override {
     Error(Line(at), field, msg);
+  }
+  void Nested(const YAML::Node& at, const std::string& field, const std::string& msg, bool same_document) override {
+    NestedErrors(at, field, msg, same_document);
   }
   // A nested parser's (possibly multi-line) message, one error per line.
   // Messages of parsers reading this same document start with "LINE: " and
@@ -238,10 +217,20 @@ class Parser {
   void ParseSeeds(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParsePlatforms(const Entry& e, StudySpec* spec);
   void ParseWorkloads(const Entry& e, StudySpec* spec);
-  // The kind-specific part of one workload entry; false if it had errors.
-  bool ParseBlockTrace(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we);
-  bool ParseBlockSynthetic(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we);
   bool ParseTransport(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we);
+  // A family a study can be of: one with workload kinds.
+  bool IsSupportedFamily(const std::string& family) const {
+    const family::FamilyInfo* f = catalog_.Find(family);
+    return f && !f->kinds.empty();
+  }
+  std::string SupportedFamilies() const {
+    std::vector<std::string> names;
+    for (const auto* f : catalog_.List())
+      if (!f->kinds.empty()) names.push_back(f->name);
+    return Join(names, ", ");
+  }
+  // The study family's table entry (null while the family is unknown).
+  const family::FamilyInfo* Family() const { return family_.empty() ? nullptr : catalog_.Find(family_); }
   void ParseVariants(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParseReference(const std::map<std::string, Entry>& top, StudySpec* spec);
   void ParseMetrics(const std::map<std::string, Entry>& top, StudySpec* spec);
@@ -249,6 +238,7 @@ class Parser {
 
   std::string path_;
   std::string base_dir_;
+  const family::Catalog& catalog_;
   const model::Registry& registry_;
   std::vector<std::string> errors_;
   // Models of the base variants that resolved (for metric checks).
@@ -415,23 +405,45 @@ void Parser::ParsePlatforms(const Entry& e, StudySpec* spec) {
   }
 }
 
+// "'a' or 'b'", "'a', 'b' or 'c'"
+std::string Choices(const std::vector<std::string>& keys) {
+  std::string out;
+  for (size_t i = 0; i < keys.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == keys.size() ? " or " : ", ") + ("'" + keys[i] + "'");
+  return out;
+}
+
 void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
   const YAML::Node& n = e.value;
   if (!n.IsSequence() || n.size() == 0) {
     Error(n.IsNull() ? e.key_node : n, "workloads", "expected a non-empty list of workloads");
     return;
   }
-  static const std::vector<std::string> kAllowed = {
-      "name",   "synthetic",      "rtapp",       "blocktrace",        "block_synthetic", "transport",
-      "format", "blkparse_event", "csv_mapping", "strict_time_order", "max_requests"};
-  // Options of the block trace reader, valid only next to `blocktrace:`.
-  static const std::vector<std::string> kTraceOptions = {"format", "blkparse_event", "csv_mapping",
-                                                         "strict_time_order", "max_requests"};
+  // Every family's kinds are recognised (a wrong one gets a precise error);
+  // the study family's are the ones allowed. Kinds are listed family by
+  // family, the study's first.
+  std::vector<const family::FamilyInfo*> families;
+  if (const family::FamilyInfo* own = Family()) families.push_back(own);
+  for (const auto* f : catalog_.List())
+    if (f->name != family_ && !f->kinds.empty()) families.push_back(f);
+  std::vector<std::string> allowed = {"name"}, all_kinds, own_kinds;
+  for (const auto* f : families) {
+    for (const auto& k : f->kinds) {
+      all_kinds.push_back(k.key);
+      if (f->name == family_) own_kinds.push_back(k.key);
+      allowed.push_back(k.key);
+    }
+  }
+  allowed.push_back("transport");
+  for (const auto* f : families)
+    for (const auto& k : f->kinds)
+      for (const auto& o : k.options)
+        if (std::find(allowed.begin(), allowed.end(), o) == allowed.end()) allowed.push_back(o);
   std::set<std::string> names;
   for (size_t i = 0; i < n.size(); ++i) {
     std::string f = "workloads[" + std::to_string(i) + "]";
     std::map<std::string, Entry> fields;
-    if (!Fields(n[i], f, kAllowed, &fields)) continue;
+    if (!Fields(n[i], f, allowed, &fields)) continue;
     WorkloadEntry we;
     bool ok = true;
     if (auto it = fields.find("name"); it == fields.end()) {
@@ -450,93 +462,63 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
       ok = false;
     }
     std::vector<std::string> kinds;
-    for (const char* k : {"synthetic", "rtapp", "blocktrace", "block_synthetic"})
+    for (const auto& k : all_kinds)
       if (fields.count(k)) kinds.push_back(k);
     if (kinds.size() != 1) {
-      std::string choices = family_ == kFamilySched        ? "'synthetic' or 'rtapp'"
-                            : family_ == kFamilyBlockCache ? "'blocktrace' or 'block_synthetic'"
-                                                           : "'synthetic', 'rtapp', 'blocktrace' or 'block_synthetic'";
-      Error(n[i], f, "exactly one of " + choices + " is required" +
+      Error(n[i], f, "exactly one of " + Choices(family_.empty() ? all_kinds : own_kinds) + " is required" +
                          (kinds.size() > 1 ? " (got " + Join(kinds, ", ") + ")" : ""));
       continue;
     }
-    const std::string& kind = kinds.front();
-    const Entry& ke = fields[kind];
-    bool block = kind == "blocktrace" || kind == "block_synthetic";
-    if (!family_.empty() && block != (family_ == kFamilyBlockCache)) {
-      Error(ke.key_node, f + "." + kind,
-            std::string(block ? "a block workload needs a blockcache study, but "
-                              : "a scheduler workload needs a sched study, but ") +
-                FamilyOrigin() + " (allowed here: " +
-                (block ? "synthetic, rtapp" : "blocktrace, block_synthetic") + "; one family per study)");
+    we.kind = kinds.front();
+    const Entry& ke = fields[we.kind];
+    auto [kind_family, kind] = catalog_.FindKind(we.kind);
+    if (!family_.empty() && kind_family->name != family_) {
+      Error(ke.key_node, f + "." + we.kind,
+            kind_family->workload_noun + " needs a " + kind_family->name + " study, but " + FamilyOrigin() +
+                " (allowed here: " + Join(own_kinds, ", ") + "; one family per study)");
       continue;
     }
-    if (kind != "blocktrace") {
-      bool stray = false;
-      for (const auto& opt : kTraceOptions) {
-        if (auto it = fields.find(opt); it != fields.end()) {
-          Error(it->second.key_node, f + "." + opt, "only for a blocktrace workload");
-          stray = true;
-        }
-      }
-      if (stray) continue;
+    bool stray = false;
+    for (const auto& [key, entry] : fields) {
+      if (key == "name" || key == "transport" || key == we.kind) continue;
+      if (std::find(kind->options.begin(), kind->options.end(), key) != kind->options.end()) continue;
+      // Another kind's option: name the kinds that take it.
+      std::vector<std::string> takers;
+      for (const auto* fam : families)
+        for (const auto& k : fam->kinds)
+          if (std::find(k.options.begin(), k.options.end(), key) != k.options.end()) takers.push_back(k.key);
+      Error(entry.key_node, f + "." + key, "only for a " + Join(takers, " or ") + " workload");
+      stray = true;
     }
-    if (kind == "synthetic") {
-      const Entry& s = ke;
-      we.kind = WorkloadEntry::Kind::kSynthetic;
-      StatusOr<workload::SynthSpec> synth = InvalidArgument("");
-      try {
-        synth = workload::ParseSynthSpec(s.value, f + ".synthetic");
-      } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
-        synth = InvalidArgument(ex.what());
-      }
-      if (!synth.ok()) {
-        NestedErrors(s.key_node, f + ".synthetic", synth.status().message(), true);
-        continue;
-      }
-      we.synth = std::move(synth).value();
-      // Workers re-parse this text, so they validate it exactly as here.
-      we.synth_yaml = YAML::Dump(s.value);
-      if (!ParseTransport(fields, f, &we)) continue;
-    } else if (kind == "rtapp") {
-      const Entry& r = ke;
-      auto p = Str(r, f + ".rtapp");
-      if (!p) continue;
-      we.kind = WorkloadEntry::Kind::kRtApp;
-      we.transport = WorkloadEntry::Transport::kTrace;
-      if (!ParseTransport(fields, f, &we)) continue;
-      we.rtapp_path = ResolvePath(base_dir_, *p);
-      auto text = ReadFile(we.rtapp_path);
-      if (!text.ok()) {
-        Error(r.value, f + ".rtapp", text.status().message());
-        continue;
-      }
-      auto w = workload::ParseRtApp(*text, we.rtapp_path);
-      if (!w.ok()) {
-        NestedErrors(r.value, f + ".rtapp", w.status().message(), false);
-        continue;
-      }
-      we.rtapp = std::move(w).value();
-    } else if (kind == "blocktrace") {
-      if (!ParseBlockTrace(fields, f, &we)) continue;
-    } else {
-      if (!ParseBlockSynthetic(fields, f, &we)) continue;
-    }
+    if (stray) continue;
+    we.kind_info = kind;
+    we.transport = kind->generated ? WorkloadEntry::Transport::kGenerate : WorkloadEntry::Transport::kTrace;
+    family::KindInput input;
+    input.entry = {ke.key_node, ke.value};
+    for (const auto& o : kind->options)
+      if (auto it = fields.find(o); it != fields.end()) input.options[o] = {it->second.key_node, it->second.value};
+    input.field = f;
+    input.base_dir = base_dir_;
+    input.errors = this;
+    // Transport first when the kind parses files, as errors are collected in order.
+    bool transport_ok = ParseTransport(fields, f, &we);
+    auto parsed = kind->parse(input);
+    if (!parsed || !transport_ok) continue;
+    we.parsed = std::move(*parsed);
     if (ok) spec->workloads.push_back(std::move(we));
   }
 }
 
-// `transport:` for the kind already set in *we (its default there too).
+// `transport:`: generated kinds may travel as their generator text (the
+// default) or as a trace; the others always travel as a trace.
 bool Parser::ParseTransport(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we) {
   auto t = fields.find("transport");
   if (t == fields.end()) return true;
   auto v = Str(t->second, f + ".transport");
   if (!v) return false;
-  if (we->kind == WorkloadEntry::Kind::kRtApp || we->kind == WorkloadEntry::Kind::kBlockTrace) {
+  if (!we->kind_info->generated) {
     if (*v == "trace") return true;
-    Error(t->second.value, f + ".transport",
-          std::string(we->kind == WorkloadEntry::Kind::kRtApp ? "an rt-app workload" : "a block trace workload") +
-              " travels as a trace (allowed: trace)");
+    Error(t->second.value, f + ".transport", we->kind_info->noun + " travels as a trace (allowed: trace)");
     return false;
   }
   if (*v == "trace") {
@@ -546,127 +528,6 @@ bool Parser::ParseTransport(std::map<std::string, Entry>& fields, const std::str
     return false;
   }
   return true;
-}
-
-bool Parser::ParseBlockTrace(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we) {
-  const Entry& r = fields["blocktrace"];
-  we->kind = WorkloadEntry::Kind::kBlockTrace;
-  we->transport = WorkloadEntry::Transport::kTrace;
-  bool ok = ParseTransport(fields, f, we);
-  auto path = Str(r, f + ".blocktrace");
-  if (path && path->empty()) {
-    Error(r.value, f + ".blocktrace", "expected a trace file path");
-    path.reset();
-  } else if (path && *path == "-") {
-    // The controller reads the trace at load and again when runs need it.
-    Error(r.value, f + ".blocktrace", "stdin ('-') cannot be a study workload: give a file");
-    path.reset();
-  }
-  ok &= path.has_value();
-  blocktrace::ReaderOptions& opts = we->trace_options;
-  const Entry* format = nullptr;
-  if (auto it = fields.find("format"); it != fields.end()) {
-    format = &it->second;
-    if (auto s = Str(it->second, f + ".format")) {
-      auto fmt = blocktrace::ParseFormat(*s);
-      if (fmt.ok()) {
-        opts.format = *fmt;
-      } else {
-        Error(it->second.value, f + ".format",
-              "unknown format '" + *s + "' (auto, blkparse, msr, fio-v2, fio-v3, alibaba, tencent, csv)");
-        ok = false;
-      }
-    } else {
-      ok = false;
-    }
-  }
-  const std::string format_name = blocktrace::FormatName(opts.format);
-  if (auto it = fields.find("blkparse_event"); it != fields.end()) {
-    auto s = Str(it->second, f + ".blkparse_event");
-    if (!s) {
-      ok = false;
-    } else if (*s != "Q" && *s != "D") {
-      Error(it->second.value, f + ".blkparse_event",
-            "expected Q (bios as queued) or D (requests issued to the driver), got '" + *s + "'");
-      ok = false;
-    } else if (opts.format != blocktrace::Format::kAuto && opts.format != blocktrace::Format::kBlkparse) {
-      Error(it->second.key_node, f + ".blkparse_event", "only for format blkparse (format is " + format_name + ")");
-      ok = false;
-    } else {
-      opts.blkparse_event = *s == "D" ? blocktrace::BlkparseEvent::kIssue : blocktrace::BlkparseEvent::kQueue;
-    }
-  }
-  const Entry* mapping = nullptr;
-  if (auto it = fields.find("csv_mapping"); it != fields.end()) {
-    mapping = &it->second;
-    auto s = Str(it->second, f + ".csv_mapping");
-    if (!s) {
-      ok = false;
-    } else if (opts.format != blocktrace::Format::kCsv) {
-      Error(it->second.key_node, f + ".csv_mapping",
-            "needs format: csv (format is " + format_name + (format ? ")" : ", the default)"));
-      ok = false;
-    } else {
-      opts.csv_mapping = *s;
-    }
-  }
-  if (auto it = fields.find("strict_time_order"); it != fields.end()) {
-    const YAML::Node& v = it->second.value;
-    if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
-      opts.strict_time_order = v.Scalar() == "true";
-    } else {
-      Error(v.IsNull() ? it->second.key_node : v, f + ".strict_time_order", "expected true or false");
-      ok = false;
-    }
-  }
-  if (auto it = fields.find("max_requests"); it != fields.end()) {
-    auto v = Uint(it->second.value, f + ".max_requests");
-    if (v && *v == 0)
-      Error(it->second.value, f + ".max_requests", "must be at least 1 (leave it out for the whole trace)");
-    if (!v || *v == 0) ok = false;
-    if (v) we->max_requests = *v;
-  }
-  if (!ok) return false;
-
-  we->trace_path = ResolvePath(base_dir_, *path);
-  auto info = ScanBlockTrace(we->trace_path, opts, we->max_requests);
-  if (!info.ok()) {
-    std::string msg = info.status().message();
-    // A bad mapping is the spec's own field; the reader reports it without a file.
-    if (mapping && msg.rfind("field 'csv_mapping': ", 0) == 0) {
-      Error(mapping->value, f + ".csv_mapping", msg.substr(std::string("field 'csv_mapping': ").size()));
-      return false;
-    }
-    // Name the trace as the spec wrote it: the resolved path is just noise.
-    if (msg.rfind(we->trace_path + ":", 0) == 0) msg = *path + msg.substr(we->trace_path.size());
-    NestedErrors(r.value, f + ".blocktrace", msg, false);
-    return false;
-  }
-  if (info->requests == 0) {
-    Error(r.value, f + ".blocktrace", *path + ": the trace has no requests");
-    return false;
-  }
-  we->trace_info = *info;
-  return true;
-}
-
-bool Parser::ParseBlockSynthetic(std::map<std::string, Entry>& fields, const std::string& f, WorkloadEntry* we) {
-  const Entry& s = fields["block_synthetic"];
-  we->kind = WorkloadEntry::Kind::kBlockSynthetic;
-  StatusOr<blocktrace::BlockSynthSpec> synth = InvalidArgument("");
-  try {
-    synth = blocktrace::ParseBlockSynthSpec(s.value, f + ".block_synthetic");
-  } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
-    synth = InvalidArgument(ex.what());
-  }
-  if (!synth.ok()) {
-    NestedErrors(s.key_node, f + ".block_synthetic", synth.status().message(), true);
-    return false;
-  }
-  we->block_synth = std::move(synth).value();
-  // Workers re-parse this text, so they validate it exactly as here.
-  we->synth_yaml = YAML::Dump(s.value);
-  return ParseTransport(fields, f, we);
 }
 
 struct GridAxis {
@@ -740,7 +601,7 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
       } else if (!IsSupportedFamily(b.info->family)) {
         Error(it->second.value, f + ".model",
               "model '" + *s + "' is of family '" + b.info->family +
-                  "', which study specs do not support (supported: " + kFamilySched + ", " + kFamilyBlockCache + ")");
+                  "', which study specs do not support (supported: " + SupportedFamilies() + ")");
         b.info = nullptr;
         ok = false;
       } else if (b.info->family != family_) {
@@ -1163,17 +1024,24 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
     if (!Fields(root, "", allowed, &top)) return InvalidArgument(Join(errors_, "\n"));
     DetermineFamily(top);
     spec.family = family_;
-    // Platforms belong to the sched family. Without a known model the
+    // Platforms belong to families with systems. Without a known model the
     // workloads' kinds tell whether they are wanted.
-    bool block_study = family_ == kFamilyBlockCache;
-    if (family_.empty()) {
+    const family::FamilyInfo* fam = Family();
+    bool no_systems = fam && !fam->has_systems;
+    if (!fam) {
       if (auto it = top.find("workloads"); it != top.end() && it->second.value.IsSequence()) {
-        for (const auto& w : it->second.value)
-          block_study |= w.IsMap() && (w["blocktrace"] || w["block_synthetic"]);
+        for (const auto& w : it->second.value) {
+          if (!w.IsMap()) continue;
+          for (auto kv = w.begin(); kv != w.end(); ++kv) {
+            if (!kv->first.IsScalar()) continue;
+            auto [kind_family, kind] = catalog_.FindKind(kv->first.Scalar());
+            no_systems |= kind_family && !kind_family->has_systems;
+          }
+        }
       }
     }
     for (const char* req : {"study", "seeds", "platforms", "workloads", "variants"}) {
-      if (req == std::string("platforms") && block_study) continue;
+      if (req == std::string("platforms") && no_systems) continue;
       if (!top.count(req)) Error(top_line_, req, "required field missing");
     }
     if (auto it = top.find("study"); it != top.end()) {
@@ -1187,15 +1055,14 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
     }
     ParseSeeds(top, &spec);
     if (auto it = top.find("platforms"); it != top.end()) {
-      if (family_ == kFamilyBlockCache) {
+      if (fam && !fam->has_systems) {
         Error(it->second.key_node, "platforms",
-              "a blockcache study takes no platforms: " + FamilyOrigin() +
-                  ", whose devices come from model params (ssd_profile, hdd_profile, cache_size, ...)");
+              "a " + family_ + " study takes no platforms: " + FamilyOrigin() + ", " + fam->no_systems_hint);
       } else {
         ParsePlatforms(it->second, &spec);
       }
     }
-    if (family_ == kFamilyBlockCache) spec.platforms.push_back(NoPlatformEntry());
+    if (fam && !fam->has_systems) spec.platforms.push_back(NoPlatformEntry());
     if (auto it = top.find("workloads"); it != top.end()) ParseWorkloads(it->second, &spec);
     ParseVariants(top, &spec);
     ParseReference(top, &spec);
@@ -1221,16 +1088,16 @@ int StudySpec::FindVariant(const std::string& variant_name) const {
 }
 
 StatusOr<StudySpec> ParseStudySpec(std::string_view yaml, const std::string& path_for_errors,
-                                   const std::string& base_dir, const model::Registry& registry) {
-  Parser p(path_for_errors, base_dir, registry);
+                                   const std::string& base_dir, const family::Catalog& catalog) {
+  Parser p(path_for_errors, base_dir, catalog);
   return p.Parse(yaml);
 }
 
-StatusOr<StudySpec> LoadStudySpec(const std::string& path, const model::Registry& registry) {
+StatusOr<StudySpec> LoadStudySpec(const std::string& path, const family::Catalog& catalog) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
   std::string base_dir = std::filesystem::path(path).parent_path().string();
-  return ParseStudySpec(*text, path, base_dir, registry);
+  return ParseStudySpec(*text, path, base_dir, catalog);
 }
 
 std::vector<RunSpec> ExpandRuns(const StudySpec& spec) {
@@ -1249,39 +1116,14 @@ std::vector<RunSpec> ExpandRuns(const StudySpec& spec) {
   return runs;
 }
 
-StatusOr<workload::SchedWorkload> BuildWorkload(const StudySpec& spec, size_t workload_index, uint64_t seed) {
+StatusOr<model::AnyValue> BuildWorkload(const StudySpec& spec, size_t workload_index, uint64_t seed) {
   if (workload_index >= spec.workloads.size())
     return InvalidArgument("workload index " + std::to_string(workload_index) + " out of range (" +
                            std::to_string(spec.workloads.size()) + " workloads)");
   const WorkloadEntry& w = spec.workloads[workload_index];
-  if (w.is_block())
-    return InvalidArgument("workload '" + w.name + "' is a block workload (use BuildBlockWorkload)");
-  if (w.kind == WorkloadEntry::Kind::kRtApp) return w.rtapp;
-  return workload::GenerateSynthetic(w.synth, seed);
-}
-
-StatusOr<workload::BlockWorkload> BuildBlockWorkload(const StudySpec& spec, size_t workload_index, uint64_t seed) {
-  if (workload_index >= spec.workloads.size())
-    return InvalidArgument("workload index " + std::to_string(workload_index) + " out of range (" +
-                           std::to_string(spec.workloads.size()) + " workloads)");
-  const WorkloadEntry& w = spec.workloads[workload_index];
-  if (!w.is_block())
-    return InvalidArgument("workload '" + w.name + "' is a scheduler workload (use BuildWorkload)");
-  if (w.kind == WorkloadEntry::Kind::kBlockSynthetic) return blocktrace::GenerateBlockSynthetic(w.block_synth, seed);
-  auto b = blocktrace::ReadBlockTrace(w.trace_path, w.trace_options, w.max_requests);
-  if (!b.ok()) return b.status().WithContext("workload '" + w.name + "'");
-  // Load validated this file and run keys name its content: a file edited
-  // since then must not be replayed under the study's name.
-  const BlockTraceInfo& want = w.trace_info;
-  if (b->requests.size() != want.requests || b->volumes.size() != want.volumes ||
-      b->has_task_ids != want.has_task_ids) {
-    return FailedPrecondition("workload '" + w.name + "': " + w.trace_path +
-                              " changed since the study was loaded (now " + std::to_string(b->requests.size()) +
-                              " requests, " + std::to_string(b->volumes.size()) + " volumes; loaded " +
-                              std::to_string(want.requests) + " requests, " + std::to_string(want.volumes) +
-                              " volumes)");
-  }
-  return b;
+  auto built = w.kind_info->build(w.parsed, seed);
+  if (!built.ok()) return built.status().WithContext("workload '" + w.name + "'");
+  return built;
 }
 
 std::string CanonicalPlatformText(const workload::Platform& p) {
@@ -1308,6 +1150,5 @@ std::string CanonicalPlatformText(const workload::Platform& p) {
   return out;
 }
 
-std::string WorkloadDigest(const workload::SchedWorkload& w) { return workload::SchedWorkloadDigest(w); }
 
 }  // namespace kreplay::spec

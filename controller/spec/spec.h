@@ -86,22 +86,14 @@
 #include <string_view>
 #include <vector>
 
-#include "services/blocktrace/reader.h"
-#include "services/blocktrace/synth.h"
 #include "controller/spec/gate_rule.h"
 #include "services/core/status.h"
+#include "services/family/family.h"
 #include "services/model/params.h"
 #include "services/model/registry.h"
-#include "services/workload/block_workload.h"
 #include "services/workload/platform.h"
-#include "services/workload/sched_workload.h"
-#include "services/workload/synth.h"
 
 namespace kreplay::spec {
-
-// Model families a study can hold (model::ModelInfo::family).
-inline constexpr const char* kFamilySched = "sched";
-inline constexpr const char* kFamilyBlockCache = "blockcache";
 
 // A blockcache study has no platforms; it gets this one implicit entry so that
 // RunSpec::platform, run keys and reports keep their shape: name "-", source
@@ -110,6 +102,7 @@ inline constexpr const char* kFamilyBlockCache = "blockcache";
 inline constexpr const char* kNoPlatform = "-";
 
 struct PlatformEntry {
+  bool implicit = false;  // the one system of a family without systems (kNoPlatform)
   std::string name;       // shipped name, or the file's platform name
   std::string source;     // "builtin:juno-r0" or the resolved file path
   workload::Platform platform;
@@ -117,37 +110,23 @@ struct PlatformEntry {
   std::string digest;     // hex SHA-256 of `canonical`
 };
 
-// What loading a block trace found (streamed once; the requests are not kept).
-struct BlockTraceInfo {
-  uint64_t requests = 0;          // after the max_requests cap
-  size_t volumes = 0;             // distinct volumes among those requests
-  bool has_task_ids = false;
-  blocktrace::Format format = blocktrace::Format::kAuto;  // as detected
-  uint64_t clamped_times = 0;     // out-of-order requests clamped by the reader
-};
-
 struct WorkloadEntry {
-  // kSynthetic and kRtApp feed the sched family, kBlockTrace and
-  // kBlockSynthetic the blockcache family.
-  enum class Kind { kSynthetic, kRtApp, kBlockTrace, kBlockSynthetic };
   std::string name;
-  Kind kind = Kind::kSynthetic;
+  std::string kind;                                 // its spec key: "synthetic", "rtapp", "blocktrace", ...
+  const family::WorkloadKind* kind_info = nullptr;  // the study family's kind (the process's Catalog)
+  family::ParsedWorkload parsed;                    // what the kind's parser made of it
   enum class Transport { kGenerate, kTrace };
-  workload::SynthSpec synth;     // kSynthetic: regenerated for each seed
-  std::string synth_yaml;        // kSynthetic / kBlockSynthetic: the `synthetic:` or
-                                 //   `block_synthetic:` node as YAML text
-  Transport transport = Transport::kGenerate;  // kRtApp, kBlockTrace: always kTrace
-  std::string rtapp_path;        // kRtApp: resolved path
-  workload::SchedWorkload rtapp; // kRtApp: parsed once at load
-  blocktrace::BlockSynthSpec block_synth;  // kBlockSynthetic: regenerated for each seed
-  std::string trace_path;                  // kBlockTrace: resolved path
-  blocktrace::ReaderOptions trace_options; // kBlockTrace: format, blkparse_event, ...
-  uint64_t max_requests = 0;               // kBlockTrace: 0 = the whole trace
-  BlockTraceInfo trace_info;               // kBlockTrace: found at load
+  // kGenerate: work items carry the generator text and workers regenerate it
+  // (generated kinds' default); kTrace: published as trace chunks.
+  Transport transport = Transport::kTrace;
 
-  bool is_block() const { return kind == Kind::kBlockTrace || kind == Kind::kBlockSynthetic; }
   // True when the workload differs per seed (the generated kinds).
-  bool per_seed() const { return kind == Kind::kSynthetic || kind == Kind::kBlockSynthetic; }
+  bool per_seed() const { return kind_info->generated; }
+  // The kind's parsed form, if it is a T (e.g. workload::SynthSpec for `synthetic:`).
+  template <typename T>
+  const T* As() const {
+    return parsed.spec.As<T>();
+  }
 };
 
 struct Variant {
@@ -172,7 +151,7 @@ struct GateSpec {
 
 struct StudySpec {
   std::string name;
-  std::string family;             // kFamilySched or kFamilyBlockCache
+  std::string family;             // the family of every variant's model (family::FamilyInfo::name)
   std::string description;
   std::vector<uint64_t> seeds;
   std::vector<PlatformEntry> platforms;  // blockcache: the one kNoPlatform entry
@@ -199,36 +178,25 @@ struct RunSpec {
   uint64_t seed = 0;
 };
 
-// Reads `path`; relative workload and platform paths resolve against its directory.
-StatusOr<StudySpec> LoadStudySpec(const std::string& path, const model::Registry& registry);
+// Reads `path`; relative workload and platform paths resolve against its
+// directory. Models, families and workload kinds come from `catalog`, which
+// must outlive the spec (WorkloadEntry::kind_info points into it).
+StatusOr<StudySpec> LoadStudySpec(const std::string& path, const family::Catalog& catalog);
 
 // Parses spec text. `path_for_errors` names the source in messages;
 // `base_dir` resolves relative paths ("" = current directory).
 StatusOr<StudySpec> ParseStudySpec(std::string_view yaml, const std::string& path_for_errors,
-                                   const std::string& base_dir, const model::Registry& registry);
+                                   const std::string& base_dir, const family::Catalog& catalog);
 
 // Every run, in canonical order: variant, platform, workload, seed (each in
 // spec order).
 std::vector<RunSpec> ExpandRuns(const StudySpec& spec);
 
-// The study's model family: kFamilySched or kFamilyBlockCache.
-inline const std::string& StudyFamily(const StudySpec& spec) { return spec.family; }
-
-// The workload of (workload_index, seed): synthetic ones are generated from
-// the seed, rt-app ones are the same for every seed. A block workload index
-// is an InvalidArgument error.
-StatusOr<workload::SchedWorkload> BuildWorkload(const StudySpec& spec, size_t workload_index,
-                                                uint64_t seed);
-
-// The block workload of (workload_index, seed): block_synthetic ones are
-// generated from the seed; block traces are read from trace_path (the whole
-// trace, up to max_requests, in memory: the caller owns it) and are the same
-// for every seed. A trace that no longer matches what load found (request
-// count, volumes, task IDs) is a FailedPrecondition error; trace errors keep
-// the reader's "file:line: field 'x': ..." text. A sched workload index is an
-// InvalidArgument error.
-StatusOr<workload::BlockWorkload> BuildBlockWorkload(const StudySpec& spec, size_t workload_index,
-                                                     uint64_t seed);
+// The workload of (workload_index, seed), built by its kind: generated ones
+// from the seed, the others the same for every seed (a file is read again:
+// one that changed since load is FailedPrecondition). Errors name the
+// workload.
+StatusOr<model::AnyValue> BuildWorkload(const StudySpec& spec, size_t workload_index, uint64_t seed);
 
 // Canonical text of a platform, the input of its digest. One line per item
 // ("platform", "cluster", "opp", "idle"), fields in a fixed order, strings
@@ -238,7 +206,5 @@ StatusOr<workload::BlockWorkload> BuildBlockWorkload(const StudySpec& spec, size
 // which are documentation.
 std::string CanonicalPlatformText(const workload::Platform& platform);
 
-// workload::SchedWorkloadDigest: changes whenever any input of a model run changes.
-std::string WorkloadDigest(const workload::SchedWorkload& w);
 
 }  // namespace kreplay::spec

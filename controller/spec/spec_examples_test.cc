@@ -6,7 +6,11 @@
 #include <chrono>
 #include <cstdio>
 
+#include "controller/planner/planner.h"
 #include "controller/spec/spec.h"
+#include "services/workload/block_workload.h"
+#include "workers/executor/executor.h"
+#include "workers/models/blockcache/family.h"
 #include "workers/models/builtin.h"
 
 namespace kreplay::spec {
@@ -15,13 +19,13 @@ namespace {
 const std::string kExamples = KREPLAY_EXAMPLES;
 
 // The shipped families, built once for the file.
-const model::Registry& Builtin() {
+const family::Catalog& Builtin() {
   static const family::Catalog* catalog = [] {
     auto* c = new family::Catalog;
     models::RegisterBuiltinFamilies(*c);
     return c;
   }();
-  return catalog->models();
+  return *catalog;
 }
 
 TEST(ExamplesTest, SchedExamplesStillLoad) {
@@ -29,7 +33,7 @@ TEST(ExamplesTest, SchedExamplesStillLoad) {
   for (const char* name : {"hello.yaml", "biglittle-cfs-vs-hmp.yaml"}) {
     auto s = LoadStudySpec(kExamples + "/" + name, reg);
     ASSERT_TRUE(s.ok()) << name << ": " << s.status().ToString();
-    EXPECT_EQ(StudyFamily(*s), "sched") << name;
+    EXPECT_EQ(s->family, "sched") << name;
   }
 }
 
@@ -37,7 +41,7 @@ TEST(ExamplesTest, BcacheTiersLoadsAndRuns) {
   const auto& reg = Builtin();
   auto s = LoadStudySpec(kExamples + "/bcache-tiers.yaml", reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(StudyFamily(*s), "blockcache");
+  EXPECT_EQ(s->family, "blockcache");
   // 3 modes x 4 sizes x 2 policies.
   ASSERT_EQ(s->variants.size(), 24u);
   EXPECT_EQ(s->variants[0].name, "writethrough[cache_size=16MiB,cache_replacement_policy=lru]");
@@ -46,25 +50,30 @@ TEST(ExamplesTest, BcacheTiersLoadsAndRuns) {
   EXPECT_EQ(s->variants[23].compare_to, "writethrough[cache_size=128MiB,cache_replacement_policy=fifo]");
   // What examples/traces/README.md says `trace inspect` reports.
   ASSERT_EQ(s->workloads.size(), 1u);
-  EXPECT_EQ(s->workloads[0].trace_info.requests, 3859u);
-  EXPECT_EQ(s->workloads[0].trace_info.volumes, 1u);
-  EXPECT_FALSE(s->workloads[0].trace_info.has_task_ids);
+  const auto* trace = s->workloads[0].As<blockcache::BlockTraceSpec>();
+  ASSERT_NE(trace, nullptr);
+  EXPECT_EQ(trace->info.requests, 3859u);
+  EXPECT_EQ(trace->info.volumes, 1u);
+  EXPECT_FALSE(trace->info.has_task_ids);
 
-  auto runs = ExpandRuns(*s);
-  ASSERT_EQ(runs.size(), 24u);
+  // As `kreplay run --local` does: the planner, then ExecuteRun per run.
   auto t0 = std::chrono::steady_clock::now();
-  auto w = BuildBlockWorkload(*s, 0, runs[0].seed);
-  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  planner::PlanOptions popt;
+  popt.keep_built = true;
+  auto plan = planner::StudyPlanner::PlanRuns(*s, popt);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->runs.size(), 24u);
+  const auto* w = plan->instances[0].built.As<workload::BlockWorkload>();
+  ASSERT_NE(w, nullptr);
   ASSERT_EQ(w->requests.size(), 3859u);
-  for (const auto& r : runs) {
-    const model::ModelInfo* info = reg.Find(r.model);
-    ASSERT_NE(info, nullptr);
-    model::RunInput in;
-    in.params = &r.params;
-    in.seed = r.seed;
-    in.workload = model::AnyRef::Of(&*w);
-    auto res = info->run(in);
-    const std::string& name = s->variants[r.variant].name;
+  for (const auto& pr : plan->runs) {
+    const v1::WorkItem item = planner::StudyPlanner::MakeWorkItem(*s, *plan, pr);
+    executor::RunRequest request;
+    request.item = &item;
+    request.params = {pr.run.params};
+    request.workload = plan->instances[pr.instance].built;
+    auto res = std::move(executor::ExecuteRun(reg, request).front());
+    const std::string& name = s->variants[pr.run.variant].name;
     ASSERT_TRUE(res.ok()) << name << ": " << res.status().ToString();
     for (const auto& m : s->metrics) EXPECT_TRUE(res->scalars.count(m)) << name << " lacks " << m;
     EXPECT_EQ(res->scalars.at("requests").value, 3859) << name;
@@ -74,7 +83,7 @@ TEST(ExamplesTest, BcacheTiersLoadsAndRuns) {
                 v.at("ssd_bytes_written").value / (1 << 20));
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("bcache-tiers: %zu runs in %.2f s (one core)\n", runs.size(), seconds);
+  std::printf("bcache-tiers: %zu runs in %.2f s (one core)\n", plan->runs.size(), seconds);
   EXPECT_LT(seconds, 60.0);  // the budget the example states is far below this
 }
 

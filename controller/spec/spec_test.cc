@@ -12,8 +12,12 @@
 #include <set>
 
 #include "controller/spec/run_key.h"
+#include "services/blocktrace/synth.h"
 #include "services/core/digest.h"
 #include "services/core/strings.h"
+#include "services/workload/synth.h"
+#include "workers/models/blockcache/family.h"
+#include "workers/models/sched/family.h"
 
 namespace kreplay::spec {
 namespace {
@@ -21,10 +25,20 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Two fake models, so the tests do not depend on the real scheduler models.
-model::Registry TestRegistry() {
-  model::Registry reg;
-  for (const char* family : {"sched", "blockcache", "net"}) EXPECT_TRUE(reg.RegisterFamily(family).ok());
+// The real families' tables (workload kinds), a family specs do not support
+// (no workload kinds), and fake models, so the tests do not depend on the real
+// models. The catalog outlives the specs parsed with it.
+using Reg = std::unique_ptr<family::Catalog>;
+
+// Two fake scheduler models.
+Reg TestRegistry() {
+  Reg catalog = std::make_unique<family::Catalog>();
+  EXPECT_TRUE(catalog->RegisterFamily(sched::SchedFamilyInfo()).ok());
+  EXPECT_TRUE(catalog->RegisterFamily(blockcache::BlockCacheFamilyInfo()).ok());
+  family::FamilyInfo net;
+  net.name = "net";
+  EXPECT_TRUE(catalog->RegisterFamily(net).ok());
+  model::Registry& reg = catalog->models();
   auto common_params = [] {
     std::vector<model::ParamSpec> p;
     p.push_back({"governor", model::ParamType::kEnum, "", std::string("ondemand"), {}, {},
@@ -49,7 +63,7 @@ model::Registry TestRegistry() {
   hmp.metrics.push_back({"cluster.<name>.utilization", "ratio", model::Better::kNone, ""});
   EXPECT_TRUE(reg.Register(std::move(cfs)).ok());
   EXPECT_TRUE(reg.Register(std::move(hmp)).ok());
-  return reg;
+  return catalog;
 }
 
 constexpr const char* kGood = R"(study: biglittle-cfs-vs-hmp
@@ -83,8 +97,24 @@ reference: cfs
 metrics: [energy, makespan_ms]
 )";
 
-StatusOr<StudySpec> Parse(const std::string& yaml, const model::Registry& reg) {
-  return ParseStudySpec(yaml, "study.yaml", KREPLAY_SPEC_TESTDATA, reg);
+StatusOr<StudySpec> Parse(const std::string& yaml, const Reg& reg) {
+  return ParseStudySpec(yaml, "study.yaml", KREPLAY_SPEC_TESTDATA, *reg);
+}
+
+// Workload `i` built for `seed`, as its family's type.
+template <typename T>
+StatusOr<T> BuildAs(const StudySpec& s, size_t i, uint64_t seed) {
+  auto w = BuildWorkload(s, i, seed);
+  if (!w.ok()) return w.status();
+  const T* t = w->As<T>();
+  if (!t) return Internal("workload " + std::to_string(i) + " is of another type");
+  return *t;
+}
+StatusOr<workload::SchedWorkload> SchedOf(const StudySpec& s, size_t i, uint64_t seed) {
+  return BuildAs<workload::SchedWorkload>(s, i, seed);
+}
+StatusOr<workload::BlockWorkload> BlockOf(const StudySpec& s, size_t i, uint64_t seed) {
+  return BuildAs<workload::BlockWorkload>(s, i, seed);
 }
 
 TEST(SpecTest, ParsesAndExpandsAGoodSpec) {
@@ -100,11 +130,11 @@ TEST(SpecTest, ParsesAndExpandsAGoodSpec) {
   EXPECT_EQ(s->platforms[0].digest, Sha256Hex(CanonicalPlatformText(s->platforms[0].platform)));
   EXPECT_NE(s->platforms[0].digest, s->platforms[1].digest);
   ASSERT_EQ(s->workloads.size(), 2u);
-  EXPECT_EQ(s->workloads[0].kind, WorkloadEntry::Kind::kSynthetic);
-  EXPECT_EQ(s->workloads[0].synth.groups.size(), 2u);
-  EXPECT_EQ(s->workloads[1].kind, WorkloadEntry::Kind::kRtApp);
-  EXPECT_EQ(s->workloads[1].rtapp_path, std::string(KREPLAY_SPEC_TESTDATA) + "/video.json");
-  EXPECT_EQ(s->workloads[1].rtapp.tasks.size(), 2u);
+  EXPECT_EQ(s->workloads[0].kind, "synthetic");
+  EXPECT_EQ(s->workloads[0].As<workload::SynthSpec>()->groups.size(), 2u);
+  EXPECT_EQ(s->workloads[1].kind, "rtapp");
+  EXPECT_EQ(s->workloads[1].parsed.path, std::string(KREPLAY_SPEC_TESTDATA) + "/video.json");
+  EXPECT_EQ(s->workloads[1].As<workload::SchedWorkload>()->tasks.size(), 2u);
 
   // Grid: each base variant at each governor, first axis outermost.
   ASSERT_EQ(s->variants.size(), 4u);
@@ -398,7 +428,7 @@ variants: [{name: a, model: test.cfs}]
 
 TEST(SpecTest, LoadsFilesRelativeToTheSpec) {
   auto reg = TestRegistry();
-  auto s = LoadStudySpec(std::string(KREPLAY_SPEC_TESTDATA) + "/study.yaml", reg);
+  auto s = LoadStudySpec(std::string(KREPLAY_SPEC_TESTDATA) + "/study.yaml", *reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->platforms.size(), 1u);
   EXPECT_EQ(s->platforms[0].name, "toy-soc");
@@ -406,9 +436,9 @@ TEST(SpecTest, LoadsFilesRelativeToTheSpec) {
   ASSERT_EQ(s->platforms[0].platform.clusters.size(), 2u);
   EXPECT_EQ(s->platforms[0].platform.clusters[1].opps[0].cpu_power, 600);
   EXPECT_EQ(s->seeds, (std::vector<uint64_t>{3, 1, 2}));
-  EXPECT_EQ(s->workloads[0].rtapp.tasks.size(), 2u);
+  EXPECT_EQ(s->workloads[0].As<workload::SchedWorkload>()->tasks.size(), 2u);
 
-  auto missing = LoadStudySpec("/nonexistent/study.yaml", reg);
+  auto missing = LoadStudySpec("/nonexistent/study.yaml", *reg);
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
@@ -416,15 +446,15 @@ TEST(SpecTest, BuildWorkloadPerSeed) {
   auto reg = TestRegistry();
   auto s = Parse(kGood, reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  auto a1 = BuildWorkload(*s, 0, 1), a1b = BuildWorkload(*s, 0, 1), a2 = BuildWorkload(*s, 0, 2);
+  auto a1 = SchedOf(*s, 0, 1), a1b = SchedOf(*s, 0, 1), a2 = SchedOf(*s, 0, 2);
   ASSERT_TRUE(a1.ok() && a1b.ok() && a2.ok());
   EXPECT_EQ(*a1, *a1b);
-  EXPECT_EQ(WorkloadDigest(*a1), WorkloadDigest(*a1b));
+  EXPECT_EQ(workload::SchedWorkloadDigest(*a1), workload::SchedWorkloadDigest(*a1b));
   // Interactive bursts are drawn from the seed.
-  EXPECT_NE(WorkloadDigest(*a1), WorkloadDigest(*a2));
-  auto r1 = BuildWorkload(*s, 1, 1), r2 = BuildWorkload(*s, 1, 2);
+  EXPECT_NE(workload::SchedWorkloadDigest(*a1), workload::SchedWorkloadDigest(*a2));
+  auto r1 = SchedOf(*s, 1, 1), r2 = SchedOf(*s, 1, 2);
   ASSERT_TRUE(r1.ok() && r2.ok());
-  EXPECT_EQ(WorkloadDigest(*r1), WorkloadDigest(*r2));  // rt-app: the same for every seed
+  EXPECT_EQ(workload::SchedWorkloadDigest(*r1), workload::SchedWorkloadDigest(*r2));  // rt-app: the same for every seed
   EXPECT_EQ(BuildWorkload(*s, 2, 1).status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -436,9 +466,9 @@ TEST(SpecTest, WorkloadTransport) {
   EXPECT_EQ(s->workloads[1].transport, WorkloadEntry::Transport::kTrace);     // rt-app: always a trace
   // The kept YAML re-parses to the same generator spec, so a worker generates
   // the same workload as the controller.
-  auto again = workload::ParseSynthSpec(YAML::Load(s->workloads[0].synth_yaml), "synthetic");
+  auto again = workload::ParseSynthSpec(YAML::Load(s->workloads[0].parsed.generator_yaml), "synthetic");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(workload::GenerateSynthetic(*again, 7), workload::GenerateSynthetic(s->workloads[0].synth, 7));
+  EXPECT_EQ(workload::GenerateSynthetic(*again, 7), workload::GenerateSynthetic(*s->workloads[0].As<workload::SynthSpec>(), 7));
 
   std::string traced = kGood;
   traced.replace(traced.find("  - name: mixed\n"), 16, "  - name: mixed\n    transport: trace\n");
@@ -459,12 +489,12 @@ TEST(SpecTest, WorkloadDigestCoversEveryField) {
   workload::SchedWorkload w;
   w.duration_ns = 1000;
   w.tasks.push_back({"t", 0, 0, 1, 0, false, "batch", {{workload::PhaseOp::kRun, 5, 0}}});
-  const std::string base = WorkloadDigest(w);
+  const std::string base = workload::SchedWorkloadDigest(w);
   EXPECT_EQ(base.size(), 64u);
   auto changed = [&](auto mutate) {
     workload::SchedWorkload c = w;
     mutate(c);
-    return WorkloadDigest(c) != base;
+    return workload::SchedWorkloadDigest(c) != base;
   };
   EXPECT_TRUE(changed([](auto& c) { c.duration_ns = 1001; }));
   EXPECT_TRUE(changed([](auto& c) { c.calibration_khz = 1; }));
@@ -532,8 +562,9 @@ TEST(SpecTest, RunKey) {
 // The scheduler fakes plus two block cache fakes (their parameters shaped like
 // the real bcache and block.lru ones) and one model of a family specs do not
 // support.
-model::Registry MixedRegistry() {
-  model::Registry reg = TestRegistry();
+Reg MixedRegistry() {
+  Reg catalog = TestRegistry();
+  model::Registry& reg = catalog->models();
   auto int_param = [](const char* name, const char* unit, int64_t def, double lo, double hi) {
     return model::ParamSpec{name, model::ParamType::kInt, unit, def, lo, hi, {}, ""};
   };
@@ -566,7 +597,7 @@ model::Registry MixedRegistry() {
   EXPECT_TRUE(reg.Register(std::move(bc)).ok());
   EXPECT_TRUE(reg.Register(std::move(lru)).ok());
   EXPECT_TRUE(reg.Register(std::move(net)).ok());
-  return reg;
+  return catalog;
 }
 
 constexpr const char* kBlockGood = R"(study: tiers
@@ -609,8 +640,8 @@ TEST(BlockSpecTest, ParsesABlockStudy) {
   auto reg = MixedRegistry();
   auto s = Parse(kBlockGood, reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(StudyFamily(*s), "blockcache");
-  EXPECT_EQ(s->family, kFamilyBlockCache);
+  EXPECT_EQ(s->family, "blockcache");
+  EXPECT_TRUE(s->platforms[0].implicit);
   // The one implicit platform: "-", no canonical text, SHA-256 of "" (the
   // well-known constant).
   ASSERT_EQ(s->platforms.size(), 1u);
@@ -620,23 +651,22 @@ TEST(BlockSpecTest, ParsesABlockStudy) {
 
   ASSERT_EQ(s->workloads.size(), 2u);
   const WorkloadEntry& t = s->workloads[0];
-  EXPECT_EQ(t.kind, WorkloadEntry::Kind::kBlockTrace);
+  EXPECT_EQ(t.kind, "blocktrace");
   EXPECT_EQ(t.transport, WorkloadEntry::Transport::kTrace);
-  EXPECT_EQ(t.trace_path, std::string(KREPLAY_SPEC_TESTDATA) + "/trace.csv");
-  EXPECT_TRUE(t.is_block());
+  EXPECT_EQ(t.parsed.path, std::string(KREPLAY_SPEC_TESTDATA) + "/trace.csv");
   EXPECT_FALSE(t.per_seed());
-  EXPECT_EQ(t.trace_info.requests, 5u);
-  EXPECT_EQ(t.trace_info.volumes, 2u);
-  EXPECT_TRUE(t.trace_info.has_task_ids);
-  EXPECT_EQ(t.trace_info.format, blocktrace::Format::kCsv);  // detected from the header
-  EXPECT_EQ(t.trace_info.clamped_times, 0u);
+  EXPECT_EQ(t.As<blockcache::BlockTraceSpec>()->info.requests, 5u);
+  EXPECT_EQ(t.As<blockcache::BlockTraceSpec>()->info.volumes, 2u);
+  EXPECT_TRUE(t.As<blockcache::BlockTraceSpec>()->info.has_task_ids);
+  EXPECT_EQ(t.As<blockcache::BlockTraceSpec>()->info.format, blocktrace::Format::kCsv);  // detected from the header
+  EXPECT_EQ(t.As<blockcache::BlockTraceSpec>()->info.clamped_times, 0u);
   const WorkloadEntry& z = s->workloads[1];
-  EXPECT_EQ(z.kind, WorkloadEntry::Kind::kBlockSynthetic);
+  EXPECT_EQ(z.kind, "block_synthetic");
   EXPECT_EQ(z.transport, WorkloadEntry::Transport::kGenerate);
   EXPECT_TRUE(z.per_seed());
-  EXPECT_EQ(z.block_synth.requests, 50u);
-  ASSERT_EQ(z.block_synth.components.size(), 1u);
-  EXPECT_EQ(z.block_synth.components[0].footprint, 1u << 20);
+  EXPECT_EQ(z.As<blocktrace::BlockSynthSpec>()->requests, 50u);
+  ASSERT_EQ(z.As<blocktrace::BlockSynthSpec>()->components.size(), 1u);
+  EXPECT_EQ(z.As<blocktrace::BlockSynthSpec>()->components[0].footprint, 1u << 20);
 
   // Mixing models of one family is fine; byte sizes and durations resolve.
   ASSERT_EQ(s->variants.size(), 6u);
@@ -663,7 +693,7 @@ TEST(BlockSpecTest, BuildBlockWorkloadFromATrace) {
   auto reg = MixedRegistry();
   auto s = Parse(kBlockGood, reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  auto w1 = BuildBlockWorkload(*s, 0, 1), w2 = BuildBlockWorkload(*s, 0, 2);
+  auto w1 = BlockOf(*s, 0, 1), w2 = BlockOf(*s, 0, 2);
   ASSERT_TRUE(w1.ok()) << w1.status().ToString();
   ASSERT_TRUE(w2.ok());
   EXPECT_EQ(w1->volumes, (std::vector<std::string>{"sda", "sdb"}));
@@ -676,30 +706,27 @@ TEST(BlockSpecTest, BuildBlockWorkloadFromATrace) {
   capped.replace(capped.find("    blocktrace: trace.csv\n"), 26, "    blocktrace: trace.csv\n    max_requests: 2\n");
   auto c = Parse(capped, reg);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->workloads[0].max_requests, 2u);
-  EXPECT_EQ(c->workloads[0].trace_info.requests, 2u);
-  EXPECT_EQ(c->workloads[0].trace_info.volumes, 1u);  // sdb first appears in request 3
-  auto cw = BuildBlockWorkload(*c, 0, 1);
+  EXPECT_EQ(c->workloads[0].As<blockcache::BlockTraceSpec>()->max_requests, 2u);
+  EXPECT_EQ(c->workloads[0].As<blockcache::BlockTraceSpec>()->info.requests, 2u);
+  EXPECT_EQ(c->workloads[0].As<blockcache::BlockTraceSpec>()->info.volumes, 1u);  // sdb first appears in request 3
+  auto cw = BlockOf(*c, 0, 1);
   ASSERT_TRUE(cw.ok()) << cw.status().ToString();
   auto want = TraceCsvRequests();
   want.resize(2);
   EXPECT_EQ(cw->requests, want);
   EXPECT_EQ(cw->volumes, (std::vector<std::string>{"sda"}));
 
-  // The wrong builder for the kind, and a bad index.
-  EXPECT_EQ(BuildWorkload(*s, 0, 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(BuildWorkload(*s, 1, 1).status().message(), HasSubstr("'zipf' is a block workload"));
-  EXPECT_EQ(BuildBlockWorkload(*s, 2, 1).status().code(), StatusCode::kInvalidArgument);
-  auto sched = Parse(kGood, TestRegistry());
-  ASSERT_TRUE(sched.ok());
-  EXPECT_THAT(BuildBlockWorkload(*sched, 0, 1).status().message(), HasSubstr("'mixed' is a scheduler workload"));
+  // Each kind builds its own family's type; a bad index is an error.
+  EXPECT_NE(BuildWorkload(*s, 1, 1)->As<workload::BlockWorkload>(), nullptr);
+  EXPECT_EQ(BuildWorkload(*s, 1, 1)->As<workload::SchedWorkload>(), nullptr);
+  EXPECT_EQ(BuildWorkload(*s, 2, 1).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(BlockSpecTest, BuildBlockWorkloadFromAGenerator) {
   auto reg = MixedRegistry();
   auto s = Parse(kBlockGood, reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  auto a1 = BuildBlockWorkload(*s, 1, 1), a1b = BuildBlockWorkload(*s, 1, 1), a2 = BuildBlockWorkload(*s, 1, 2);
+  auto a1 = BlockOf(*s, 1, 1), a1b = BlockOf(*s, 1, 1), a2 = BlockOf(*s, 1, 2);
   ASSERT_TRUE(a1.ok() && a1b.ok() && a2.ok());
   EXPECT_EQ(a1->requests.size(), 50u);
   EXPECT_EQ(*a1, *a1b);
@@ -711,7 +738,7 @@ TEST(BlockSpecTest, BuildBlockWorkloadFromAGenerator) {
     EXPECT_EQ(r.bytes, 4096u);  // the default size
   }
   // What a worker does: re-parse the kept YAML and generate the same requests.
-  auto again = blocktrace::ParseBlockSynthSpec(YAML::Load(s->workloads[1].synth_yaml), "block_synthetic");
+  auto again = blocktrace::ParseBlockSynthSpec(YAML::Load(s->workloads[1].parsed.generator_yaml), "block_synthetic");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(blocktrace::GenerateBlockSynthetic(*again, 2), *a2);
 
@@ -733,18 +760,18 @@ TEST(BlockSpecTest, TraceChangedSinceLoadIsRefused) {
 seeds: 1
 workloads: [{name: t, blocktrace: t.csv}]
 variants: [{name: a, model: test.lru}]
-)", "study.yaml", dir.string(), reg);
+)", "study.yaml", dir.string(), *reg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  ASSERT_TRUE(BuildBlockWorkload(*s, 0, 1).ok());
+  ASSERT_TRUE(BlockOf(*s, 0, 1).ok());
   {
     std::ofstream out(dir / "t.csv", std::ios::app);
     out << "7000,sda,read,0,4096,7\n";
   }
-  auto w = BuildBlockWorkload(*s, 0, 1);
+  auto w = BlockOf(*s, 0, 1);
   EXPECT_EQ(w.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(w.status().message(), HasSubstr("changed since the study was loaded (now 6 requests"));
   std::filesystem::remove(dir / "t.csv");
-  auto gone = BuildBlockWorkload(*s, 0, 1);
+  auto gone = BlockOf(*s, 0, 1);
   EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
   EXPECT_THAT(gone.status().message(), HasSubstr("workload 't'"));
   std::filesystem::remove_all(dir);
@@ -768,7 +795,7 @@ variants:
                         "study share one family"));
   EXPECT_THAT(mixed.status().message(),
               HasSubstr("study.yaml:8: variants[2].model: model 'test.net' is of family 'net', which study specs "
-                        "do not support (supported: sched, blockcache)"));
+                        "do not support (supported: blockcache, sched)"));
 
   // The first variant with a usable model sets the family; here a block one,
   // so the platform and the rt-app workload are the odd ones out.
@@ -878,7 +905,7 @@ TEST(BlockSpecTest, TraceErrorsNameSpecLineFieldAndTraceLine) {
   // Clamped by default, an error with strict_time_order.
   auto clamped = with("    blocktrace: unordered_trace.csv\n");
   ASSERT_TRUE(clamped.ok()) << clamped.status().ToString();
-  EXPECT_EQ(clamped->workloads[0].trace_info.clamped_times, 1u);
+  EXPECT_EQ(clamped->workloads[0].As<blockcache::BlockTraceSpec>()->info.clamped_times, 1u);
   auto strict = with("    blocktrace: unordered_trace.csv\n    strict_time_order: true\n");
   EXPECT_THAT(strict.status().message(),
               HasSubstr("study.yaml:5: workloads[0].blocktrace: unordered_trace.csv:4: field 'time': "));
@@ -897,8 +924,8 @@ TEST(BlockSpecTest, TraceReaderOptions) {
   auto mapped = with("    blocktrace: mapped_trace.csv\n    format: csv\n"
                      "    csv_mapping: \"time=0:us,op=1,offset=2:sectors,size=3:sectors\"\n");
   ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
-  EXPECT_EQ(mapped->workloads[0].trace_options.format, blocktrace::Format::kCsv);
-  auto w = BuildBlockWorkload(*mapped, 0, 1);
+  EXPECT_EQ(mapped->workloads[0].As<blockcache::BlockTraceSpec>()->options.format, blocktrace::Format::kCsv);
+  auto w = BlockOf(*mapped, 0, 1);
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   // 10 us and 12 us, relative to the first; sectors of 512 bytes; one volume.
   using workload::BlockOp;
@@ -922,7 +949,7 @@ TEST(BlockSpecTest, TraceReaderOptions) {
               HasSubstr("study.yaml:7: workloads[0].blkparse_event: only for format blkparse (format is msr)"));
   auto d_ok = with("    blocktrace: trace.csv\n    blkparse_event: D\n");
   ASSERT_TRUE(d_ok.ok()) << d_ok.status().ToString();
-  EXPECT_EQ(d_ok->workloads[0].trace_options.blkparse_event, blocktrace::BlkparseEvent::kIssue);
+  EXPECT_EQ(d_ok->workloads[0].As<blockcache::BlockTraceSpec>()->options.blkparse_event, blocktrace::BlkparseEvent::kIssue);
   auto zero = with("    blocktrace: trace.csv\n    max_requests: 0\n    strict_time_order: maybe\n");
   EXPECT_THAT(zero.status().message(), HasSubstr("study.yaml:6: workloads[0].max_requests: must be at least 1"));
   EXPECT_THAT(zero.status().message(),

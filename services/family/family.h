@@ -4,10 +4,11 @@
 // (workers/models/<family>/family.cc) and is listed once in
 // models::RegisterBuiltinFamilies().
 //
-// Today a family registers: its name and description, how its generated
+// Today a family registers: its name and description, its workload kinds
+// (workload_kind.h: spec parsing, naming, building), how its generated
 // workloads are rebuilt from their spec text on a worker, how its system
 // (e.g. a scheduler platform) travels in a work item, and its trace codec.
-// Spec parsing of workload kinds, plan estimates and catalog commands still
+// Systems (platforms), plan estimates and catalog commands still
 // live in controller/spec and controller/cli (docs/ARCHITECTURE.md, "not yet").
 //
 // Thread-safety: a Catalog is built once per process, then only read; its
@@ -25,6 +26,7 @@
 #include "kreplay/v1/workload.pb.h"
 #include "services/core/status.h"
 #include "services/model/any_ref.h"
+#include "services/family/workload_kind.h"
 #include "services/model/registry.h"
 
 namespace kreplay::family {
@@ -70,9 +72,35 @@ class TypedAssembler final : public TraceAssembler {
 
 using ChunkSink = std::function<void(v1::TraceChunk&&)>;
 
+// Estimated work of one run for `kreplay plan`, in the model's work unit.
+struct RunWork {
+  double work = 0;
+  bool lower_bound = false;  // e.g. block accesses of a trace counted one per request
+};
+// What the estimate of one run sees.
+struct RunWorkInput {
+  const model::ModelInfo* model = nullptr;
+  const model::ParamSet* params = nullptr;  // resolved
+  int system_cpus = 0;                      // CPUs of the run's system; 0 without systems
+  const WorkloadKind* kind = nullptr;
+  const ParsedWorkload* workload = nullptr;
+  const WorkloadEstimate* estimate = nullptr;
+};
+
 struct FamilyInfo {
   std::string name;         // "sched"; models name it in ModelInfo::family
   std::string description;  // one line
+  std::string workload_noun;  // "a scheduler workload", for messages
+
+  // The kinds of `workloads:` entries its studies take, in the order
+  // messages list them.
+  std::vector<WorkloadKind> kinds;
+
+  // Whether its studies name systems under `platforms:` (the scheduler
+  // family's SoC platforms). Without, a study has one implicit system and
+  // `no_systems_hint` says where the configuration comes from instead.
+  bool has_systems = false;
+  std::string no_systems_hint;
 
   // Rebuilds a workload that travels as its generator spec (the study's
   // generator node as YAML, WorkItem.synthetic_yaml) for `seed`, and names
@@ -86,6 +114,14 @@ struct FamilyInfo {
   // The system of a run (SystemConfig.config bytes) as the family's models
   // read it through RunInput::system. Null for families without a system.
   std::function<StatusOr<model::AnyValue>(std::string_view config)> decode_system;
+
+  // Cost estimates (`kreplay plan`): a model's throughput is
+  // ModelInfo::work_per_core_s in ModelInfo::work_unit; models without a
+  // measurement take these defaults (flagged as guesses). `run_work` is the
+  // work of one run in the model's unit.
+  std::string default_work_unit;
+  double default_work_per_core_s = 0;
+  std::function<RunWork(const RunWorkInput&)> run_work;
 
   // The trace codec. `trace_family` is TraceManifest.family of its traces.
   std::string trace_family;
@@ -104,6 +140,8 @@ class Catalog {
   // nullptr if unknown.
   const FamilyInfo* Find(const std::string& name) const;
   const FamilyInfo* FindByTraceFamily(const std::string& trace_family) const;
+  // The family that has a workload kind with this spec key, and the kind.
+  std::pair<const FamilyInfo*, const WorkloadKind*> FindKind(const std::string& key) const;
   std::vector<const FamilyInfo*> List() const;  // sorted by name
 
   model::Registry& models() { return models_; }

@@ -61,6 +61,11 @@ struct ModelInfo {
   std::vector<MetricSpec> metrics;
   RunFn run;
   RunBatchFn run_batch;  // optional; see RunBatchFn
+  // Measured throughput on one core, for plan estimates: work_per_core_s
+  // units of work_unit ("events", "requests", "block accesses") per second;
+  // 0 = not measured (the family's default stands in).
+  std::string work_unit;
+  double work_per_core_s = 0;
 };
 
 class Registry {

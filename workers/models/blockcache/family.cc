@@ -2,6 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <variant>
+
+#include "services/blocktrace/reader.h"
 #include "services/blocktrace/synth.h"
 #include "services/codec/block_trace.h"
 #include "services/workload/block_workload.h"
@@ -13,6 +19,263 @@ namespace {
 
 uint64_t WorkloadBytes(const workload::BlockWorkload& w) {
   return sizeof(w) + w.requests.size() * sizeof(workload::BlockRequest);
+}
+
+std::string Digest(const model::AnyValue& w) { return workload::BlockWorkloadDigest(*w.As<workload::BlockWorkload>()); }
+// Block models' work is per request.
+double Requests(const model::AnyValue& w) { return static_cast<double>(w.As<workload::BlockWorkload>()->requests.size()); }
+
+// Streams a block trace once: checks every line, counts requests (up to
+// `max_requests` > 0) and keeps nothing else.
+StatusOr<BlockTraceInfo> ScanBlockTrace(const std::string& path, const blocktrace::ReaderOptions& opts,
+                                        uint64_t max_requests) {
+  KREPLAY_ASSIGN_OR_RETURN(auto reader, blocktrace::BlockTraceReader::Open(path, opts));
+  BlockTraceInfo info;
+  workload::BlockRequest r;
+  while (max_requests == 0 || info.requests < max_requests) {
+    KREPLAY_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
+    if (!more) break;
+    ++info.requests;
+  }
+  info.volumes = reader->volumes().size();
+  info.has_task_ids = reader->has_task_ids();
+  info.format = reader->format();
+  info.clamped_times = reader->stats().clamped_times;
+  return info;
+}
+
+std::optional<family::ParsedWorkload> ParseBlockTrace(const family::KindInput& in) {
+  family::SpecErrors& err = *in.errors;
+  const std::string& f = in.field;
+  bool ok = true;
+  auto path = family::SpecString(in.entry, f + ".blocktrace", err);
+  if (path && path->empty()) {
+    err.Error(in.entry.value, f + ".blocktrace", "expected a trace file path");
+    path.reset();
+  } else if (path && *path == "-") {
+    // The controller reads the trace at load and again when runs need it.
+    err.Error(in.entry.value, f + ".blocktrace", "stdin ('-') cannot be a study workload: give a file");
+    path.reset();
+  }
+  ok &= path.has_value();
+  BlockTraceSpec spec;
+  blocktrace::ReaderOptions& opts = spec.options;
+  const family::SpecEntry* format = nullptr;
+  if (auto it = in.options.find("format"); it != in.options.end()) {
+    format = &it->second;
+    if (auto s = family::SpecString(it->second, f + ".format", err)) {
+      auto fmt = blocktrace::ParseFormat(*s);
+      if (fmt.ok()) {
+        opts.format = *fmt;
+      } else {
+        err.Error(it->second.value, f + ".format",
+                  "unknown format '" + *s + "' (auto, blkparse, msr, fio-v2, fio-v3, alibaba, tencent, csv)");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  const std::string format_name = blocktrace::FormatName(opts.format);
+  if (auto it = in.options.find("blkparse_event"); it != in.options.end()) {
+    auto s = family::SpecString(it->second, f + ".blkparse_event", err);
+    if (!s) {
+      ok = false;
+    } else if (*s != "Q" && *s != "D") {
+      err.Error(it->second.value, f + ".blkparse_event",
+                "expected Q (bios as queued) or D (requests issued to the driver), got '" + *s + "'");
+      ok = false;
+    } else if (opts.format != blocktrace::Format::kAuto && opts.format != blocktrace::Format::kBlkparse) {
+      err.Error(it->second.key, f + ".blkparse_event", "only for format blkparse (format is " + format_name + ")");
+      ok = false;
+    } else {
+      opts.blkparse_event = *s == "D" ? blocktrace::BlkparseEvent::kIssue : blocktrace::BlkparseEvent::kQueue;
+    }
+  }
+  const family::SpecEntry* mapping = nullptr;
+  if (auto it = in.options.find("csv_mapping"); it != in.options.end()) {
+    mapping = &it->second;
+    auto s = family::SpecString(it->second, f + ".csv_mapping", err);
+    if (!s) {
+      ok = false;
+    } else if (opts.format != blocktrace::Format::kCsv) {
+      err.Error(it->second.key, f + ".csv_mapping",
+                "needs format: csv (format is " + format_name + (format ? ")" : ", the default)"));
+      ok = false;
+    } else {
+      opts.csv_mapping = *s;
+    }
+  }
+  if (auto it = in.options.find("strict_time_order"); it != in.options.end()) {
+    const YAML::Node& v = it->second.value;
+    if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
+      opts.strict_time_order = v.Scalar() == "true";
+    } else {
+      err.Error(v.IsNull() ? it->second.key : v, f + ".strict_time_order", "expected true or false");
+      ok = false;
+    }
+  }
+  if (auto it = in.options.find("max_requests"); it != in.options.end()) {
+    auto v = family::SpecUint(it->second.value, f + ".max_requests", err);
+    if (v && *v == 0)
+      err.Error(it->second.value, f + ".max_requests", "must be at least 1 (leave it out for the whole trace)");
+    if (!v || *v == 0) ok = false;
+    if (v) spec.max_requests = *v;
+  }
+  if (!ok) return std::nullopt;
+
+  family::ParsedWorkload p;
+  p.path = family::ResolveSpecPath(in.base_dir, *path);
+  auto info = ScanBlockTrace(p.path, opts, spec.max_requests);
+  if (!info.ok()) {
+    std::string msg = info.status().message();
+    // A bad mapping is the spec's own field; the reader reports it without a file.
+    if (mapping && msg.rfind("field 'csv_mapping': ", 0) == 0) {
+      err.Error(mapping->value, f + ".csv_mapping", msg.substr(std::string("field 'csv_mapping': ").size()));
+      return std::nullopt;
+    }
+    // Name the trace as the spec wrote it: the resolved path is just noise.
+    if (msg.rfind(p.path + ":", 0) == 0) msg = *path + msg.substr(p.path.size());
+    err.Nested(in.entry.value, f + ".blocktrace", msg, false);
+    return std::nullopt;
+  }
+  if (info->requests == 0) {
+    err.Error(in.entry.value, f + ".blocktrace", *path + ": the trace has no requests");
+    return std::nullopt;
+  }
+  spec.info = *info;
+  p.spec = model::AnyValue::Make(std::move(spec), 0);
+  return p;
+}
+
+// ---- plan estimates (kreplay plan) --------------------------------------------
+// Chunk payload per request (zigzag-delta varint columns): 10 bytes on a
+// sequential stream, ~11 on a Zipf mix (block_trace_test BlockTraceSize).
+constexpr double kTraceBytesPerRequest = 11;
+
+family::WorkloadEstimate EstimateBlockSynthetic(const blocktrace::BlockSynthSpec& s) {
+  family::WorkloadEstimate p;
+  double n = s.requests ? static_cast<double>(s.requests) : 0;
+  if (s.duration_ns) {
+    double by_time = static_cast<double>(s.duration_ns) / 1e9 * s.rate;
+    n = s.requests ? std::min(n, by_time) : by_time;
+  }
+  p.requests = n;
+  double weight = 0, bytes = 0;
+  std::map<uint32_t, bool> volumes;
+  for (const auto& c : s.components) {
+    weight += c.weight;
+    bytes += c.weight * c.size;
+    p.footprint_bytes += c.footprint;
+    volumes[c.volume] = true;
+  }
+  p.mean_request_bytes = weight > 0 ? bytes / weight : 0;
+  p.volumes = volumes.size();
+  p.trace_bytes = p.requests * kTraceBytesPerRequest;
+  return p;
+}
+
+// Expected block accesses per request for a cache of `block_size` bytes:
+// each component's requests are size-aligned from its region start, so they
+// touch about ceil(size / block_size) blocks (at least one). Traces count
+// one per request (their sizes are not known without reading them again).
+double AccessesPerRequest(const family::ParsedWorkload& w, int64_t block_size) {
+  const auto* synth = w.spec.As<blocktrace::BlockSynthSpec>();
+  if (!synth || block_size <= 0) return 1;
+  double weight = 0, acc = 0;
+  for (const auto& c : synth->components) {
+    weight += c.weight;
+    acc += c.weight * std::max(1.0, std::ceil(static_cast<double>(c.size) / static_cast<double>(block_size)));
+  }
+  return weight > 0 ? acc / weight : 1;
+}
+
+// Requests, or block accesses for the fixed-block models.
+family::RunWork BlockRunWork(const family::RunWorkInput& in) {
+  const double requests = in.estimate->requests;
+  if (in.model->work_unit != "block accesses") return {requests, false};
+  const auto& values = in.params->values();
+  auto bs = values.find("block_size");
+  const int64_t block_size =
+      bs != values.end() && std::holds_alternative<int64_t>(bs->second) ? std::get<int64_t>(bs->second) : 0;
+  return {requests * AccessesPerRequest(*in.workload, block_size), in.workload->spec.As<BlockTraceSpec>() != nullptr};
+}
+
+// `blocktrace:` workloads: the trace is read whole (up to max_requests; a
+// request is 32 bytes) each time it is built, the same for every seed.
+family::WorkloadKind BlockTraceKind() {
+  family::WorkloadKind k;
+  k.key = "blocktrace";
+  k.options = {"format", "blkparse_event", "csv_mapping", "strict_time_order", "max_requests"};
+  k.noun = "a block trace workload";
+  k.parse = ParseBlockTrace;
+  k.build = [](const family::ParsedWorkload& p, uint64_t) -> StatusOr<model::AnyValue> {
+    const auto& spec = *p.spec.As<BlockTraceSpec>();
+    auto b = blocktrace::ReadBlockTrace(p.path, spec.options, spec.max_requests);
+    if (!b.ok()) return b.status();
+    // Load validated this file and run keys name its content: a file edited
+    // since then must not be replayed under the study's name.
+    const BlockTraceInfo& want = spec.info;
+    if (b->requests.size() != want.requests || b->volumes.size() != want.volumes ||
+        b->has_task_ids != want.has_task_ids) {
+      return FailedPrecondition(p.path + " changed since the study was loaded (now " +
+                                std::to_string(b->requests.size()) + " requests, " +
+                                std::to_string(b->volumes.size()) + " volumes; loaded " +
+                                std::to_string(want.requests) + " requests, " + std::to_string(want.volumes) +
+                                " volumes)");
+    }
+    const uint64_t bytes = WorkloadBytes(*b);
+    return model::AnyValue::Make(std::move(b).value(), bytes);
+  };
+  k.digest = Digest;
+  k.cost = Requests;
+  k.estimate = [](const family::ParsedWorkload& p) {
+    family::WorkloadEstimate e;
+    const BlockTraceInfo& info = p.spec.As<BlockTraceSpec>()->info;
+    e.requests = static_cast<double>(info.requests);
+    e.volumes = info.volumes;
+    e.trace_bytes = e.requests * kTraceBytesPerRequest;
+    return e;
+  };
+  return k;
+}
+
+// `block_synthetic:`: blocktrace::ParseBlockSynthSpec, regenerated per seed
+// and named by content (generated to name it).
+family::WorkloadKind BlockSyntheticKind() {
+  family::WorkloadKind k;
+  k.key = "block_synthetic";
+  k.noun = "a block_synthetic workload";
+  k.generated = true;
+  k.parse = [](const family::KindInput& in) -> std::optional<family::ParsedWorkload> {
+    const std::string field = in.field + ".block_synthetic";
+    StatusOr<blocktrace::BlockSynthSpec> synth = InvalidArgument("");
+    try {
+      synth = blocktrace::ParseBlockSynthSpec(in.entry.value, field);
+    } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
+      synth = InvalidArgument(ex.what());
+    }
+    if (!synth.ok()) {
+      in.errors->Nested(in.entry.key, field, synth.status().message(), true);
+      return std::nullopt;
+    }
+    family::ParsedWorkload p;
+    // Workers re-parse this text, so they validate it exactly as here.
+    p.generator_yaml = YAML::Dump(in.entry.value);
+    p.spec = model::AnyValue::Make(std::move(synth).value(), 0);
+    return p;
+  };
+  k.build = [](const family::ParsedWorkload& p, uint64_t seed) -> StatusOr<model::AnyValue> {
+    workload::BlockWorkload w = blocktrace::GenerateBlockSynthetic(*p.spec.As<blocktrace::BlockSynthSpec>(), seed);
+    const uint64_t bytes = WorkloadBytes(w);
+    return model::AnyValue::Make(std::move(w), bytes);
+  };
+  k.digest = Digest;
+  k.cost = Requests;
+  k.estimate = [](const family::ParsedWorkload& p) {
+    return EstimateBlockSynthetic(*p.spec.As<blocktrace::BlockSynthSpec>());
+  };
+  return k;
 }
 
 // Block workloads are named by content: always generated.
@@ -40,10 +303,17 @@ v1::TraceManifest Encode(const model::AnyValue& w, size_t max_chunk_bytes, const
 
 }  // namespace
 
-Status RegisterBlockCacheFamily(family::Catalog& catalog) {
+family::FamilyInfo BlockCacheFamilyInfo() {
   family::FamilyInfo f;
   f.name = "blockcache";
   f.description = "bcache-style block cache tiers and fixed-block caches over HDD/SSD device models";
+  f.workload_noun = "a block workload";
+  f.kinds = {BlockTraceKind(), BlockSyntheticKind()};
+  f.no_systems_hint = "whose devices come from model params (ssd_profile, hdd_profile, cache_size, ...)";
+  // Unmeasured models: the slowest measured block model (bcache.stack).
+  f.default_work_unit = "requests";
+  f.default_work_per_core_s = 1.2e6;
+  f.run_work = BlockRunWork;
   f.generate = Generate;
   f.trace_family = "block";
   f.encode_trace = Encode;
@@ -51,7 +321,11 @@ Status RegisterBlockCacheFamily(family::Catalog& catalog) {
     return std::make_unique<family::TypedAssembler<codec::BlockTraceAssembler, workload::BlockWorkload>>(
         m, WorkloadBytes);
   };
-  KREPLAY_RETURN_IF_ERROR(catalog.RegisterFamily(std::move(f)));
+  return f;
+}
+
+Status RegisterBlockCacheFamily(family::Catalog& catalog) {
+  KREPLAY_RETURN_IF_ERROR(catalog.RegisterFamily(BlockCacheFamilyInfo()));
   KREPLAY_RETURN_IF_ERROR(RegisterFixedModels(catalog.models()));
   return bcache::RegisterBcacheModels(catalog.models());
 }

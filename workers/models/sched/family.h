@@ -10,5 +10,7 @@ namespace kreplay::sched {
 
 // Family "sched": models sched.cfs and sched.hmp (sched_models.h).
 Status RegisterSchedFamily(family::Catalog& catalog);
+// The table entry alone (tests that register fake models of the family).
+family::FamilyInfo SchedFamilyInfo();
 
 }  // namespace kreplay::sched

@@ -184,6 +184,9 @@ Status RegisterSchedModels(model::Registry& registry) {
   cfs.params = CommonParams();
   cfs.metrics = Metrics(false);
   cfs.run = MakeRun(Policy::kCfs);
+  // sched_bench, 64 mixed tasks on juno-r0, one core of the 2-core dev VM.
+  cfs.work_unit = "events";
+  cfs.work_per_core_s = 13e6;
   KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(cfs)));
 
   model::ModelInfo hmp;
@@ -196,6 +199,8 @@ Status RegisterSchedModels(model::Registry& registry) {
   for (auto& p : HmpParams()) hmp.params.push_back(std::move(p));
   hmp.metrics = Metrics(true);
   hmp.run = MakeRun(Policy::kHmp);
+  hmp.work_unit = "events";
+  hmp.work_per_core_s = 13e6;
   return registry.Register(std::move(hmp));
 }
 

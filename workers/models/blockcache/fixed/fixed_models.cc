@@ -284,6 +284,9 @@ Status RegisterFixedModels(model::Registry& registry) {
     m.metrics = CacheMetrics();
     m.run = MakeCacheRun(policy);
     m.run_batch = MakeCacheRunBatch(policy);
+    // fixed/README.md: LRU 14-25 M/s, FIFO 22-25 M/s; the low end, for large caches.
+    m.work_unit = "block accesses";
+    m.work_per_core_s = 15e6;
     KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(m)));
   }
   model::ModelInfo mrc;
@@ -296,6 +299,9 @@ Status RegisterFixedModels(model::Registry& registry) {
   mrc.params = MrcParams();
   mrc.metrics = MrcMetrics();
   mrc.run = RunMrc;
+  // fixed/README.md: 6.5-8.4 M/s exact over 100 sizes (SHARDS is far faster).
+  mrc.work_unit = "block accesses";
+  mrc.work_per_core_s = 8e6;
   return registry.Register(std::move(mrc));
 }
 
