@@ -16,8 +16,9 @@
 // - CONFIG_SCHED_HMP_PRIO_FILTER when hmp_prio_filter is set.
 // Simplified: hmp_domain_min_load() uses runnable counts (0 = idle) rather
 // than rq runnable averages; it only has to find idle or least-loaded CPUs.
-// The forced up-migration and offload look only at the ticking CPU, not at
-// every CPU as the kernel's hmp_force_up_migration() loop does.
+// The forced up-migration and offload look at the ticking CPU's own tasks
+// (the LSK function, run from the rebalance softirq, is believed to walk
+// every online CPU; not checked against the source here).
 #pragma once
 
 #include <vector>
