@@ -3,11 +3,13 @@
 #include <cstdint>
 
 namespace kreplay::sched {
+namespace {
 
-int CfsPlacement::SelectIdleSibling(Task* t, int target) const {
+// A free function (not a member) so that its one caller inlines it: it runs
+// on every wake-up.
+int SelectIdleSibling(const SchedCore& c, Task* t, int target) {
   // select_idle_sibling(): the target if idle, else the first idle CPU of the
   // target's LLC (cluster), scanning from the target onwards.
-  const SchedCore& c = core();
   if (c.CpuIdle(target) && c.Allowed(t, target)) return target;
   const ClusterRt& cl = c.cluster(c.cpu(target).cluster);
   int end = cl.first + cl.n;
@@ -18,6 +20,8 @@ int CfsPlacement::SelectIdleSibling(Task* t, int target) const {
   }
   return target;
 }
+
+}  // namespace
 
 bool CfsPlacement::WakeAffine(Task* t, int this_cpu, int prev_cpu, int imbalance_pct) const {
   // wake_affine(): pull to the waker's CPU if that leaves this CPU no more
@@ -44,7 +48,7 @@ int CfsPlacement::DoSelectWakeCpu(Task* t, int waker_cpu) {
     int pct = same_cluster ? c.options().mc_imbalance_pct : c.options().imbalance_pct;
     if (WakeAffine(t, cpu, prev, pct)) target = cpu;
   }
-  int new_cpu = SelectIdleSibling(t, target);
+  int new_cpu = SelectIdleSibling(c, t, target);
   if (!c.Allowed(t, new_cpu)) {
     new_cpu = -1;
     for (int k = 0; k < c.ncpus() && new_cpu < 0; ++k) {

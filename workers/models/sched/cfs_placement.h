@@ -29,7 +29,6 @@ class CfsPlacement : public PlacementPolicy {
   int DoSelectWakeCpu(Task* t, int waker_cpu) override;
 
  private:
-  int SelectIdleSibling(Task* t, int target) const;
   bool WakeAffine(Task* t, int this_cpu, int prev_cpu, int imbalance_pct) const;
   int FindIdlestCpuIn(Task* t, int first, int n, int this_cpu) const;
 };
