@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "services/core/status.h"
+#include "workers/models/sched/cfs_pick.h"
 
 namespace kreplay::sched {
 namespace {
@@ -176,5 +177,11 @@ void CfsRq::SiftDown(int i) {
   }
   Place(i, se);
 }
+
+// CfsPick (cfs_pick.h): here so that the calls below are inlined.
+void CfsPick::DoPlaceEntity(const CfsRq& rq, SchedEntity* se, bool initial) const { rq.PlaceEntity(se, initial); }
+SchedEntity* CfsPick::DoPickNext(CfsRq& rq) const { return rq.PickNext(); }
+bool CfsPick::DoWakeupPreempt(const CfsRq& rq, const SchedEntity* se) const { return rq.WakeupPreempt(se); }
+bool CfsPick::DoTickPreempt(const CfsRq& rq) const { return rq.TickPreempt(); }
 
 }  // namespace kreplay::sched

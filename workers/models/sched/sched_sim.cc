@@ -7,11 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "services/sim/engine.h"
-#include "services/sim/histogram.h"
-#include "workers/models/sched/cfs_rq.h"
 #include "workers/models/sched/energy.h"
-#include "workers/models/sched/load_avg.h"
+#include "workers/models/sched/sched_core.h"
+#include "workers/models/sched/sched_policy.h"
 
 namespace kreplay::sched {
 
@@ -51,6 +49,21 @@ std::vector<uint32_t> ArmCpuPower(const workload::Platform& platform) {
   return out;
 }
 
+void SchedCore::UpdateLoad(Task* t) {
+  // Same arithmetic as RunnableAvg::Update(..., FreqScale(t->cpu), ...):
+  // load_scale is exactly FreqScale(t->cpu) / 1024.0.
+  TaskState st = t->state;
+  bool running = st == TaskState::kRunning;
+  t->avg.UpdateScaled(Units(), running || st == TaskState::kRunnable, running, cpus_[t->cpu].load_scale, decay_);
+}
+
+void SchedCore::TouchLoads(int cpu) {
+  if (!track_load_) return;
+  const Cpu& c = cpus_[cpu];
+  if (c.curr) UpdateLoad(c.curr);
+  for (int i = 0; i < c.rq.queued(); ++i) UpdateLoad(tasks_[c.rq.queued_at(i)->id].get());
+}
+
 namespace {
 
 using sim::Duration;
@@ -61,121 +74,35 @@ enum EventKind : uint64_t { kEvDone = 0, kEvTick, kEvResume, kEvWake, kEvFork, k
 constexpr int kKindBits = 4;
 uint64_t Tag(EventKind k, uint64_t index) { return (index << kKindBits) | k; }
 
-enum class TaskState : uint8_t { kNotStarted, kRunnable, kRunning, kBlocked, kDone };
-
-struct Task {
-  const workload::SchedTaskSpec* spec = nullptr;
-  int index = 0;
-  SchedEntity se;
-  TaskState state = TaskState::kNotStarted;
-  int cpu = 0;
-  size_t phase = 0;
-  int64_t loops_done = 0;
-  int64_t rem = 0;        // remaining work of the busy phase
-  bool rem_is_work = false;  // kRun (capacity-scaled) vs kRuntime (wall)
-  bool batch = false;
-  bool wake_pending = false;  // wake-up latency not yet recorded
-  Time wake_time = 0;
-  Time activation = 0;
-  Time timer_next = -1;
-  Time start_time = 0;
-  Time finish_time = -1;
-  Time exec_start = 0;    // last time it started running (cache-hot test)
-  sim::EventId wake_event = 0;
-  Time blocked_until = -1;  // known wake time while sleeping, -1 if unknown
-  RunnableAvg avg;
-  Time last_up_mig = INT64_MIN / 2;
-  Time last_down_mig = INT64_MIN / 2;
-  int64_t cpu_time = 0;
-  sim::Histogram wakeup_hist;
-};
-
-struct Cpu {
-  explicit Cpu(const CfsTunables& t) : rq(t) {}
-  int cluster = 0;
-  // Held by value: the runqueue is read on almost every event.
-  CfsRq rq;
-  Task* curr = nullptr;
-  Time seg_start = 0;
-  sim::EventId done_event = 0;
-  sim::EventId tick_event = 0;
-  sim::EventId resume_event = 0;
-  bool idle = true;       // no task running and not resuming
-  bool resuming = false;  // leaving an idle state
-  int idle_state = 0;
-  Time idle_since = 0;
-  Duration idle_pred = 0;   // EWMA of idle durations (menu-like predictor)
-  Duration avg_idle = 0;    // rq->avg_idle for newidle gating
-  uint32_t power = 1024;    // 3.10 cpu_power
-  Time next_balance[2] = {0, 0};
-  int balance_interval_ms[2] = {1, 1};
-  int balance_failed[2] = {0, 0};
-  bool need_resched = false; // preemption deferred while the CPU's task runs its program
-  RunnableAvg util;          // schedutil input (invariant utilisation)
-  // The cluster's speed, copied per CPU by SetClusterOpp() because it is
-  // read on most events: the OPP's capacity, and as the load trackers weigh
-  // time, freq_scale / 1024 (1.0 when not frequency-invariant) and cap / 1024.
-  uint32_t cap = 0;  // the cluster's current OPP capacity
-  double load_scale = 1.0;
-  double util_scale = 1.0;
-  int64_t gov_busy_mark = 0; // busy ns at the last governor sample
-};
-
-struct ClusterRt {
-  int first = 0;
-  int n = 0;
-  int opp = 0;
-  // Derived from `opp` by SetClusterOpp(); read on most events.
-  uint32_t cap = 0;         // the OPP's capacity
-  uint32_t freq_scale = 0;  // cur/max frequency in 1/1024
-  int pending_opp = -1;
-  sim::EventId dvfs_event = 0;
-  Time last_change = 0;
-  Time gov_last_sample = 0;
-};
-
 struct Resource {
   int64_t count = 0;
   std::deque<Task*> waiters;
 };
 
-class SchedSim final : public sim::EventHandler {
+// The core: everything but the policies, which it calls through
+// PlacementPolicy and PickPolicy (sched_policy.h).
+// EventHandler is the first base so that the engine's OnEvent() calls need
+// no this-adjusting thunk.
+class SchedSim final : public sim::EventHandler, public SchedCore {
  public:
   SchedSim(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o,
-           const std::atomic<bool>* cancel, SchedObserver* obs, model::SchedObserver* trace)
-      : p_(p), w_(w), o_(o), cancel_(cancel), obs_(obs), trace_(trace), meter_(p, 0, 0) {}
+           SchedPolicies policies, const std::atomic<bool>* cancel, SchedObserver* obs, model::SchedObserver* trace)
+      : sim::EventHandler(), SchedCore(p, w, o), placement_(policies.placement), pick_(policies.pick),
+        cancel_(cancel), obs_(obs), trace_(trace), meter_(p, 0, 0) {}
 
   Status Init();
   StatusOr<model::Result> Run();
   void OnEvent(uint64_t tag) override;
+  void Migrate(Task* t, int to, MigrationKind kind) override;
 
  private:
   // --- helpers
-  Time Now() const { return sim_.Now(); }
-  bool Hmp() const { return o_.policy == Policy::kHmp; }
   const workload::Cluster& ClusterOf(int cpu) const { return p_.clusters[cpus_[cpu].cluster]; }
   uint32_t CurCap(int cpu) const { return cpus_[cpu].cap; }
   uint32_t FreqScale(int cpu) const { return o_.frequency_invariant ? clusters_[cpus_[cpu].cluster].freq_scale : 1024; }
   void SetClusterOpp(int cluster, int opp);
-  bool Allowed(const Task* t, int cpu) const { return t->spec->cpu_mask == 0 || (t->spec->cpu_mask >> cpu) & 1; }
-  bool CpuIdle(int cpu) const { return cpus_[cpu].idle && cpus_[cpu].rq.nr_running() == 0; }
-  int64_t Units() {
-    // Several load averages are touched per event: convert the time once.
-    if (units_time_ != Now()) {
-      units_time_ = Now();
-      units_ = LoadUnits(Now(), o_.load_avg_period_ms);
-    }
-    return units_;
-  }
-  bool IsFastest(int cpu) const { return cpus_[cpu].cluster == static_cast<int>(clusters_.size()) - 1; }
-  bool IsSlowest(int cpu) const { return cpus_[cpu].cluster == 0; }
 
   // --- accounting
-  void TouchLoad(Task* t) {
-    if (Hmp()) UpdateLoad(t);
-  }
-  // TouchLoad()'s work, kept out of line so that CFS pays one test.
-  [[gnu::noinline]] void UpdateLoad(Task* t);
   void TouchUtil(int cpu);
   void UpdateCurr(int cpu);
   void StartSegment(int cpu);
@@ -201,7 +128,6 @@ class SchedSim final : public sim::EventHandler {
   void FinishBusy(int cpu);
   void Tick(int cpu);
   void ArmTick(int cpu);
-  void Migrate(Task* t, int to, MigrationKind kind);
   // `on_cpu`: where the move happens (the trace's CPU column).
   void CountMigration(Task* t, int from, int to, MigrationKind kind, int on_cpu);
 
@@ -216,29 +142,12 @@ class SchedSim final : public sim::EventHandler {
   [[gnu::noinline]] void TraceFrequency(int cpu);
   [[gnu::noinline]] void TraceIdle(int cpu, int state);
 
-  // --- placement
-  int SelectWakeCpu(Task* t, int waker_cpu);
-  int SelectForkCpu(Task* t, int parent_cpu);
-  int SelectIdleSibling(Task* t, int target);
-  bool WakeAffine(Task* t, int this_cpu, int prev_cpu, int imbalance_pct);
-  int FindIdlestCpuIn(Task* t, int first, int n, int this_cpu);
-
   // --- balancing
   enum class IdleType { kNotIdle, kIdle, kNewlyIdle };
   bool LoadBalance(int this_cpu, int level, IdleType idle);
   void RebalanceDomains(int cpu, IdleType idle);
   bool IdleBalance(int cpu);
   void NohzKick();
-
-  // --- HMP
-  bool HmpPrioFiltered(const Task* t) const {
-    return o_.hmp_prio_filter && t->spec->nice >= o_.hmp_up_prio_nice;
-  }
-  bool HmpUpMigration(Task* t, int cpu);
-  bool HmpDownMigration(Task* t, int cpu);
-  int HmpMinLoadCpu(int cluster, const Task* t, bool idle_only) const;
-  void HmpTickChecks(int cpu);
-  bool HmpIdlePull(int cpu);
 
   // --- DVFS
   void StartGovernors();
@@ -250,24 +159,19 @@ class SchedSim final : public sim::EventHandler {
   void MaybeFinishRun();
   void FillResult(model::Result& r, Time end);
 
-  const workload::Platform& p_;
-  const workload::SchedWorkload& w_;
-  const SchedOptions o_;
+  PlacementPolicy* const placement_;
+  const PickPolicy* const pick_;
+  int balance_levels_ = 1;  // MC, and DIE when the placement has cross-cluster balancing
   const std::atomic<bool>* cancel_;
   SchedObserver* obs_;
   model::SchedObserver* trace_;
   // Filled only with trace_ (kept out of Cpu and Task, which the untraced run reads on every event):
   std::vector<std::string> trace_comm_;  // tasks, then "swapper/N" per CPU
   std::vector<int> trace_running_;       // per CPU, the task the trace last showed running (-1 = idle)
-  sim::Simulator sim_;
   EnergyMeter meter_;
-  LoadDecay decay_;
   CfsTunables tun_;
   Duration tick_ns_ = 10 * sim::kMs;
   int64_t cap_cal_ = 1024;
-  std::vector<Cpu> cpus_;
-  std::vector<ClusterRt> clusters_;
-  std::vector<std::unique_ptr<Task>> tasks_;
   std::map<int64_t, Resource> resources_;
   int finite_left_ = 0;
   bool has_infinite_ = false;
@@ -279,8 +183,6 @@ class SchedSim final : public sim::EventHandler {
   int64_t migrations_[kMigrationKinds] = {};
   int64_t deadline_misses_ = 0;
   Time nohz_last_kick_ = -1;
-  Time units_time_ = -1;  // Units() cache
-  int64_t units_ = 0;
   int advancing_cpu_ = -1;  // CPU whose running task is executing its program
   sim::Histogram wakeup_hist_;
   sim::Histogram response_hist_;
@@ -360,20 +262,16 @@ Status SchedSim::Init() {
     sim_.At(std::max<int64_t>(0, s.delay_ns), this, Tag(kEvFork, i));
     tasks_.push_back(std::move(t));
   }
+  // The policies: what the placement needs of the core is fixed for the run.
+  placement_->Attach(this);
+  track_load_ = placement_->needs().load == LoadTracking::kLsk310RunnableAvg;
+  balance_levels_ = placement_->needs().cross_cluster_balance && clusters_.size() >= 2 ? 2 : 1;
   StartGovernors();
   if (trace_) TraceInit();
   return OkStatus();
 }
 
 // ---------------------------------------------------------------- accounting
-
-void SchedSim::UpdateLoad(Task* t) {
-  // Same arithmetic as RunnableAvg::Update(..., FreqScale(t->cpu), ...):
-  // load_scale is exactly FreqScale(t->cpu) / 1024.0.
-  TaskState st = t->state;
-  bool running = st == TaskState::kRunning;
-  t->avg.UpdateScaled(Units(), running || st == TaskState::kRunnable, running, cpus_[t->cpu].load_scale, decay_);
-}
 
 void SchedSim::TouchUtil(int cpu) {
   if (o_.governor.kind != GovernorKind::kSchedutil) return;
@@ -513,7 +411,7 @@ void SchedSim::EnqueueOn(Task* t, int cpu, bool initial) {
     t->se.vruntime = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime() + cpus_[cpu].rq.min_vruntime();
   }
   t->cpu = cpu;
-  cpus_[cpu].rq.PlaceEntity(&t->se, initial);
+  pick_->PlaceEntity(cpus_[cpu].rq, &t->se, initial);
   t->state = TaskState::kRunnable;
   cpus_[cpu].rq.Enqueue(&t->se);
 }
@@ -538,7 +436,7 @@ void SchedSim::Kick(int cpu, Task* wakee) {
     if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(c.cluster);
     return;
   }
-  if (wakee && c.curr && c.rq.WakeupPreempt(&wakee->se)) {
+  if (wakee && c.curr && pick_->WakeupPreempt(c.rq, &wakee->se)) {
     // A signal woke a task that should preempt the signaller itself: act
     // once the signaller's program step is done (set_tsk_need_resched()).
     if (cpu == advancing_cpu_) {
@@ -565,10 +463,10 @@ void SchedSim::Resched(int cpu) {
 void SchedSim::Schedule(int cpu) {
   Cpu& c = cpus_[cpu];
   if (c.curr || c.resuming) return;
-  SchedEntity* se = c.rq.PickNext();
+  SchedEntity* se = pick_->PickNext(c.rq);
   if (!se && IdleBalance(cpu)) {
     if (c.curr || c.resuming) return;  // the pulled task started already
-    se = c.rq.PickNext();
+    se = pick_->PickNext(c.rq);
   }
   if (!se) {
     if (c.done_event) sim_.Cancel(c.done_event);
@@ -685,7 +583,7 @@ void SchedSim::Fork(Task* t) {
   t->start_time = Now();
   t->activation = Now();
   t->cpu = 0;  // the parent (rt-app's main thread) runs on CPU 0
-  if (Hmp()) t->avg.InitHigh(Units(), decay_);
+  if (track_load_) t->avg.InitHigh(Units(), decay_);
   Step s = Advance(t);
   if (s == Step::kExited) {
     t->state = TaskState::kDone;
@@ -703,7 +601,7 @@ void SchedSim::Fork(Task* t) {
     if (t->blocked_until >= 0) t->wake_event = sim_.At(t->blocked_until, this, Tag(kEvWake, t->index));
     return;
   }
-  int cpu = SelectForkCpu(t, 0);
+  int cpu = placement_->SelectForkCpu(t, 0);
   CountMigration(t, 0, cpu, MigrationKind::kFork, 0);
   EnqueueOn(t, cpu, /*initial=*/true);
   if (trace_) TraceWakeup(t, /*is_new=*/true, 0, cpu);
@@ -722,7 +620,7 @@ void SchedSim::Wake(Task* t, int waker_cpu) {
   t->wake_pending = true;
   t->activation = Now();
   int prev = t->cpu;
-  int cpu = SelectWakeCpu(t, waker_cpu);
+  int cpu = placement_->SelectWakeCpu(t, waker_cpu);
   MigrationKind kind = MigrationKind::kWake;
   CountMigration(t, prev, cpu, kind, waker_cpu);
   EnqueueOn(t, cpu, /*initial=*/false);
@@ -774,8 +672,8 @@ void SchedSim::Tick(int cpu) {
     TouchUtil(cpu);
     SchedutilUpdate(c.cluster);
   }
-  if (c.rq.TickPreempt()) Resched(cpu);
-  if (Hmp()) HmpTickChecks(cpu);
+  if (pick_->TickPreempt(c.rq)) Resched(cpu);
+  placement_->Tick(cpu);
   RebalanceDomains(cpu, IdleType::kNotIdle);
   NohzKick();
 }
@@ -817,136 +715,6 @@ void SchedSim::OnEvent(uint64_t tag) {
       ApplyOpp(static_cast<int>(idx));
       break;
   }
-}
-
-// ---------------------------------------------------------------- placement
-
-int SchedSim::SelectIdleSibling(Task* t, int target) {
-  // select_idle_sibling(): the target if idle, else the first idle CPU of the
-  // target's LLC (cluster), scanning from the target onwards.
-  if (CpuIdle(target) && Allowed(t, target)) return target;
-  const ClusterRt& cl = clusters_[cpus_[target].cluster];
-  int end = cl.first + cl.n;
-  for (int k = 1; k < cl.n; ++k) {
-    int cpu = target + k;  // cl.first + (target - cl.first + k) % cl.n
-    if (cpu >= end) cpu -= cl.n;
-    if (CpuIdle(cpu) && Allowed(t, cpu)) return cpu;
-  }
-  return target;
-}
-
-bool SchedSim::WakeAffine(Task* t, int this_cpu, int prev_cpu, int imbalance_pct) {
-  // wake_affine(): pull to the waker's CPU if that leaves this CPU no more
-  // loaded (power-scaled) than the previous CPU with half the imbalance slack.
-  uint64_t this_load = cpus_[this_cpu].rq.load();
-  uint64_t prev_load = cpus_[prev_cpu].rq.load();
-  uint64_t this_eff = 100ull * cpus_[prev_cpu].power * (this_load + t->se.weight);
-  uint64_t prev_eff = (100ull + (imbalance_pct - 100) / 2) * cpus_[this_cpu].power * prev_load;
-  return this_eff <= prev_eff;
-}
-
-int SchedSim::SelectWakeCpu(Task* t, int waker_cpu) {
-  int prev = t->cpu;
-  int cpu = waker_cpu;
-  bool same_cluster = cpus_[cpu].cluster == cpus_[prev].cluster;
-  // The affine domain is the lowest one spanning both CPUs: MC if they share
-  // a cluster, else DIE (which HMP builds without load balancing).
-  int target = prev;
-  if (cpu != prev && Allowed(t, cpu) && (same_cluster || !Hmp())) {
-    int pct = same_cluster ? o_.mc_imbalance_pct : o_.imbalance_pct;
-    if (WakeAffine(t, cpu, prev, pct)) target = cpu;
-  }
-  int new_cpu = SelectIdleSibling(t, target);
-  if (!Allowed(t, new_cpu)) {
-    new_cpu = -1;
-    for (int c = 0; c < static_cast<int>(cpus_.size()) && new_cpu < 0; ++c) {
-      if (Allowed(t, c)) new_cpu = c;
-    }
-  }
-  if (!Hmp()) return new_cpu;
-  // select_task_rq_fair() HMP tail: up to an idle big CPU, or down to the
-  // least-loaded LITTLE one; otherwise stay in the previous HMP domain.
-  if (HmpUpMigration(t, prev)) {
-    int up = HmpMinLoadCpu(cpus_[prev].cluster + 1, t, /*idle_only=*/true);
-    if (up >= 0) {
-      t->last_up_mig = Now();
-      return up;
-    }
-  }
-  if (HmpDownMigration(t, prev)) {
-    int down = HmpMinLoadCpu(cpus_[prev].cluster - 1, t, false);
-    if (down >= 0) {
-      t->last_down_mig = Now();
-      return down;
-    }
-  }
-  if (cpus_[new_cpu].cluster != cpus_[prev].cluster && Allowed(t, prev)) return prev;
-  return new_cpu;
-}
-
-int SchedSim::FindIdlestCpuIn(Task* t, int first, int n, int this_cpu) {
-  // find_idlest_cpu(): least weighted load; ties go to this_cpu, then the
-  // lowest index.
-  int best = -1;
-  uint64_t best_load = UINT64_MAX;
-  for (int cpu = first; cpu < first + n; ++cpu) {
-    if (!Allowed(t, cpu)) continue;
-    uint64_t load = cpus_[cpu].rq.load();
-    if (load < best_load || (load == best_load && cpu == this_cpu)) {
-      best = cpu;
-      best_load = load;
-    }
-  }
-  return best;
-}
-
-int SchedSim::SelectForkCpu(Task* t, int parent_cpu) {
-  if (Hmp()) {
-    // hmp_task_should_forkboost(): user tasks start on the fastest cluster.
-    int cpu = HmpMinLoadCpu(static_cast<int>(clusters_.size()) - 1, t, false);
-    if (cpu >= 0) {
-      t->last_up_mig = Now();
-      return cpu;
-    }
-  }
-  // find_idlest_group() at DIE: the group with the least power-scaled load,
-  // unless the local group is within imbalance_pct of it.
-  int this_cluster = cpus_[parent_cpu].cluster;
-  int chosen = -1;
-  uint64_t min_load = UINT64_MAX, this_load = 0;
-  bool this_allowed = false;
-  for (int g = 0; g < static_cast<int>(clusters_.size()); ++g) {
-    const ClusterRt& cl = clusters_[g];
-    uint64_t load = 0, power = 0;
-    bool allowed = false;
-    for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
-      load += cpus_[cpu].rq.load();
-      power += cpus_[cpu].power;
-      allowed = allowed || Allowed(t, cpu);
-    }
-    if (!allowed) continue;
-    uint64_t avg = load * 1024 / power;
-    if (g == this_cluster) {
-      this_load = avg;
-      this_allowed = true;
-    } else if (avg < min_load) {
-      min_load = avg;
-      chosen = g;
-    }
-  }
-  if (chosen < 0 || (this_allowed && 100 * this_load < static_cast<uint64_t>(o_.imbalance_pct) * min_load)) {
-    chosen = this_allowed ? this_cluster : chosen;
-  }
-  const ClusterRt& cl = clusters_[chosen];
-  int this_cpu = chosen == this_cluster ? parent_cpu : cl.first;
-  // At MC each group is one CPU: find_idlest_group() again, then the CPU.
-  int idlest = FindIdlestCpuIn(t, cl.first, cl.n, -1);
-  if (Allowed(t, this_cpu) && idlest != this_cpu) {
-    uint64_t here = cpus_[this_cpu].rq.load() * 1024 / cpus_[this_cpu].power;
-    uint64_t there = cpus_[idlest].rq.load() * 1024 / cpus_[idlest].power;
-    if (100 * here < static_cast<uint64_t>(o_.mc_imbalance_pct) * there) idlest = this_cpu;
-  }
-  return idlest;
 }
 
 // ---------------------------------------------------------------- balancing
@@ -1092,10 +860,10 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
 
 void SchedSim::RebalanceDomains(int cpu, IdleType idle) {
   // rebalance_domains(): per level, when its interval (x busy_factor when the
-  // CPU is busy) has passed. HMP has no cross-cluster (DIE) balancing.
-  int levels = (Hmp() || clusters_.size() < 2) ? 1 : 2;
+  // CPU is busy) has passed; DIE only if the placement policy balances
+  // between clusters.
   Cpu& c = cpus_[cpu];
-  for (int level = 0; level < levels; ++level) {
+  for (int level = 0; level < balance_levels_; ++level) {
     if (Now() < c.next_balance[level]) continue;
     Duration interval = c.balance_interval_ms[level] * sim::kMs;
     if (idle == IdleType::kNotIdle) interval *= o_.busy_factor;
@@ -1109,10 +877,9 @@ bool SchedSim::IdleBalance(int cpu) {
   // idle_balance(): skipped when this CPU's idle periods are shorter than a
   // migration costs.
   Cpu& c = cpus_[cpu];
-  if (Hmp() && IsFastest(cpu) && !IsSlowest(cpu) && HmpIdlePull(cpu)) return true;
+  if (placement_->IdlePull(cpu)) return true;
   if (c.avg_idle < o_.migration_cost_ns) return false;
-  int levels = (Hmp() || clusters_.size() < 2) ? 1 : 2;
-  for (int level = 0; level < levels; ++level) {
+  for (int level = 0; level < balance_levels_; ++level) {
     if (LoadBalance(cpu, level, IdleType::kNewlyIdle)) return true;
   }
   return false;
@@ -1134,111 +901,6 @@ void SchedSim::NohzKick() {
   for (int cpu = 0; cpu < static_cast<int>(cpus_.size()); ++cpu) {
     if (CpuIdle(cpu)) RebalanceDomains(cpu, IdleType::kIdle);
   }
-}
-
-// ---------------------------------------------------------------------- HMP
-
-bool SchedSim::HmpUpMigration(Task* t, int cpu) {
-  // hmp_up_migration(): heavy enough, not filtered, settled since the last
-  // up-migration, and an idle CPU exists in the faster domain.
-  if (IsFastest(cpu)) return false;
-  if (HmpPrioFiltered(t)) return false;
-  if (t->avg.LoadRatio() < o_.hmp_up_threshold) return false;
-  if (Now() - t->last_up_mig < o_.hmp_min_migration_interval_ns) return false;
-  return HmpMinLoadCpu(cpus_[cpu].cluster + 1, t, true) >= 0;
-}
-
-bool SchedSim::HmpDownMigration(Task* t, int cpu) {
-  // hmp_down_migration(): filtered tasks always go down; otherwise below the
-  // down threshold once settled.
-  if (IsSlowest(cpu)) return false;
-  bool allowed_below = false;
-  const ClusterRt& below = clusters_[cpus_[cpu].cluster - 1];
-  for (int c = below.first; c < below.first + below.n; ++c) allowed_below = allowed_below || Allowed(t, c);
-  if (!allowed_below) return false;
-  if (HmpPrioFiltered(t)) return true;
-  if (Now() - t->last_down_mig < o_.hmp_min_migration_interval_ns) return false;
-  return t->avg.LoadRatio() < o_.hmp_down_threshold;
-}
-
-int SchedSim::HmpMinLoadCpu(int cluster, const Task* t, bool idle_only) const {
-  if (cluster < 0 || cluster >= static_cast<int>(clusters_.size())) return -1;
-  const ClusterRt& cl = clusters_[cluster];
-  int best = -1, best_load = INT32_MAX;
-  for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
-    if (t && !Allowed(t, cpu)) continue;
-    int load = CpuIdle(cpu) ? 0 : 1 + cpus_[cpu].rq.nr_running();
-    if (idle_only && load != 0) continue;
-    if (load < best_load) {
-      best = cpu;
-      best_load = load;
-    }
-  }
-  return best;
-}
-
-void SchedSim::HmpTickChecks(int cpu) {
-  // hmp_force_up_migration() for this CPU: the heaviest runnable task goes
-  // up if it qualifies; on a big CPU, hmp_offload_down() for the running one.
-  Cpu& c = cpus_[cpu];
-  if (!IsFastest(cpu)) {
-    Task* heaviest = nullptr;
-    uint32_t best = 0;
-    auto consider = [&](Task* t) {
-      TouchLoad(t);
-      uint32_t r = t->avg.LoadRatio();
-      if (!heaviest || r > best) {
-        heaviest = t;
-        best = r;
-      }
-    };
-    if (c.curr) consider(c.curr);
-    for (int i = 0; i < c.rq.queued(); ++i) consider(tasks_[c.rq.queued_at(i)->id].get());
-    if (heaviest && HmpUpMigration(heaviest, cpu)) {
-      int to = HmpMinLoadCpu(c.cluster + 1, heaviest, true);
-      heaviest->last_up_mig = Now();
-      Migrate(heaviest, to, MigrationKind::kForced);
-    }
-    return;
-  }
-  Task* t = c.curr;
-  if (!t || IsSlowest(cpu)) return;
-  // Offload only if this domain has no idle CPU, the task is not alone, it is
-  // starving (runs < 75 % of its runnable time) and a slower CPU idles.
-  if (HmpMinLoadCpu(c.cluster, nullptr, true) >= 0) return;
-  if (c.rq.nr_running() < 2) return;
-  uint32_t running_share = static_cast<uint32_t>(t->avg.usage_sum * 1024.0 / (t->avg.runnable_sum + 1.0));
-  if (running_share > 768) return;
-  int to = HmpMinLoadCpu(c.cluster - 1, t, true);
-  if (to < 0) return;
-  t->last_down_mig = Now();
-  Migrate(t, to, MigrationKind::kOffload);
-}
-
-bool SchedSim::HmpIdlePull(int cpu) {
-  // hmp_idle_pull(): an idle big CPU takes the heaviest eligible task from the
-  // slower domain.
-  Task* best = nullptr;
-  uint32_t best_ratio = 0;
-  const ClusterRt& below = clusters_[cpus_[cpu].cluster - 1];
-  for (int c = below.first; c < below.first + below.n; ++c) {
-    auto consider = [&](Task* t) {
-      if (!Allowed(t, cpu) || HmpPrioFiltered(t)) return;
-      if (Now() - t->last_up_mig < o_.hmp_min_migration_interval_ns) return;
-      TouchLoad(t);
-      uint32_t r = t->avg.LoadRatio();
-      if (r > o_.hmp_up_threshold && r > best_ratio) {
-        best = t;
-        best_ratio = r;
-      }
-    };
-    if (cpus_[c].curr) consider(cpus_[c].curr);
-    for (int i = 0; i < cpus_[c].rq.queued(); ++i) consider(tasks_[cpus_[c].rq.queued_at(i)->id].get());
-  }
-  if (!best) return false;
-  best->last_up_mig = Now();
-  Migrate(best, cpu, MigrationKind::kIdlePull);
-  return true;
 }
 
 // --------------------------------------------------------------------- DVFS
@@ -1291,10 +953,7 @@ void SchedSim::ApplyOpp(int cluster) {
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     UpdateCurr(cpu);
     TouchUtil(cpu);
-    if (Hmp()) {
-      if (cpus_[cpu].curr) TouchLoad(cpus_[cpu].curr);
-      for (int i = 0; i < cpus_[cpu].rq.queued(); ++i) TouchLoad(tasks_[cpus_[cpu].rq.queued_at(i)->id].get());
-    }
+    TouchLoads(cpu);
   }
   SetClusterOpp(cluster, cl.pending_opp);
   cl.pending_opp = -1;
@@ -1504,12 +1163,25 @@ void SchedSim::FillResult(model::Result& r, Time end) {
 
 }  // namespace
 
-StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const workload::SchedWorkload& workload,
-                                    const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
-                                    SchedObserver* observer, model::SchedObserver* trace) {
+StatusOr<model::Result> RunSched(const VersionTraits& base, SchedPolicies policies, const workload::Platform& platform,
+                                 const workload::SchedWorkload& workload, const SchedOptions& options, uint64_t seed,
+                                 const std::atomic<bool>* cancel, SchedObserver* observer,
+                                 model::SchedObserver* trace) {
   (void)seed;  // every choice is ordered; kept in the signature for future randomised tie-breaks
+  if (!policies.placement || !policies.pick) return InvalidArgument("sched: a placement and a pick policy are required");
+  // The one core there is mirrors LSK 3.10.
+  if (base.base != KernelBase::kLsk310) {
+    return InvalidArgument(std::string("sched: no scheduler core for kernel base ") + base.name);
+  }
+  auto check = [&base](const char* kind, const char* name, KernelBase policy_base) {
+    if (policy_base == base.base) return OkStatus();
+    return InvalidArgument(std::string("sched: ") + kind + " policy '" + name + "' is for kernel base " +
+                           KernelBaseName(policy_base) + ", the core is " + base.name);
+  };
+  KREPLAY_RETURN_IF_ERROR(check("placement", policies.placement->name(), policies.placement->base()));
+  KREPLAY_RETURN_IF_ERROR(check("pick", policies.pick->name(), policies.pick->base()));
   if (options.load_avg_period_ms < 1) return InvalidArgument("params.load_avg_period_ms: must be >= 1");
-  auto sim = std::make_unique<SchedSim>(platform, workload, options, cancel, observer, trace);
+  auto sim = std::make_unique<SchedSim>(platform, workload, options, policies, cancel, observer, trace);
   KREPLAY_RETURN_IF_ERROR(sim->Init());
   return sim->Run();
 }

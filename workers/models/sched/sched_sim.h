@@ -1,33 +1,30 @@
 // Internal to the scheduler models: the big.LITTLE SoC simulator shared by
-// "sched.cfs" and "sched.hmp". Both run the same Linaro LSK 3.10 CFS core, so
-// the two models differ only in task placement.
+// "sched.cfs" and "sched.hmp". Both run the same Linaro LSK 3.10 core with the
+// CFS pick policy, so the two models differ only in their placement policy.
 //
-// What it mirrors (kernel/sched/fair.c, Linaro LSK 3.10):
+// The simulator is a policy-free core (sched_core.h: engine, runqueues, tick,
+// load balancing, DVFS, idle, energy, observers, results) and two policies
+// (sched_policy.h): placement (cfs_placement.h, hmp_placement.h) and
+// pick/preempt (cfs_pick.h). RunSched() takes any pair of the core's kernel
+// base (sched_version.h); RunSchedSim() runs the pair of a registered model.
+//
+// What the core mirrors (kernel/sched/fair.c, Linaro LSK 3.10):
 // - per-CPU CFS runqueues (cfs_rq.h), tick preemption at HZ
 //   (task_tick_fair() -> check_preempt_tick()), wake-up preemption
-//   (check_preempt_wakeup());
-// - wake placement select_task_rq_fair(): wake_affine() with the domain's
-//   imbalance_pct and cpu_power, then select_idle_sibling() in the LLC
-//   (cluster); fork placement find_idlest_group()/find_idlest_cpu() from the
-//   DIE level down;
-// - load balancing rebalance_domains()/load_balance() on MC (cluster) and DIE
-//   (all CPUs, groups = clusters) with find_busiest_group() rules,
+//   (check_preempt_wakeup()), both decided by the pick policy;
+// - load balancing rebalance_domains()/load_balance() on MC (cluster) and,
+//   unless the placement policy has none, DIE (all CPUs, groups = clusters) with find_busiest_group() rules,
 //   busy_factor, cache-hot checks against migration_cost, active balance after
 //   repeated failures, newidle balance gated by rq->avg_idle >=
 //   migration_cost, and NOHZ idle balance kicked from a busy CPU's tick;
 // - cpu_power from cpu_efficiency and the top frequency
 //   (arch/arm/kernel/topology.c parse_dt_topology()/update_cpu_power()); group
 //   loads are divided by group power; there is no task-fit logic;
-// - HMP (CONFIG_SCHED_HMP): hmp_up_migration()/hmp_down_migration() on wake,
-//   fork boost to the big cluster, hmp_force_up_migration() and
-//   hmp_offload_down() at the tick, hmp_idle_pull() from newidle on a big CPU,
-//   no cross-cluster CFS balancing, and the priority filter.
+// - the per-task load tracking a placement policy asks for (load_avg.h).
 // Simplified, and why:
 // - Runqueue load for balancing is the instantaneous sum of weights
 //   (rq->load.weight, pre-3.8 style) rather than 3.10's runnable_load_avg and
 //   cpu_load[] indices: the decision rules are kept, the smoothing is not.
-// - hmp_domain_min_load() uses runnable counts (0 = idle) rather than rq
-//   runnable averages: it only has to find idle or least-loaded CPUs.
 // - Migration itself (stop_machine, cache refill) costs no time; an idle CPU
 //   pays its idle state's exit latency before it runs anything.
 // - kWait/kSignal are counting semaphores, so a signal that arrives before its
@@ -49,9 +46,11 @@
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
 #include "workers/models/sched/governor.h"
+#include "workers/models/sched/sched_version.h"
 
 namespace kreplay::sched {
 
+// The registered models: which policies RunSchedSim() runs.
 enum class Policy { kCfs, kHmp };
 
 enum class MigrationKind { kFork, kWake, kForced, kIdlePull, kOffload, kBalance };
@@ -59,7 +58,7 @@ inline constexpr int kMigrationKinds = 6;
 const char* MigrationKindName(MigrationKind k);
 
 struct SchedOptions {
-  Policy policy = Policy::kCfs;
+  Policy policy = Policy::kCfs;  // RunSchedSim() only
   int hz = 100;
   sim::Duration latency_ns = 0;  // 0 = 6 ms scaled by CPU count
   sim::Duration min_granularity_ns = 0;
@@ -69,9 +68,10 @@ struct SchedOptions {
   int mc_imbalance_pct = 125;  // MC (SD_MC_INIT in 3.10; 117 from 3.16)
   int busy_factor = 64;
   GovernorParams governor;
-  // HMP.
+  // Load tracking (LoadTracking::kLsk310RunnableAvg).
   bool frequency_invariant = true;
   int64_t load_avg_period_ms = 32;
+  // HMP placement.
   uint32_t hmp_up_threshold = 700;
   uint32_t hmp_down_threshold = 512;
   bool hmp_prio_filter = false;
@@ -99,6 +99,30 @@ class SchedObserver {
 // Cancelled if `cancel` was set. `observer` (model internals, for tests) and
 // `trace` (the schedule as sched/power tracepoints, model/sched_observer.h)
 // may be null; neither changes the result.
+class PlacementPolicy;
+class PickPolicy;
+
+// One run's policies (sched_policy.h), both required, owned by the caller.
+// A policy object keeps per-run state: one run at a time. (Not allocated per
+// run by RunSchedSim(): a run's allocations are its own, as before the
+// policies were split out, which keeps glibc from trimming and regrowing the
+// heap between runs.)
+struct SchedPolicies {
+  PlacementPolicy* placement = nullptr;
+  PickPolicy* pick = nullptr;
+};
+
+// Runs the workload on the platform with the core of kernel base `base` and
+// the given policies; InvalidArgument if there is no core for `base` (only
+// LSK 3.10 today) or a policy was written for another base. Otherwise as
+// RunSchedSim(); `options.policy` is ignored.
+StatusOr<model::Result> RunSched(const VersionTraits& base, SchedPolicies policies, const workload::Platform& platform,
+                                 const workload::SchedWorkload& workload, const SchedOptions& options, uint64_t seed,
+                                 const std::atomic<bool>* cancel, SchedObserver* observer = nullptr,
+                                 model::SchedObserver* trace = nullptr);
+
+// RunSched() on LSK 3.10 with the policies of options.policy: CFS placement
+// (sched.cfs) or HMP placement (sched.hmp), and the CFS pick policy.
 StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const workload::SchedWorkload& workload,
                                     const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
                                     SchedObserver* observer = nullptr, model::SchedObserver* trace = nullptr);

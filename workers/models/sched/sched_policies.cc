@@ -1,0 +1,25 @@
+// RunSchedSim(): the registered models' policy sets. The only place that maps
+// a model's Policy to policy classes: the core (sched_sim.cc) knows none by
+// name.
+#include "workers/models/sched/cfs_pick.h"
+#include "workers/models/sched/cfs_placement.h"
+#include "workers/models/sched/hmp_placement.h"
+#include "workers/models/sched/sched_sim.h"
+
+namespace kreplay::sched {
+
+StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const workload::SchedWorkload& workload,
+                                    const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
+                                    SchedObserver* observer, model::SchedObserver* trace) {
+  CfsPick pick;
+  CfsPlacement cfs;
+  HmpPlacement hmp;
+  SchedPolicies policies{&cfs, &pick};
+  switch (options.policy) {
+    case Policy::kCfs: break;
+    case Policy::kHmp: policies.placement = &hmp; break;
+  }
+  return RunSched(kLsk310Traits, policies, platform, workload, options, seed, cancel, observer, trace);
+}
+
+}  // namespace kreplay::sched
