@@ -123,6 +123,16 @@ struct FamilyInfo {
   double default_work_per_core_s = 0;
   std::function<RunWork(const RunWorkInput&)> run_work;
 
+  // Report series: names of per-run result series (model::Result::series)
+  // that the report draws as what-if curves (x = the series' t, y = its
+  // values, mean over seeds), each with its legend label; e.g. block.mrc's
+  // one-pass miss-ratio curve.
+  struct CurveSeries {
+    std::string series;  // "fixed_lru_mrc"
+    std::string label;   // "fixed-block LRU (one-pass MRC)"
+  };
+  std::vector<CurveSeries> curve_series;
+
   // The trace codec. `trace_family` is TraceManifest.family of its traces.
   std::string trace_family;
   std::function<v1::TraceManifest(const model::AnyValue& workload, size_t max_chunk_bytes, const ChunkSink& sink,

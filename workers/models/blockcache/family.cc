@@ -314,6 +314,7 @@ family::FamilyInfo BlockCacheFamilyInfo() {
   f.default_work_unit = "requests";
   f.default_work_per_core_s = 1.2e6;
   f.run_work = BlockRunWork;
+  f.curve_series = {{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"}};  // block.mrc (fixed/mrc.h)
   f.generate = Generate;
   f.trace_family = "block";
   f.encode_trace = Encode;
