@@ -10,7 +10,6 @@
 #include "controller/cli/exit_codes.h"
 #include "services/core/files.h"
 #include "services/core/strings.h"
-#include "workers/models/builtin.h"
 
 namespace kreplay::cli {
 namespace fs = std::filesystem;

@@ -13,12 +13,11 @@
 #include "controller/cli/rerun_cmd.h"
 #include "controller/cli/subprocess.h"
 #include "controller/cli/trace_cmd.h"
-#include "workers/models/builtin.h"
+#include "controller/cli/main.h"
 
 namespace kreplay::cli {
-namespace {
 
-int Main(int argc, char** argv) {
+int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& register_families) {
   CLI::App app{
       "kreplay: distributed workload replay and benchmarking for kernel subsystem models.\n"
       "\n"
@@ -149,7 +148,7 @@ int Main(int argc, char** argv) {
   // One catalog of families and models for the whole process, built after
   // parsing (--help needs none).
   family::Catalog catalog;
-  models::RegisterBuiltinFamilies(catalog);
+  register_families(catalog);
   const model::Registry& registry = catalog.models();
   if (*run_cmd) return CmdRun(catalog, run);
   if (*broker_cmd) return CmdBroker(broker);
@@ -167,7 +166,4 @@ int Main(int argc, char** argv) {
   return kExitBadInput;
 }
 
-}  // namespace
 }  // namespace kreplay::cli
-
-int main(int argc, char** argv) { return kreplay::cli::Main(argc, argv); }

@@ -14,7 +14,6 @@
 #include "controller/spec/plan.h"
 #include "controller/spec/spec.h"
 #include "services/core/strings.h"
-#include "workers/models/builtin.h"
 
 namespace kreplay::cli {
 
@@ -157,7 +156,7 @@ nlohmann::json PlanJson(const spec::StudySpec& s, const spec::StudyPlan& plan, i
                    {"workers", workers},
                    {"threads", threads},
                    {"wall_seconds", spec::EstimateWallSeconds(plan, workers, threads)},
-                   {"note", "estimate of model time only, from measured per-core rates (controller/spec/plan.cc)"}};
+                   {"note", "estimate of model time only, from the models' measured per-core rates (ModelInfo::work_per_core_s)"}};
   j["confirm"] = {{"needed", !spec::CheckPlanSize(plan, false).ok()},
                   {"max_runs", spec::kPlanConfirmRuns},
                   {"max_core_seconds", spec::kPlanConfirmCoreSeconds}};
@@ -169,18 +168,20 @@ void PrintWorkload(const spec::WorkloadPlan& w) {
                                  : "one file for every seed";
   std::printf("  %-16s %s (%s), %s\n", w.name.c_str(), w.kind.c_str(), where.c_str(),
               w.travels_as_trace ? "travels as a trace" : "workers generate it (transport: generate)");
-  if (w.kind == "synthetic" || w.kind == "rtapp") {
+  // What the kind's estimate filled in: tasks (scheduler-like workloads) or
+  // a request stream. Generated kinds' counts are expected values.
+  if (w.tasks > 0) {
     std::printf("      %llu tasks, ~%s phases %s per instance, %s simulated\n",
                 static_cast<unsigned long long>(w.tasks), Count(w.phases).c_str(),
-                w.kind == "synthetic" ? "expected" : "executed (loops unrolled)",
+                w.per_seed ? "expected" : "executed (loops unrolled)",
                 w.duration_ns ? spec::HumanSeconds(static_cast<double>(w.duration_ns) / 1e9).c_str()
                               : "until the tasks end");
-  } else {
-    std::printf("      %s requests%s per instance, %llu volumes", Count(w.requests).c_str(),
-                w.kind == "block_synthetic" ? " (expected)" : "", static_cast<unsigned long long>(w.volumes));
+  } else if (w.requests > 0) {
+    std::printf("      %s requests%s per instance", Count(w.requests).c_str(), w.per_seed ? " (expected)" : "");
+    if (w.volumes) std::printf(", %llu volumes", static_cast<unsigned long long>(w.volumes));
     if (w.footprint_bytes) std::printf(", footprint <= %s", Bytes(static_cast<double>(w.footprint_bytes)).c_str());
     if (w.mean_request_bytes > 0) std::printf(", mean request %s", Bytes(w.mean_request_bytes).c_str());
-    if (w.kind == "blocktrace") std::printf(" (sizes and footprint: kreplay trace inspect)");
+    if (!w.per_seed) std::printf(" (sizes and footprint: kreplay trace inspect)");
     std::printf("\n");
   }
   std::printf("      as a trace: ~%s per instance%s\n", Bytes(w.trace_bytes).c_str(),
@@ -204,7 +205,7 @@ void PrintPlan(const spec::StudySpec& s, const spec::StudyPlan& plan, int worker
                 static_cast<unsigned long long>(plan.batched_runs), server::ControllerOptions{}.max_batch_runs);
   std::printf("workloads:\n");
   for (const auto& w : plan.workloads) PrintWorkload(w);
-  std::printf("estimated work (ESTIMATE from measured per-core model rates; see controller/spec/plan.cc):\n");
+  std::printf("estimated work (ESTIMATE from the models' measured per-core rates):\n");
   for (size_t i = 0; i < plan.variants.size(); ++i) {
     if (i == kListHead && plan.variants.size() > kListAll) {
       std::printf("  ... (%zu more variants)\n", plan.variants.size() - kListHead);

@@ -24,7 +24,6 @@
 #include "services/workload/block_workload.h"
 #include "services/workload/synth.h"
 #include "workers/executor/executor.h"
-#include "workers/models/builtin.h"
 
 namespace kreplay::cli {
 
