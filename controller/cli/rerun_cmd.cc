@@ -255,7 +255,7 @@ int Rerun(const family::Catalog& catalog, const RerunCli& c) {
   if (!c.ftrace.empty()) {
     trace_file.open(trace_tmp, std::ios::binary | std::ios::trunc);
     if (!trace_file) return Fail(kExitInfra, "--ftrace: cannot write " + trace_tmp);
-    writer = std::make_unique<codec::FtraceTextWriter>(trace_file, static_cast<int>(pe.platform.total_cpus()),
+    writer = std::make_unique<codec::FtraceTextWriter>(trace_file, pe.cpus,
                                                        "run " + rec.run_key + " (" + what + ")");
     request.observer = model::AnyMutRef::Of<model::SchedObserver>(writer.get());
   }

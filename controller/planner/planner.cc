@@ -81,7 +81,7 @@ StatusOr<Plan> StudyPlanner::PlanRuns(const spec::StudySpec& spec, const PlanOpt
                              "' are identical (same model, parameters, platform, workload and seed): "
                              "make the variants differ or remove one");
     // Work grows with the CPUs a platform simulates.
-    pr.cost = pe.implicit ? inst.cost : inst.cost * static_cast<double>(pe.platform.total_cpus());
+    pr.cost = pe.implicit ? inst.cost : inst.cost * static_cast<double>(pe.cpus);
     pr.run = std::move(r);
     plan.runs.push_back(std::move(pr));
   }
@@ -102,7 +102,7 @@ v1::WorkItem StudyPlanner::MakeWorkItem(const spec::StudySpec& spec, const Plan&
   sys->set_family(spec.family);
   sys->set_name(pe.name);
   sys->set_digest(pe.digest);
-  if (!pe.implicit) sys->set_config(codec::PlatformBytes(pe.platform));
+  sys->set_config(pe.config);
   if (!inst.travels_as_trace) wi.set_synthetic_yaml(we.parsed.generator_yaml);
   wi.set_seed(r.seed);
   wi.set_workload_digest(inst.digest);

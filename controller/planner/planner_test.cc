@@ -172,14 +172,14 @@ TEST(PlannerTest, WorkItemCarriesWhatAWorkerNeeds) {
     EXPECT_EQ(wi.workload_digest(), inst.digest);
     EXPECT_EQ(wi.seed(), pr.run.seed);
     EXPECT_EQ(wi.system().digest(), spec.platforms[pr.run.platform].digest);
-    EXPECT_EQ(wi.system().config(), codec::PlatformBytes(spec.platforms[pr.run.platform].platform));
+    EXPECT_EQ(wi.system().config(), codec::PlatformBytes(*spec.platforms[pr.run.platform].system.As<workload::Platform>()));
     EXPECT_EQ(codec::ParamsFromProto(wi.params()).Canonical(), pr.run.params.Canonical());
     // Generated workloads travel as their spec; files as trace chunks (the
     // caller adds the manifest).
     EXPECT_EQ(wi.synthetic_yaml().empty(), inst.travels_as_trace);
     // Scheduler cost grows with the CPUs simulated.
     EXPECT_DOUBLE_EQ(wi.estimated_cost(),
-                     inst.cost * static_cast<double>(spec.platforms[pr.run.platform].platform.total_cpus()));
+                     inst.cost * static_cast<double>(spec.platforms[pr.run.platform].system.As<workload::Platform>()->total_cpus()));
   }
 }
 

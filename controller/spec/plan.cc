@@ -85,7 +85,7 @@ StudyPlan PlanStudy(const StudySpec& spec, const family::Catalog& catalog, const
         family::RunWorkInput in;
         in.model = info;
         in.params = &v.params;
-        in.system_cpus = spec.platforms[p].implicit ? 0 : static_cast<int>(spec.platforms[p].platform.total_cpus());
+        in.system_cpus = spec.platforms[p].cpus;
         in.kind = we.kind_info;
         in.workload = &we.parsed;
         in.estimate = &estimates[w];

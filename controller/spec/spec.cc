@@ -16,42 +16,12 @@
 #include "services/core/files.h"
 #include "services/core/strings.h"
 #include "services/workload/synth.h"  // ParseDuration
-#include "workers/models/sched/platforms/platforms.h"
 
 namespace kreplay::spec {
 
 namespace {
 
 // ---- small helpers ----------------------------------------------------------
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// " (did you mean 'x'?)" when one candidate is close, "" otherwise.
-std::string DidYouMean(const std::string& got, const std::vector<std::string>& candidates) {
-  const std::string* best = nullptr;
-  size_t best_d = 0;
-  for (const auto& c : candidates) {
-    size_t d = EditDistance(got, c);
-    if (!best || d < best_d) {
-      best = &c;
-      best_d = d;
-    }
-  }
-  if (!best || best_d > std::max<size_t>(2, got.size() / 3)) return "";
-  return " (did you mean '" + *best + "'?)";
-}
 
 bool IsName(const std::string& s) {
   if (s.empty()) return false;
@@ -352,55 +322,41 @@ void Parser::ParseSeeds(const std::map<std::string, Entry>& top, StudySpec* spec
   for (uint64_t i = 0; i < *count; ++i) spec->seeds.push_back(base + i);
 }
 
+// `platforms:`: each entry resolved by the study family (its system catalog).
 void Parser::ParsePlatforms(const Entry& e, StudySpec* spec) {
   const YAML::Node& n = e.value;
   if (!n.IsSequence() || n.size() == 0) {
     Error(n.IsNull() ? e.key_node : n, "platforms", "expected a non-empty list of platform names or files");
     return;
   }
+  // While the family is unknown (its error is reported at the variants), the
+  // one family with systems, if there is one, still checks the entries.
+  const family::FamilyInfo* fam = Family();
+  if (!fam) {
+    for (const auto* f : catalog_.List()) {
+      if (!f->has_systems) continue;
+      if (fam) return;  // several: nothing to check against
+      fam = f;
+    }
+  }
+  if (!fam || !fam->resolve_system) return;
   std::map<std::string, int> names;  // name -> line of first use
   for (size_t i = 0; i < n.size(); ++i) {
     std::string f = "platforms[" + std::to_string(i) + "]";
-    if (!n[i].IsScalar()) {
-      Error(n[i], f, "expected a platform name or file path");
+    auto se = fam->resolve_system({n[i], n[i]}, f, base_dir_, *this);
+    if (!se) continue;
+    if (auto [it, fresh] = names.emplace(se->name, Line(n[i])); !fresh) {
+      Error(n[i], f, "platform '" + se->name + "' listed twice (first at line " + std::to_string(it->second) + ")");
       continue;
     }
-    std::string entry = n[i].Scalar();
-    bool is_file = entry.find('/') != std::string::npos || entry.ends_with(".yaml") || entry.ends_with(".yml");
     PlatformEntry pe;
-    if (is_file) {
-      pe.source = ResolvePath(base_dir_, entry);
-      auto text = ReadFile(pe.source);
-      if (!text.ok()) {
-        Error(n[i], f, text.status().message());
-        continue;
-      }
-      auto p = platforms::ParsePlatformYaml(*text, pe.source);
-      if (!p.ok()) {
-        NestedErrors(n[i], f, p.status().message(), false);
-        continue;
-      }
-      pe.platform = std::move(p).value();
-      pe.name = !pe.platform.name.empty() ? pe.platform.name
-                                           : std::filesystem::path(entry).stem().string();
-    } else {
-      auto p = platforms::LoadBuiltinPlatform(entry);
-      if (!p.ok()) {
-        auto known = platforms::BuiltinPlatformNames();
-        Error(n[i], f, "unknown platform '" + entry + "'" + DidYouMean(entry, known) +
-                           " (shipped: " + Join(known, ", ") + "; a file path needs a '/' or a .yaml suffix)");
-        continue;
-      }
-      pe.platform = std::move(p).value();
-      pe.name = entry;
-      pe.source = "builtin:" + entry;
-    }
-    if (auto [it, fresh] = names.emplace(pe.name, Line(n[i])); !fresh) {
-      Error(n[i], f, "platform '" + pe.name + "' listed twice (first at line " + std::to_string(it->second) + ")");
-      continue;
-    }
-    pe.canonical = CanonicalPlatformText(pe.platform);
+    pe.name = std::move(se->name);
+    pe.source = std::move(se->source);
+    pe.system = std::move(se->system);
+    pe.canonical = std::move(se->canonical);
     pe.digest = Sha256Hex(pe.canonical);
+    pe.config = std::move(se->config);
+    pe.cpus = se->cpus;
     spec->platforms.push_back(std::move(pe));
   }
 }
@@ -1077,7 +1033,6 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
   return spec;
 }
 
-std::string LenPrefixed(const std::string& s) { return std::to_string(s.size()) + ":" + s; }
 
 }  // namespace
 
@@ -1126,29 +1081,6 @@ StatusOr<model::AnyValue> BuildWorkload(const StudySpec& spec, size_t workload_i
   return built;
 }
 
-std::string CanonicalPlatformText(const workload::Platform& p) {
-  std::string out = "kreplay-platform v1\n";
-  out += "platform name=" + LenPrefixed(p.name) + " power_unit=" + LenPrefixed(p.power_unit) +
-         " clusters=" + std::to_string(p.clusters.size()) + "\n";
-  for (const auto& c : p.clusters) {
-    out += "cluster name=" + LenPrefixed(c.name) + " core=" + LenPrefixed(c.core) + " cpus=" + std::to_string(c.cpus) +
-           " capacity=" + std::to_string(c.capacity) + " cpu_efficiency=" + std::to_string(c.cpu_efficiency) +
-           " big=" + (c.big ? "1" : "0") + " dvfs_transition_ns=" + std::to_string(c.dvfs_transition_ns) +
-           " opps=" + std::to_string(c.opps.size()) + " idle_states=" + std::to_string(c.idle_states.size()) +
-           "\n";
-    for (const auto& o : c.opps) {
-      out += "opp khz=" + std::to_string(o.khz) + " capacity=" + std::to_string(o.capacity) +
-             " cpu_power=" + FormatDouble(o.cpu_power) + " cluster_power=" + FormatDouble(o.cluster_power) + "\n";
-    }
-    for (const auto& s : c.idle_states) {
-      out += "idle name=" + LenPrefixed(s.name) + " cpu_power=" + FormatDouble(s.cpu_power) +
-             " cluster_power=" + FormatDouble(s.cluster_power) +
-             " exit_latency_ns=" + std::to_string(s.exit_latency_ns) +
-             " min_residency_ns=" + std::to_string(s.min_residency_ns) + "\n";
-    }
-  }
-  return out;
-}
 
 
 }  // namespace kreplay::spec

@@ -91,7 +91,6 @@
 #include "services/family/family.h"
 #include "services/model/params.h"
 #include "services/model/registry.h"
-#include "services/workload/platform.h"
 
 namespace kreplay::spec {
 
@@ -102,12 +101,14 @@ namespace kreplay::spec {
 inline constexpr const char* kNoPlatform = "-";
 
 struct PlatformEntry {
-  bool implicit = false;  // the one system of a family without systems (kNoPlatform)
-  std::string name;       // shipped name, or the file's platform name
-  std::string source;     // "builtin:juno-r0" or the resolved file path
-  workload::Platform platform;
-  std::string canonical;  // CanonicalPlatformText(platform)
-  std::string digest;     // hex SHA-256 of `canonical`
+  bool implicit = false;   // the one system of a family without systems (kNoPlatform)
+  std::string name;        // shipped name, or the file's platform name
+  std::string source;      // "builtin:juno-r0" or the resolved file path
+  model::AnyValue system;  // the family's system value (e.g. workload::Platform); empty if implicit
+  std::string canonical;   // the family's canonical text of it ("" if implicit)
+  std::string digest;      // hex SHA-256 of `canonical`
+  std::string config;      // the bytes a work item carries (SystemConfig.config); "" if implicit
+  int cpus = 0;            // CPUs it simulates; 0 if implicit
 };
 
 struct WorkloadEntry {
@@ -198,13 +199,6 @@ std::vector<RunSpec> ExpandRuns(const StudySpec& spec);
 // workload.
 StatusOr<model::AnyValue> BuildWorkload(const StudySpec& spec, size_t workload_index, uint64_t seed);
 
-// Canonical text of a platform, the input of its digest. One line per item
-// ("platform", "cluster", "opp", "idle"), fields in a fixed order, strings
-// length-prefixed ("7:juno-r0"), doubles in shortest round-trip form. Holds
-// every field a model can read (the name included, so that two platforms
-// never share results by accident) and leaves out description and source,
-// which are documentation.
-std::string CanonicalPlatformText(const workload::Platform& platform);
 
 
 }  // namespace kreplay::spec

@@ -18,6 +18,7 @@
 #include "services/workload/synth.h"
 #include "workers/models/blockcache/family.h"
 #include "workers/models/sched/family.h"
+#include "workers/models/sched/platforms/platforms.h"
 
 namespace kreplay::spec {
 namespace {
@@ -127,7 +128,11 @@ TEST(SpecTest, ParsesAndExpandsAGoodSpec) {
   ASSERT_EQ(s->platforms.size(), 2u);
   EXPECT_EQ(s->platforms[0].name, "juno-r0");
   EXPECT_EQ(s->platforms[0].source, "builtin:juno-r0");
-  EXPECT_EQ(s->platforms[0].digest, Sha256Hex(CanonicalPlatformText(s->platforms[0].platform)));
+  const auto* juno = s->platforms[0].system.As<workload::Platform>();
+  ASSERT_NE(juno, nullptr);
+  EXPECT_EQ(s->platforms[0].canonical, platforms::CanonicalPlatformText(*juno));
+  EXPECT_EQ(s->platforms[0].digest, Sha256Hex(s->platforms[0].canonical));
+  EXPECT_EQ(s->platforms[0].cpus, static_cast<int>(juno->total_cpus()));
   EXPECT_NE(s->platforms[0].digest, s->platforms[1].digest);
   ASSERT_EQ(s->workloads.size(), 2u);
   EXPECT_EQ(s->workloads[0].kind, "synthetic");
@@ -433,8 +438,10 @@ TEST(SpecTest, LoadsFilesRelativeToTheSpec) {
   ASSERT_EQ(s->platforms.size(), 1u);
   EXPECT_EQ(s->platforms[0].name, "toy-soc");
   EXPECT_EQ(s->platforms[0].source, std::string(KREPLAY_SPEC_TESTDATA) + "/platforms/toy.yaml");
-  ASSERT_EQ(s->platforms[0].platform.clusters.size(), 2u);
-  EXPECT_EQ(s->platforms[0].platform.clusters[1].opps[0].cpu_power, 600);
+  const auto* toy = s->platforms[0].system.As<workload::Platform>();
+  ASSERT_NE(toy, nullptr);
+  ASSERT_EQ(toy->clusters.size(), 2u);
+  EXPECT_EQ(toy->clusters[1].opps[0].cpu_power, 600);
   EXPECT_EQ(s->seeds, (std::vector<uint64_t>{3, 1, 2}));
   EXPECT_EQ(s->workloads[0].As<workload::SchedWorkload>()->tasks.size(), 2u);
 
@@ -510,30 +517,6 @@ TEST(SpecTest, WorkloadDigestCoversEveryField) {
   EXPECT_TRUE(changed([](auto& c) { c.tasks[0].phases[0].a = 6; }));
   EXPECT_TRUE(changed([](auto& c) { c.tasks[0].phases[0].b = 1; }));
   EXPECT_TRUE(changed([](auto& c) { c.tasks[0].phases.push_back({}); }));
-}
-
-TEST(SpecTest, CanonicalPlatformText) {
-  workload::Platform p;
-  p.name = "soc";
-  p.description = "a";
-  p.power_unit = "mW";
-  workload::Cluster c;
-  c.name = "little";
-  c.cpus = 2;
-  c.opps.push_back({500000, 512, 0.1, 20});
-  c.idle_states.push_back({"wfi", 1, 2, 3, 4});
-  p.clusters.push_back(c);
-  const std::string text = CanonicalPlatformText(p);
-  EXPECT_THAT(text, HasSubstr("platform name=3:soc power_unit=2:mW clusters=1\n"));
-  EXPECT_THAT(text, HasSubstr("opp khz=500000 capacity=512 cpu_power=0.1 cluster_power=20\n"));
-  EXPECT_THAT(text, HasSubstr("idle name=3:wfi cpu_power=1 cluster_power=2 exit_latency_ns=3 min_residency_ns=4\n"));
-  workload::Platform doc = p;
-  doc.description = "other words";
-  doc.source = "elsewhere";
-  EXPECT_EQ(CanonicalPlatformText(doc), text);  // documentation only
-  workload::Platform power = p;
-  power.clusters[0].opps[0].cpu_power = 0.1000000000000001;
-  EXPECT_NE(CanonicalPlatformText(power), text);  // round-trip precision
 }
 
 TEST(SpecTest, RunKey) {

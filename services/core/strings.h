@@ -19,4 +19,9 @@ std::optional<double> ParseDouble(std::string_view s);
 std::string FormatDouble(double v);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
+// Levenshtein distance between two strings.
+size_t EditDistance(std::string_view a, std::string_view b);
+// " (did you mean 'x'?)" when one candidate is close to `got`, "" otherwise.
+std::string DidYouMean(const std::string& got, const std::vector<std::string>& candidates);
+
 }  // namespace kreplay

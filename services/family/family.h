@@ -72,6 +72,19 @@ class TypedAssembler final : public TraceAssembler {
 
 using ChunkSink = std::function<void(v1::TraceChunk&&)>;
 
+// A system a study names under `platforms:` (e.g. an SoC platform),
+// resolved by its family.
+struct SystemEntry {
+  std::string name;        // shipped name, or the name its file gives
+  std::string source;      // "builtin:juno-r0" or the resolved file path
+  model::AnyValue system;  // what models read through RunInput::system
+  // Canonical text: every field a model can read, in a fixed order; the
+  // input of the system's digest (run keys name it).
+  std::string canonical;
+  std::string config;      // the bytes a work item carries; decode_system reads them back
+  int cpus = 0;            // CPUs it simulates (run costs scale with them)
+};
+
 // Estimated work of one run for `kreplay plan`, in the model's work unit.
 struct RunWork {
   double work = 0;
@@ -101,6 +114,12 @@ struct FamilyInfo {
   // `no_systems_hint` says where the configuration comes from instead.
   bool has_systems = false;
   std::string no_systems_hint;
+  // Resolves one `platforms:` entry (a shipped name, or a file relative to
+  // base_dir); nullopt after reporting the problem to `errors`. Required
+  // with has_systems.
+  std::function<std::optional<SystemEntry>(const SpecEntry& entry, const std::string& field,
+                                           const std::string& base_dir, SpecErrors& errors)>
+      resolve_system;
 
   // Rebuilds a workload that travels as its generator spec (the study's
   // generator node as YAML, WorkItem.synthetic_yaml) for `seed`, and names

@@ -3,12 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <variant>
 
 #include "services/codec/convert.h"
 #include "services/codec/sched_trace.h"
 #include "services/core/files.h"
+#include "services/core/strings.h"
+#include "workers/models/sched/platforms/platforms.h"
 #include "services/workload/platform.h"
 #include "services/workload/rtapp.h"
 #include "services/workload/sched_workload.h"
@@ -241,6 +244,52 @@ family::WorkloadKind RtAppKind() {
   return k;
 }
 
+// A `platforms:` entry: a shipped platform name, or a platform YAML file
+// (an entry with a '/' or a .yaml/.yml suffix) relative to the spec.
+std::optional<family::SystemEntry> ResolvePlatform(const family::SpecEntry& entry, const std::string& field,
+                                                   const std::string& base_dir, family::SpecErrors& errors) {
+  if (!entry.value.IsScalar()) {
+    errors.Error(entry.value, field, "expected a platform name or file path");
+    return std::nullopt;
+  }
+  const std::string text = entry.value.Scalar();
+  const bool is_file = text.find('/') != std::string::npos || text.ends_with(".yaml") || text.ends_with(".yml");
+  family::SystemEntry se;
+  workload::Platform platform;
+  if (is_file) {
+    se.source = family::ResolveSpecPath(base_dir, text);
+    auto yaml = ReadFile(se.source);
+    if (!yaml.ok()) {
+      errors.Error(entry.value, field, yaml.status().message());
+      return std::nullopt;
+    }
+    auto p = platforms::ParsePlatformYaml(*yaml, se.source);
+    if (!p.ok()) {
+      errors.Nested(entry.value, field, p.status().message(), false);
+      return std::nullopt;
+    }
+    platform = std::move(p).value();
+    se.name = !platform.name.empty() ? platform.name : std::filesystem::path(text).stem().string();
+  } else {
+    auto p = platforms::LoadBuiltinPlatform(text);
+    if (!p.ok()) {
+      auto known = platforms::BuiltinPlatformNames();
+      errors.Error(entry.value, field,
+                   "unknown platform '" + text + "'" + DidYouMean(text, known) + " (shipped: " + Join(known, ", ") +
+                       "; a file path needs a '/' or a .yaml suffix)");
+      return std::nullopt;
+    }
+    platform = std::move(p).value();
+    se.name = text;
+    se.source = "builtin:" + text;
+  }
+  se.canonical = platforms::CanonicalPlatformText(platform);
+  se.config = codec::PlatformBytes(platform);
+  se.cpus = static_cast<int>(platform.total_cpus());
+  se.system = model::AnyValue::Make(std::move(platform), sizeof(workload::Platform));
+  return se;
+}
+
 StatusOr<model::AnyValue> DecodePlatform(std::string_view config) {
   v1::Platform pp;
   if (!pp.ParseFromArray(config.data(), static_cast<int>(config.size())))
@@ -264,6 +313,7 @@ family::FamilyInfo SchedFamilyInfo() {
   f.workload_noun = "a scheduler workload";
   f.kinds = {SyntheticKind(), RtAppKind()};
   f.has_systems = true;
+  f.resolve_system = ResolvePlatform;
   f.default_work_unit = "events";
   f.default_work_per_core_s = 13e6;
   f.run_work = SchedRunWork;

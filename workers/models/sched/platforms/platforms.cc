@@ -211,4 +211,32 @@ StatusOr<workload::Platform> LoadBuiltinPlatform(const std::string& name) {
   return ParsePlatformYaml(text, name + ".yaml");
 }
 
+namespace {
+std::string LenPrefixed(const std::string& s) { return std::to_string(s.size()) + ":" + s; }
+}  // namespace
+
+std::string CanonicalPlatformText(const workload::Platform& p) {
+  std::string out = "kreplay-platform v1\n";
+  out += "platform name=" + LenPrefixed(p.name) + " power_unit=" + LenPrefixed(p.power_unit) +
+         " clusters=" + std::to_string(p.clusters.size()) + "\n";
+  for (const auto& c : p.clusters) {
+    out += "cluster name=" + LenPrefixed(c.name) + " core=" + LenPrefixed(c.core) + " cpus=" + std::to_string(c.cpus) +
+           " capacity=" + std::to_string(c.capacity) + " cpu_efficiency=" + std::to_string(c.cpu_efficiency) +
+           " big=" + (c.big ? "1" : "0") + " dvfs_transition_ns=" + std::to_string(c.dvfs_transition_ns) +
+           " opps=" + std::to_string(c.opps.size()) + " idle_states=" + std::to_string(c.idle_states.size()) +
+           "\n";
+    for (const auto& o : c.opps) {
+      out += "opp khz=" + std::to_string(o.khz) + " capacity=" + std::to_string(o.capacity) +
+             " cpu_power=" + FormatDouble(o.cpu_power) + " cluster_power=" + FormatDouble(o.cluster_power) + "\n";
+    }
+    for (const auto& s : c.idle_states) {
+      out += "idle name=" + LenPrefixed(s.name) + " cpu_power=" + FormatDouble(s.cpu_power) +
+             " cluster_power=" + FormatDouble(s.cluster_power) +
+             " exit_latency_ns=" + std::to_string(s.exit_latency_ns) +
+             " min_residency_ns=" + std::to_string(s.min_residency_ns) + "\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace kreplay::platforms

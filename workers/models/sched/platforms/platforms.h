@@ -22,4 +22,12 @@ StatusOr<std::string> BuiltinPlatformYaml(const std::string& name);
 // Parsed shipped platform.
 StatusOr<workload::Platform> LoadBuiltinPlatform(const std::string& name);
 
+// Canonical text of a platform, the input of its digest. One line per item
+// ("platform", "cluster", "opp", "idle"), fields in a fixed order, strings
+// length-prefixed ("7:juno-r0"), doubles in shortest round-trip form. Holds
+// every field a model can read (the name included, so that two platforms
+// never share results by accident) and leaves out description and source,
+// which are documentation.
+std::string CanonicalPlatformText(const workload::Platform& platform);
+
 }  // namespace kreplay::platforms

@@ -146,4 +146,28 @@ TEST(ParsePlatformYaml, SyntaxErrorHasLine) {
 }
 
 }  // namespace
+TEST(PlatformsTest, CanonicalPlatformText) {
+  workload::Platform p;
+  p.name = "soc";
+  p.description = "a";
+  p.power_unit = "mW";
+  workload::Cluster c;
+  c.name = "little";
+  c.cpus = 2;
+  c.opps.push_back({500000, 512, 0.1, 20});
+  c.idle_states.push_back({"wfi", 1, 2, 3, 4});
+  p.clusters.push_back(c);
+  const std::string text = CanonicalPlatformText(p);
+  EXPECT_THAT(text, HasSubstr("platform name=3:soc power_unit=2:mW clusters=1\n"));
+  EXPECT_THAT(text, HasSubstr("opp khz=500000 capacity=512 cpu_power=0.1 cluster_power=20\n"));
+  EXPECT_THAT(text, HasSubstr("idle name=3:wfi cpu_power=1 cluster_power=2 exit_latency_ns=3 min_residency_ns=4\n"));
+  workload::Platform doc = p;
+  doc.description = "other words";
+  doc.source = "elsewhere";
+  EXPECT_EQ(CanonicalPlatformText(doc), text);  // documentation only
+  workload::Platform power = p;
+  power.clusters[0].opps[0].cpu_power = 0.1000000000000001;
+  EXPECT_NE(CanonicalPlatformText(power), text);  // round-trip precision
+}
+
 }  // namespace kreplay::platforms
