@@ -8,9 +8,6 @@
 #include "controller/spec/spec.h"
 #include "services/core/files.h"
 #include "services/core/strings.h"
-#include "services/workload/rtapp.h"
-#include "workers/models/blockcache/devices/profiles.h"
-#include "workers/models/sched/platforms/platforms.h"
 
 namespace kreplay::cli {
 
@@ -45,59 +42,10 @@ int CmdModels(const model::Registry& registry, const std::string& describe) {
   return kExitOk;
 }
 
-int CmdPlatforms(const std::string& show) {
-  if (!show.empty()) {
-    auto y = platforms::BuiltinPlatformYaml(show);
-    if (!y.ok()) return ReportFailure(y.status());
-    std::fputs(y->c_str(), stdout);
-    return kExitOk;
-  }
-  for (const auto& name : platforms::BuiltinPlatformNames()) {
-    auto p = platforms::LoadBuiltinPlatform(name);
-    if (!p.ok()) return ReportFailure(p.status());
-    std::string clusters;
-    for (const auto& c : p->clusters)
-      clusters += (clusters.empty() ? "" : " + ") + std::to_string(c.cpus) + "x " + c.core;
-    std::printf("%-10s %-34s power in %s\n", name.c_str(), clusters.c_str(), p->power_unit.c_str());
-  }
-  return kExitOk;
-}
-
-int CmdDevices(const std::string& show) {
-  using blockcache::DeviceKind;
-  const auto gb = [](uint64_t b) { return static_cast<double>(b) / 1e9; };
-  if (!show.empty()) {
-    const blockcache::DeviceProfile* p = blockcache::FindDeviceProfile(show);
-    if (!p) return ReportFailure(NotFound("no device profile '" + show + "' (known: " + blockcache::DeviceProfileNames() + ")"));
-    std::printf("%s: %s\n", p->name.c_str(), p->description.c_str());
-    if (p->kind == DeviceKind::kHdd) {
-      const auto& h = p->hdd;
-      std::printf("  kind HDD, capacity %.0f GB, %d rpm, %d heads, %d zones\n", gb(h.capacity_bytes), h.rpm, h.heads,
-                  h.zones);
-      std::printf("  seek: single track %.2f ms, average %.2f ms, full stroke %.2f ms\n", h.single_track_seek_ms,
-                  h.average_seek_ms, h.full_stroke_seek_ms);
-      std::printf("  media rate %.0f MB/s (outer) .. %.0f MB/s (inner), overhead %.0f us, read-ahead %llu KiB\n",
-                  h.outer_rate_mb_s, h.inner_rate_mb_s, static_cast<double>(h.overhead_ns) / 1e3,
-                  static_cast<unsigned long long>(h.readahead_bytes >> 10));
-    } else {
-      const auto& d = p->ssd;
-      std::printf("  kind SSD, capacity %.0f GB, %d channels x %d chips x %d dies x %d planes, %u-byte pages\n",
-                  gb(d.capacity_bytes), d.channels, d.chips_per_channel, d.dies_per_chip, d.planes_per_die,
-                  d.page_bytes);
-      std::printf("  read %.0f us, program %.0f us, erase %.2f ms; channel %.0f MB/s, host %.0f MB/s\n",
-                  static_cast<double>(d.read_ns) / 1e3, static_cast<double>(d.program_ns) / 1e3,
-                  static_cast<double>(d.erase_ns) / 1e6, d.channel_rate_mb_s, d.host_rate_mb_s);
-      std::printf("  over-provisioning %.0f %%, FTL GC write amplification %s\n", d.overprovisioning * 100,
-                  d.gc_write_amplification > 1 ? std::to_string(d.gc_write_amplification).c_str()
-                                               : "not modelled (host writes only)");
-    }
-    return kExitOk;
-  }
-  for (const auto& p : blockcache::DeviceProfiles()) {
-    uint64_t cap = p.kind == DeviceKind::kHdd ? p.hdd.capacity_bytes : p.ssd.capacity_bytes;
-    std::printf("%-10s %-4s %6.0f GB  %s\n", p.name.c_str(), p.kind == DeviceKind::kHdd ? "HDD" : "SSD", gb(cap),
-                p.description.c_str());
-  }
+int CmdListing(const family::FamilyInfo::Listing& listing, const std::string& name) {
+  auto text = listing.show(name);
+  if (!text.ok()) return ReportFailure(text.status());
+  std::fputs(text->c_str(), stdout);
   return kExitOk;
 }
 
@@ -117,20 +65,27 @@ int CmdWorkloadWrite(const family::Catalog& catalog, const WorkloadWriteOptions&
   uint64_t seed = o.seed ? o.seed : spec->seeds.front();
   auto built = spec::BuildWorkload(*spec, index, seed);
   if (!built.ok()) return ReportFailure(built.status());
-  const auto* w = built->As<workload::SchedWorkload>();
-  if (!w)
-    return ReportFailure(InvalidArgument("workload write: '" + spec->workloads[index].name + "' is a " +
-                                         spec->workloads[index].kind + " workload of a " + spec->family +
-                                         " study; only scheduler workloads can be written as rt-app JSON"));
-  std::string json = workload::WriteRtApp(*w);
+  const family::FamilyInfo* fam = catalog.Find(spec->family);
+  if (!fam->write_workload) {
+    std::vector<std::string> can;
+    for (const auto* f : catalog.List())
+      if (f->write_workload) can.push_back(f->name + " (" + f->workload_format + ")");
+    return ReportFailure(InvalidArgument("workload write: " + o.spec + " is a " + spec->family +
+                                         " study, whose workloads have no file format to write (families that "
+                                         "have one: " + Join(can, ", ") + ")"));
+  }
+  auto text = fam->write_workload(*built);
+  if (!text.ok()) return ReportFailure(text.status());
+  const std::string& json = *text;
   if (o.out.empty() || o.out == "-") {
     std::fputs(json.c_str(), stdout);
     return kExitOk;
   }
   Status st = WriteFileAtomic(o.out, json);
   if (!st.ok()) return ReportFailure(st);
-  std::fprintf(stderr, "kreplay: wrote %s (%zu tasks, content digest %s)\n", o.out.c_str(), w->tasks.size(),
-               workload::SchedWorkloadDigest(*w).substr(0, 16).c_str());
+  std::fprintf(stderr, "kreplay: wrote %s (%s, workload %s, content digest %s)\n", o.out.c_str(),
+               fam->workload_format.c_str(), spec->workloads[index].name.c_str(),
+               fam->kinds.empty() ? "" : spec->workloads[index].kind_info->digest(*built).substr(0, 16).c_str());
   return kExitOk;
 }
 

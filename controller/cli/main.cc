@@ -18,6 +18,11 @@
 namespace kreplay::cli {
 
 int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& register_families) {
+  // One catalog of families and models for the whole process: the families
+  // contribute subcommands (their catalog listings) and help texts.
+  family::Catalog catalog;
+  register_families(catalog);
+  const model::Registry& registry = catalog.models();
   CLI::App app{
       "kreplay: distributed workload replay and benchmarking for kernel subsystem models.\n"
       "\n"
@@ -117,14 +122,22 @@ int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& reg
   ww_cmd->add_option("-o,--output", ww.out, "Output file (default: stdout)");
   wl_cmd->require_subcommand(1);
 
-  std::string platform_show;
-  auto* plat_cmd = app.add_subcommand("platforms", "List the shipped SoC platforms, or show one");
-  plat_cmd->add_option("name", platform_show, "Platform to print as YAML");
-
-  std::string device_show;
-  auto* dev_cmd = app.add_subcommand("devices", "List the shipped block device profiles (block cache models' "
-                                                "ssd_profile / hdd_profile), or show one in full");
-  dev_cmd->add_option("name", device_show, "Profile to show");
+  // Each family's catalog listings (e.g. `platforms`, `devices`).
+  struct ListingCmd {
+    const family::FamilyInfo::Listing* listing;
+    CLI::App* cmd;
+    std::string name;
+  };
+  std::vector<std::unique_ptr<ListingCmd>> listings;
+  for (const auto* f : catalog.List()) {
+    for (const auto& l : f->listings) {
+      auto lc = std::make_unique<ListingCmd>();
+      lc->listing = &l;
+      lc->cmd = app.add_subcommand(l.command, l.help);
+      lc->cmd->add_option("name", lc->name, l.arg_help);
+      listings.push_back(std::move(lc));
+    }
+  }
 
   auto trace_cli = AddTraceCommand(app);
   auto rerun_cli = AddRerunCommand(app);
@@ -145,19 +158,14 @@ int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& reg
   }
 
   DieWithParent();
-  // One catalog of families and models for the whole process, built after
-  // parsing (--help needs none).
-  family::Catalog catalog;
-  register_families(catalog);
-  const model::Registry& registry = catalog.models();
   if (*run_cmd) return CmdRun(catalog, run);
   if (*broker_cmd) return CmdBroker(broker);
   if (*ctl_cmd) return CmdController(catalog, ctl);
   if (*wk_cmd) return CmdWorker(catalog, wk);
   if (*sub_cmd) return CmdSubmit(catalog, sub);
   if (*models_cmd) return CmdModels(registry, *describe_cmd ? models_describe : "");
-  if (*plat_cmd) return CmdPlatforms(platform_show);
-  if (*dev_cmd) return CmdDevices(device_show);
+  for (const auto& lc : listings)
+    if (*lc->cmd) return CmdListing(*lc->listing, lc->name);
   if (*wl_cmd) return CmdWorkloadWrite(catalog, ww);
   if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
   if (RerunSelected(*rerun_cli)) return RunRerunCommand(catalog, *rerun_cli);

@@ -19,7 +19,6 @@
 #include "controller/spec/spec.h"
 #include "controller/store/store.h"
 #include "services/codec/convert.h"
-#include "services/codec/ftrace_text.h"
 #include "services/core/files.h"
 #include "services/workload/block_workload.h"
 #include "services/workload/synth.h"
@@ -237,8 +236,10 @@ int Rerun(const family::Catalog& catalog, const RerunCli& c) {
   const planner::PlannedRun& pr = plan.runs.front();
   const spec::RunSpec& r = pr.run;
   const model::ModelInfo* info = registry.Find(r.model);
-  if (!c.ftrace.empty() && info->family != "sched")
-    return Fail(kExitBadInput, "--ftrace: " + r.model + " is not a scheduler model (family " + info->family + ")");
+  const family::FamilyInfo* fam = catalog.Find(info->family);
+  if (!c.ftrace.empty() && !fam->ftrace_writer)
+    return Fail(kExitBadInput, "--ftrace: " + r.model + " is of family " + info->family +
+                                   ", which has no schedule trace (the sched family has)");
   planner::WorkloadInstance& inst = plan.instances[pr.instance];
   if (Status st = planner::StudyPlanner::Build(*spec, inst); !st.ok()) return Fail(st);
 
@@ -250,14 +251,13 @@ int Rerun(const family::Catalog& catalog, const RerunCli& c) {
   request.workload = inst.built;
 
   std::ofstream trace_file;
-  std::unique_ptr<codec::FtraceTextWriter> writer;
+  std::unique_ptr<family::RunTraceWriter> writer;
   const std::string trace_tmp = c.ftrace + ".tmp";
   if (!c.ftrace.empty()) {
     trace_file.open(trace_tmp, std::ios::binary | std::ios::trunc);
     if (!trace_file) return Fail(kExitInfra, "--ftrace: cannot write " + trace_tmp);
-    writer = std::make_unique<codec::FtraceTextWriter>(trace_file, pe.cpus,
-                                                       "run " + rec.run_key + " (" + what + ")");
-    request.observer = model::AnyMutRef::Of<model::SchedObserver>(writer.get());
+    writer = fam->ftrace_writer(trace_file, pe.cpus, "run " + rec.run_key + " (" + what + ")");
+    request.observer = writer->observer();
   }
   auto res = std::move(executor::ExecuteRun(catalog, request).front());
   if (!res.ok()) return Fail(res.status().WithContext("rerun " + rec.run_key));

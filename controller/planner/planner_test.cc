@@ -75,7 +75,9 @@ TEST(PlannerTest, NamesEachWorkloadOncePerSeedOrOncePerFile) {
   for (const auto& pr : plan->runs) {
     const auto& inst = plan->instances[pr.instance];
     EXPECT_EQ(inst.workload, pr.run.workload);
-    if (spec.workloads[pr.run.workload].per_seed()) EXPECT_EQ(inst.seed, pr.run.seed);
+    if (spec.workloads[pr.run.workload].per_seed()) {
+      EXPECT_EQ(inst.seed, pr.run.seed);
+    }
     EXPECT_EQ(pr.run_key, spec::ComputeRunKey(pr.run.model, pr.run.model_version, pr.run.params.Canonical(),
                                               spec.platforms[pr.run.platform].digest, inst.digest, pr.run.seed));
     keys.insert(pr.run_key);
@@ -120,10 +122,11 @@ TEST(PlannerTest, OnBuiltSeesEachTraceInstanceOnce) {
   EXPECT_EQ(calls.load(), 4);
   EXPECT_EQ(seen.size(), 4u);
   // Synthetic workloads keep their generator-input names whatever the transport.
-  for (const auto& inst : plan->instances)
-    if (spec.workloads[inst.workload].per_seed())
-      EXPECT_EQ(inst.digest,
-                workload::SyntheticWorkloadDigest(*spec.workloads[inst.workload].As<workload::SynthSpec>(), inst.seed));
+  for (const auto& inst : plan->instances) {
+    if (!spec.workloads[inst.workload].per_seed()) continue;
+    EXPECT_EQ(inst.digest,
+              workload::SyntheticWorkloadDigest(*spec.workloads[inst.workload].As<workload::SynthSpec>(), inst.seed));
+  }
 
   opt.on_built = [](size_t, const WorkloadInstance&, const model::AnyValue&) {
     return Unavailable("disk full");

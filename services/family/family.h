@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -85,6 +86,15 @@ struct SystemEntry {
   int cpus = 0;            // CPUs it simulates (run costs scale with them)
 };
 
+// Writes one run's events as text while it runs (`kreplay rerun --ftrace`).
+class RunTraceWriter {
+ public:
+  virtual ~RunTraceWriter() = default;
+  // What the run's RunInput::observer is set to.
+  virtual model::AnyMutRef observer() = 0;
+  virtual uint64_t lines() const = 0;
+};
+
 // Estimated work of one run for `kreplay plan`, in the model's work unit.
 struct RunWork {
   double work = 0;
@@ -141,6 +151,28 @@ struct FamilyInfo {
   std::string default_work_unit;
   double default_work_per_core_s = 0;
   std::function<RunWork(const RunWorkInput&)> run_work;
+
+  // `kreplay rerun --ftrace FILE`: the run's schedule as tracefs text, for a
+  // system of `cpus` CPUs, headed by `title`. Null: the family has no such
+  // trace.
+  std::function<std::unique_ptr<RunTraceWriter>(std::ostream& out, int cpus, const std::string& title)> ftrace_writer;
+
+  // `kreplay workload write`: a built workload in a format a real tool
+  // replays (`workload_format`, e.g. "rt-app JSON"). Null: not supported.
+  std::string workload_format;
+  std::function<StatusOr<std::string>(const model::AnyValue& built)> write_workload;
+
+  // Catalog commands, `kreplay <command> [NAME]`: what the family ships (the
+  // scheduler's SoC platforms, the block family's device profiles), listed,
+  // or one shown in full. `show` returns the text to print; NotFound for an
+  // unknown name.
+  struct Listing {
+    std::string command;  // "platforms"
+    std::string help;     // one line, for --help
+    std::string arg_help; // what NAME is
+    std::function<StatusOr<std::string>(const std::string& name)> show;
+  };
+  std::vector<Listing> listings;
 
   // Report series: names of per-run result series (model::Result::series)
   // that the report draws as what-if curves (x = the series' t, y = its

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <map>
 #include <variant>
@@ -12,6 +13,7 @@
 #include "services/codec/block_trace.h"
 #include "services/workload/block_workload.h"
 #include "workers/models/blockcache/bcache/bcache_model.h"
+#include "workers/models/blockcache/devices/profiles.h"
 #include "workers/models/blockcache/fixed/fixed_models.h"
 
 namespace kreplay::blockcache {
@@ -201,6 +203,53 @@ family::RunWork BlockRunWork(const family::RunWorkInput& in) {
   return {requests * AccessesPerRequest(*in.workload, block_size), in.workload->spec.As<BlockTraceSpec>() != nullptr};
 }
 
+// printf into a string, for the listing below.
+template <typename... Args>
+void Appendf(std::string& out, const char* fmt, Args... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  out += buf;
+}
+
+// `kreplay devices [NAME]`: the shipped device profiles (the models'
+// ssd_profile / hdd_profile), or one in full.
+StatusOr<std::string> ShowDevices(const std::string& show) {
+  const auto gb = [](uint64_t b) { return static_cast<double>(b) / 1e9; };
+  std::string out;
+  if (!show.empty()) {
+    const DeviceProfile* p = FindDeviceProfile(show);
+    if (!p) return NotFound("no device profile '" + show + "' (known: " + DeviceProfileNames() + ")");
+    Appendf(out, "%s: %s\n", p->name.c_str(), p->description.c_str());
+    if (p->kind == DeviceKind::kHdd) {
+      const auto& h = p->hdd;
+      Appendf(out, "  kind HDD, capacity %.0f GB, %d rpm, %d heads, %d zones\n", gb(h.capacity_bytes), h.rpm, h.heads,
+              h.zones);
+      Appendf(out, "  seek: single track %.2f ms, average %.2f ms, full stroke %.2f ms\n", h.single_track_seek_ms,
+              h.average_seek_ms, h.full_stroke_seek_ms);
+      Appendf(out, "  media rate %.0f MB/s (outer) .. %.0f MB/s (inner), overhead %.0f us, read-ahead %llu KiB\n",
+              h.outer_rate_mb_s, h.inner_rate_mb_s, static_cast<double>(h.overhead_ns) / 1e3,
+              static_cast<unsigned long long>(h.readahead_bytes >> 10));
+    } else {
+      const auto& d = p->ssd;
+      Appendf(out, "  kind SSD, capacity %.0f GB, %d channels x %d chips x %d dies x %d planes, %u-byte pages\n",
+              gb(d.capacity_bytes), d.channels, d.chips_per_channel, d.dies_per_chip, d.planes_per_die, d.page_bytes);
+      Appendf(out, "  read %.0f us, program %.0f us, erase %.2f ms; channel %.0f MB/s, host %.0f MB/s\n",
+              static_cast<double>(d.read_ns) / 1e3, static_cast<double>(d.program_ns) / 1e3,
+              static_cast<double>(d.erase_ns) / 1e6, d.channel_rate_mb_s, d.host_rate_mb_s);
+      const std::string wa = d.gc_write_amplification > 1 ? std::to_string(d.gc_write_amplification)
+                                                          : "not modelled (host writes only)";
+      Appendf(out, "  over-provisioning %.0f %%, FTL GC write amplification %s\n", d.overprovisioning * 100, wa.c_str());
+    }
+    return out;
+  }
+  for (const auto& p : DeviceProfiles()) {
+    uint64_t cap = p.kind == DeviceKind::kHdd ? p.hdd.capacity_bytes : p.ssd.capacity_bytes;
+    Appendf(out, "%-10s %-4s %6.0f GB  %s\n", p.name.c_str(), p.kind == DeviceKind::kHdd ? "HDD" : "SSD", gb(cap),
+            p.description.c_str());
+  }
+  return out;
+}
+
 // `blocktrace:` workloads: the trace is read whole (up to max_requests; a
 // request is 32 bytes) each time it is built, the same for every seed.
 family::WorkloadKind BlockTraceKind() {
@@ -314,6 +363,9 @@ family::FamilyInfo BlockCacheFamilyInfo() {
   f.default_work_unit = "requests";
   f.default_work_per_core_s = 1.2e6;
   f.run_work = BlockRunWork;
+  f.listings = {{"devices",
+                 "List the shipped block device profiles (block cache models' ssd_profile / hdd_profile), or show one in full",
+                 "Profile to show", ShowDevices}};
   f.curve_series = {{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"}};  // block.mrc (fixed/mrc.h)
   f.generate = Generate;
   f.trace_family = "block";

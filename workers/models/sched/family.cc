@@ -3,11 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <cmath>
 #include <variant>
 
 #include "services/codec/convert.h"
+#include "services/codec/ftrace_text.h"
 #include "services/codec/sched_trace.h"
 #include "services/core/files.h"
 #include "services/core/strings.h"
@@ -290,6 +292,33 @@ std::optional<family::SystemEntry> ResolvePlatform(const family::SpecEntry& entr
   return se;
 }
 
+// The simulated schedule as tracefs text (codec::FtraceTextWriter).
+class FtraceWriter final : public family::RunTraceWriter {
+ public:
+  FtraceWriter(std::ostream& out, int cpus, const std::string& title) : w_(out, cpus, title) {}
+  model::AnyMutRef observer() override { return model::AnyMutRef::Of<model::SchedObserver>(&w_); }
+  uint64_t lines() const override { return w_.lines(); }
+
+ private:
+  codec::FtraceTextWriter w_;
+};
+
+// `kreplay platforms [NAME]`: the shipped SoC platforms, or one as YAML.
+StatusOr<std::string> ShowPlatforms(const std::string& name) {
+  if (!name.empty()) return platforms::BuiltinPlatformYaml(name);
+  std::string out;
+  for (const auto& n : platforms::BuiltinPlatformNames()) {
+    KREPLAY_ASSIGN_OR_RETURN(workload::Platform p, platforms::LoadBuiltinPlatform(n));
+    std::string clusters;
+    for (const auto& c : p.clusters)
+      clusters += (clusters.empty() ? "" : " + ") + std::to_string(c.cpus) + "x " + c.core;
+    char line[256];
+    std::snprintf(line, sizeof line, "%-10s %-34s power in %s\n", n.c_str(), clusters.c_str(), p.power_unit.c_str());
+    out += line;
+  }
+  return out;
+}
+
 StatusOr<model::AnyValue> DecodePlatform(std::string_view config) {
   v1::Platform pp;
   if (!pp.ParseFromArray(config.data(), static_cast<int>(config.size())))
@@ -314,6 +343,14 @@ family::FamilyInfo SchedFamilyInfo() {
   f.kinds = {SyntheticKind(), RtAppKind()};
   f.has_systems = true;
   f.resolve_system = ResolvePlatform;
+  f.workload_format = "rt-app JSON";
+  f.write_workload = [](const model::AnyValue& built) -> StatusOr<std::string> {
+    return workload::WriteRtApp(*built.As<workload::SchedWorkload>());
+  };
+  f.listings = {{"platforms", "List the shipped SoC platforms, or show one", "Platform to print as YAML", ShowPlatforms}};
+  f.ftrace_writer = [](std::ostream& out, int cpus, const std::string& title) -> std::unique_ptr<family::RunTraceWriter> {
+    return std::make_unique<FtraceWriter>(out, cpus, title);
+  };
   f.default_work_unit = "events";
   f.default_work_per_core_s = 13e6;
   f.run_work = SchedRunWork;
