@@ -3,13 +3,16 @@
 // Two sources of curves:
 //  1. A grid over one numeric parameter (x_param, e.g. cache_size). Groups of
 //     the report (variant, platform, workload) whose runs set x_param are
-//     gathered into one curve per (base variant + the other grid values,
+//     gathered into one curve per (base variant + the other grid coordinates,
 //     platform, workload, metric); each group is one point: x from the
 //     resolved parameters (RunRecord.params, so "16GiB"-style spec text and
 //     plain numbers give the same x), mean and 95 % Student-t interval over
-//     seeds from the group's aggregate. Label: "wb[mode=writeback]" for the
-//     variant "wb[cache_size=1073741824,mode=writeback]", the base name alone
-//     when x_param is the only grid parameter.
+//     seeds from the group's aggregate. The grid coordinates come structured
+//     from Report::variants (spec::Variant::grid), never from variant names.
+//     Label: spec::VariantName of the base name and the other coordinates,
+//     "wb[mode=writeback]" for the variant "wb[cache_size=1073741824,
+//     mode=writeback]", the base name alone when x_param is the only grid
+//     parameter.
 //  2. Every run reporting the series "fixed_lru_mrc" (block.mrc,
 //     workers/models/blockcache/fixed/fixed_models.cc: t = cache size in
 //     bytes, value = miss ratio). Its curve is labelled "fixed-block LRU
@@ -62,7 +65,7 @@ struct Curve {
 };
 
 // The grid parameter to plot against: the one grid key (taken from the
-// variants' grid points) that every model using it declares as a numeric
+// variants' grid coordinates) that every model using it declares as a numeric
 // (int or double) parameter with unit "bytes". "" when there is none or more
 // than one (then the caller must name it). Models the registry lacks count as
 // "not bytes".
@@ -71,6 +74,8 @@ std::string ChooseXParam(const spec::StudySpec& spec, const model::Registry& reg
 // Builds grid curves over `x_param` ("" = none) for `metrics` (scalar metric
 // names; a group lacking one simply has no point for it), plus the MRC
 // curves. `x_unit` is recorded on the grid curves ("bytes" gives a log2 axis).
+// A report rebuilt from results.json knows no grid coordinates (report.h
+// Layout::VariantRef): each of its variants would be a curve of its own.
 // InvalidArgument when x_param is set but no run has it, when a run's value
 // of it is not a number, or when a metric is reported by none of the groups
 // on the sweep; messages name the run key or metric.

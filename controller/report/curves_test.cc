@@ -32,6 +32,17 @@ Three Stats3(double a, double b, double c) {
   return {m, T2Quantile(0.975) * std::sqrt(var) / std::sqrt(3.0)};
 }
 
+// A grid variant as spec.cc expands it: name from the base and coordinates.
+spec::Variant GridVariant(const std::string& base, std::vector<spec::GridCoord> grid, const std::string& model) {
+  spec::Variant v;
+  v.base_name = base;
+  v.grid = std::move(grid);
+  v.shared_coords = v.grid.size();
+  v.name = spec::VariantName(base, v.grid);
+  v.model = model;
+  return v;
+}
+
 // A bcache-like study: base variant "bc", grid cache_size (spec text "1GiB",
 // "256MiB", in that order: the curves must sort them) x mode; two workloads;
 // plus a block.mrc variant "mrc" outside the grid.
@@ -47,14 +58,12 @@ spec::StudySpec MakeSpec() {
     e.name = w;
     s.workloads.push_back(e);
   }
-  for (const char* size : {"1GiB", "256MiB"}) {
+  for (int64_t size : {kGiB, 256 * kMiB}) {
     for (const char* mode : {"writeback", "writethrough"}) {
-      spec::Variant v;
-      v.base_name = "bc";
-      v.grid_point = std::string("cache_size=") + size + ",mode=" + mode;
-      v.name = "bc[" + v.grid_point + "]";
-      v.model = "fake.bcache";
-      s.variants.push_back(v);
+      s.variants.push_back(GridVariant("bc",
+                                       {{"cache_size", size == kGiB ? "1GiB" : "256MiB", size},
+                                        {"mode", mode, std::string(mode)}},
+                                       "fake.bcache"));
     }
   }
   spec::Variant m;
@@ -160,40 +169,56 @@ model::Registry FakeRegistry() {
   return reg;
 }
 
-spec::StudySpec GridSpec(const std::vector<std::string>& points, const std::string& model = "fake.bcache") {
+// One variant "v" per grid point, each given as (key, text) coordinates;
+// ChooseXParam reads the keys only, so the values are left as the texts.
+using Point = std::vector<std::pair<std::string, std::string>>;
+spec::StudySpec GridSpec(const std::vector<Point>& points, const std::string& model = "fake.bcache") {
   spec::StudySpec s;
   for (const auto& p : points) {
-    spec::Variant v;
-    v.base_name = "v";
-    v.grid_point = p;
-    v.name = p.empty() ? "v" : "v[" + p + "]";
-    v.model = model;
-    s.variants.push_back(v);
+    std::vector<spec::GridCoord> grid;
+    for (const auto& [key, text] : p) grid.push_back({key, text, text});
+    s.variants.push_back(GridVariant("v", grid, model));
   }
   return s;
 }
 
 TEST(ChooseXParam, TheOneNumericBytesGridKey) {
   model::Registry reg = FakeRegistry();
-  EXPECT_EQ(ChooseXParam(GridSpec({"cache_size=1GiB,mode=writeback", "cache_size=2GiB,mode=writeback"}), reg),
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"cache_size", "1GiB"}, {"mode", "writeback"}},
+                                   {{"cache_size", "2GiB"}, {"mode", "writeback"}}}),
+                         reg),
             "cache_size");
-  EXPECT_EQ(ChooseXParam(GridSpec({"mode=writeback,cache_size=1", "mode=writethrough,cache_size=1"}), reg),
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"mode", "writeback"}, {"cache_size", "1"}},
+                                   {{"mode", "writethrough"}, {"cache_size", "1"}}}),
+                         reg),
             "cache_size");
 }
 
 TEST(ChooseXParam, NoneWhenAmbiguousOrAbsent) {
   model::Registry reg = FakeRegistry();
   // Two bytes parameters: the caller must choose.
-  EXPECT_EQ(ChooseXParam(GridSpec({"bucket_size=1,cache_size=1", "bucket_size=2,cache_size=1"}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"bucket_size", "1"}, {"cache_size", "1"}},
+                                   {{"bucket_size", "2"}, {"cache_size", "1"}}}),
+                         reg),
+            "");
   // Not numeric, not bytes, not a grid at all.
-  EXPECT_EQ(ChooseXParam(GridSpec({"label=a", "label=b"}), reg), "");
-  EXPECT_EQ(ChooseXParam(GridSpec({"weight=1", "weight=2"}), reg), "");
-  EXPECT_EQ(ChooseXParam(GridSpec({""}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"label", "a"}}, {{"label", "b"}}}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"weight", "1"}}, {{"weight", "2"}}}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{}}), reg), "");
   // A model where the key is not in bytes, or a model the registry lacks.
-  auto mixed = GridSpec({"cache_size=1"});
-  mixed.variants.push_back(GridSpec({"cache_size=1"}, "fake.other").variants[0]);
+  auto mixed = GridSpec({{{"cache_size", "1"}}});
+  mixed.variants.push_back(GridSpec({{{"cache_size", "1"}}}, "fake.other").variants[0]);
   EXPECT_EQ(ChooseXParam(mixed, reg), "");
-  EXPECT_EQ(ChooseXParam(GridSpec({"cache_size=1"}, "no.such.model"), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"cache_size", "1"}}}, "no.such.model"), reg), "");
+}
+
+TEST(ChooseXParam, ReadsKeysNotTheTextOfValues) {
+  model::Registry reg = FakeRegistry();
+  // A string value that looks like another bytes key: no second key appears
+  // (the name reads "v[label=a,bucket_size=1,cache_size=1]").
+  auto s = GridSpec({{{"label", "a,bucket_size=1"}, {"cache_size", "1"}}, {{"label", "b"}, {"cache_size", "2"}}});
+  EXPECT_EQ(s.variants[0].name, "v[label=a,bucket_size=1,cache_size=1]");
+  EXPECT_EQ(ChooseXParam(s, reg), "cache_size");
 }
 
 // ---- BuildCurves -------------------------------------------------------------------
@@ -290,11 +315,7 @@ TEST(BuildCurves, OnlyGridParameterGivesTheBaseNameAsLabel) {
   s.variants.clear();
   std::vector<RunRecord> recs;
   for (int64_t size : {kGiB, 16 * kMiB}) {
-    spec::Variant v;
-    v.base_name = "lru";
-    v.grid_point = "cache_size=" + std::to_string(size);
-    v.name = "lru[" + v.grid_point + "]";
-    v.model = "block.lru";
+    spec::Variant v = GridVariant("lru", {{"cache_size", std::to_string(size), size}}, "block.lru");
     s.variants.push_back(v);
     RunRecord r;
     r.variant = v.name;
@@ -317,6 +338,41 @@ TEST(BuildCurves, OnlyGridParameterGivesTheBaseNameAsLabel) {
   EXPECT_EQ(c.points[1].mean, 0.25);
   // One seed: no interval.
   EXPECT_TRUE(std::isinf(c.points[0].ci_low) && c.points[0].ci_low < 0);
+}
+
+// A string grid value holding ",cache_size=": the curves group by the
+// variants' coordinates, not by what their names read like.
+TEST(BuildCurves, GridValuesWithCommasKeepTheirCurves) {
+  spec::StudySpec s = MakeSpec();
+  s.variants.clear();
+  std::vector<RunRecord> recs;
+  for (const char* tag : {"x", "x,cache_size=5"}) {
+    for (int64_t size : {kGiB, 256 * kMiB}) {
+      spec::Variant v = GridVariant("bc", {{"tag", tag, std::string(tag)}, {"cache_size", std::to_string(size), size}},
+                                    "fake.bcache");
+      s.variants.push_back(v);
+      RunRecord r;
+      r.variant = v.name;
+      r.run_key = v.name;
+      r.platform = "p1";
+      r.workload = "w1";
+      r.seed = 1;
+      r.params = "cache_size=" + std::to_string(size) + ";tag=" + tag;
+      r.result.Set("cache_hit_ratio", size == kGiB ? 90.0 : 60.0, "%");
+      recs.push_back(r);
+    }
+  }
+  EXPECT_EQ(s.variants[2].name, "bc[tag=x,cache_size=5,cache_size=1073741824]");
+  auto curves = BuildCurves(Build(recs, s), "cache_size", {"cache_hit_ratio"});
+  ASSERT_TRUE(curves.ok()) << curves.status().ToString();
+  ASSERT_EQ(curves->size(), 2u);
+  EXPECT_EQ((*curves)[0].label, "bc[tag=x]");
+  EXPECT_EQ((*curves)[1].label, "bc[tag=x,cache_size=5]");
+  for (const Curve& c : *curves) {
+    ASSERT_EQ(c.points.size(), 2u);
+    EXPECT_EQ(c.points[0].x, static_cast<double>(256 * kMiB));
+    EXPECT_EQ(c.points[1].mean, 90.0);
+  }
 }
 
 TEST(BuildCurves, Errors) {
