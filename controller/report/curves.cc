@@ -201,20 +201,20 @@ Status AddGridCurves(const Report& r, const std::string& x_param, const std::vec
   return OkStatus();
 }
 
-Status AddMrcCurves(const Report& r, std::vector<Curve>* out) {
+Status AddSeriesCurves(const Report& r, const family::FamilyInfo::CurveSeries& series, std::vector<Curve>* out) {
   struct Pending {
     std::string variant, platform, workload;
-    std::map<double, std::vector<double>> values;  // x -> per-seed miss ratios, seed order
+    std::map<double, std::vector<double>> values;  // x -> per-seed values, seed order
   };
   std::vector<Pending> pending;
   std::map<std::tuple<std::string, std::string, std::string>, size_t> index;
   std::set<std::string> variants;
   for (const auto& run : r.runs) {
-    auto s = run.result.series.find(kMrcSeries);
+    auto s = run.result.series.find(series.series);
     if (s == run.result.series.end()) continue;
     const model::TimeSeries& ts = s->second;
     if (ts.t.size() != ts.value.size())
-      return InvalidArgument("run " + run.run_key + ": series " + kMrcSeries + " has " + std::to_string(ts.t.size()) +
+      return InvalidArgument("run " + run.run_key + ": series " + series.series + " has " + std::to_string(ts.t.size()) +
                              " sizes but " + std::to_string(ts.value.size()) + " values");
     variants.insert(run.variant);
     auto [it, fresh] = index.emplace(std::tuple{run.variant, run.platform, run.workload}, pending.size());
@@ -225,9 +225,11 @@ Status AddMrcCurves(const Report& r, std::vector<Curve>* out) {
   }
   for (auto& p : pending) {
     Curve c;
-    c.label = variants.size() > 1 ? std::string(kMrcCurveLabel) + " " + p.variant : kMrcCurveLabel;
+    c.label = variants.size() > 1 ? series.label + " " + p.variant : series.label;
     c.platform = p.platform;
     c.workload = p.workload;
+    // The family table declares no axes: every series is a miss ratio over
+    // the cache size (curves.h).
     c.metric = "miss_ratio";
     c.unit = "ratio";
     c.x_param = "cache_size";
@@ -473,10 +475,12 @@ std::string ChooseXParam(const spec::StudySpec& spec, const model::Registry& reg
 }
 
 StatusOr<std::vector<Curve>> BuildCurves(const Report& r, const std::string& x_param,
-                                         const std::vector<std::string>& metrics, const std::string& x_unit) {
+                                         const std::vector<std::string>& metrics,
+                                         const std::vector<family::FamilyInfo::CurveSeries>& series,
+                                         const std::string& x_unit) {
   std::vector<Curve> curves;
   if (!x_param.empty()) KREPLAY_RETURN_IF_ERROR(AddGridCurves(r, x_param, metrics, x_unit, &curves));
-  KREPLAY_RETURN_IF_ERROR(AddMrcCurves(r, &curves));
+  for (const auto& s : series) KREPLAY_RETURN_IF_ERROR(AddSeriesCurves(r, s, &curves));
   return curves;
 }
 

@@ -32,6 +32,10 @@ Three Stats3(double a, double b, double c) {
   return {m, T2Quantile(0.975) * std::sqrt(var) / std::sqrt(3.0)};
 }
 
+// The series block.mrc reports, as the blockcache family table declares it.
+const family::FamilyInfo::CurveSeries kMrc{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"};
+const std::vector<family::FamilyInfo::CurveSeries> kSeries = {kMrc};
+
 // A grid variant as spec.cc expands it: name from the base and coordinates.
 spec::Variant GridVariant(const std::string& base, std::vector<spec::GridCoord> grid, const std::string& model) {
   spec::Variant v;
@@ -117,7 +121,7 @@ RunRecord MrcRun(const std::string& variant, uint64_t seed) {
     ts.t.push_back(16384);
     ts.value.push_back(0.1 * static_cast<double>(seed));
   }
-  r.result.series[kMrcSeries] = ts;
+  r.result.series[kMrc.series] = ts;
   r.result.Set("max_hit_ratio", 0.9, "ratio");
   return r;
 }
@@ -141,7 +145,7 @@ Report Build(std::vector<RunRecord> recs, const spec::StudySpec& spec = MakeSpec
 const std::vector<std::string> kMetrics = {"cache_hit_ratio", "read_latency_p99_us"};
 
 std::vector<Curve> Curves(const Report& r, const std::vector<std::string>& metrics = kMetrics) {
-  auto c = BuildCurves(r, "cache_size", metrics);
+  auto c = BuildCurves(r, "cache_size", metrics, kSeries);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? *c : std::vector<Curve>{};
 }
@@ -248,7 +252,7 @@ TEST(BuildCurves, GroupsByOtherGridValuesPlatformWorkloadAndMetric) {
   }
   EXPECT_EQ(curves[0].unit, "%");
   EXPECT_EQ(curves[1].unit, "us");
-  EXPECT_EQ(curves[8].label, kMrcCurveLabel);
+  EXPECT_EQ(curves[8].label, kMrc.label);
 }
 
 TEST(BuildCurves, PointsAreSeedMeansWithStudentTIntervals) {
@@ -301,7 +305,7 @@ TEST(BuildCurves, SeveralMrcVariantsAreNamed) {
   spec.variants.push_back(m2);
   auto recs = Records();
   recs.push_back(MrcRun("mrc64k", 1));
-  auto curves = BuildCurves(Build(recs, spec), "", {});
+  auto curves = BuildCurves(Build(recs, spec), "", {}, kSeries);
   ASSERT_TRUE(curves.ok()) << curves.status().ToString();
   ASSERT_EQ(curves->size(), 2u);  // no x_param: MRC curves only
   EXPECT_EQ((*curves)[0].label, "fixed-block LRU (one-pass MRC) mrc");
@@ -327,7 +331,7 @@ TEST(BuildCurves, OnlyGridParameterGivesTheBaseNameAsLabel) {
     r.result.Set("miss_ratio", size == kGiB ? 0.25 : 0.75, "ratio");
     recs.push_back(r);
   }
-  auto curves = BuildCurves(Build(recs, s), "cache_size", {"miss_ratio"});
+  auto curves = BuildCurves(Build(recs, s), "cache_size", {"miss_ratio"}, kSeries);
   ASSERT_TRUE(curves.ok()) << curves.status().ToString();
   ASSERT_EQ(curves->size(), 1u);
   const Curve& c = (*curves)[0];
@@ -363,7 +367,7 @@ TEST(BuildCurves, GridValuesWithCommasKeepTheirCurves) {
     }
   }
   EXPECT_EQ(s.variants[2].name, "bc[tag=x,cache_size=5,cache_size=1073741824]");
-  auto curves = BuildCurves(Build(recs, s), "cache_size", {"cache_hit_ratio"});
+  auto curves = BuildCurves(Build(recs, s), "cache_size", {"cache_hit_ratio"}, kSeries);
   ASSERT_TRUE(curves.ok()) << curves.status().ToString();
   ASSERT_EQ(curves->size(), 2u);
   EXPECT_EQ((*curves)[0].label, "bc[tag=x]");
@@ -375,15 +379,28 @@ TEST(BuildCurves, GridValuesWithCommasKeepTheirCurves) {
   }
 }
 
+// The series drawn are the ones the caller passes (the family table's).
+TEST(BuildCurves, SeriesComeFromTheFamilyTable) {
+  Report r = Build(Records());
+  auto none = BuildCurves(r, "", {}, {});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  auto other = BuildCurves(r, "", {}, {{"fixed_lru_mrc", "one-pass LRU"}, {"no_such_series", "unused"}});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].label, "one-pass LRU");
+  EXPECT_EQ((*other)[0].points.size(), 3u);
+}
+
 TEST(BuildCurves, Errors) {
   Report r = Build(Records());
-  auto no_param = BuildCurves(r, "ssd_size", kMetrics);
+  auto no_param = BuildCurves(r, "ssd_size", kMetrics, kSeries);
   ASSERT_FALSE(no_param.ok());
   EXPECT_NE(no_param.status().message().find("ssd_size"), std::string::npos);
-  auto no_metric = BuildCurves(r, "cache_size", {"cache_hit_ratio", "hit_ration"});
+  auto no_metric = BuildCurves(r, "cache_size", {"cache_hit_ratio", "hit_ration"}, kSeries);
   ASSERT_FALSE(no_metric.ok());
   EXPECT_NE(no_metric.status().message().find("hit_ration"), std::string::npos);
-  auto text = BuildCurves(r, "mode", kMetrics);
+  auto text = BuildCurves(r, "mode", kMetrics, kSeries);
   ASSERT_FALSE(text.ok());
   EXPECT_NE(text.status().message().find("not a number"), std::string::npos);
   EXPECT_NE(text.status().message().find("bc[cache_size=1GiB,mode=writeback]/w1/1"), std::string::npos);
