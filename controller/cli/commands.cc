@@ -94,7 +94,7 @@ int CmdRun(const family::Catalog& catalog, const RunOptions& o) {
   if (!s.ok()) return ReportFailure(rpc::FromGrpc(s, "submit"));
   std::fprintf(stderr, "kreplay: study %s: %llu runs (%llu already recorded)\n", resp.study_id().c_str(),
                static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()));
-  int rc = WatchAndReport(*stub, resp.study_id(), *spec, registry, out, o.progress, o.quiet, signals, *gate_plan);
+  int rc = WatchAndReport(*stub, resp.study_id(), *spec, catalog, out, o.progress, o.quiet, signals, *gate_plan);
   // Stopped before the stub goes; every early return above stops it too (the
   // destructor), in the same order.
   (*cluster)->Stop();
@@ -213,7 +213,7 @@ int CmdSubmit(const family::Catalog& catalog, const SubmitOptions& o) {
                static_cast<unsigned long long>(resp.runs_total()), static_cast<unsigned long long>(resp.runs_reused()),
                resp.existing() ? " [existing study]" : "");
   if (!o.wait) return kExitOk;
-  return WatchAndReport(*stub, resp.study_id(), *spec, registry, o.out.empty() ? DefaultOut(*spec) : o.out, o.progress, false,
+  return WatchAndReport(*stub, resp.study_id(), *spec, catalog, o.out.empty() ? DefaultOut(*spec) : o.out, o.progress, false,
                         signals, *gate_plan);
 }
 

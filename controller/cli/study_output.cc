@@ -29,8 +29,8 @@ using Clock = std::chrono::steady_clock;
 
 // Builds the report, prints the table, applies the gate, writes the output
 // folder and the curves.
-int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std::vector<report::RunRecord> records, const std::string& out, bool quiet,
-               const GatePlan& gate_plan) {
+int EmitReport(const spec::StudySpec& spec, const family::Catalog& catalog, std::vector<report::RunRecord> records,
+               const std::string& out, bool quiet, const GatePlan& gate_plan) {
   auto rep = report::BuildReport(spec, std::move(records), report::LocalHostName());
   if (!rep.ok()) return ReportFailure(rep.status());
   if (!quiet) std::fputs(report::FormatTable(*rep).c_str(), stdout);
@@ -58,9 +58,11 @@ int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std
   std::fprintf(stderr, "kreplay: wrote %s/{results.json,results.csv,aggregates.csv,summary.md,resolved-spec.yaml%s}\n",
                out.c_str(), verdict ? ",junit.xml" : "");
   // What-if curves: metrics against the swept size, when the grid has one,
-  // and the one-pass MRC of block.mrc runs.
-  const std::string x = report::ChooseXParam(spec, registry);
-  auto curves = report::BuildCurves(*rep, x, rep->metrics);
+  // and the series the study's family draws (block.mrc's one-pass MRC).
+  const std::string x = report::ChooseXParam(spec, catalog.models());
+  const family::FamilyInfo* fam = catalog.Find(spec.family);
+  auto curves = report::BuildCurves(*rep, x, rep->metrics,
+                                    fam ? fam->curve_series : std::vector<family::FamilyInfo::CurveSeries>{});
   if (curves.ok() && !curves->empty()) {
     st = report::WriteCurveFiles(*curves, out);
     if (!st.ok()) return ReportFailure(st);
@@ -80,7 +82,7 @@ int EmitReport(const spec::StudySpec& spec, const model::Registry& registry, std
 std::string DefaultOut(const spec::StudySpec& spec) { return "kreplay-out/" + spec.name; }
 
 int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, const spec::StudySpec& spec,
-                   const model::Registry& registry,
+                   const family::Catalog& catalog,
                    const std::string& out, const std::string& progress_mode, bool quiet, SignalWatcher& signals,
                    const GatePlan& gate_plan) {
   ProgressPrinter progress(progress_mode);
@@ -147,7 +149,7 @@ int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, cons
   }
   grpc::Status s = reader->Finish();
   if (!s.ok()) return ReportFailure(rpc::FromGrpc(s, "fetching results"));
-  return EmitReport(spec, registry, std::move(records), out, quiet, gate_plan);
+  return EmitReport(spec, catalog, std::move(records), out, quiet, gate_plan);
 }
 
 int RunLocal(const spec::StudySpec& spec, const family::Catalog& catalog, const std::string& out, int threads,
@@ -233,7 +235,7 @@ int RunLocal(const spec::StudySpec& spec, const family::Catalog& catalog, const 
   report_progress(finished.load(), failed ? v1::STUDY_FAILED : v1::STUDY_SUCCEEDED);
   for (size_t i = 0; i < runs.size(); ++i)
     if (!errors[i].ok()) return ReportFailure(errors[i].WithContext("run " + spec.variants[runs[i].variant].name));
-  return EmitReport(spec, catalog.models(), std::move(records), out, quiet, gate_plan);
+  return EmitReport(spec, catalog, std::move(records), out, quiet, gate_plan);
 }
 
 }  // namespace kreplay::cli

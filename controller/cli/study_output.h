@@ -12,7 +12,6 @@
 #include "controller/spec/spec.h"
 #include "kreplay/v1/controller.grpc.pb.h"
 #include "services/family/family.h"
-#include "services/model/registry.h"
 
 namespace kreplay::cli {
 
@@ -20,9 +19,10 @@ namespace kreplay::cli {
 std::string DefaultOut(const spec::StudySpec& spec);
 
 // Watches a study to its end, fetches its runs and writes the report. On a
-// signal, cancels the study (it can be continued with --resume).
+// signal, cancels the study (it can be continued with --resume). `catalog`
+// is the one the spec was loaded with (models, the family's report curves).
 int WatchAndReport(v1::Controller::Stub& stub, const std::string& study_id, const spec::StudySpec& spec,
-                   const model::Registry& registry,
+                   const family::Catalog& catalog,
                    const std::string& out, const std::string& progress_mode, bool quiet, SignalWatcher& signals,
                    const GatePlan& gate_plan);
 

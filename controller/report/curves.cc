@@ -34,32 +34,6 @@ bool IsParamName(std::string_view s) {
   return true;
 }
 
-// "cache_size=1GiB,mode=writeback" -> {{cache_size, 1GiB}, {mode, writeback}}.
-// spec.cc joins "key=text" parts with ','; a ',' inside a value (a quoted YAML
-// string) is told apart because what follows it is not "name=".
-std::vector<std::pair<std::string, std::string>> SplitGridPoint(const std::string& point) {
-  std::vector<std::pair<std::string, std::string>> parts;
-  if (point.empty()) return parts;
-  for (std::string_view seg : Split(point, ',')) {
-    size_t eq = seg.find('=');
-    if (eq != std::string_view::npos && IsParamName(seg.substr(0, eq))) {
-      parts.emplace_back(std::string(seg.substr(0, eq)), std::string(seg.substr(eq + 1)));
-    } else if (!parts.empty()) {
-      parts.back().second += "," + std::string(seg);
-    }
-  }
-  return parts;
-}
-
-// A variant's base name and grid point: "wb[cache_size=1,mode=x]" -> ("wb",
-// "cache_size=1,mode=x"). Base names are [a-z0-9._-]+, so the first '[' opens
-// the grid point.
-std::pair<std::string, std::string> SplitVariantName(const std::string& name) {
-  size_t open = name.find('[');
-  if (open == std::string::npos || name.back() != ']') return {name, ""};
-  return {name.substr(0, open), name.substr(open + 1, name.size() - open - 2)};
-}
-
 // The value of `name` in ParamSet::Canonical() text ("a=1;b=x;..."), or
 // nullopt. Names are identifiers, so ";name=" cannot start inside a numeric
 // value; a string value would have to contain it literally to mislead this.
@@ -176,11 +150,13 @@ Status AddGridCurves(const Report& r, const std::string& x_param, const std::vec
       return InvalidArgument("run " + run->run_key + ": parameter " + x_param + " = '" + *text +
                              "' is not a number; curves need a numeric x");
     any = true;
-    auto [base, point] = SplitVariantName(g.variant);
-    std::vector<std::string> rest;
-    for (const auto& [k, v] : SplitGridPoint(point))
-      if (k != x_param) rest.push_back(k + "=" + v);
-    CurveKey key{rest.empty() ? base : base + "[" + Join(rest, ",") + "]", g.platform, g.workload};
+    // The curve: the base variant at the other grid coordinates.
+    const Layout::VariantRef* v = FindVariant(r, g.variant);
+    std::vector<spec::GridCoord> rest;
+    if (v)
+      for (const auto& c : v->grid)
+        if (c.key != x_param) rest.push_back(c);
+    CurveKey key{spec::VariantName(v ? v->base_name : g.variant, rest), g.platform, g.workload};
     auto [it, fresh] = index.emplace(key, pending.size());
     if (fresh) pending.push_back(Pending{key, {}});
     Pending& p = pending[it->second];
@@ -225,20 +201,20 @@ Status AddGridCurves(const Report& r, const std::string& x_param, const std::vec
   return OkStatus();
 }
 
-Status AddMrcCurves(const Report& r, std::vector<Curve>* out) {
+Status AddSeriesCurves(const Report& r, const family::FamilyInfo::CurveSeries& series, std::vector<Curve>* out) {
   struct Pending {
     std::string variant, platform, workload;
-    std::map<double, std::vector<double>> values;  // x -> per-seed miss ratios, seed order
+    std::map<double, std::vector<double>> values;  // x -> per-seed values, seed order
   };
   std::vector<Pending> pending;
   std::map<std::tuple<std::string, std::string, std::string>, size_t> index;
   std::set<std::string> variants;
   for (const auto& run : r.runs) {
-    auto s = run.result.series.find(kMrcSeries);
+    auto s = run.result.series.find(series.series);
     if (s == run.result.series.end()) continue;
     const model::TimeSeries& ts = s->second;
     if (ts.t.size() != ts.value.size())
-      return InvalidArgument("run " + run.run_key + ": series " + kMrcSeries + " has " + std::to_string(ts.t.size()) +
+      return InvalidArgument("run " + run.run_key + ": series " + series.series + " has " + std::to_string(ts.t.size()) +
                              " sizes but " + std::to_string(ts.value.size()) + " values");
     variants.insert(run.variant);
     auto [it, fresh] = index.emplace(std::tuple{run.variant, run.platform, run.workload}, pending.size());
@@ -249,9 +225,11 @@ Status AddMrcCurves(const Report& r, std::vector<Curve>* out) {
   }
   for (auto& p : pending) {
     Curve c;
-    c.label = variants.size() > 1 ? std::string(kMrcCurveLabel) + " " + p.variant : kMrcCurveLabel;
+    c.label = variants.size() > 1 ? series.label + " " + p.variant : series.label;
     c.platform = p.platform;
     c.workload = p.workload;
+    // The family table declares no axes: every series is a miss ratio over
+    // the cache size (curves.h).
     c.metric = "miss_ratio";
     c.unit = "ratio";
     c.x_param = "cache_size";
@@ -476,8 +454,8 @@ std::string ChooseXParam(const spec::StudySpec& spec, const model::Registry& reg
   // Grid keys in the order the grid lists them (every variant has them all).
   std::vector<std::string> keys;
   for (const auto& v : spec.variants) {
-    for (const auto& [k, text] : SplitGridPoint(v.grid_point))
-      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    for (const auto& c : v.grid)
+      if (std::find(keys.begin(), keys.end(), c.key) == keys.end()) keys.push_back(c.key);
   }
   std::vector<std::string> sizes;
   for (const auto& key : keys) {
@@ -497,10 +475,12 @@ std::string ChooseXParam(const spec::StudySpec& spec, const model::Registry& reg
 }
 
 StatusOr<std::vector<Curve>> BuildCurves(const Report& r, const std::string& x_param,
-                                         const std::vector<std::string>& metrics, const std::string& x_unit) {
+                                         const std::vector<std::string>& metrics,
+                                         const std::vector<family::FamilyInfo::CurveSeries>& series,
+                                         const std::string& x_unit) {
   std::vector<Curve> curves;
   if (!x_param.empty()) KREPLAY_RETURN_IF_ERROR(AddGridCurves(r, x_param, metrics, x_unit, &curves));
-  KREPLAY_RETURN_IF_ERROR(AddMrcCurves(r, &curves));
+  for (const auto& s : series) KREPLAY_RETURN_IF_ERROR(AddSeriesCurves(r, s, &curves));
   return curves;
 }
 

@@ -3,25 +3,31 @@
 // Two sources of curves:
 //  1. A grid over one numeric parameter (x_param, e.g. cache_size). Groups of
 //     the report (variant, platform, workload) whose runs set x_param are
-//     gathered into one curve per (base variant + the other grid values,
+//     gathered into one curve per (base variant + the other grid coordinates,
 //     platform, workload, metric); each group is one point: x from the
 //     resolved parameters (RunRecord.params, so "16GiB"-style spec text and
 //     plain numbers give the same x), mean and 95 % Student-t interval over
-//     seeds from the group's aggregate. Label: "wb[mode=writeback]" for the
-//     variant "wb[cache_size=1073741824,mode=writeback]", the base name alone
-//     when x_param is the only grid parameter.
-//  2. Every run reporting the series "fixed_lru_mrc" (block.mrc,
-//     workers/models/blockcache/fixed/fixed_models.cc: t = cache size in
-//     bytes, value = miss ratio). Its curve is labelled "fixed-block LRU
-//     (one-pass MRC)" (with the variant name appended when several variants
-//     report one), has metric "miss_ratio" (unit "ratio", the name block.lru
-//     reports, so a per-size block.lru sweep and the MRC share a plot) and
-//     x_param "cache_size" in bytes. Per size: mean and interval over the
-//     seeds whose curve holds that size.
+//     seeds from the group's aggregate. The grid coordinates come structured
+//     from Report::variants (spec::Variant::grid), never from variant names.
+//     Label: spec::VariantName of the base name and the other coordinates,
+//     "wb[mode=writeback]" for the variant "wb[cache_size=1073741824,
+//     mode=writeback]", the base name alone when x_param is the only grid
+//     parameter.
+//  2. Per-run result series the study family declares as curves
+//     (family::FamilyInfo::curve_series, e.g. block.mrc's "fixed_lru_mrc":
+//     t = cache size in bytes, value = miss ratio). Every run reporting one
+//     gives a curve labelled with the series' label ("fixed-block LRU
+//     (one-pass MRC)", with the variant name appended when several variants
+//     report that series). The table declares no axes yet, so every series
+//     curve is drawn as metric "miss_ratio" (unit "ratio", the name block.lru
+//     reports, so a per-size block.lru sweep and the MRC share a plot) over
+//     x_param "cache_size" in bytes. Per x: mean and interval over the seeds
+//     whose series holds that x.
 //
 // Ordering: curves by source (grid curves first, in the order of their first
-// variant in the report, then MRC curves), then platform and workload in
-// report order, then metric in the order requested; points by x ascending.
+// variant in the report, then series curves in the order of `series`), then
+// platform and workload in report order, then metric in the order
+// requested; points by x ascending.
 // Every rendering is a pure function of the curves: same curves, same bytes.
 //
 // Thread-safety: pure functions of their arguments (the writers touch only
@@ -35,12 +41,10 @@
 #include "controller/report/report.h"
 #include "controller/spec/spec.h"
 #include "services/core/status.h"
+#include "services/family/family.h"
 #include "services/model/registry.h"
 
 namespace kreplay::report {
-
-inline constexpr char kMrcCurveLabel[] = "fixed-block LRU (one-pass MRC)";
-inline constexpr char kMrcSeries[] = "fixed_lru_mrc";
 
 struct CurvePoint {
   double x = 0;
@@ -62,20 +66,25 @@ struct Curve {
 };
 
 // The grid parameter to plot against: the one grid key (taken from the
-// variants' grid points) that every model using it declares as a numeric
+// variants' grid coordinates) that every model using it declares as a numeric
 // (int or double) parameter with unit "bytes". "" when there is none or more
 // than one (then the caller must name it). Models the registry lacks count as
 // "not bytes".
 std::string ChooseXParam(const spec::StudySpec& spec, const model::Registry& registry);
 
 // Builds grid curves over `x_param` ("" = none) for `metrics` (scalar metric
-// names; a group lacking one simply has no point for it), plus the MRC
-// curves. `x_unit` is recorded on the grid curves ("bytes" gives a log2 axis).
+// names; a group lacking one simply has no point for it), plus the curves of
+// `series` (the study family's FamilyInfo::curve_series). `x_unit` is
+// recorded on the grid curves ("bytes" gives a log2 axis). A report rebuilt
+// from results.json knows no grid coordinates (report.h Layout::VariantRef):
+// each of its variants would be a curve of its own.
 // InvalidArgument when x_param is set but no run has it, when a run's value
-// of it is not a number, or when a metric is reported by none of the groups
-// on the sweep; messages name the run key or metric.
+// of it is not a number, when a metric is reported by none of the groups on
+// the sweep, or when a run's series has more or fewer x than values;
+// messages name the run key or metric.
 StatusOr<std::vector<Curve>> BuildCurves(const Report& r, const std::string& x_param,
                                          const std::vector<std::string>& metrics,
+                                         const std::vector<family::FamilyInfo::CurveSeries>& series,
                                          const std::string& x_unit = "bytes");
 
 // Tidy CSV, one row per point: curve,platform,workload,metric,unit,x_param,

@@ -32,6 +32,21 @@ Three Stats3(double a, double b, double c) {
   return {m, T2Quantile(0.975) * std::sqrt(var) / std::sqrt(3.0)};
 }
 
+// The series block.mrc reports, as the blockcache family table declares it.
+const family::FamilyInfo::CurveSeries kMrc{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"};
+const std::vector<family::FamilyInfo::CurveSeries> kSeries = {kMrc};
+
+// A grid variant as spec.cc expands it: name from the base and coordinates.
+spec::Variant GridVariant(const std::string& base, std::vector<spec::GridCoord> grid, const std::string& model) {
+  spec::Variant v;
+  v.base_name = base;
+  v.grid = std::move(grid);
+  v.shared_coords = v.grid.size();
+  v.name = spec::VariantName(base, v.grid);
+  v.model = model;
+  return v;
+}
+
 // A bcache-like study: base variant "bc", grid cache_size (spec text "1GiB",
 // "256MiB", in that order: the curves must sort them) x mode; two workloads;
 // plus a block.mrc variant "mrc" outside the grid.
@@ -47,14 +62,12 @@ spec::StudySpec MakeSpec() {
     e.name = w;
     s.workloads.push_back(e);
   }
-  for (const char* size : {"1GiB", "256MiB"}) {
+  for (int64_t size : {kGiB, 256 * kMiB}) {
     for (const char* mode : {"writeback", "writethrough"}) {
-      spec::Variant v;
-      v.base_name = "bc";
-      v.grid_point = std::string("cache_size=") + size + ",mode=" + mode;
-      v.name = "bc[" + v.grid_point + "]";
-      v.model = "fake.bcache";
-      s.variants.push_back(v);
+      s.variants.push_back(GridVariant("bc",
+                                       {{"cache_size", size == kGiB ? "1GiB" : "256MiB", size},
+                                        {"mode", mode, std::string(mode)}},
+                                       "fake.bcache"));
     }
   }
   spec::Variant m;
@@ -108,7 +121,7 @@ RunRecord MrcRun(const std::string& variant, uint64_t seed) {
     ts.t.push_back(16384);
     ts.value.push_back(0.1 * static_cast<double>(seed));
   }
-  r.result.series[kMrcSeries] = ts;
+  r.result.series[kMrc.series] = ts;
   r.result.Set("max_hit_ratio", 0.9, "ratio");
   return r;
 }
@@ -132,7 +145,7 @@ Report Build(std::vector<RunRecord> recs, const spec::StudySpec& spec = MakeSpec
 const std::vector<std::string> kMetrics = {"cache_hit_ratio", "read_latency_p99_us"};
 
 std::vector<Curve> Curves(const Report& r, const std::vector<std::string>& metrics = kMetrics) {
-  auto c = BuildCurves(r, "cache_size", metrics);
+  auto c = BuildCurves(r, "cache_size", metrics, kSeries);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? *c : std::vector<Curve>{};
 }
@@ -160,40 +173,56 @@ model::Registry FakeRegistry() {
   return reg;
 }
 
-spec::StudySpec GridSpec(const std::vector<std::string>& points, const std::string& model = "fake.bcache") {
+// One variant "v" per grid point, each given as (key, text) coordinates;
+// ChooseXParam reads the keys only, so the values are left as the texts.
+using Point = std::vector<std::pair<std::string, std::string>>;
+spec::StudySpec GridSpec(const std::vector<Point>& points, const std::string& model = "fake.bcache") {
   spec::StudySpec s;
   for (const auto& p : points) {
-    spec::Variant v;
-    v.base_name = "v";
-    v.grid_point = p;
-    v.name = p.empty() ? "v" : "v[" + p + "]";
-    v.model = model;
-    s.variants.push_back(v);
+    std::vector<spec::GridCoord> grid;
+    for (const auto& [key, text] : p) grid.push_back({key, text, text});
+    s.variants.push_back(GridVariant("v", grid, model));
   }
   return s;
 }
 
 TEST(ChooseXParam, TheOneNumericBytesGridKey) {
   model::Registry reg = FakeRegistry();
-  EXPECT_EQ(ChooseXParam(GridSpec({"cache_size=1GiB,mode=writeback", "cache_size=2GiB,mode=writeback"}), reg),
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"cache_size", "1GiB"}, {"mode", "writeback"}},
+                                   {{"cache_size", "2GiB"}, {"mode", "writeback"}}}),
+                         reg),
             "cache_size");
-  EXPECT_EQ(ChooseXParam(GridSpec({"mode=writeback,cache_size=1", "mode=writethrough,cache_size=1"}), reg),
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"mode", "writeback"}, {"cache_size", "1"}},
+                                   {{"mode", "writethrough"}, {"cache_size", "1"}}}),
+                         reg),
             "cache_size");
 }
 
 TEST(ChooseXParam, NoneWhenAmbiguousOrAbsent) {
   model::Registry reg = FakeRegistry();
   // Two bytes parameters: the caller must choose.
-  EXPECT_EQ(ChooseXParam(GridSpec({"bucket_size=1,cache_size=1", "bucket_size=2,cache_size=1"}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"bucket_size", "1"}, {"cache_size", "1"}},
+                                   {{"bucket_size", "2"}, {"cache_size", "1"}}}),
+                         reg),
+            "");
   // Not numeric, not bytes, not a grid at all.
-  EXPECT_EQ(ChooseXParam(GridSpec({"label=a", "label=b"}), reg), "");
-  EXPECT_EQ(ChooseXParam(GridSpec({"weight=1", "weight=2"}), reg), "");
-  EXPECT_EQ(ChooseXParam(GridSpec({""}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"label", "a"}}, {{"label", "b"}}}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"weight", "1"}}, {{"weight", "2"}}}), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{}}), reg), "");
   // A model where the key is not in bytes, or a model the registry lacks.
-  auto mixed = GridSpec({"cache_size=1"});
-  mixed.variants.push_back(GridSpec({"cache_size=1"}, "fake.other").variants[0]);
+  auto mixed = GridSpec({{{"cache_size", "1"}}});
+  mixed.variants.push_back(GridSpec({{{"cache_size", "1"}}}, "fake.other").variants[0]);
   EXPECT_EQ(ChooseXParam(mixed, reg), "");
-  EXPECT_EQ(ChooseXParam(GridSpec({"cache_size=1"}, "no.such.model"), reg), "");
+  EXPECT_EQ(ChooseXParam(GridSpec({{{"cache_size", "1"}}}, "no.such.model"), reg), "");
+}
+
+TEST(ChooseXParam, ReadsKeysNotTheTextOfValues) {
+  model::Registry reg = FakeRegistry();
+  // A string value that looks like another bytes key: no second key appears
+  // (the name reads "v[label=a,bucket_size=1,cache_size=1]").
+  auto s = GridSpec({{{"label", "a,bucket_size=1"}, {"cache_size", "1"}}, {{"label", "b"}, {"cache_size", "2"}}});
+  EXPECT_EQ(s.variants[0].name, "v[label=a,bucket_size=1,cache_size=1]");
+  EXPECT_EQ(ChooseXParam(s, reg), "cache_size");
 }
 
 // ---- BuildCurves -------------------------------------------------------------------
@@ -223,7 +252,7 @@ TEST(BuildCurves, GroupsByOtherGridValuesPlatformWorkloadAndMetric) {
   }
   EXPECT_EQ(curves[0].unit, "%");
   EXPECT_EQ(curves[1].unit, "us");
-  EXPECT_EQ(curves[8].label, kMrcCurveLabel);
+  EXPECT_EQ(curves[8].label, kMrc.label);
 }
 
 TEST(BuildCurves, PointsAreSeedMeansWithStudentTIntervals) {
@@ -276,7 +305,7 @@ TEST(BuildCurves, SeveralMrcVariantsAreNamed) {
   spec.variants.push_back(m2);
   auto recs = Records();
   recs.push_back(MrcRun("mrc64k", 1));
-  auto curves = BuildCurves(Build(recs, spec), "", {});
+  auto curves = BuildCurves(Build(recs, spec), "", {}, kSeries);
   ASSERT_TRUE(curves.ok()) << curves.status().ToString();
   ASSERT_EQ(curves->size(), 2u);  // no x_param: MRC curves only
   EXPECT_EQ((*curves)[0].label, "fixed-block LRU (one-pass MRC) mrc");
@@ -290,11 +319,7 @@ TEST(BuildCurves, OnlyGridParameterGivesTheBaseNameAsLabel) {
   s.variants.clear();
   std::vector<RunRecord> recs;
   for (int64_t size : {kGiB, 16 * kMiB}) {
-    spec::Variant v;
-    v.base_name = "lru";
-    v.grid_point = "cache_size=" + std::to_string(size);
-    v.name = "lru[" + v.grid_point + "]";
-    v.model = "block.lru";
+    spec::Variant v = GridVariant("lru", {{"cache_size", std::to_string(size), size}}, "block.lru");
     s.variants.push_back(v);
     RunRecord r;
     r.variant = v.name;
@@ -306,7 +331,7 @@ TEST(BuildCurves, OnlyGridParameterGivesTheBaseNameAsLabel) {
     r.result.Set("miss_ratio", size == kGiB ? 0.25 : 0.75, "ratio");
     recs.push_back(r);
   }
-  auto curves = BuildCurves(Build(recs, s), "cache_size", {"miss_ratio"});
+  auto curves = BuildCurves(Build(recs, s), "cache_size", {"miss_ratio"}, kSeries);
   ASSERT_TRUE(curves.ok()) << curves.status().ToString();
   ASSERT_EQ(curves->size(), 1u);
   const Curve& c = (*curves)[0];
@@ -319,15 +344,63 @@ TEST(BuildCurves, OnlyGridParameterGivesTheBaseNameAsLabel) {
   EXPECT_TRUE(std::isinf(c.points[0].ci_low) && c.points[0].ci_low < 0);
 }
 
+// A string grid value holding ",cache_size=": the curves group by the
+// variants' coordinates, not by what their names read like.
+TEST(BuildCurves, GridValuesWithCommasKeepTheirCurves) {
+  spec::StudySpec s = MakeSpec();
+  s.variants.clear();
+  std::vector<RunRecord> recs;
+  for (const char* tag : {"x", "x,cache_size=5"}) {
+    for (int64_t size : {kGiB, 256 * kMiB}) {
+      spec::Variant v = GridVariant("bc", {{"tag", tag, std::string(tag)}, {"cache_size", std::to_string(size), size}},
+                                    "fake.bcache");
+      s.variants.push_back(v);
+      RunRecord r;
+      r.variant = v.name;
+      r.run_key = v.name;
+      r.platform = "p1";
+      r.workload = "w1";
+      r.seed = 1;
+      r.params = "cache_size=" + std::to_string(size) + ";tag=" + tag;
+      r.result.Set("cache_hit_ratio", size == kGiB ? 90.0 : 60.0, "%");
+      recs.push_back(r);
+    }
+  }
+  EXPECT_EQ(s.variants[2].name, "bc[tag=x,cache_size=5,cache_size=1073741824]");
+  auto curves = BuildCurves(Build(recs, s), "cache_size", {"cache_hit_ratio"}, kSeries);
+  ASSERT_TRUE(curves.ok()) << curves.status().ToString();
+  ASSERT_EQ(curves->size(), 2u);
+  EXPECT_EQ((*curves)[0].label, "bc[tag=x]");
+  EXPECT_EQ((*curves)[1].label, "bc[tag=x,cache_size=5]");
+  for (const Curve& c : *curves) {
+    ASSERT_EQ(c.points.size(), 2u);
+    EXPECT_EQ(c.points[0].x, static_cast<double>(256 * kMiB));
+    EXPECT_EQ(c.points[1].mean, 90.0);
+  }
+}
+
+// The series drawn are the ones the caller passes (the family table's).
+TEST(BuildCurves, SeriesComeFromTheFamilyTable) {
+  Report r = Build(Records());
+  auto none = BuildCurves(r, "", {}, {});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  auto other = BuildCurves(r, "", {}, {{"fixed_lru_mrc", "one-pass LRU"}, {"no_such_series", "unused"}});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].label, "one-pass LRU");
+  EXPECT_EQ((*other)[0].points.size(), 3u);
+}
+
 TEST(BuildCurves, Errors) {
   Report r = Build(Records());
-  auto no_param = BuildCurves(r, "ssd_size", kMetrics);
+  auto no_param = BuildCurves(r, "ssd_size", kMetrics, kSeries);
   ASSERT_FALSE(no_param.ok());
   EXPECT_NE(no_param.status().message().find("ssd_size"), std::string::npos);
-  auto no_metric = BuildCurves(r, "cache_size", {"cache_hit_ratio", "hit_ration"});
+  auto no_metric = BuildCurves(r, "cache_size", {"cache_hit_ratio", "hit_ration"}, kSeries);
   ASSERT_FALSE(no_metric.ok());
   EXPECT_NE(no_metric.status().message().find("hit_ration"), std::string::npos);
-  auto text = BuildCurves(r, "mode", kMetrics);
+  auto text = BuildCurves(r, "mode", kMetrics, kSeries);
   ASSERT_FALSE(text.ok());
   EXPECT_NE(text.status().message().find("not a number"), std::string::npos);
   EXPECT_NE(text.status().message().find("bc[cache_size=1GiB,mode=writeback]/w1/1"), std::string::npos);

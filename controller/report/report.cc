@@ -176,7 +176,7 @@ Layout LayoutOf(const spec::StudySpec& spec) {
   l.description = spec.description;
   l.reference = spec.reference;
   l.metrics = spec.metrics;
-  for (const auto& v : spec.variants) l.variants.push_back({v.name, v.compare_to});
+  for (const auto& v : spec.variants) l.variants.push_back({v.name, v.compare_to, v.base_name, v.grid});
   l.platforms = spec.platforms;
   for (const auto& w : spec.workloads) l.workloads.push_back(w.name);
   l.spec_yaml = spec.yaml;
@@ -229,6 +229,7 @@ StatusOr<Report> BuildReport(const Layout& spec, std::vector<RunRecord> runs, co
   rep.spec_yaml = spec.spec_yaml;
   rep.spec_path = spec.spec_path;
   rep.host = host;
+  rep.variants = spec.variants;
   rep.platforms = spec.platforms;
   rep.workloads = spec.workloads;
   for (const auto& [key, i] : order) rep.runs.push_back(std::move(runs[i]));
@@ -310,6 +311,12 @@ StatusOr<Report> BuildReport(const Layout& spec, std::vector<RunRecord> runs, co
     }
   }
   return rep;
+}
+
+const Layout::VariantRef* FindVariant(const Report& r, const std::string& name) {
+  for (const auto& v : r.variants)
+    if (v.name == name) return &v;
+  return nullptr;
 }
 
 const Group* FindGroup(const Report& r, const std::string& variant, const std::string& platform,

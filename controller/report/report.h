@@ -91,6 +91,11 @@ struct Layout {
   struct VariantRef {
     std::string name;
     std::string compare_to;  // "" for a reference variant
+    // Its grid point, structured (spec::Variant::base_name and grid). From a
+    // spec only: results.json records variant names alone, so a layout read
+    // back from it (results_file.h) has base_name == name and no grid.
+    std::string base_name;
+    std::vector<spec::GridCoord> grid;
   };
   std::string study;
   std::string description;
@@ -113,6 +118,7 @@ struct Report {
   std::string spec_yaml;
   std::string spec_path;             // provenance: where the spec was read from
   std::string host;                  // where the report was made (provenance)
+  std::vector<Layout::VariantRef> variants;    // spec order, with their grid points (as in the Layout)
   std::vector<spec::PlatformEntry> platforms;  // name, source, digest (spec order)
   std::vector<std::string> workloads;          // names, spec order
   std::vector<RunRecord> runs;       // canonical order
@@ -127,6 +133,8 @@ StatusOr<Report> BuildReport(const spec::StudySpec& spec, std::vector<RunRecord>
                              const std::string& host = "");
 StatusOr<Report> BuildReport(const Layout& layout, std::vector<RunRecord> runs, const std::string& host = "");
 
+// The variant named `name` (its grid point), or nullptr.
+const Layout::VariantRef* FindVariant(const Report& r, const std::string& name);
 // The group of (variant, platform, workload), or nullptr.
 const Group* FindGroup(const Report& r, const std::string& variant, const std::string& platform,
                        const std::string& workload);

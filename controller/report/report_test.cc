@@ -107,6 +107,27 @@ TEST(ReportTest, AggregatesOverSeeds) {
   EXPECT_EQ(pooled.p99, 250);
 }
 
+TEST(ReportTest, KnowsEachVariantsGridPoint) {
+  spec::StudySpec s = MakeSpec();
+  spec::Variant& hmp = s.variants[1];
+  hmp.grid = {{"tag", "a,b", std::string("a,b")}, {"up", "600", int64_t{600}}};
+  hmp.shared_coords = 1;
+  hmp.name = spec::VariantName(hmp.base_name, hmp.grid);
+  std::vector<RunRecord> recs = Records();
+  for (auto& r : recs)
+    if (r.variant == "hmp") r.variant = hmp.name;
+  auto rep = BuildReport(s, std::move(recs));
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  ASSERT_EQ(rep->variants.size(), 2u);
+  const Layout::VariantRef* v = FindVariant(*rep, "hmp[tag=a,b,up=600]");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->base_name, "hmp");
+  EXPECT_EQ(v->grid, hmp.grid);
+  EXPECT_EQ(v->compare_to, "cfs");
+  EXPECT_TRUE(FindVariant(*rep, "cfs")->grid.empty());
+  EXPECT_EQ(FindVariant(*rep, "hmp"), nullptr);
+}
+
 TEST(ReportTest, PairedComparisonAgainstReference) {
   Report rep = Build(Records());
   const Comparison* c = FindComparison(rep, "hmp", "p1", "w1", "energy");

@@ -135,7 +135,8 @@ StatusOr<ResultSet> LoadResults(const std::string& path) {
       std::string variant = rd.Str(a, "variant", where);
       bool known = false;
       for (const auto& v : l.variants) known |= v.name == variant;
-      if (!known) l.variants.push_back({variant, rd.Str(a, "compare_to", where)});
+      // results.json has no grid coordinates: the name stands for itself.
+      if (!known) l.variants.push_back({variant, rd.Str(a, "compare_to", where), variant, {}});
       std::string platform = rd.Str(a, "platform", where), workload = rd.Str(a, "workload", where);
       if (const Json* pooled = rd.Object(a, "pooled_histograms", where))
         for (const auto& [name, h] : pooled->items()) {

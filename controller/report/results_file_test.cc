@@ -86,6 +86,12 @@ TEST_F(ResultsFileTest, RoundTripsRunsExactlyAndRebuildsTheSameTable) {
   EXPECT_EQ(set->host, "host1");
   EXPECT_EQ(set->layout.spec_path, "/tmp/rt.yaml");
   EXPECT_EQ(set->layout.description, TwoVariants().description);
+  // Names only: results.json records no grid coordinates.
+  ASSERT_EQ(set->layout.variants.size(), 2u);
+  EXPECT_EQ(set->layout.variants[1].name, "b");
+  EXPECT_EQ(set->layout.variants[1].compare_to, "a");
+  EXPECT_EQ(set->layout.variants[1].base_name, "b");
+  EXPECT_TRUE(set->layout.variants[1].grid.empty());
   ASSERT_EQ(set->runs.size(), rep->runs.size());
   for (size_t i = 0; i < rep->runs.size(); ++i) {
     const auto& a = rep->runs[i];

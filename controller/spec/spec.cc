@@ -715,20 +715,13 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
     for (const auto& a : axes) points *= a.values.size();
     for (size_t p = 0; p < points; ++p) {
       auto given = b.given;
-      std::vector<std::string> point_parts;
       size_t rem = p;
       std::vector<size_t> idx(axes.size());
       for (size_t a = axes.size(); a-- > 0;) {
         idx[a] = rem % axes[a].values.size();
         rem /= axes[a].values.size();
       }
-      for (size_t a = 0; a < axes.size(); ++a) {
-        given[axes[a].key] = axes[a].values[idx[a]];
-        point_parts.push_back(axes[a].key + "=" + axes[a].texts[idx[a]]);
-      }
-      // The study-grid part of the name: what comparisons match on.
-      std::string shared_point = Join(std::vector<std::string>(point_parts.begin(), point_parts.begin() +
-                                                                   static_cast<std::ptrdiff_t>(grid.size())), ",");
+      for (size_t a = 0; a < axes.size(); ++a) given[axes[a].key] = axes[a].values[idx[a]];
       // An int parameter with a time unit also takes a duration ("4ms"), one
       // in bytes a byte size ("512MiB"). Problems are "prefix.name: msg"
       // lines like ResolveParams' own.
@@ -772,13 +765,13 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
       }
       Variant v;
       v.base_name = b.name;
-      v.grid_point = Join(point_parts, ",");
-      v.shared_grid_point = shared_point;
-      v.own_grid = !b.own_grid.empty();
-      v.name = axes.empty() ? b.name : b.name + "[" + v.grid_point + "]";
       v.model = b.info->name;
       v.model_version = b.info->version;
       v.params = std::move(resolved).value();
+      for (size_t a = 0; a < axes.size(); ++a)
+        v.grid.push_back(GridCoord{axes[a].key, axes[a].texts[idx[a]], v.params.values().at(axes[a].key)});
+      v.shared_coords = grid.size();
+      v.name = VariantName(v.base_name, v.grid);
       auto [dup, fresh] = seen_runs.emplace(v.model + "\n" + v.params.Canonical(), v.name);
       if (!fresh) {
         Error(b.line, "variants[" + std::to_string(b.index) + "]",
@@ -805,7 +798,7 @@ void Parser::ParseReference(const std::map<std::string, Entry>& top, StudySpec* 
   for (const auto& v : spec->variants) is_base |= v.base_name == ref;
   if (is_base) {
     for (const auto& v : spec->variants) {
-      if (v.base_name == ref && v.own_grid) {
+      if (v.base_name == ref && v.own_grid()) {
         Error(line, "reference",
               std::string(top.count("reference") ? "" : "the default reference is the first variant: ") + "variant '" +
                   ref + "' sweeps a grid of its own, so it names several variants: name one of them in `reference:`, "
@@ -815,7 +808,7 @@ void Parser::ParseReference(const std::map<std::string, Entry>& top, StudySpec* 
     }
     for (auto& v : spec->variants) {
       if (v.base_name == ref) continue;
-      v.compare_to = v.shared_grid_point.empty() ? ref : ref + "[" + v.shared_grid_point + "]";
+      v.compare_to = VariantName(ref, v.shared_grid());
     }
     return;
   }
@@ -1035,6 +1028,16 @@ StatusOr<StudySpec> Parser::Parse(std::string_view yaml) {
 
 
 }  // namespace
+
+std::string GridPointText(std::span<const GridCoord> coords) {
+  std::string out;
+  for (const GridCoord& c : coords) out += (out.empty() ? "" : ",") + c.key + "=" + c.text;
+  return out;
+}
+
+std::string VariantName(const std::string& base, std::span<const GridCoord> coords) {
+  return coords.empty() ? base : base + "[" + GridPointText(coords) + "]";
+}
 
 int StudySpec::FindVariant(const std::string& variant_name) const {
   for (size_t i = 0; i < variants.size(); ++i)

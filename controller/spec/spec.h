@@ -82,6 +82,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -130,16 +131,40 @@ struct WorkloadEntry {
   }
 };
 
+// One coordinate of a variant's grid point: a swept parameter and the value
+// this variant takes.
+struct GridCoord {
+  std::string key;          // the parameter, "cache_size"
+  std::string text;         // the value as the spec wrote it, "16MiB" (what variant names show)
+  model::ParamValue value;  // as the model reads it, resolved: int64_t{16777216}
+  bool operator==(const GridCoord&) const = default;
+};
+
+// "cache_size=16MiB,mode=writeback": "key=text" per coordinate, joined by ','.
+// For display (names, labels) only: a text may itself hold ',' or '=', so the
+// result is never parsed back; code that needs coordinates reads them.
+std::string GridPointText(std::span<const GridCoord> coords);
+// A variant's name: "hmp[governor=schedutil]", or `base` alone without
+// coordinates. The one place variant names are made.
+std::string VariantName(const std::string& base, std::span<const GridCoord> coords);
+
 struct Variant {
-  std::string name;        // "hmp[governor=schedutil]"; equals base_name without a grid
+  std::string name;        // VariantName(base_name, grid): "hmp[governor=schedutil]"; base_name without a grid
   std::string base_name;   // "hmp"
-  std::string grid_point;  // "governor=schedutil", "" without a grid
-  std::string shared_grid_point;  // the study grid's part of grid_point (what comparisons match on)
-  bool own_grid = false;   // expanded by a `grid:` of its own (variants[i].grid)
+  // Its grid point: the study grid's axes first (in the grid's key order),
+  // then those of the variant's own `grid:` (variants[i].grid); empty
+  // without a grid.
+  std::vector<GridCoord> grid;
+  size_t shared_coords = 0;  // how many leading coordinates of `grid` are the study grid's
   std::string model;
   std::string model_version;
   model::ParamSet params;  // resolved: defaults filled in
   std::string compare_to;  // name of the variant it is compared with; "" for a reference
+
+  // The study grid's part of `grid`: what comparisons match on.
+  std::span<const GridCoord> shared_grid() const { return std::span<const GridCoord>(grid).first(shared_coords); }
+  // Expanded by a `grid:` of its own.
+  bool own_grid() const { return grid.size() > shared_coords; }
 };
 
 // The spec's optional `gate:` section (docs/outputs.md, controller/gate).

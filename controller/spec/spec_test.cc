@@ -147,7 +147,10 @@ TEST(SpecTest, ParsesAndExpandsAGoodSpec) {
   EXPECT_EQ(s->variants[1].name, "cfs[governor=schedutil]");
   EXPECT_EQ(s->variants[3].name, "hmp[governor=schedutil]");
   EXPECT_EQ(s->variants[3].base_name, "hmp");
-  EXPECT_EQ(s->variants[3].grid_point, "governor=schedutil");
+  EXPECT_EQ(s->variants[3].grid, (std::vector<GridCoord>{{"governor", "schedutil", std::string("schedutil")}}));
+  EXPECT_EQ(s->variants[3].shared_coords, 1u);
+  EXPECT_EQ(GridPointText(s->variants[3].grid), "governor=schedutil");
+  EXPECT_FALSE(s->variants[3].own_grid());
   EXPECT_EQ(s->variants[3].model, "test.hmp");
   EXPECT_EQ(s->variants[3].model_version, "7");
   // Resolved: given values, grid values, durations in ns, defaults filled in.
@@ -1121,6 +1124,50 @@ grid:
   EXPECT_EQ(s->variants[9].params.Int("hmp_up_threshold"), 800);
   EXPECT_EQ(s->variants[9].params.Int("sched_latency"), 6000000);
   EXPECT_EQ(ExpandRuns(*s).size(), 10u * s->seeds.size());
+  // Coordinates: the study grid's first, then the variant's own, each with
+  // its spec text and resolved value.
+  const Variant& v = s->variants[9];
+  EXPECT_EQ(v.grid, (std::vector<GridCoord>{{"governor", "schedutil", std::string("schedutil")},
+                                            {"hmp_up_threshold", "800", int64_t{800}},
+                                            {"sched_latency", "6ms", int64_t{6000000}}}));
+  EXPECT_EQ(v.shared_coords, 1u);
+  ASSERT_EQ(v.shared_grid().size(), 1u);
+  EXPECT_EQ(v.shared_grid()[0].key, "governor");
+  EXPECT_TRUE(v.own_grid());
+  EXPECT_EQ(VariantName(v.base_name, v.grid), v.name);
+  EXPECT_FALSE(s->variants[0].own_grid());
+}
+
+// A string grid value may hold ',' and '=': the coordinates keep it whole
+// (variant names show it verbatim; nothing parses them back).
+TEST(SpecGridTest, ValuesWithCommasKeepTheirCoordinates) {
+  auto reg = TestRegistry();
+  model::ModelInfo tagged = *reg->models().Find("test.cfs");
+  tagged.name = "test.tagged";
+  tagged.params.push_back({"tag", model::ParamType::kString, "", std::string(""), {}, {}, {}, "a label"});
+  ASSERT_TRUE(reg->models().Register(std::move(tagged)).ok());
+  auto s = Parse(std::string(kRtAppHead) + R"(variants:
+  - {name: ref, model: test.tagged}
+  - name: t
+    model: test.tagged
+    grid: {sched_latency: [4ms]}
+grid:
+  tag: ["a,b", "a,governor=schedutil"]
+  governor: [performance]
+)", reg);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->variants.size(), 4u);
+  const Variant& v = s->variants[3];
+  EXPECT_EQ(v.name, "t[tag=a,governor=schedutil,governor=performance,sched_latency=4ms]");
+  EXPECT_EQ(v.grid, (std::vector<GridCoord>{{"tag", "a,governor=schedutil", std::string("a,governor=schedutil")},
+                                            {"governor", "performance", std::string("performance")},
+                                            {"sched_latency", "4ms", int64_t{4000000}}}));
+  EXPECT_EQ(v.shared_coords, 2u);
+  EXPECT_EQ(v.params.Str("tag"), "a,governor=schedutil");
+  EXPECT_EQ(v.compare_to, "ref[tag=a,governor=schedutil,governor=performance]");
+  EXPECT_EQ(s->variants[0].grid[0], (GridCoord{"tag", "a,b", std::string("a,b")}));
+  EXPECT_EQ(s->variants[0].compare_to, "");
+  EXPECT_EQ(s->variants[2].compare_to, "ref[tag=a,b,governor=performance]");
 }
 
 TEST(SpecOwnGridTest, ErrorsNameTheVariantsGrid) {
