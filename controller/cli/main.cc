@@ -12,7 +12,6 @@
 #include "controller/cli/plan_cmd.h"
 #include "controller/cli/rerun_cmd.h"
 #include "controller/cli/subprocess.h"
-#include "controller/cli/trace_cmd.h"
 #include "controller/cli/main.h"
 
 namespace kreplay::cli {
@@ -139,7 +138,10 @@ int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& reg
     }
   }
 
-  auto trace_cli = AddTraceCommand(app);
+  // Each family's own subcommands (e.g. `trace`).
+  std::vector<std::function<std::optional<int>()>> family_commands;
+  for (const auto* f : catalog.List())
+    if (f->add_commands) family_commands.push_back(f->add_commands(app));
   auto rerun_cli = AddRerunCommand(app);
   auto plan_cli = AddPlanCommands(app);
   auto results_cli = AddResultsCommand(app);
@@ -167,7 +169,8 @@ int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& reg
   for (const auto& lc : listings)
     if (*lc->cmd) return CmdListing(*lc->listing, lc->name);
   if (*wl_cmd) return CmdWorkloadWrite(catalog, ww);
-  if (TraceSelected(*trace_cli)) return RunTraceCommand(*trace_cli);
+  for (const auto& family_command : family_commands)
+    if (auto rc = family_command()) return *rc;
   if (RerunSelected(*rerun_cli)) return RunRerunCommand(catalog, *rerun_cli);
   if (PlanSelected(*plan_cli)) return RunPlanCommand(catalog, *plan_cli);
   if (ResultsSelected(*results_cli)) return RunResultsCommand(registry, *results_cli);

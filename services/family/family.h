@@ -20,6 +20,7 @@
 #include <ostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,10 @@
 #include "services/model/any_ref.h"
 #include "services/family/workload_kind.h"
 #include "services/model/registry.h"
+
+namespace CLI {
+class App;
+}
 
 namespace kreplay::family {
 
@@ -173,6 +178,12 @@ struct FamilyInfo {
     std::function<StatusOr<std::string>(const std::string& name)> show;
   };
   std::vector<Listing> listings;
+
+  // Subcommands of the family's own (the block family: `kreplay trace
+  // inspect|convert`). `add_commands` registers them on the command line
+  // (CLI11) and returns a runner that gives the exit code if one of them was
+  // selected, nullopt otherwise.
+  std::function<std::function<std::optional<int>()>(CLI::App& app)> add_commands;
 
   // Report series: names of per-run result series (model::Result::series)
   // that the report draws as what-if curves (x = the series' t, y = its

@@ -14,6 +14,7 @@
 #include "services/workload/block_workload.h"
 #include "workers/models/blockcache/bcache/bcache_model.h"
 #include "workers/models/blockcache/devices/profiles.h"
+#include "workers/models/blockcache/trace_cmd.h"
 #include "workers/models/blockcache/fixed/fixed_models.h"
 
 namespace kreplay::blockcache {
@@ -366,6 +367,13 @@ family::FamilyInfo BlockCacheFamilyInfo() {
   f.listings = {{"devices",
                  "List the shipped block device profiles (block cache models' ssd_profile / hdd_profile), or show one in full",
                  "Profile to show", ShowDevices}};
+  f.add_commands = [](CLI::App& app) -> std::function<std::optional<int>()> {
+    std::shared_ptr<TraceCli> t = AddTraceCommand(app);
+    return [t]() -> std::optional<int> {
+      if (!TraceSelected(*t)) return std::nullopt;
+      return RunTraceCommand(*t);
+    };
+  };
   f.curve_series = {{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"}};  // block.mrc (fixed/mrc.h)
   f.generate = Generate;
   f.trace_family = "block";

@@ -1,6 +1,7 @@
-// `kreplay trace inspect|convert`: block trace summaries and format
-// conversion (services/blocktrace). Exit codes as main.cc: 0 ok, 2 bad input
-// (unreadable or malformed trace, bad flags), 3 output could not be written.
+// `kreplay trace inspect|convert`, the block family's command hook: block
+// trace summaries and format conversion (services/blocktrace). Exit codes as
+// the CLI's (controller/cli/exit_codes.h): 0 ok, 2 bad input (unreadable or
+// malformed trace, bad flags), 3 output could not be written.
 #pragma once
 
 #include <memory>
@@ -9,7 +10,7 @@ namespace CLI {
 class App;
 }
 
-namespace kreplay::cli {
+namespace kreplay::blockcache {
 
 struct TraceCli;
 
@@ -21,4 +22,4 @@ bool TraceSelected(const TraceCli& t);
 // Runs the selected `trace` subcommand; returns the process exit code.
 int RunTraceCommand(const TraceCli& t);
 
-}  // namespace kreplay::cli
+}  // namespace kreplay::blockcache

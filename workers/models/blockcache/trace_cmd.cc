@@ -1,4 +1,4 @@
-#include "controller/cli/trace_cmd.h"
+#include "workers/models/blockcache/trace_cmd.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -6,12 +6,11 @@
 #include <fstream>
 #include <iostream>
 
-#include "controller/cli/exit_codes.h"
 #include "services/blocktrace/reader.h"
 #include "services/blocktrace/summary.h"
 #include "services/blocktrace/writer.h"
 
-namespace kreplay::cli {
+namespace kreplay::blockcache {
 
 struct TraceCli {
   CLI::App* trace = nullptr;
@@ -23,6 +22,11 @@ struct TraceCli {
 };
 
 namespace {
+
+// The CLI's exit codes (controller/cli/exit_codes.h), which a family does not link.
+constexpr int kExitOk = 0;
+constexpr int kExitBadInput = 2;
+constexpr int kExitInfra = 3;
 
 void AddReaderFlags(CLI::App* c, TraceCli* t) {
   c->add_option("--format", t->format, "Input format (default: detected from the first lines)")
@@ -137,4 +141,4 @@ int RunTraceCommand(const TraceCli& t) {
   return kExitBadInput;
 }
 
-}  // namespace kreplay::cli
+}  // namespace kreplay::blockcache
