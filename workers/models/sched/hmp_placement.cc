@@ -26,7 +26,7 @@ int HmpPlacement::DoSelectForkCpu(Task* t, int parent_cpu) {
 int HmpPlacement::DoSelectWakeCpu(Task* t, int waker_cpu) {
   const SchedCore& c = core();
   int prev = t->cpu;
-  int new_cpu = CfsPlacement::DoSelectWakeCpu(t, waker_cpu);
+  int new_cpu = CfsWakeCpu(t, waker_cpu);
   // select_task_rq_fair() HMP tail: up to an idle big CPU, or down to the
   // least-loaded LITTLE one; otherwise stay in the previous HMP domain.
   if (UpMigration(t, prev)) {
@@ -47,7 +47,7 @@ int HmpPlacement::DoSelectWakeCpu(Task* t, int waker_cpu) {
   return new_cpu;
 }
 
-bool HmpPlacement::UpMigration(Task* t, int cpu) {
+inline bool HmpPlacement::UpMigration(Task* t, int cpu) {
   // hmp_up_migration(): heavy enough, not filtered, settled since the last
   // up-migration, and an idle CPU exists in the faster domain.
   const SchedCore& c = core();
@@ -58,7 +58,7 @@ bool HmpPlacement::UpMigration(Task* t, int cpu) {
   return MinLoadCpu(c.cpu(cpu).cluster + 1, t, true) >= 0;
 }
 
-bool HmpPlacement::DownMigration(Task* t, int cpu) {
+inline bool HmpPlacement::DownMigration(Task* t, int cpu) {
   // hmp_down_migration(): filtered tasks always go down; otherwise below the
   // down threshold once settled.
   const SchedCore& c = core();
