@@ -49,21 +49,6 @@ std::vector<uint32_t> ArmCpuPower(const workload::Platform& platform) {
   return out;
 }
 
-void SchedCore::UpdateLoad(Task* t) {
-  // Same arithmetic as RunnableAvg::Update(..., FreqScale(t->cpu), ...):
-  // load_scale is exactly FreqScale(t->cpu) / 1024.0.
-  TaskState st = t->state;
-  bool running = st == TaskState::kRunning;
-  t->avg.UpdateScaled(Units(), running || st == TaskState::kRunnable, running, cpus_[t->cpu].load_scale, decay_);
-}
-
-void SchedCore::TouchLoads(int cpu) {
-  if (!track_load_) return;
-  const Cpu& c = cpus_[cpu];
-  if (c.curr) UpdateLoad(c.curr);
-  for (int i = 0; i < c.rq.queued(); ++i) UpdateLoad(tasks_[c.rq.queued_at(i)->id].get());
-}
-
 namespace {
 
 using sim::Duration;
