@@ -106,7 +106,9 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
   void Wake(Task* t, int waker_cpu);
   void EnqueueOn(Task* t, int cpu, bool initial);
   void Kick(int cpu, Task* wakee);
-  void Resched(int cpu);
+  // Inline in its callers (tick, wake-up preemption, deferred resched): out of
+  // line it cost about 34 instructions per call on the tick path.
+  [[gnu::always_inline]] inline void Resched(int cpu);
   void Schedule(int cpu);
   void GoIdle(int cpu, Time wake_hint);
   void BlockCurr(int cpu, Time wake_at);
