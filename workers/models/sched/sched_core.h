@@ -107,7 +107,7 @@ class SchedCore {
   sim::Time Now() const { return sim_.Now(); }
   const SchedOptions& options() const { return o_; }
   int ncpus() const { return static_cast<int>(cpus_.size()); }
-  int nclusters() const { return static_cast<int>(clusters_.size()); }
+  int nclusters() const { return nclusters_; }
   int ntasks() const { return static_cast<int>(tasks_.size()); }
   const Cpu& cpu(int i) const { return cpus_[i]; }
   // Clusters are ordered slowest first, as on the platform.
@@ -168,6 +168,10 @@ class SchedCore {
   LoadDecay decay_;
   std::vector<Cpu> cpus_;
   std::vector<ClusterRt> clusters_;
+  // clusters_.size(), kept once the core has built them: IsFastest() and the
+  // HMP checks read it on most events, and sizeof(ClusterRt) is no power of
+  // two (the size would be a multiply each time).
+  int nclusters_ = 0;
   std::vector<std::unique_ptr<Task>> tasks_;
   bool track_load_ = false;  // LoadTracking::kLsk310RunnableAvg
   sim::Time units_time_ = -1;  // Units() cache

@@ -217,6 +217,7 @@ Status SchedSim::Init() {
       cpus_.push_back(std::move(x));
     }
   }
+  nclusters_ = static_cast<int>(clusters_.size());
   for (int cpu = 0; cpu < ncpus; ++cpu) meter_.SetIdle(cpu, cpus_[cpu].idle_state, 0);
 
   uint64_t all = ncpus >= 64 ? ~0ull : ((1ull << ncpus) - 1);
