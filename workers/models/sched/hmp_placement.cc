@@ -79,8 +79,11 @@ int HmpPlacement::MinLoadCpu(int cluster, const Task* t, bool idle_only) const {
   int best = -1, best_load = INT32_MAX;
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     if (t && !c.Allowed(t, cpu)) continue;
-    int load = c.CpuIdle(cpu) ? 0 : 1 + c.cpu(cpu).rq.nr_running();
-    if (idle_only && load != 0) continue;
+    // An idle CPU has load 0, which nothing beats, and the first one wins
+    // ties: the scan can stop there.
+    if (c.CpuIdle(cpu)) return cpu;
+    if (idle_only) continue;
+    int load = 1 + c.cpu(cpu).rq.nr_running();
     if (load < best_load) {
       best = cpu;
       best_load = load;
