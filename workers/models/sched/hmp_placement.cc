@@ -26,7 +26,7 @@ int HmpPlacement::DoSelectForkCpu(Task* t, int parent_cpu) {
 int HmpPlacement::DoSelectWakeCpu(Task* t, int waker_cpu) {
   const SchedCore& c = core();
   int prev = t->cpu;
-  int new_cpu = CfsPlacement::DoSelectWakeCpu(t, waker_cpu);
+  int new_cpu = CfsWakeCpu(t, waker_cpu);
   // select_task_rq_fair() HMP tail: up to an idle big CPU, or down to the
   // least-loaded LITTLE one; otherwise stay in the previous HMP domain.
   if (UpMigration(t, prev)) {
@@ -47,7 +47,7 @@ int HmpPlacement::DoSelectWakeCpu(Task* t, int waker_cpu) {
   return new_cpu;
 }
 
-bool HmpPlacement::UpMigration(Task* t, int cpu) {
+inline bool HmpPlacement::UpMigration(Task* t, int cpu) {
   // hmp_up_migration(): heavy enough, not filtered, settled since the last
   // up-migration, and an idle CPU exists in the faster domain.
   const SchedCore& c = core();
@@ -58,7 +58,7 @@ bool HmpPlacement::UpMigration(Task* t, int cpu) {
   return MinLoadCpu(c.cpu(cpu).cluster + 1, t, true) >= 0;
 }
 
-bool HmpPlacement::DownMigration(Task* t, int cpu) {
+inline bool HmpPlacement::DownMigration(Task* t, int cpu) {
   // hmp_down_migration(): filtered tasks always go down; otherwise below the
   // down threshold once settled.
   const SchedCore& c = core();
@@ -79,8 +79,11 @@ int HmpPlacement::MinLoadCpu(int cluster, const Task* t, bool idle_only) const {
   int best = -1, best_load = INT32_MAX;
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     if (t && !c.Allowed(t, cpu)) continue;
-    int load = c.CpuIdle(cpu) ? 0 : 1 + c.cpu(cpu).rq.nr_running();
-    if (idle_only && load != 0) continue;
+    // An idle CPU has load 0, which nothing beats, and the first one wins
+    // ties: the scan can stop there.
+    if (c.CpuIdle(cpu)) return cpu;
+    if (idle_only) continue;
+    int load = 1 + c.cpu(cpu).rq.nr_running();
     if (load < best_load) {
       best = cpu;
       best_load = load;

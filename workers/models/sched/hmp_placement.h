@@ -41,8 +41,10 @@ class HmpPlacement final : public CfsPlacement {
   bool PrioFiltered(const Task* t) const {
     return core().options().hmp_prio_filter && t->spec->nice >= core().options().hmp_up_prio_nice;
   }
-  bool UpMigration(Task* t, int cpu);    // hmp_up_migration()
-  bool DownMigration(Task* t, int cpu);  // hmp_down_migration()
+  // hmp_up_migration() and hmp_down_migration(); inline (in
+  // hmp_placement.cc) into the wake path and the tick that run them.
+  bool UpMigration(Task* t, int cpu);
+  bool DownMigration(Task* t, int cpu);
   // hmp_domain_min_load(): the least-loaded CPU of `cluster` that `t` (if
   // any) may use; with `idle_only` only an idle one; -1 if none.
   int MinLoadCpu(int cluster, const Task* t, bool idle_only) const;

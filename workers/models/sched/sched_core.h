@@ -107,7 +107,7 @@ class SchedCore {
   sim::Time Now() const { return sim_.Now(); }
   const SchedOptions& options() const { return o_; }
   int ncpus() const { return static_cast<int>(cpus_.size()); }
-  int nclusters() const { return static_cast<int>(clusters_.size()); }
+  int nclusters() const { return nclusters_; }
   int ntasks() const { return static_cast<int>(tasks_.size()); }
   const Cpu& cpu(int i) const { return cpus_[i]; }
   // Clusters are ordered slowest first, as on the platform.
@@ -125,9 +125,14 @@ class SchedCore {
   void TouchLoad(Task* t) {
     if (track_load_) UpdateLoad(t);
   }
-  // TouchLoad() for the running and the queued tasks of `cpu`. One call, so
-  // that a caller's loop over those tasks has none.
-  void TouchLoads(int cpu);
+  // TouchLoad() for the running and the queued tasks of `cpu`. Inline: a
+  // placement policy's tick runs it on every tick.
+  void TouchLoads(int cpu) {
+    if (!track_load_) return;
+    const Cpu& c = cpus_[cpu];
+    if (c.curr) UpdateLoad(c.curr);
+    for (int i = 0; i < c.rq.queued(); ++i) UpdateLoad(tasks_[c.rq.queued_at(i)->id].get());
+  }
   // Moves a queued or running task to `to` (counted under `kind`) and lets
   // `to` preempt or leave idle.
   virtual void Migrate(Task* t, int to, MigrationKind kind) = 0;
@@ -144,8 +149,17 @@ class SchedCore {
     return units_;
   }
   // TouchLoad()'s work, kept out of line so that a run without load
-  // tracking pays one test.
-  [[gnu::noinline]] void UpdateLoad(Task* t);
+  // tracking pays one test. Defined here all the same: a caller in another
+  // file (a policy's loop over a CPU's tasks) then sees that it writes only
+  // the task's load average and the Units() cache, and need not reload the
+  // runqueue and task table after each call.
+  [[gnu::noinline]] void UpdateLoad(Task* t) {
+    // Same arithmetic as RunnableAvg::Update(..., FreqScale(t->cpu), ...):
+    // load_scale is exactly FreqScale(t->cpu) / 1024.0.
+    TaskState st = t->state;
+    bool running = st == TaskState::kRunning;
+    t->avg.UpdateScaled(Units(), running || st == TaskState::kRunnable, running, cpus_[t->cpu].load_scale, decay_);
+  }
 
   const workload::Platform& p_;
   const workload::SchedWorkload& w_;
@@ -154,6 +168,10 @@ class SchedCore {
   LoadDecay decay_;
   std::vector<Cpu> cpus_;
   std::vector<ClusterRt> clusters_;
+  // clusters_.size(), kept once the core has built them: IsFastest() and the
+  // HMP checks read it on most events, and sizeof(ClusterRt) is no power of
+  // two (the size would be a multiply each time).
+  int nclusters_ = 0;
   std::vector<std::unique_ptr<Task>> tasks_;
   bool track_load_ = false;  // LoadTracking::kLsk310RunnableAvg
   sim::Time units_time_ = -1;  // Units() cache
