@@ -83,6 +83,29 @@ std::optional<uint64_t> SpecUint(const YAML::Node& n, const std::string& field, 
 // `p` relative to `base_dir` (absolute paths kept), normalised.
 std::string ResolveSpecPath(const std::string& base_dir, const std::string& p);
 
+// A generated kind's entry: `parse(node, field)` is the generator's own spec
+// parser (StatusOr<Spec>, errors as "LINE: field: ..." lines of this
+// document); the node's text is kept for workers, which re-parse it, so they
+// validate it exactly as here.
+template <typename Parse>
+std::optional<ParsedWorkload> ParseGeneratorEntry(const KindInput& in, const std::string& key, Parse parse) {
+  const std::string field = in.field + "." + key;
+  decltype(parse(in.entry.value, field)) spec = InvalidArgument("");
+  try {
+    spec = parse(in.entry.value, field);
+  } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
+    spec = InvalidArgument(ex.what());
+  }
+  if (!spec.ok()) {
+    in.errors->Nested(in.entry.key, field, spec.status().message(), true);
+    return std::nullopt;
+  }
+  ParsedWorkload p;
+  p.generator_yaml = YAML::Dump(in.entry.value);
+  p.spec = model::AnyValue::Make(std::move(spec).value(), 0);
+  return p;
+}
+
 struct WorkloadKind {
   std::string key;                   // the spec key: "synthetic"
   std::vector<std::string> options;  // other keys allowed in its entries ("format", ...)

@@ -297,23 +297,8 @@ family::WorkloadKind BlockSyntheticKind() {
   k.key = "block_synthetic";
   k.noun = "a block_synthetic workload";
   k.generated = true;
-  k.parse = [](const family::KindInput& in) -> std::optional<family::ParsedWorkload> {
-    const std::string field = in.field + ".block_synthetic";
-    StatusOr<blocktrace::BlockSynthSpec> synth = InvalidArgument("");
-    try {
-      synth = blocktrace::ParseBlockSynthSpec(in.entry.value, field);
-    } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
-      synth = InvalidArgument(ex.what());
-    }
-    if (!synth.ok()) {
-      in.errors->Nested(in.entry.key, field, synth.status().message(), true);
-      return std::nullopt;
-    }
-    family::ParsedWorkload p;
-    // Workers re-parse this text, so they validate it exactly as here.
-    p.generator_yaml = YAML::Dump(in.entry.value);
-    p.spec = model::AnyValue::Make(std::move(synth).value(), 0);
-    return p;
+  k.parse = [](const family::KindInput& in) {
+    return family::ParseGeneratorEntry(in, "block_synthetic", blocktrace::ParseBlockSynthSpec);
   };
   k.build = [](const family::ParsedWorkload& p, uint64_t seed) -> StatusOr<model::AnyValue> {
     workload::BlockWorkload w = blocktrace::GenerateBlockSynthetic(*p.spec.As<blocktrace::BlockSynthSpec>(), seed);

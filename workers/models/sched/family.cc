@@ -171,23 +171,8 @@ family::WorkloadKind SyntheticKind() {
   k.key = "synthetic";
   k.noun = "a synthetic workload";
   k.generated = true;
-  k.parse = [](const family::KindInput& in) -> std::optional<family::ParsedWorkload> {
-    const std::string field = in.field + ".synthetic";
-    StatusOr<workload::SynthSpec> synth = InvalidArgument("");
-    try {
-      synth = workload::ParseSynthSpec(in.entry.value, field);
-    } catch (const YAML::Exception& ex) {  // a bug in the nested parser must not escape as an exception
-      synth = InvalidArgument(ex.what());
-    }
-    if (!synth.ok()) {
-      in.errors->Nested(in.entry.key, field, synth.status().message(), true);
-      return std::nullopt;
-    }
-    family::ParsedWorkload p;
-    // Workers re-parse this text, so they validate it exactly as here.
-    p.generator_yaml = YAML::Dump(in.entry.value);
-    p.spec = model::AnyValue::Make(std::move(synth).value(), 0);
-    return p;
+  k.parse = [](const family::KindInput& in) {
+    return family::ParseGeneratorEntry(in, "synthetic", workload::ParseSynthSpec);
   };
   // Named by its generator inputs and version (synth.h): never expanded to name it.
   k.name = [](const family::ParsedWorkload& p, uint64_t seed) -> std::optional<std::string> {
