@@ -1,6 +1,15 @@
 // Study specs: the YAML file a user submits, validated in full at load and
 // expanded into runs.
 //
+// The core keys below are parsed here. The keys of a workload entry, and
+// what `platforms:` entries mean, come from the study family's table entry
+// (family::FamilyInfo, services/family): each WorkloadKind declares its spec
+// key, its extra `options` and its parser, and a family with systems resolves
+// `platforms:` (resolve_system). The parser loops over the families in the
+// process's Catalog and names none of them. The keys shown for the shipped
+// families come from workers/models/sched/family.cc and
+// workers/models/blockcache/family.cc.
+//
 // Format (every field; unknown keys anywhere are errors, with a did-you-mean):
 //
 //   study: biglittle-cfs-vs-hmp   # required; name, [a-z0-9._-]+
@@ -9,46 +18,54 @@
 //                                 #   base_seed+n-1) or an explicit list [1, 7, 9]
 //                                 #   of distinct unsigned integers
 //   base_seed: 1                  # optional, default 1; only with a count
-//   platforms: [juno-r0, tc2]     # sched studies: required; shipped platform names,
-//                                 #   or paths to platform YAML files (an entry
-//                                 #   containing '/' or ending in .yaml/.yml),
-//                                 #   relative to the spec file's directory.
-//                                 #   blockcache studies: must be absent (devices
-//                                 #   come from model params); see kNoPlatform.
+//   platforms: [juno-r0, tc2]     # FAMILY (FamilyInfo::has_systems): required for a
+//                                 #   family with systems, each entry resolved by
+//                                 #   its resolve_system (sched: shipped platform
+//                                 #   names, or platform YAML files, an entry
+//                                 #   containing '/' or ending in .yaml/.yml,
+//                                 #   relative to the spec file's directory).
+//                                 #   Must be absent for a family without systems
+//                                 #   (blockcache: devices come from model params);
+//                                 #   the study then has one implicit entry, see
+//                                 #   kNoPlatform.
 //   workloads:                    # required, non-empty list
-//     - name: mixed               #   [a-z0-9._-]+, unique
-//       synthetic: {...}          #   exactly one of: synthetic (parsed by
-//                                 #   workload::ParseSynthSpec; regenerated per seed)
-//       transport: generate       #   optional, synthetic and block_synthetic only:
-//                                 #   "generate" (default): work items carry the
-//                                 #   generator spec, workers regenerate it and check
-//                                 #   its content digest; "trace": the controller
-//                                 #   publishes the expanded workload as trace chunks
-//                                 #   (as for rt-app files and block traces)
-//     - name: demo
-//       rtapp: path/to/file.json  #   or rtapp: an rt-app JSON file relative to the
-//                                 #   spec file (parsed once, same for every seed)
-//     - name: fio                 #   blockcache studies take these two kinds instead:
-//       blocktrace: t.iolog.zst   #   a block trace relative to the spec file (not
-//                                 #   "-"), read by blocktrace::BlockTraceReader,
-//                                 #   the same for every seed; travels as a trace.
-//                                 #   Validated at load by streaming it once.
-//       format: fio-v3            #   optional, blocktrace only: blocktrace::ParseFormat
-//                                 #   names (auto, blkparse, msr, fio-v2, fio-v3,
-//                                 #   alibaba, tencent, csv); default auto
-//       blkparse_event: Q         #   optional, blocktrace only, format auto or
-//                                 #   blkparse: Q (default) or D
-//       csv_mapping: "time=0:us,op=1,offset=2,size=3"  # optional, format csv only
-//       strict_time_order: false  #   optional, blocktrace only: an out-of-order
-//                                 #   request is an error instead of being clamped
-//       max_requests: 100000      #   optional, blocktrace only: replay at most the
-//                                 #   first n >= 1 requests
-//     - name: zipf
-//       block_synthetic: {...}    #   or block_synthetic (blocktrace::ParseBlockSynthSpec;
-//                                 #   regenerated per seed)
+//     - name: mixed               #   core: [a-z0-9._-]+, unique
+//       synthetic: {...}          #   FAMILY: exactly one kind key of the study
+//                                 #   family (WorkloadKind::key), parsed by that
+//                                 #   kind; a kind of another family is an error
+//       transport: generate       #   core, optional, generated kinds only
+//                                 #   (WorkloadKind::generated): "generate"
+//                                 #   (default): work items carry the generator
+//                                 #   text, workers regenerate it (the family's
+//                                 #   generate) and check its content digest;
+//                                 #   "trace": the controller publishes the built
+//                                 #   workload as trace chunks. Other kinds always
+//                                 #   travel as a trace.
+//       format: fio-v3            #   FAMILY: a kind's options (WorkloadKind::
+//                                 #   options), allowed only with that kind
+//   The shipped kinds:
+//     sched:      synthetic: {...}   generated; workload::ParseSynthSpec
+//                 rtapp: FILE        an rt-app JSON file relative to the spec
+//                                    file, parsed once, same for every seed
+//     blockcache: block_synthetic: {...}  generated; blocktrace::ParseBlockSynthSpec
+//                 blocktrace: FILE   a block trace relative to the spec file (not
+//                                    "-"), read by blocktrace::BlockTraceReader,
+//                                    validated at load by streaming it once, the
+//                                    same for every seed. Options: format
+//                                    (blocktrace::ParseFormat names: auto,
+//                                    blkparse, msr, fio-v2, fio-v3, alibaba,
+//                                    tencent, csv; default auto), blkparse_event
+//                                    (Q, the default, or D; format auto or
+//                                    blkparse), csv_mapping
+//                                    ("time=0:us,op=1,offset=2,size=3"; format
+//                                    csv), strict_time_order (an out-of-order
+//                                    request is an error instead of being
+//                                    clamped), max_requests (replay at most the
+//                                    first n >= 1 requests)
 //   variants:                     # required, non-empty list; every variant's model
-//     - name: cfs                 #   must be of one family ("sched" or "blockcache"),
-//       model: sched.cfs          #   the study's family (StudySpec::family)
+//     - name: cfs                 #   must be of one family, the study's family
+//       model: sched.cfs          #   (StudySpec::family, taken from the first
+//                                 #   variant whose model is known)
 //       params: {governor: ondemand}  # optional; validated by model::ResolveParams.
 //                                 #   Quoted scalars are strings; plain ones are
 //                                 #   read as int, double, true/false, else string.
@@ -57,12 +74,16 @@
 //                                 #   ("4ms"; a whole number of the unit); one whose
 //                                 #   unit is "bytes" accepts a byte size ("512MiB",
 //                                 #   "4KiB"; suffixes B, KiB, MiB, GiB, TiB).
+//       grid: {hmp_up_threshold: [600, 700]}  # optional: this variant's own
+//                                 #   sweep, inside the study grid; its keys must
+//                                 #   not also be study grid keys
 //   grid:                         # optional: param -> list of values. Every
 //     governor: [performance, schedutil]  # combination applies to every variant;
 //                                 #   expanded names get a suffix in grid key order:
-//                                 #   "hmp[governor=schedutil]". A grid key must be
-//                                 #   a parameter of every variant's model and must
-//                                 #   not also be set in a variant's params.
+//                                 #   "hmp[governor=schedutil]" (VariantName; the
+//                                 #   coordinates are Variant::grid). A grid key must
+//                                 #   be a parameter of every variant's model and
+//                                 #   must not also be set in a variant's params.
 //   reference: cfs                # optional, default the first variant. A base
 //                                 #   variant name (with a grid, each variant is
 //                                 #   compared with the reference at the same grid
@@ -70,11 +91,18 @@
 //   metrics: [energy, ...]        # optional, default every metric of the first
 //                                 #   variant's model; each must be declared
 //                                 #   (MetricSpec) by every variant's model.
+//   gate:                         # optional: the regression gate (GateSpec)
+//     fail_if: ["energy:+3%"]     #   required in a gate; rules (gate_rule.h)
+//     baseline: base/results.json #   optional; relative to the spec file
+//     alpha: 0.05                 #   optional; in (0, 1)
 //
-// docs/study-spec.md describes every field of both families with examples.
+// docs/study-spec.md describes every field of both shipped families with
+// examples; docs/adding-a-family.md how a family adds its kinds.
 //
 // Errors: every problem is collected and returned at once in one
 // InvalidArgument status, one per line: "file:line: field.path: message".
+// Kind parsers and resolve_system report through family::SpecErrors, so
+// their errors have the same form.
 //
 // Thread-safety: all functions are pure (apart from reading files in
 // LoadStudySpec and ParseStudySpec); values are immutable once built.
@@ -95,10 +123,11 @@
 
 namespace kreplay::spec {
 
-// A blockcache study has no platforms; it gets this one implicit entry so that
+// A study of a family without systems (FamilyInfo::has_systems false, e.g.
+// blockcache) has no platforms; it gets this one implicit entry so that
 // RunSpec::platform, run keys and reports keep their shape: name "-", source
-// "none", an empty Platform, canonical text "" and digest SHA-256("")
-// (e3b0c442...b855). Run keys of block runs thus carry that digest.
+// "none", no system value, canonical text "" and digest SHA-256("")
+// (e3b0c442...b855). Run keys of its runs thus carry that digest.
 inline constexpr const char* kNoPlatform = "-";
 
 struct PlatformEntry {
