@@ -10,8 +10,8 @@
 namespace kreplay::cli {
 
 // Parses argv and runs one subcommand; returns the process exit code.
-// `register_families` fills the process's one Catalog (after parsing, so
-// --help builds none).
+// `register_families` fills the process's one Catalog before parsing: the
+// families contribute subcommands and help texts.
 int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& register_families);
 
 }  // namespace kreplay::cli

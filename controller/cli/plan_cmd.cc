@@ -136,7 +136,7 @@ nlohmann::json PlanJson(const spec::StudySpec& s, const spec::StudyPlan& plan, i
     json e = {{"name", w.name},         {"kind", w.kind},         {"per_seed", w.per_seed},
               {"instances", w.instances}, {"travels_as_trace", w.travels_as_trace},
               {"trace_bytes", w.trace_bytes}};
-    if (w.kind == "synthetic" || w.kind == "rtapp") {
+    if (w.tasks > 0) {  // scheduler-like workloads; else a request stream
       e["tasks"] = w.tasks;
       e["phases"] = w.phases;
       e["trace_records"] = w.trace_records;

@@ -20,8 +20,6 @@
 #include "controller/store/store.h"
 #include "services/codec/convert.h"
 #include "services/core/files.h"
-#include "services/workload/block_workload.h"
-#include "services/workload/synth.h"
 #include "workers/executor/executor.h"
 
 namespace kreplay::cli {

@@ -4,12 +4,12 @@
 // (workers/models/<family>/family.cc) and is listed once in
 // models::RegisterBuiltinFamilies().
 //
-// Today a family registers: its name and description, its workload kinds
-// (workload_kind.h: spec parsing, naming, building), how its generated
-// workloads are rebuilt from their spec text on a worker, how its system
-// (e.g. a scheduler platform) travels in a work item, and its trace codec.
-// Systems (platforms), plan estimates and catalog commands still
-// live in controller/spec and controller/cli (docs/ARCHITECTURE.md, "not yet").
+// A family registers: its name and description; its workload kinds
+// (workload_kind.h: spec parsing, naming, building, plan estimates); its
+// systems (`platforms:` entries) or none; how its generated workloads are
+// rebuilt on a worker; how its system travels in a work item; its trace
+// codec; and optional hooks: catalog listings and subcommands of its own,
+// `workload write`, `rerun --ftrace`, report curve series.
 //
 // Thread-safety: a Catalog is built once per process, then only read; its
 // functions may be called concurrently.

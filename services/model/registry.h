@@ -1,7 +1,9 @@
 // The model registry: families register models by name with a one-line
 // description, their parameters and metrics, and a run function.
 //
-// Adding a model is one file plus one line in RegisterBuiltinModels()
+// Adding a model is one file plus one line in its family's register
+// function; a family is declared first (RegisterFamily, done by
+// family::Catalog::RegisterFamily) and listed in RegisterBuiltinFamilies()
 // (workers/models/builtin.cc). Models depend on the engine and the workload
 // types only: never on Kafka, gRPC, Prometheus or files.
 #pragma once

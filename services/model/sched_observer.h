@@ -1,7 +1,7 @@
 // The simulated schedule of a scheduler-family run, event by event, as the
 // kernel's sched and power tracepoints would have reported it
 // (include/trace/events/sched.h, include/trace/events/power.h). Models report
-// through SchedObserver when model::RunInput::sched_observer is set; the
+// through SchedObserver when model::RunInput::observer holds one; the
 // ftrace text writer (services/codec/ftrace_text.h) is one observer.
 //
 // Identity conventions shared by models and observers: task i of the workload
