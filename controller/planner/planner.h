@@ -5,13 +5,15 @@
 //
 // A study's workloads come in instances, one per (workload, seed) for the
 // generated kinds and one per file for the others (the same for every seed).
-// The planner names each instance once, in parallel, building it only when
-// its name needs its content (rt-app files and block workloads), when it
-// travels as trace chunks (the caller encodes it through `on_built`), or
-// when the caller asks for every workload (`keep_built`, the local run).
+// The planner names each instance once, in parallel, through its workload
+// kind (family::WorkloadKind), building it only when its name needs its
+// content (kinds without a `name` from inputs), when it travels as trace
+// chunks (the caller encodes it through `on_built`), or when the caller asks
+// for every workload (`keep_built`, the local run).
 //
-// Thread-safety: StudyPlanner is immutable after construction; Plan() may be
-// called concurrently. `on_built` is called from several threads at once.
+// Thread-safety: StudyPlanner's functions are static and pure over their
+// inputs; PlanRuns may be called concurrently. `on_built` is called from
+// several threads at once.
 #pragma once
 
 #include <cstdint>
