@@ -53,6 +53,22 @@ class MainlinePick final : public PickPolicy {
   bool DoTickPreempt(const CfsRq& rq) const override { return rq.TickPreempt(); }
 };
 
+// A platform that reaches the simulator without the platform parser's checks
+// (a work item's bytes) and exceeds the balancing groups or the 64-bit CPU
+// masks is refused, never overrun.
+TEST(SchedSimInput, OversizedPlatformIsInvalidArgument) {
+  workload::Platform many = st::Builtin("tc2");
+  while (many.clusters.size() <= 64) many.clusters.push_back(many.clusters.front());
+  SchedOptions o;
+  auto r = RunSchedSim(many, Mixed(), o, 1, nullptr);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  workload::Platform wide = st::Builtin("tc2");
+  wide.clusters[0].cpus = 65;
+  EXPECT_EQ(RunSchedSim(wide, Mixed(), o, 1, nullptr).status().code(), StatusCode::kInvalidArgument);
+  workload::Platform ok = st::Builtin("tc2");
+  EXPECT_TRUE(RunSchedSim(ok, Mixed(), o, 1, nullptr).ok());
+}
+
 TEST(SchedPolicy, StandardPoliciesAreLsk310) {
   EXPECT_EQ(CfsPlacement().base(), KernelBase::kLsk310);
   EXPECT_EQ(HmpPlacement().base(), KernelBase::kLsk310);

@@ -13,6 +13,9 @@
 
 namespace kreplay::sched {
 
+// Most scheduling groups one balancing level holds (checked in Init()).
+constexpr size_t kMaxBalanceGroups = 64;
+
 const char* MigrationKindName(MigrationKind k) {
   switch (k) {
     case MigrationKind::kFork: return "fork";
@@ -177,6 +180,20 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
 
 Status SchedSim::Init() {
   if (p_.clusters.empty()) return InvalidArgument("platform: no clusters");
+  // Load balancing keeps its groups (a cluster's CPUs, or the clusters) in a
+  // fixed array and CPU masks are 64-bit: a bigger platform is refused, not
+  // overrun (a platform from a work item has not been through the parser).
+  uint64_t cpus_total = 0;
+  for (const auto& c : p_.clusters) {
+    if (c.cpus == 0 || c.cpus > kMaxBalanceGroups)
+      return InvalidArgument("platform: cluster " + c.name + " has " + std::to_string(c.cpus) + " CPUs (1 to " +
+                             std::to_string(kMaxBalanceGroups) + ")");
+    cpus_total += c.cpus;
+  }
+  if (p_.clusters.size() > kMaxBalanceGroups || cpus_total > 64)
+    return InvalidArgument("platform: " + std::to_string(p_.clusters.size()) + " clusters, " +
+                           std::to_string(cpus_total) + " CPUs (at most " + std::to_string(kMaxBalanceGroups) +
+                           " clusters and 64 CPUs)");
   if (o_.hz < 1 || o_.hz > 10000) return InvalidArgument("params.hz: out of range");
   tick_ns_ = sim::kSec / o_.hz;
   int ncpus = static_cast<int>(p_.total_cpus());
@@ -719,7 +736,7 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
     int capacity;
     bool imbalanced;  // sgs->group_imb
   };
-  Group groups[64];
+  Group groups[kMaxBalanceGroups];
   int ng = 0;
   int local = 0;
   const ClusterRt& mine = clusters_[cpus_[this_cpu].cluster];
