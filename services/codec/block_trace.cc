@@ -10,7 +10,10 @@
 namespace kreplay::codec {
 namespace {
 
-constexpr char kFamily[] = "block";
+constexpr char kFamily[] = "blockcache";  // the model family's name
+// What controllers before the family table wrote: traces they stored, and
+// work items pending in their ledgers, still read.
+constexpr char kLegacyFamily[] = "block";
 constexpr uint8_t kHeaderVersion = 1;
 constexpr uint8_t kFlagTaskIds = 1;
 constexpr int kColumns = 6;
@@ -225,7 +228,7 @@ EncodedTrace EncodeBlockWorkload(const workload::BlockWorkload& w, size_t max_ch
 BlockTraceAssembler::BlockTraceAssembler(v1::TraceManifest manifest)
     : manifest_(std::move(manifest)), digest_(std::make_unique<DigestState>()) {
   const std::string trace = "block trace " + manifest_.digest();
-  if (manifest_.family() != kFamily) {
+  if (manifest_.family() != kFamily && manifest_.family() != kLegacyFamily) {
     init_ = InvalidArgument(trace + ": manifest family '" + manifest_.family() + "' is not " + kFamily);
     return;
   }

@@ -1,4 +1,5 @@
-// Block workloads as traces (family "block"): a manifest plus self-contained
+// Block workloads as traces (family "blockcache"; traces written before the
+// family table say "block", and still read): a manifest plus self-contained
 // chunks of request records, the same shapes as sched_trace.h.
 //
 // Records are RecordColumns with the columns, in this order,
@@ -65,7 +66,7 @@ class BlockTraceAssembler {
   BlockTraceAssembler& operator=(const BlockTraceAssembler&) = delete;
 
   // OK when the chunk was accepted or is a duplicate; InvalidArgument when the
-  // manifest is not a "block" manifest, DataLoss otherwise.
+  // manifest is not a block cache manifest, DataLoss otherwise.
   Status Add(const v1::TraceChunk& chunk);
   uint32_t accepted() const { return accepted_count_; }  // distinct chunks held
   uint32_t duplicates() const { return duplicates_; }

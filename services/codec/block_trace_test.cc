@@ -67,7 +67,7 @@ TEST(BlockTrace, RoundTripAcrossChunkSizes) {
   for (size_t bound : {size_t{1}, size_t{200}, size_t{4096}, size_t{65536}, kDefaultChunkBytes}) {
     SCOPED_TRACE("chunk bound " + std::to_string(bound));
     EncodedTrace t = EncodeBlockWorkload(w, bound, "synthetic");
-    EXPECT_EQ(t.manifest.family(), "block");
+    EXPECT_EQ(t.manifest.family(), "blockcache");  // the model family's one name
     EXPECT_EQ(t.manifest.record_count(), w.requests.size());
     EXPECT_EQ(t.manifest.chunk_count(), t.chunks.size());
     uint64_t next = 0, bytes = 0;

@@ -1,5 +1,6 @@
 #include "services/family/family.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "services/core/strings.h"
@@ -49,7 +50,10 @@ const FamilyInfo* Catalog::Find(const std::string& name) const {
 const FamilyInfo* Catalog::FindByTraceFamily(const std::string& trace_family) const {
   if (trace_family.empty()) return nullptr;  // families without traces have none
   for (const auto& [_, f] : families_)
-    if (f->trace_family == trace_family) return f.get();
+    if (f->trace_family == trace_family ||
+        std::find(f->legacy_trace_families.begin(), f->legacy_trace_families.end(), trace_family) !=
+            f->legacy_trace_families.end())
+      return f.get();
   return nullptr;
 }
 

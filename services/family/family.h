@@ -197,6 +197,9 @@ struct FamilyInfo {
 
   // The trace codec. `trace_family` is TraceManifest.family of its traces.
   std::string trace_family;
+  // Older TraceManifest.family names its assembler still reads (traces stored
+  // by earlier controllers, work items pending in their ledgers).
+  std::vector<std::string> legacy_trace_families;
   std::function<v1::TraceManifest(const model::AnyValue& workload, size_t max_chunk_bytes, const ChunkSink& sink,
                                   const std::string& source)>
       encode_trace;

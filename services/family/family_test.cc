@@ -20,7 +20,11 @@ TEST(CatalogTest, FamiliesAreFoundByNameAndTraceFamily) {
   EXPECT_EQ(c.FindByTraceFamily("toytrace"), c.Find("toy"));
   EXPECT_EQ(c.FindByTraceFamily(""), nullptr) << "a family without traces is not found by an empty name";
   EXPECT_EQ(c.Find("nope"), nullptr);
-  ASSERT_EQ(c.List().size(), 2u);
+  FamilyInfo renamed = Named("renamed", "renamed");
+  renamed.legacy_trace_families = {"oldname"};
+  ASSERT_TRUE(c.RegisterFamily(renamed).ok());
+  EXPECT_EQ(c.FindByTraceFamily("oldname"), c.Find("renamed")) << "traces stored under an older name still read";
+  ASSERT_EQ(c.List().size(), 3u);
   EXPECT_EQ(c.List()[0]->name, "alpha");
 }
 

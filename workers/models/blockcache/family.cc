@@ -361,7 +361,8 @@ family::FamilyInfo BlockCacheFamilyInfo() {
   };
   f.curve_series = {{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"}};  // block.mrc (fixed/mrc.h)
   f.generate = Generate;
-  f.trace_family = "block";
+  f.trace_family = "blockcache";
+  f.legacy_trace_families = {"block"};
   f.encode_trace = Encode;
   f.assemble_trace = [](const v1::TraceManifest& m) -> std::unique_ptr<family::TraceAssembler> {
     return std::make_unique<family::TypedAssembler<codec::BlockTraceAssembler, workload::BlockWorkload>>(
