@@ -23,25 +23,14 @@ ModelRate RateOf(const model::ModelInfo* info, const family::FamilyInfo& fam) {
   return {fam.default_work_unit, fam.default_work_per_core_s, false};
 }
 
-WorkloadPlan PlanWorkload(const StudySpec& spec, const WorkloadEntry& w, family::WorkloadEstimate* estimate) {
+WorkloadPlan PlanWorkload(const StudySpec& spec, const WorkloadEntry& w) {
   WorkloadPlan p;
+  static_cast<family::WorkloadEstimate&>(p) = w.kind_info->estimate(w.parsed);
   p.name = w.name;
   p.kind = w.kind;
   p.per_seed = w.per_seed();
   p.travels_as_trace = w.transport == WorkloadEntry::Transport::kTrace;
   p.instances = p.per_seed ? spec.seeds.size() : 1;
-  *estimate = w.kind_info->estimate(w.parsed);
-  const family::WorkloadEstimate& e = *estimate;
-  p.tasks = e.tasks;
-  p.phases = e.phases;
-  p.trace_records = e.trace_records;
-  p.duration_ns = e.duration_ns;
-  p.cpu_work_ns = e.cpu_work_ns;
-  p.requests = e.requests;
-  p.volumes = e.volumes;
-  p.footprint_bytes = e.footprint_bytes;
-  p.mean_request_bytes = e.mean_request_bytes;
-  p.trace_bytes = e.trace_bytes;
   return p;
 }
 
@@ -55,10 +44,8 @@ StudyPlan PlanStudy(const StudySpec& spec, const family::Catalog& catalog, const
   plan.family = spec.family;
   for (const auto& p : spec.platforms) plan.platforms.push_back(p.name);
   plan.seeds = spec.seeds;
-  std::vector<family::WorkloadEstimate> estimates(spec.workloads.size());
-  for (size_t i = 0; i < spec.workloads.size(); ++i) {
-    const WorkloadEntry& w = spec.workloads[i];
-    plan.workloads.push_back(PlanWorkload(spec, w, &estimates[i]));
+  for (const WorkloadEntry& w : spec.workloads) {
+    plan.workloads.push_back(PlanWorkload(spec, w));
     const auto& wp = plan.workloads.back();
     if (wp.travels_as_trace) plan.trace_bytes += wp.trace_bytes * static_cast<double>(wp.instances);
   }
@@ -88,7 +75,7 @@ StudyPlan PlanStudy(const StudySpec& spec, const family::Catalog& catalog, const
         in.system_cpus = spec.platforms[p].cpus;
         in.kind = we.kind_info;
         in.workload = &we.parsed;
-        in.estimate = &estimates[w];
+        in.estimate = &plan.workloads[w];
         const family::RunWork run = fam.run_work(in);
         const double work = run.work;
         vp.work += work * static_cast<double>(spec.seeds.size());

@@ -36,26 +36,14 @@ struct PlanOptions {
 // One workload entry, per instance (one instance per seed for the generated
 // kinds, a single one for files). Counts marked "expected" are means of the
 // generator's distributions, not draws.
-struct WorkloadPlan {
+// Its size fields (tasks, phases, requests, trace_bytes, ...) are what the
+// workload's kind estimated (family::WorkloadEstimate).
+struct WorkloadPlan : family::WorkloadEstimate {
   std::string name;
-  std::string kind;        // "synthetic", "rtapp", "blocktrace", "block_synthetic"
+  std::string kind;        // its spec key: "synthetic", "rtapp", "blocktrace", ...
   bool per_seed = false;   // a new instance per seed
-  bool travels_as_trace = false;  // transport trace (rt-app and block traces always)
+  bool travels_as_trace = false;  // transport trace (non-generated kinds always)
   uint64_t instances = 0;  // distinct workloads the study needs: seeds or 1
-  // Scheduler workloads.
-  uint64_t tasks = 0;
-  double phases = 0;            // executed phases (expected for synthetic; from loops for rt-app)
-  uint64_t trace_records = 0;   // records in its trace: phases as listed (rt-app loops are not unrolled)
-  int64_t duration_ns = 0;      // simulated length (0 = until every task ends)
-  double cpu_work_ns = 0;       // run phases' work at calibration speed (expected for synthetic)
-  // Block workloads.
-  double requests = 0;          // expected for block_synthetic with a duration
-  uint64_t volumes = 0;
-  uint64_t footprint_bytes = 0; // block_synthetic: sum of component regions (an upper bound); 0 = unknown
-  double mean_request_bytes = 0;  // block_synthetic: weight-averaged size; 0 = unknown (traces)
-  // Bytes of trace chunk payload one instance takes if it travels as a trace
-  // (what `transport: trace` would move per worker that runs it).
-  double trace_bytes = 0;
 };
 
 // One expanded variant: its model's work per run, summed over the study.
