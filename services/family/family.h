@@ -37,12 +37,6 @@ class App;
 
 namespace kreplay::family {
 
-// A workload generated from its spec text, with its content digest.
-struct Generated {
-  model::AnyValue workload;  // empty when not generated (see FamilyInfo::generate)
-  std::string digest;
-};
-
 // Rebuilds one trace from its chunks (codec assemblers behind one interface).
 class TraceAssembler {
  public:
@@ -135,15 +129,6 @@ struct FamilyInfo {
   std::function<std::optional<SystemEntry>(const SpecEntry& entry, const std::string& field,
                                            const std::string& base_dir, SpecErrors& errors)>
       resolve_system;
-
-  // Rebuilds a workload that travels as its generator spec (the study's
-  // generator node as YAML, WorkItem.synthetic_yaml) for `seed`, and names
-  // it as the planner did. A family whose names come from the generator's
-  // inputs may skip generating when the name differs from `expected_digest`
-  // (empty workload). InvalidArgument when the text does not parse. Null for
-  // families without generated workloads.
-  std::function<StatusOr<Generated>(std::string_view yaml, uint64_t seed, const std::string& expected_digest)>
-      generate;
 
   // The system of a run (SystemConfig.config bytes) as the family's models
   // read it through RunInput::system. Null for families without a system.

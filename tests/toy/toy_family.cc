@@ -185,32 +185,6 @@ Status RegisterToyFamily(family::Catalog& catalog) {
   f.default_work_unit = "items";
   f.default_work_per_core_s = 1e8;
   f.run_work = [](const family::RunWorkInput& in) { return family::RunWork{in.estimate->requests, false}; };
-  f.generate = [](std::string_view yaml, uint64_t seed, const std::string&) -> StatusOr<family::Generated> {
-    family::KindInput in;  // the same parser as the spec's, reporting into a Status
-    struct Errors final : family::SpecErrors {
-      std::string text;
-      void Error(const YAML::Node&, const std::string& field, const std::string& msg) override {
-        text += field + ": " + msg + "\n";
-      }
-      void Nested(const YAML::Node& at, const std::string& field, const std::string& msg, bool) override {
-        Error(at, field, msg);
-      }
-    } errors;
-    try {
-      in.entry.value = YAML::Load(std::string(yaml));
-    } catch (const YAML::Exception& ex) {
-      return InvalidArgument(ex.what());
-    }
-    in.field = "toy";
-    in.errors = &errors;
-    auto p = Parse(in);
-    if (!p) return InvalidArgument(errors.text);
-    ToyWorkload w = Generate(*p->spec.As<ToySpec>(), seed);
-    family::Generated g;
-    g.digest = Digest(w);
-    g.workload = Hold(std::move(w));
-    return g;
-  };
   f.trace_family = "toy";
   f.encode_trace = Encode;
   f.assemble_trace = [](const v1::TraceManifest& m) -> std::unique_ptr<family::TraceAssembler> {

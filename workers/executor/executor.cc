@@ -1,23 +1,69 @@
 #include "workers/executor/executor.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+
 #include "services/codec/convert.h"
 
 namespace kreplay::executor {
 
+namespace {
+
+// A kind parser's errors, collected into one message.
+class CollectErrors final : public family::SpecErrors {
+ public:
+  void Error(const YAML::Node&, const std::string& field, const std::string& msg) override {
+    text_ += (text_.empty() ? "" : "; ") + field + ": " + msg;
+  }
+  void Nested(const YAML::Node& at, const std::string& field, const std::string& msg, bool) override {
+    Error(at, field, msg);
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace
+
 StatusOr<model::AnyValue> GenerateWorkload(const family::Catalog& catalog, const v1::WorkItem& item) {
   const std::string name = "work item " + item.run_key().substr(0, 12) + ": generated workload";
+  // The family's generated kind: work items do not name the kind, so a
+  // family has at most one.
   const family::FamilyInfo* f = catalog.Find(item.system().family());
-  if (!f || !f->generate)
+  const family::WorkloadKind* kind = nullptr;
+  if (f)
+    for (const auto& k : f->kinds)
+      if (k.generated) kind = &k;
+  if (!kind)
     return InvalidArgument(name + ": model family '" + item.system().family() + "' has no generated workloads");
-  auto g = f->generate(item.synthetic_yaml(), item.seed(), item.workload_digest());
-  if (!g.ok()) return InvalidArgument(name + " does not parse: " + g.status().message());
+  // The same parser, name and build as the planner's (family::WorkloadKind).
+  family::KindInput in;
+  try {
+    in.entry.value = YAML::Load(item.synthetic_yaml());
+  } catch (const YAML::Exception& ex) {
+    return InvalidArgument(name + " does not parse: " + ex.what());
+  }
+  in.entry.key = in.entry.value;
+  in.field = kind->key;
+  CollectErrors errors;
+  in.errors = &errors;
+  auto parsed = kind->parse(in);
+  if (!parsed) return InvalidArgument(name + " does not parse: " + errors.text());
+  std::optional<std::string> digest = kind->name ? kind->name(*parsed, item.seed()) : std::nullopt;
+  model::AnyValue built;
+  if (!digest || *digest == item.workload_digest()) {  // named by inputs: check before spending the build
+    KREPLAY_ASSIGN_OR_RETURN(built, kind->build(*parsed, item.seed()));
+    if (!digest) digest = kind->digest(built);
+  }
   // The run key names this digest: a worker whose generator differs from the
   // controller's must not record results under it.
-  if (g->digest != item.workload_digest() || g->workload.empty())
-    return FailedPrecondition(name + " generated here has digest " + g->digest.substr(0, 16) + ", the study has " +
+  if (*digest != item.workload_digest())
+    return FailedPrecondition(name + " generated here has digest " + digest->substr(0, 16) + ", the study has " +
                               item.workload_digest().substr(0, 16) +
                               ": this build generates workloads differently from the controller's");
-  return std::move(g->workload);
+  return built;
 }
 
 model::ParamSet ItemParams(const v1::WorkItem& item, int batch_index) {

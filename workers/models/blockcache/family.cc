@@ -313,22 +313,6 @@ family::WorkloadKind BlockSyntheticKind() {
   return k;
 }
 
-// Block workloads are named by content: always generated.
-StatusOr<family::Generated> Generate(std::string_view yaml, uint64_t seed, const std::string&) {
-  try {
-    auto spec = blocktrace::ParseBlockSynthSpec(YAML::Load(std::string(yaml)), "block_synthetic");
-    if (!spec.ok()) return spec.status();
-    workload::BlockWorkload w = blocktrace::GenerateBlockSynthetic(*spec, seed);
-    family::Generated g;
-    g.digest = workload::BlockWorkloadDigest(w);
-    const uint64_t bytes = WorkloadBytes(w);
-    g.workload = model::AnyValue::Make(std::move(w), bytes);
-    return g;
-  } catch (const YAML::Exception& ex) {
-    return InvalidArgument(ex.what());
-  }
-}
-
 v1::TraceManifest Encode(const model::AnyValue& w, size_t max_chunk_bytes, const family::ChunkSink& sink,
                          const std::string& source) {
   const auto* bw = w.As<workload::BlockWorkload>();
@@ -360,7 +344,6 @@ family::FamilyInfo BlockCacheFamilyInfo() {
     };
   };
   f.curve_series = {{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"}};  // block.mrc (fixed/mrc.h)
-  f.generate = Generate;
   f.trace_family = "blockcache";
   f.legacy_trace_families = {"block"};
   f.encode_trace = Encode;

@@ -29,25 +29,6 @@ uint64_t WorkloadBytes(const workload::SchedWorkload& w) {
   return n;
 }
 
-StatusOr<family::Generated> Generate(std::string_view yaml, uint64_t seed, const std::string& expected_digest) {
-  try {
-    auto spec = workload::ParseSynthSpec(YAML::Load(std::string(yaml)), "synthetic");
-    if (!spec.ok()) return spec.status();
-    family::Generated g;
-    // Named by its inputs and the generator's version (synth.h): checked
-    // before spending the generation.
-    g.digest = workload::SyntheticWorkloadDigest(*spec, seed);
-    if (g.digest == expected_digest) {
-      workload::SchedWorkload w = workload::GenerateSynthetic(*spec, seed);
-      const uint64_t bytes = WorkloadBytes(w);
-      g.workload = model::AnyValue::Make(std::move(w), bytes);
-    }
-    return g;
-  } catch (const YAML::Exception& ex) {
-    return InvalidArgument(ex.what());
-  }
-}
-
 // Scheduler work: records to simulate plus simulated time (ms) per task.
 double SchedCost(double records, int64_t duration_ns, size_t tasks) {
   return records + static_cast<double>(duration_ns) / 1e6 * static_cast<double>(tasks + 1);
@@ -339,7 +320,6 @@ family::FamilyInfo SchedFamilyInfo() {
   f.default_work_unit = "events";
   f.default_work_per_core_s = 13e6;
   f.run_work = SchedRunWork;
-  f.generate = Generate;
   f.decode_system = DecodePlatform;
   f.trace_family = "sched";
   f.encode_trace = Encode;
