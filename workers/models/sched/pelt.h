@@ -1,0 +1,130 @@
+// Internal to the scheduler models: mainline per-entity load tracking (PELT)
+// for the mainline (6.x) base, in the kernel's integer arithmetic. Not the
+// LSK 3.10 signal HMP reads (load_avg.h): that one is unweighted, counts
+// waiting time and is never capacity-scaled; do not mix the two.
+//
+// Mirrors kernel/sched/pelt.c and pelt.h (v6.8+):
+// - decay_load(), __accumulate_pelt_segments(), accumulate_sum(),
+//   ___update_load_sum(), ___update_load_avg() and get_pelt_divider();
+// - __update_load_avg_se() / _blocked_se() / _cfs_rq() (what counts as load,
+//   runnable and running for a task and for a CPU's cfs_rq);
+// - update_rq_clock_pelt() / update_idle_rq_clock_pelt() / rq_clock_pelt():
+//   time runs slower at lower capacity and frequency and is synced back to
+//   the task clock when the CPU idles (frequency and capacity invariance);
+// and from kernel/sched/fair.c (v6.8+): attach_entity_load_avg(),
+// detach_entity_load_avg(), post_init_entity_util_avg(),
+// util_est_enqueue()/util_est_dequeue()/util_est_update() (one EWMA per task,
+// UTIL_EST_WEIGHT_SHIFT 2, UTIL_EST_MARGIN 1 %), task_util_est().
+//
+// Time is in ns; as in the kernel, PELT counts 1024-ns units and 1024-unit
+// periods, y^32 = 1/2, LOAD_AVG_MAX 47742. The y^n table is derived at
+// construction exactly as Documentation/scheduler/sched-pelt.c generates
+// the kernel's runnable_avg_yN_inv[] (the test checks every entry).
+// Simplified: no group entities (propagation of group sums), no RT/DL/IRQ
+// or hardware-pressure signals, no CONFIG_CFS_BANDWIDTH throttled clock;
+// util_est as in v6.8+ (before 6.8 a second "enqueued" field also counted).
+// Value types; not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace kreplay::sched::pelt {
+
+inline constexpr int kLoadAvgPeriod = 32;       // LOAD_AVG_PERIOD
+inline constexpr uint32_t kLoadAvgMax = 47742;  // LOAD_AVG_MAX
+inline constexpr uint32_t kMinDivider = kLoadAvgMax - 1024;  // PELT_MIN_DIVIDER
+inline constexpr int kCapacityShift = 10;       // SCHED_CAPACITY_SHIFT
+inline constexpr uint32_t kCapacityScale = 1u << kCapacityShift;
+inline constexpr uint32_t kUtilEstMargin = kCapacityScale / 100;  // UTIL_EST_MARGIN
+inline constexpr int kUtilEstWeightShift = 2;                      // UTIL_EST_WEIGHT_SHIFT
+
+// runnable_avg_yN_inv[]: y^n * (2^32 - 1), truncated, for n < 32.
+const std::array<uint32_t, kLoadAvgPeriod>& YnInv();
+// decay_load(): val * y^n in the kernel's fixed point (0 beyond 63 half-lives).
+uint64_t DecayLoad(uint64_t val, uint64_t n);
+
+// struct sched_avg.
+struct Avg {
+  uint64_t last_update_time = 0;  // ns, a multiple of 1024 after the first update
+  uint64_t load_sum = 0;
+  uint64_t runnable_sum = 0;
+  uint32_t util_sum = 0;
+  uint32_t period_contrib = 0;  // units into the current period
+  uint64_t load_avg = 0;
+  uint64_t runnable_avg = 0;
+  uint32_t util_avg = 0;
+  uint32_t util_est = 0;  // EWMA, task entities only (the UNCHANGED flag is util_est_unchanged)
+  bool util_est_unchanged = false;  // UTIL_AVG_UNCHANGED: util_avg not updated since enqueue
+
+  uint32_t Divider() const { return kMinDivider + period_contrib; }  // get_pelt_divider()
+};
+
+// ___update_load_sum(): true if a period boundary was crossed (the *_avg
+// must then be refreshed with UpdateLoadAvg()).
+bool UpdateLoadSum(uint64_t now, Avg* sa, uint64_t load, uint64_t runnable, bool running);
+// ___update_load_avg().
+void UpdateLoadAvg(Avg* sa, uint64_t load);
+
+// __update_load_avg_se(): a task entity; `on_rq` it counts as load and
+// runnable, `running` (it is its cfs_rq's curr) as utilisation. `weight` is
+// its scale_load_down()'d weight (1024 at nice 0). Clears util_est_unchanged
+// when util_avg changed (cfs_se_util_change()).
+bool UpdateEntity(uint64_t now, Avg* se, uint32_t weight, bool on_rq, bool running);
+// __update_load_avg_blocked_se(): a sleeping task, for time it was blocked.
+bool UpdateBlockedEntity(uint64_t now, Avg* se, uint32_t weight);
+
+// A CPU's cfs_rq signal with the sums of its attached entities.
+struct RqAvg {
+  Avg avg;
+  uint32_t util_est = 0;  // sum of enqueued tasks' util_est (cfs_rq->avg.util_est)
+};
+// __update_load_avg_cfs_rq(): `load` the sum of queued weights
+// (scale_load_down), `h_nr_runnable` runnable tasks, `curr` a task running.
+bool UpdateRq(uint64_t now, RqAvg* rq, uint64_t load, uint32_t h_nr_runnable, bool curr);
+
+// attach_entity_load_avg(): `se` joins `rq` (fork, wake-up migration);
+// aligns it to the rq's clock position and adds its averages and sums.
+void Attach(RqAvg* rq, Avg* se, uint32_t weight);
+// detach_entity_load_avg(): `se` leaves `rq` (migration); removes its
+// averages, keeping the rq's sums no lower than avg * PELT_MIN_DIVIDER.
+void Detach(RqAvg* rq, const Avg& se, uint32_t weight);
+
+// post_init_entity_util_avg(): a new task's initial util_avg from the
+// runqueue it forks onto, capped to half the CPU's spare capacity.
+// init_entity_runnable_average() gives it load_avg = weight first.
+void InitNewTask(const RqAvg& rq, Avg* se, uint32_t weight, uint32_t cpu_capacity);
+
+// util_est_enqueue() / util_est_dequeue(): the rq's sum of task estimates.
+void UtilEstEnqueue(RqAvg* rq, const Avg& se);
+void UtilEstDequeue(RqAvg* rq, const Avg& se);
+// util_est_update(): at a dequeue; only when the task sleeps (`task_sleep`),
+// refreshes the task's EWMA from its util_avg (jumps up at once, decays by
+// 1/4 of the difference, skips within 1 % or when the task could not get the
+// CPU it wanted: util + margin < runnable_avg, or util > capacity).
+void UtilEstUpdate(Avg* se, bool task_sleep, uint32_t cpu_capacity);
+// task_util_est(): max(util_avg, util_est).
+inline uint32_t TaskUtilEst(const Avg& se) { return se.util_avg > se.util_est ? se.util_avg : se.util_est; }
+// cpu_util() for the fair class without a task moving: max(util_avg,
+// util_est) of the rq, capped at the CPU's capacity.
+uint32_t CpuUtil(const RqAvg& rq, uint32_t cpu_capacity);
+
+// rq->clock_pelt and lost_idle_time for one CPU.
+struct Clock {
+  uint64_t clock_pelt = 0;
+  uint64_t lost_idle_time = 0;
+  uint64_t clock_task = 0;
+
+  // update_rq_clock_pelt(): the task clock moved to `now`; while busy, PELT
+  // time advances by delta * cpu_capacity/1024 * freq_capacity/1024 (each
+  // step truncated, cap_scale()); while idle it is synced to the task clock.
+  void Advance(uint64_t now, bool idle, uint32_t cpu_capacity, uint32_t freq_capacity);
+  // update_idle_rq_clock_pelt(): called as the CPU goes idle; if the rq's
+  // util_sum says it was always running there was no idle time to steal and
+  // the gap is booked as lost.
+  void EnterIdle(const RqAvg& rq);
+  // rq_clock_pelt(): the time PELT signals of this CPU are updated to.
+  uint64_t Now() const { return clock_pelt - lost_idle_time; }
+};
+
+}  // namespace kreplay::sched::pelt
