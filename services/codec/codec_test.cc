@@ -38,6 +38,32 @@ TEST(SchedTrace, RoundTripAcrossManyChunks) {
   EXPECT_TRUE(*back == w);
 }
 
+TEST(SchedTrace, PoliciesAndGroupsTravel) {
+  auto w = MakeWorkload(3, 4, 5);
+  w.tasks[0].policy = workload::SchedPolicy::kRr;
+  w.tasks[0].rt_priority = 50;
+  w.tasks[1].policy = workload::SchedPolicy::kIdle;
+  w.tasks[2].group = "/a/b";
+  w.groups = {{"/a", 512}, {"/a/b", 2048}};
+  auto back = RoundTrip(w, 1024);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == w);
+}
+
+TEST(SchedTrace, UnknownPolicyFromANewerSenderIsRefused) {
+  auto w = MakeWorkload(1, 2, 6);
+  std::vector<v1::TraceChunk> chunks;
+  auto m = EncodeSchedWorkload(w, 1024, [&](v1::TraceChunk&& c) { chunks.push_back(std::move(c)); }, "t");
+  v1::SchedWorkloadHeader h;
+  ASSERT_TRUE(h.ParseFromString(m.header()));
+  h.mutable_tasks(0)->set_policy(9);
+  m.set_header(h.SerializeAsString());
+  SchedTraceAssembler a(m);
+  Status s = a.Add(chunks[0]);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("unknown scheduling policy"), std::string::npos) << s.ToString();
+}
+
 TEST(SchedTrace, ChunksRespectTheBound) {
   auto w = MakeWorkload(3, 20000, 2);
   EncodeSchedWorkload(w, 16384, [&](v1::TraceChunk&& c) { EXPECT_LE(c.payload().size(), 16384u + 64u); }, "t");

@@ -28,6 +28,14 @@ v1::SchedWorkloadHeader MakeHeader(const workload::SchedWorkload& w) {
     p->set_periodic(t.periodic);
     p->set_kind(t.kind);
     p->set_phase_count(t.phases.size());
+    p->set_policy(static_cast<uint32_t>(t.policy));
+    p->set_rt_priority(t.rt_priority);
+    p->set_group(t.group);
+  }
+  for (const auto& g : w.groups) {
+    auto* p = h.add_groups();
+    p->set_path(g.path);
+    p->set_shares(g.shares);
   }
   return h;
 }
@@ -100,8 +108,15 @@ SchedTraceAssembler::SchedTraceAssembler(v1::TraceManifest manifest)
       s.periodic = t.periodic();
       s.kind = t.kind();
       s.phases.reserve(t.phase_count());
+      // An out-of-range policy (a newer sender) is kept out of the enum: the
+      // assembler reports it instead of running a wrong policy.
+      if (t.policy() >= static_cast<uint32_t>(workload::kSchedPolicyCount)) bad_policy_ = true;
+      s.policy = static_cast<workload::SchedPolicy>(bad_policy_ ? 0 : t.policy());
+      s.rt_priority = t.rt_priority();
+      s.group = t.group();
       w_.tasks.push_back(std::move(s));
     }
+    for (const auto& g : h.groups()) w_.groups.push_back({g.path(), g.shares()});
   } else {
     next_ = UINT32_MAX;  // Add() reports it
   }
@@ -113,6 +128,7 @@ Status SchedTraceAssembler::Add(const v1::TraceChunk& c) {
   const std::string where = "trace " + manifest_.digest().substr(0, 12) + " chunk " + std::to_string(c.index());
   if (next_ == UINT32_MAX) return DataLoss("trace " + manifest_.digest() + ": manifest header does not parse");
   if (manifest_.family() != "sched") return InvalidArgument(where + ": family '" + manifest_.family() + "' is not sched");
+  if (bad_policy_) return InvalidArgument(where + ": a task has an unknown scheduling policy (sent by a newer kreplay?)");
   if (c.digest() != manifest_.digest()) return DataLoss(where + ": chunk belongs to trace " + c.digest());
   if (c.index() != next_) return DataLoss(where + ": expected chunk " + std::to_string(next_));
   if (Crc32c(c.payload()) != c.crc32c()) return DataLoss(where + ": CRC32C mismatch");

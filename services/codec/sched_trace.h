@@ -48,6 +48,7 @@ class SchedTraceAssembler {
   uint32_t next_ = 0;
   uint64_t records_ = 0;
   size_t task_ = 0;  // task receiving the next phase
+  bool bad_policy_ = false;  // a task's policy is beyond workload::SchedPolicy
 };
 
 // Convenience for tests and the in-process path: encode then decode.

@@ -9,6 +9,7 @@
 //    and its "loop" (default 1) repeats it.
 #include "services/workload/rtapp.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -102,6 +103,64 @@ const EventPrefix* MatchEvent(const std::string& key) {
   return nullptr;
 }
 
+// rt-app's policy names; SCHED_DEADLINE parses in rt-app but no model has a
+// deadline class, so it is refused here with the field named.
+StatusOr<SchedPolicy> ParsePolicy(const std::string& policy, const std::string& path, const std::string& source) {
+  static const std::pair<const char*, SchedPolicy> kPolicies[] = {
+      {"SCHED_OTHER", SchedPolicy::kNormal}, {"SCHED_BATCH", SchedPolicy::kBatch},
+      {"SCHED_IDLE", SchedPolicy::kIdle},    {"SCHED_FIFO", SchedPolicy::kFifo},
+      {"SCHED_RR", SchedPolicy::kRr}};
+  for (const auto& [name, p] : kPolicies) {
+    if (policy == name) return p;
+  }
+  if (policy == "SCHED_DEADLINE") {
+    return InvalidArgument(source + ": " + path + ": unsupported policy SCHED_DEADLINE (no deadline class is modelled)");
+  }
+  return InvalidArgument(source + ": " + path + ": unknown policy '" + policy +
+                         "' (expected SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR)");
+}
+
+// A task group path: "/" then names separated by '/', no empty, "." or ".."
+// component, at most 16 levels (a cgroup directory tree).
+Status CheckGroupPath(const std::string& g, const std::string& path, const std::string& source) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument(source + ": " + path + ": task group '" + g + "' " + why);
+  };
+  if (g.empty() || g[0] != '/') return bad("must start with '/' (\"/\" alone is the root group)");
+  if (g.size() > 1024) return bad("is too long");
+  if (g == "/") return OkStatus();
+  int depth = 0;
+  size_t start = 1;
+  while (start <= g.size()) {
+    size_t end = g.find('/', start);
+    if (end == std::string::npos) end = g.size();
+    std::string part = g.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return bad("has an empty, '.' or '..' component");
+    if (++depth > 16) return bad("is nested deeper than 16 levels");
+    start = end + 1;
+  }
+  return OkStatus();
+}
+
+// Every group a task names, and every ancestor of a group, gets an entry
+// (1024 shares unless declared, as a new cgroup directory has); sorted by
+// path, which puts each parent before its children.
+void CompleteGroups(SchedWorkload* w) {
+  std::map<std::string, uint64_t> all;
+  for (const auto& g : w->groups) all[g.path] = g.shares;
+  auto add_with_parents = [&](const std::string& path) {
+    for (size_t i = 1; i <= path.size(); ++i) {
+      if (i == path.size() || path[i] == '/') all.emplace(path.substr(0, i), 1024);
+    }
+  };
+  for (const auto& g : w->groups) add_with_parents(g.path);
+  for (const auto& t : w->tasks) {
+    if (!t.group.empty()) add_with_parents(t.group);
+  }
+  w->groups.clear();
+  for (const auto& [path, shares] : all) w->groups.push_back({path, shares});
+}
+
 class Parser {
  public:
   explicit Parser(const std::string& source) : source_(source) {}
@@ -120,6 +179,7 @@ class Parser {
   int64_t ResourceId(const std::string& name);
 
   Status ParseGlobal(const Json& g, SchedWorkload* w, std::string* default_policy);
+  Status ParseGroups(const Json& groups, SchedWorkload* w);
   Status ParseTask(const std::string& name, const Json& t, const std::string& default_policy,
                    SchedWorkload* w);
   // Appends the events of `obj` (a phase, or a task in the one-phase form)
@@ -208,6 +268,7 @@ StatusOr<SchedWorkload> Parser::Parse(std::string_view text) {
       return Error("tasks." + t.name, "duplicate task name after instance expansion");
     }
   }
+  CompleteGroups(&w);
   return w;
 }
 
@@ -219,7 +280,7 @@ Status Parser::ParseGlobal(const Json& g, SchedWorkload* w, std::string* default
       "duration", "calibration", "default_policy", "pi_enabled", "lock_pages", "logdir",
       "log_size", "log_basename", "ftrace", "gnuplot", "io_device", "mem_buffer_size",
       "cumulative_slack", "kreplay_duration_ns", "kreplay_calibration_cpu",
-      "kreplay_calibration_khz"};
+      "kreplay_calibration_khz", "kreplay_taskgroups"};
   for (const auto& [key, value] : g.items()) {
     (void)value;
     if (!kKnown.count(key)) return Error("global." + key, "unknown key");
@@ -259,19 +320,45 @@ Status Parser::ParseGlobal(const Json& g, SchedWorkload* w, std::string* default
   if (g.contains("default_policy")) {
     KREPLAY_ASSIGN_OR_RETURN(*default_policy, String(g["default_policy"], "global.default_policy"));
   }
+  if (g.contains("kreplay_taskgroups")) {
+    KREPLAY_RETURN_IF_ERROR(ParseGroups(g["kreplay_taskgroups"], w));
+  }
   return OkStatus();
 }
 
-Status CheckPolicy(const std::string& policy, const std::string& path, const std::string& source) {
-  if (policy == "SCHED_OTHER") return OkStatus();
-  static const std::set<std::string> kOther = {"SCHED_FIFO", "SCHED_RR", "SCHED_DEADLINE",
-                                               "SCHED_IDLE", "SCHED_BATCH"};
-  if (kOther.count(policy)) {
-    return InvalidArgument(source + ": " + path + ": unsupported policy " + policy +
-                           " (kreplay models SCHED_OTHER only)");
+// global.kreplay_taskgroups: {"/a": {"cpu.shares": 2048}, "/b": {"cpu.weight": 50}}
+// (rt-app has no field for a group's weight; set it on the host).
+Status Parser::ParseGroups(const Json& groups, SchedWorkload* w) {
+  const std::string gp = "global.kreplay_taskgroups";
+  if (!groups.is_object()) return Error(gp, std::string("expected an object, got ") + groups.type_name());
+  for (const auto& [name, v] : groups.items()) {
+    const std::string p = gp + "." + name;
+    KREPLAY_RETURN_IF_ERROR(CheckGroupPath(name, p, source_));
+    if (name == "/") return Error(p, "the root group's weight cannot be set");
+    if (!v.is_object()) return Error(p, "expected an object {\"cpu.shares\": N} or {\"cpu.weight\": N}");
+    TaskGroupSpec spec{name, 1024};
+    bool set = false;
+    for (const auto& [key, x] : v.items()) {
+      (void)x;
+      if (set) return Error(p, "give one of cpu.shares (cgroup v1) or cpu.weight (cgroup v2)");
+      if (key == "cpu.shares") {
+        KREPLAY_ASSIGN_OR_RETURN(int64_t shares, Int(v[key], p + ".cpu.shares"));
+        // cgroup v1 accepts any value and clamps it to [2, 262144].
+        if (shares < 0) return Error(p + ".cpu.shares", "must be >= 0");
+        spec.shares = std::clamp<uint64_t>(static_cast<uint64_t>(shares), kMinGroupShares, kMaxGroupShares);
+      } else if (key == "cpu.weight") {
+        KREPLAY_ASSIGN_OR_RETURN(int64_t weight, Int(v[key], p + ".cpu.weight"));
+        // cgroup v2 refuses values outside [1, 10000] (CGROUP_WEIGHT_MIN/MAX).
+        if (weight < 1 || weight > 10000) return Error(p + ".cpu.weight", "must be in 1..10000, got " + std::to_string(weight));
+        spec.shares = SharesFromCgroupWeight(static_cast<uint64_t>(weight));
+      } else {
+        return Error(p + "." + key, "unknown key (expected cpu.shares or cpu.weight)");
+      }
+      set = true;
+    }
+    w->groups.push_back(spec);
   }
-  return InvalidArgument(source + ": " + path + ": unknown policy '" + policy +
-                         "' (expected SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_DEADLINE)");
+  return OkStatus();
 }
 
 Status Parser::ParseTask(const std::string& name, const Json& t, const std::string& default_policy,
@@ -294,14 +381,30 @@ Status Parser::ParseTask(const std::string& name, const Json& t, const std::stri
   if (t.contains("policy")) {
     KREPLAY_ASSIGN_OR_RETURN(policy, String(t["policy"], path + ".policy"));
   }
-  KREPLAY_RETURN_IF_ERROR(CheckPolicy(policy, policy_path, source_));
-  if (t.contains("priority")) {
-    // For SCHED_OTHER rt-app passes "priority" to setpriority(): the nice value.
+  KREPLAY_ASSIGN_OR_RETURN(spec.policy, ParsePolicy(policy, policy_path, source_));
+  if (IsRealTime(spec.policy)) {
+    // rt-app: a real-time thread's sched_priority, 10 when not given.
+    spec.rt_priority = 10;
+    if (t.contains("priority")) {
+      KREPLAY_ASSIGN_OR_RETURN(int64_t prio, Int(t["priority"], path + ".priority"));
+      if (prio < 1 || prio > 99) {
+        return Error(path + ".priority", policy + " priority must be in 1..99, got " + std::to_string(prio));
+      }
+      spec.rt_priority = static_cast<int>(prio);
+    }
+  } else if (t.contains("priority")) {
+    // For the fair policies rt-app passes "priority" to setpriority(): the nice value.
     KREPLAY_ASSIGN_OR_RETURN(int64_t nice, Int(t["priority"], path + ".priority"));
     if (nice < -20 || nice > 19) {
       return Error(path + ".priority", "nice value must be in -20..19, got " + std::to_string(nice));
     }
     spec.nice = static_cast<int>(nice);
+  }
+  if (t.contains("taskgroup")) {
+    // The key later rt-app versions use to place a thread in a cpu cgroup.
+    KREPLAY_ASSIGN_OR_RETURN(std::string g, String(t["taskgroup"], path + ".taskgroup"));
+    KREPLAY_RETURN_IF_ERROR(CheckGroupPath(g, path + ".taskgroup", source_));
+    spec.group = g == "/" ? "" : g;
   }
   if (t.contains("cpus")) {
     const Json& cpus = t["cpus"];
@@ -320,8 +423,8 @@ Status Parser::ParseTask(const std::string& name, const Json& t, const std::stri
     if (t.contains(dl)) return Error(path + "." + dl, "unsupported key (SCHED_DEADLINE is not modelled)");
   }
 
-  static const std::set<std::string> kTaskKeys = {"instance", "delay",  "policy", "priority",
-                                                  "cpus",     "loop",   "phases", "kreplay_kind"};
+  static const std::set<std::string> kTaskKeys = {"instance", "delay",  "policy",       "priority", "cpus",
+                                                  "loop",     "phases", "kreplay_kind", "taskgroup"};
   if (t.contains("phases")) {
     const Json& phases = t["phases"];
     const std::string pp = path + ".phases";
@@ -344,6 +447,9 @@ Status Parser::ParseTask(const std::string& name, const Json& t, const std::stri
       int64_t loop = 1;
       if (phase.contains("loop")) {
         KREPLAY_ASSIGN_OR_RETURN(loop, Loop(phase["loop"], ph + ".loop"));
+      }
+      if (phase.contains("taskgroup")) {
+        return Error(ph + ".taskgroup", "unsupported key (a task stays in one group; set taskgroup on the task)");
       }
       if (phase.contains("cpus")) {
         return Error(ph + ".cpus", "unsupported key (per-phase affinity is not modelled; set cpus on the task)");
@@ -480,14 +586,20 @@ std::string WriteRtApp(const SchedWorkload& w) {
   global["log_basename"] = "kreplay";
   if (!w.calibration_cpu.empty()) global["kreplay_calibration_cpu"] = w.calibration_cpu;
   if (w.calibration_khz != 0) global["kreplay_calibration_khz"] = w.calibration_khz;
+  if (!w.groups.empty()) {
+    Json groups = Json::object();
+    for (const auto& g : w.groups) groups[g.path] = Json{{"cpu.shares", g.shares}};
+    global["kreplay_taskgroups"] = groups;
+  }
 
   Json tasks = Json::object();
   for (const auto& t : w.tasks) {
     Json task = Json::object();
     task["instance"] = 1;
     task["loop"] = t.loops;
-    task["policy"] = "SCHED_OTHER";
-    task["priority"] = t.nice;
+    task["policy"] = SchedPolicyName(t.policy);
+    task["priority"] = IsRealTime(t.policy) ? t.rt_priority : t.nice;
+    if (!t.group.empty()) task["taskgroup"] = t.group;
     if (t.delay_ns != 0) task["delay"] = RoundToMicros(t.delay_ns);
     if (t.cpu_mask != 0) {
       Json cpus = Json::array();

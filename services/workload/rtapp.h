@@ -9,8 +9,15 @@
 //  - global.duration s (-1 or 0: none) -> duration_ns; calibration is only
 //    type-checked (a real CPU name or ns-per-loop has no model meaning).
 //  - task instance N > 1 -> N tasks "name-0".."name-(N-1)"; delay us;
-//    cpus [..] -> cpu_mask; priority -> nice (-20..19). Policies other than
-//    SCHED_OTHER, dl-* keys and per-phase cpus are rejected.
+//    cpus [..] -> cpu_mask; policy SCHED_OTHER/BATCH/IDLE/FIFO/RR -> policy;
+//    priority -> nice (-20..19, default 0) for the fair policies and
+//    rt_priority (1..99, default 10) for FIFO/RR, as rt-app applies it.
+//    SCHED_DEADLINE, dl-* keys and per-phase cpus or taskgroup are rejected.
+//  - taskgroup "/a/b" (the key later rt-app versions use; "/" = root) ->
+//    group; global.kreplay_taskgroups {"/a": {"cpu.shares": N} or
+//    {"cpu.weight": N}} -> groups (v1 shares clamped to 2..262144, v2 weight
+//    1..10000 converted to shares); every named group's ancestors are added
+//    with the default 1024. Whether a model runs them is the model's call.
 //  - "phases": task loop (default -1) -> loops; each phase's events are
 //    repeated `loop` times (default 1; -1 only in the first phase, which then
 //    becomes the whole, endless program). Without "phases" the task is its
@@ -23,7 +30,7 @@
 //    numbered by name in order of first appearance in the file.
 //  - Unknown keys are errors (rt-app ignores them), except the kreplay_* keys
 //    WriteRtApp adds: global.kreplay_duration_ns, kreplay_calibration_cpu,
-//    kreplay_calibration_khz and tasks.T.kreplay_kind.
+//    kreplay_calibration_khz, kreplay_taskgroups and tasks.T.kreplay_kind.
 // Errors are InvalidArgument "<source>: <field.path>: <what>"; bad JSON gives
 // "<source>: invalid JSON: parse error at line L, column C: ...".
 // Both functions are pure and thread-safe.

@@ -115,10 +115,27 @@ TEST(RtApp, ErrorsNameSourceAndFieldPath) {
   EXPECT_THAT(ErrorOf(R"({"global": {"duraton": 3}, "tasks": {"t": {"run": 1}}})"),
               HasSubstr("global.duraton: unknown key"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"run": 1, "colour": 1}}})"), HasSubstr("tasks.t.colour: unknown key"));
-  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_FIFO", "run": 1}}})"),
-              HasSubstr("tasks.t.policy: unsupported policy SCHED_FIFO"));
-  EXPECT_THAT(ErrorOf(R"({"global": {"default_policy": "SCHED_RR"}, "tasks": {"t": {"run": 1}}})"),
-              HasSubstr("global.default_policy: unsupported policy SCHED_RR"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_DEADLINE", "run": 1}}})"),
+              HasSubstr("tasks.t.policy: unsupported policy SCHED_DEADLINE"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"default_policy": "SCHED_EDF"}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("global.default_policy: unknown policy 'SCHED_EDF'"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_FIFO", "priority": 0, "run": 1}}})"),
+              HasSubstr("tasks.t.priority: SCHED_FIFO priority must be in 1..99, got 0"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"taskgroup": "a", "run": 1}}})"),
+              HasSubstr("tasks.t.taskgroup: task group 'a' must start with '/'"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"taskgroup": "/a//b", "run": 1}}})"),
+              HasSubstr("tasks.t.taskgroup: task group '/a//b' has an empty"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"taskgroup": "/a/../b", "run": 1}}})"), HasSubstr("'..' component"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"phases": {"p": {"taskgroup": "/a", "run": 1}}}}})"),
+              HasSubstr("tasks.t.phases.p.taskgroup: unsupported key"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"kreplay_taskgroups": {"/a": {"cpu.weight": 0}}}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("global.kreplay_taskgroups./a.cpu.weight: must be in 1..10000, got 0"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"kreplay_taskgroups": {"/a": {"cpu.shares": 2, "cpu.weight": 5}}}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("global.kreplay_taskgroups./a: give one of cpu.shares"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"kreplay_taskgroups": {"/a": {"cpu.max": 5}}}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("global.kreplay_taskgroups./a.cpu.max: unknown key"));
+  EXPECT_THAT(ErrorOf(R"({"global": {"kreplay_taskgroups": {"/": {"cpu.shares": 5}}}, "tasks": {"t": {"run": 1}}})"),
+              HasSubstr("the root group's weight cannot be set"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"priority": 25, "run": 1}}})"), HasSubstr("tasks.t.priority: nice value"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"cpus": [1, 64], "run": 1}}})"), HasSubstr("tasks.t.cpus[1]: CPU number"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"loop": 2}}})"), HasSubstr("tasks.t: no events"));
@@ -127,6 +144,91 @@ TEST(RtApp, ErrorsNameSourceAndFieldPath) {
   EXPECT_THAT(ErrorOf(R"({"tasks": []})"), HasSubstr("x.json: tasks: expected an object"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"instance": 2, "run": 1}, "t-1": {"run": 1}}})"),
               HasSubstr("tasks.t-1: duplicate task name"));
+}
+
+TEST(RtApp, PoliciesAndPrioritiesFollowRtApp) {
+  // rt-app: "priority" is the nice value for the fair policies and the
+  // sched_priority for real-time ones, 0 and 10 when not given.
+  auto w = ParseRtApp(R"({"global": {"default_policy": "SCHED_FIFO"}, "tasks": {
+      "rt": {"run": 1}, "rr": {"policy": "SCHED_RR", "priority": 42, "run": 1},
+      "idle": {"policy": "SCHED_IDLE", "run": 1}, "batch": {"policy": "SCHED_BATCH", "priority": 5, "run": 1},
+      "other": {"policy": "SCHED_OTHER", "priority": -4, "run": 1}}})",
+                      "x.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_EQ(w->tasks.size(), 5u);
+  EXPECT_EQ(w->tasks[0].policy, SchedPolicy::kFifo);
+  EXPECT_EQ(w->tasks[0].rt_priority, 10);
+  EXPECT_EQ(w->tasks[1].policy, SchedPolicy::kRr);
+  EXPECT_EQ(w->tasks[1].rt_priority, 42);
+  EXPECT_EQ(w->tasks[2].policy, SchedPolicy::kIdle);
+  EXPECT_EQ(w->tasks[3].policy, SchedPolicy::kBatch);
+  EXPECT_EQ(w->tasks[3].nice, 5);
+  EXPECT_EQ(w->tasks[3].rt_priority, 0);
+  EXPECT_EQ(w->tasks[4].nice, -4);
+  auto again = ParseRtApp(WriteRtApp(*w), "again.json");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *w);
+}
+
+TEST(RtApp, TaskGroupsGetSharesAndTheirAncestors) {
+  auto w = ParseRtApp(R"({"global": {"kreplay_taskgroups": {
+      "/fg": {"cpu.weight": 200}, "/bg/low": {"cpu.shares": 1}, "/bg/big": {"cpu.shares": 999999}}},
+    "tasks": {"a": {"taskgroup": "/fg/app", "run": 1}, "b": {"taskgroup": "/bg/low", "run": 1},
+              "c": {"taskgroup": "/", "run": 1}, "d": {"run": 1}}})",
+                      "x.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  // cgroup v2 weight 200 -> 200 * 1024 / 100 = 2048; v1 shares clamp to
+  // [2, 2^18]; groups without a declaration get the default 1024; parents
+  // first.
+  std::vector<TaskGroupSpec> want = {{"/bg", 1024}, {"/bg/big", 262144}, {"/bg/low", 2}, {"/fg", 2048},
+                                     {"/fg/app", 1024}};
+  EXPECT_EQ(w->groups, want);
+  EXPECT_EQ(w->tasks[0].group, "/fg/app");
+  EXPECT_EQ(w->tasks[1].group, "/bg/low");
+  EXPECT_EQ(w->tasks[2].group, "");  // "/" is the root group
+  EXPECT_EQ(w->tasks[3].group, "");
+  auto again = ParseRtApp(WriteRtApp(*w), "again.json");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *w);
+  EXPECT_EQ(SharesFromCgroupWeight(100), 1024u);
+  EXPECT_EQ(SharesFromCgroupWeight(1), 10u);  // 10.24 rounds to 10
+  EXPECT_EQ(SharesFromCgroupWeight(10000), 102400u);
+}
+
+TEST(SchedWorkloadDigest, NewFieldsCountOnlyWhenSet) {
+  auto w = ParseRtApp(R"({"tasks": {"a": {"run": 1}, "b": {"run": 2}}})", "x.json");
+  ASSERT_TRUE(w.ok());
+  const std::string base = SchedWorkloadDigest(*w);
+  SchedWorkload v = *w;
+  v.tasks[0].policy = SchedPolicy::kFifo;
+  v.tasks[0].rt_priority = 10;
+  EXPECT_NE(SchedWorkloadDigest(v), base);
+  v = *w;
+  v.tasks[1].group = "/g";
+  EXPECT_NE(SchedWorkloadDigest(v), base);
+  std::string with_group = SchedWorkloadDigest(v);
+  v.groups = {{"/g", 2048}};
+  EXPECT_NE(SchedWorkloadDigest(v), with_group);
+  // The defaults hash as before the fields existed: this workload's digest
+  // as computed by the format without them (pinned when they were added).
+  SchedWorkload old;
+  old.duration_ns = 2'000'000'000;
+  old.calibration_khz = 1'100'000;
+  old.calibration_cpu = "A57";
+  SchedTaskSpec a;
+  a.name = "a";
+  a.nice = -3;
+  a.delay_ns = 5;
+  a.loops = -1;
+  a.cpu_mask = 3;
+  a.periodic = true;
+  a.kind = "periodic";
+  a.phases = {{PhaseOp::kRun, 1'000'000, 0}, {PhaseOp::kTimer, 16'000'000, 0}};
+  SchedTaskSpec b;
+  b.name = "b";
+  b.phases = {{PhaseOp::kRuntime, 7, 0}, {PhaseOp::kSleep, 9, 0}};
+  old.tasks = {a, b};
+  EXPECT_EQ(SchedWorkloadDigest(old), "6953d658c18c05ab81b9525c41076d0a7d08bccd6130a80497841a4382e0204f");
 }
 
 TEST(RtApp, BadJsonReportsLineAndColumn) {

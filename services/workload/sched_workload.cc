@@ -16,6 +16,22 @@ const char* PhaseOpName(PhaseOp op) {
   return "?";
 }
 
+const char* SchedPolicyName(SchedPolicy p) {
+  switch (p) {
+    case SchedPolicy::kNormal: return "SCHED_OTHER";
+    case SchedPolicy::kBatch: return "SCHED_BATCH";
+    case SchedPolicy::kIdle: return "SCHED_IDLE";
+    case SchedPolicy::kFifo: return "SCHED_FIFO";
+    case SchedPolicy::kRr: return "SCHED_RR";
+  }
+  return "?";
+}
+
+uint64_t SharesFromCgroupWeight(uint64_t weight) {
+  // DIV_ROUND_CLOSEST(weight * 1024, CGROUP_WEIGHT_DFL).
+  return (weight * 1024 + 50) / 100;
+}
+
 struct SchedDigestBuilder::Impl {
   Sha256 h;
   std::string buf;  // fixed-width phase fields, fed in blocks
@@ -44,6 +60,16 @@ void SchedDigestBuilder::AddTask(const SchedTaskSpec& t) {
   h.UpdateU64(t.periodic ? 1 : 0);
   h.UpdateField(t.kind);
   h.UpdateU64(t.phases.size());
+  // Added after the first format: only when set, so older digests stand.
+  if (t.policy != SchedPolicy::kNormal || t.rt_priority != 0) {
+    h.UpdateField("policy");
+    h.UpdateU64(static_cast<uint64_t>(t.policy));
+    h.UpdateU64(static_cast<uint64_t>(static_cast<int64_t>(t.rt_priority)));
+  }
+  if (!t.group.empty()) {
+    h.UpdateField("group");
+    h.UpdateField(t.group);
+  }
   // The same bytes as Sha256::UpdateU64 per field (little-endian), fed in
   // blocks: one digest call per 8-byte field costs more than the hashing.
   constexpr size_t kRecord = 24, kBlock = 64 * 1024;
@@ -65,11 +91,23 @@ void SchedDigestBuilder::AddTask(const SchedTaskSpec& t) {
   h.Update(std::string_view(buf.data(), used));
 }
 
+void SchedDigestBuilder::AddGroups(const std::vector<TaskGroupSpec>& groups) {
+  if (groups.empty()) return;
+  Sha256& h = impl_->h;
+  h.UpdateField("groups");
+  h.UpdateU64(groups.size());
+  for (const auto& g : groups) {
+    h.UpdateField(g.path);
+    h.UpdateU64(g.shares);
+  }
+}
+
 std::string SchedDigestBuilder::Finish() { return impl_->h.HexDigest(); }
 
 std::string SchedWorkloadDigest(const SchedWorkload& w) {
   SchedDigestBuilder b(w.duration_ns, w.calibration_khz, w.calibration_cpu, w.tasks.size());
   for (const auto& t : w.tasks) b.AddTask(t);
+  b.AddGroups(w.groups);
   return b.Finish();
 }
 

@@ -35,15 +35,47 @@ struct Phase {
   bool operator==(const Phase&) const = default;
 };
 
+// The task's scheduling policy (sched_setscheduler()); which ones a model
+// runs is the model's to say (it refuses the others by name).
+enum class SchedPolicy : uint8_t {
+  kNormal = 0,  // SCHED_OTHER (SCHED_NORMAL): the fair class, weight from nice
+  kBatch = 1,   // SCHED_BATCH: fair, never preempts at wake-up
+  kIdle = 2,    // SCHED_IDLE: fair, weight 3 whatever the nice value
+  kFifo = 3,    // SCHED_FIFO: real-time, fixed priority 1..99, no slice
+  kRr = 4,      // SCHED_RR: real-time, fixed priority, round-robin slice
+};
+constexpr int kSchedPolicyCount = 5;
+// "SCHED_OTHER", "SCHED_BATCH", ... as sched_setscheduler(2) and rt-app name them.
+const char* SchedPolicyName(SchedPolicy p);
+inline bool IsRealTime(SchedPolicy p) { return p == SchedPolicy::kFifo || p == SchedPolicy::kRr; }
+
+// A task group (a cgroup with the cpu controller): its path from the root
+// ("/a", "/a/b") and its share of its parent, in the kernel's tg->shares
+// units (1024 = the default; cgroup v1 cpu.shares as written, a v2
+// cpu.weight w as w * 1024 / 100 rounded, as cpu_weight_write_u64() does).
+struct TaskGroupSpec {
+  std::string path;
+  uint64_t shares = 1024;
+  bool operator==(const TaskGroupSpec&) const = default;
+};
+// sched_group_set_shares() clamps to [MIN_SHARES, MAX_SHARES].
+inline constexpr uint64_t kMinGroupShares = 2;
+inline constexpr uint64_t kMaxGroupShares = uint64_t{1} << 18;
+// cgroup v2 cpu.weight (1..10000, default 100) in tg->shares units.
+uint64_t SharesFromCgroupWeight(uint64_t weight);
+
 struct SchedTaskSpec {
   std::string name;
-  int nice = 0;              // -20..19
+  int nice = 0;              // -20..19 (fair policies)
   int64_t delay_ns = 0;      // first activation
   int64_t loops = 1;         // program repetitions; -1 = until duration ends
   uint64_t cpu_mask = 0;     // 0 = any
   bool periodic = false;     // contains a timer phase
   std::string kind;          // "interactive" | "batch" | "periodic" | ...
   std::vector<Phase> phases;
+  SchedPolicy policy = SchedPolicy::kNormal;
+  int rt_priority = 0;       // 1..99 for SCHED_FIFO/SCHED_RR, else 0
+  std::string group;         // task group path ("" = the root group)
   bool operator==(const SchedTaskSpec&) const = default;
 };
 
@@ -52,12 +84,18 @@ struct SchedWorkload {
   int64_t duration_ns = 0;   // 0 = until every task has finished its loops
   uint64_t calibration_khz = 0;     // top OPP of the calibration CPU
   std::string calibration_cpu;      // cluster name on the run's platform, "" = biggest
+  // Every task group a task names and each ancestor, parents first; empty
+  // when all tasks are in the root group.
+  std::vector<TaskGroupSpec> groups;
   bool operator==(const SchedWorkload&) const = default;
 };
 
 // Content digest: hex SHA-256 over every field (length-prefixed), so it
 // changes whenever any input of a model run changes. Run keys use it, and a
-// worker that regenerates a synthetic workload checks it.
+// worker that regenerates a synthetic workload checks it. Policy, priority,
+// group and the group table are hashed only when not the defaults, so a
+// workload without them keeps the digest it had before they existed (and
+// stored results stay reusable).
 std::string SchedWorkloadDigest(const SchedWorkload& w);
 
 // SchedWorkloadDigest fed one task at a time, for producers that never hold
@@ -69,6 +107,8 @@ class SchedDigestBuilder {
                      size_t task_count);
   ~SchedDigestBuilder();
   void AddTask(const SchedTaskSpec& t);
+  // The workload's group table; optional, at most once, before Finish().
+  void AddGroups(const std::vector<TaskGroupSpec>& groups);
   std::string Finish();  // REQUIRES: called once, after task_count AddTask calls
 
  private:

@@ -160,6 +160,22 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
   return o;
 }
 
+// What the LSK 3.10 models do not model is refused by name rather than run
+// as something else: real-time and idle/batch policies and task groups.
+Status CheckModelled(const workload::SchedWorkload& w) {
+  for (const auto& t : w.tasks) {
+    if (t.policy != workload::SchedPolicy::kNormal) {
+      return InvalidArgument("sched: task '" + t.name + "' has policy " + workload::SchedPolicyName(t.policy) +
+                             ", which sched.cfs and sched.hmp do not model (SCHED_OTHER only)");
+    }
+    if (!t.group.empty()) {
+      return InvalidArgument("sched: task '" + t.name + "' is in task group '" + t.group +
+                             "'; sched.cfs and sched.hmp do not model group scheduling");
+    }
+  }
+  return OkStatus();
+}
+
 model::RunFn MakeRun(Policy policy) {
   return [policy](const model::RunInput& in) -> StatusOr<model::Result> {
     if (!in.params) return InvalidArgument("sched: params missing");
@@ -167,6 +183,7 @@ model::RunFn MakeRun(Policy policy) {
     const auto* w = in.WorkloadAs<workload::SchedWorkload>();
     if (!platform) return InvalidArgument("sched: platform missing");
     if (!w) return InvalidArgument("sched: scheduler workload missing");
+    KREPLAY_RETURN_IF_ERROR(CheckModelled(*w));
     KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
     return RunSchedSim(*platform, *w, o, in.seed, in.cancel, nullptr, in.ObserverAs<model::SchedObserver>());
   };

@@ -96,6 +96,34 @@ TEST(SchedModels, RejectsBadInputs) {
   EXPECT_EQ(hmp->run(missing).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(SchedModels, RefuseWhatTheyDoNotModel) {
+  // Real-time policies and task groups are not in the LSK 3.10 models: a run
+  // with them is an error naming the task, never a fair-class approximation.
+  model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("sched").ok());
+  ASSERT_TRUE(RegisterSchedModels(reg).ok());
+  workload::Platform p = Builtin("juno-r0");
+  for (const char* name : {"sched.cfs", "sched.hmp"}) {
+    const model::ModelInfo* m = reg.Find(name);
+    model::ParamSet ok = Params(*m);
+    workload::SchedWorkload w = Mixed(10 * kMs);
+    w.tasks[1].policy = workload::SchedPolicy::kFifo;
+    w.tasks[1].rt_priority = 10;
+    model::RunInput in{&ok, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
+    auto r = m->run(in);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_NE(r.status().message().find("task 'periodic0' has policy SCHED_FIFO"), std::string::npos)
+        << r.status().ToString();
+    w = Mixed(10 * kMs);
+    w.tasks[2].group = "/g";
+    w.groups = {{"/g", 512}};
+    model::RunInput in2{&ok, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
+    r = m->run(in2);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_NE(r.status().message().find("task group '/g'"), std::string::npos) << r.status().ToString();
+  }
+}
+
 TEST(SchedModels, CancelFlagStopsTheRun) {
   std::atomic<bool> cancel{true};
   workload::Platform p = Builtin("juno-r0");
