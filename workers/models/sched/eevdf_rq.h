@@ -17,7 +17,8 @@
 //    (v_i - ref) * W, exact (no division).
 //  - update_entity_lag(): vlag = V - v_i clamped to +-calc_delta_fair(limit):
 //    limit = max(2 * slice, TICK_NSEC) in 6.6..6.16, the largest slice on the
-//    queue + TICK_NSEC from 6.17 ("sched/fair: Increase max lag clamping").
+//    queue + TICK_NSEC from 6.17 (Vincent Guittot's "manage lag and run to
+//    parity with different slices" series, tip sched/core July 2025).
 //  - place_entity(): PLACE_LAG (the saved lag scaled by (W + w_i) / W so it
 //    survives the entity's own effect on V), PLACE_DEADLINE_INITIAL (a new
 //    task's first deadline is half a slice away), PLACE_REL_DEADLINE (6.12+:
