@@ -126,6 +126,8 @@ class BcacheSim final : public sim::EventHandler {
   bool Cached(uint32_t volume, uint64_t sector, uint64_t sectors) const;
   uint16_t prio(uint32_t bucket) const { return prio_[bucket]; }
   uint32_t bucket_dirty_sectors(uint32_t bucket) const { return buckets_[bucket].dirty; }
+  // bch_can_invalidate_bucket(): the allocator may reuse the bucket now.
+  bool Reclaimable(uint32_t bucket) const { return CanInvalidate(bucket); }
   uint64_t dirty_sectors(uint32_t volume) const { return vols_[volume].dirty; }
   int64_t writeback_rate(uint32_t volume) const { return vols_[volume].rate.rate(); }
   uint32_t in_use() const { return in_use_; }
@@ -156,11 +158,16 @@ class BcacheSim final : public sim::EventHandler {
   };
   struct Bucket {
     uint32_t live = 0;     // valid sectors
-    uint32_t dirty = 0;    // valid dirty sectors (GC_MARK_DIRTY while > 0)
+    uint32_t dirty = 0;    // valid dirty sectors
     uint32_t gc_used = 0;  // GC_SECTORS_USED: bucket_size at allocation, live at GC
     uint8_t gen = 0;
-    uint8_t state = 0;     // kFree, kOpen, kFilled
+    uint8_t state = 0;     // kUnused, kFree, kOpen, kFilled
     bool move = false;     // chosen by moving GC
+    // GC_MARK_DIRTY: set when dirty data is written into the bucket
+    // (bch_data_insert_start()), recomputed only by GC (btree_gc_start(),
+    // __bch_btree_mark_key()): a bucket cleaned by writeback keeps it, and
+    // stays unreclaimable, until the next GC.
+    bool mark_dirty = false;
   };
   struct OpenBucket {
     int64_t bucket = -1;
@@ -247,6 +254,8 @@ class BcacheSim final : public sim::EventHandler {
   void InvalidateBatch();
   void Invalidate(uint32_t b);
   bool CanInvalidate(uint32_t b) const;
+  // A bucket's dirty count dropped: one more bucket GC would make reclaimable?
+  void NoteCleaned(uint32_t b);
   void CountInserted(uint64_t sectors);
   void Gc();
   void MovingGc();
@@ -293,6 +302,10 @@ class BcacheSim final : public sim::EventHandler {
   uint64_t avail_;
   uint32_t in_use_ = 0;
   bool gc_pending_ = false;
+  bool in_gc_ = false;
+  bool invalidate_needs_gc_ = false;  // ca->invalidate_needs_gc
+  uint32_t stale_marks_ = 0;          // filled buckets GC_MARK_DIRTY without dirty data
+  int64_t io_submit_override_ = -1;   // >= 0: submit time the congestion accounting uses
   bool cur_measured_ = false;
   bool cur_sync_ = false;       // the current bio is REQ_SYNC
   uint32_t cur_task_ = 0;       // the current bio's task (sequential detection)

@@ -183,12 +183,15 @@ TEST(BcacheRead, MissCollisionDropsTheInsert) {
 TEST(BcacheRead, HitResetsPriority) {
   Rig rig = MakeRig(Quiet());  // 16 buckets of 1024 sectors
   // bch_rescale_priorities(): every 16 * 1024 / 1024 = 16 sectors of
-  // non-bypassed IO all bucket priorities drop by one. With 16-sector IOs
-  // that is once per IO, starting with the first (c->rescale starts at 0).
+  // non-bypassed IO the priorities of all buckets not pinned drop by one.
+  // c->rescale starts at 0 and gains 16 once per call, so after A's 1024
+  // sectors it stays negative and every later call drops them once. A fills
+  // its bucket, which then leaves the open list (bch_alloc_sectors()) and is
+  // no longer pinned; it was allocated (prio 32768) after its own rescale.
   std::vector<BlockRequest> reqs;
-  reqs.push_back(Req(0, BlockOp::kWrite, 0, 8192));  // A: its bucket starts at 32768
+  reqs.push_back(Req(0, BlockOp::kWrite, 0, 512 * kKiB));  // A: a whole bucket
   const int k = 10;
-  for (int i = 1; i <= k; ++i) reqs.push_back(Req(i * kMs, BlockOp::kWrite, i * 64 * kKiB, 8192));
+  for (int i = 1; i <= k; ++i) reqs.push_back(Req(i * kMs, BlockOp::kWrite, kMiB + i * 64 * kKiB, 8192));
   reqs.push_back(Req(100 * kMs, BlockOp::kRead, 0, 8192));  // hit on A
   const BlockWorkload w = Trace(reqs);
   ASSERT_TRUE(rig.sim->Start(w).ok());
@@ -321,6 +324,86 @@ TEST(BcacheReplacement, DirtyBucketsSurviveEvictionPressure) {
   }
 }
 
+TEST(BcacheReplacement, BucketCleanedByWritebackIsReusableOnlyAfterGc) {
+  // bch_data_insert_start() marks a bucket GC_MARK_DIRTY when dirty data is
+  // written to it; writeback making the key clean (write_dirty_finish())
+  // does not touch the mark; bch_can_invalidate_bucket() takes only GC_MARK
+  // 0 / RECLAIMABLE buckets, and only GC recomputes marks (btree_gc_start(),
+  // __bch_btree_mark_key()). 64 buckets: GC when more than 64 * 1024 / 16 =
+  // 4096 sectors were inserted. X fills bucket 0, a small miss opens bucket
+  // 1 (so bucket 0 is no longer the open, pinned one); then two 1 MiB
+  // misses (2048 sectors inserted each) take the count below zero: GC.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  Rig rig = MakeRig(c, 32 * kMiB);
+  const BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 0, 512 * kKiB),  // X: a whole bucket, dirty
+                                 Req(10 * kMs, BlockOp::kRead, 8 * kMiB, 4096),
+                                 Req(2 * kSec, BlockOp::kRead, 16 * kMiB, kMiB),
+                                 Req(2100 * kMs, BlockOp::kRead, 18 * kMiB, kMiB),
+                                 Req(5 * kSec, BlockOp::kRead, 30 * kMiB, 4096)});
+  ASSERT_TRUE(rig.sim->Start(w).ok());
+  rig.sim->RunUntil(1 * kSec);
+  const int64_t b = rig.sim->BucketOf(0, 0);
+  ASSERT_GE(b, 0);
+  const auto bucket = static_cast<uint32_t>(b);
+  EXPECT_EQ(rig.sim->bucket_dirty_sectors(bucket), 0u);  // written back
+  EXPECT_EQ(rig.sim->Stats().gc_runs, 0u);               // 4096 - 1032 >= 0: not yet
+  EXPECT_FALSE(rig.sim->Reclaimable(bucket));            // still GC_MARK_DIRTY
+  rig.sim->RunUntil(3 * kSec);
+  EXPECT_EQ(rig.sim->Stats().gc_runs, 1u);
+  EXPECT_TRUE(rig.sim->Reclaimable(bucket));
+}
+
+TEST(BcacheReplacement, LruSkipsACleanedBucketUntilGcAndPicksTheOldestReclaimable) {
+  // 16 buckets, lru, free lists sized from roundup_pow_of_two(16) >> 10 = 0
+  // (at least 1): the allocator invalidates one bucket when a single free
+  // bucket is left. R0..R13 fill buckets 0-13 with clean misses; X (dirty)
+  // fills bucket 14 and is written back at once. That is 15 inserts of
+  // 1024 sectors: GC after every second one, the last after R13, so X's
+  // bucket is still GC_MARK_DIRTY. Reads then hit R0..R13 in order (a hit
+  // resets its bucket's prio to 32768; each request first ages all
+  // unpinned buckets by one), leaving R0's bucket the oldest of them and X's
+  // older still. The next miss needs bucket 15, the last free one, so the
+  // allocator invalidates first: bucket_prio() would pick X, but
+  // bch_can_invalidate_bucket() refuses it, so R0's bucket goes.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  Rig rig = MakeRig(c);
+  std::vector<BlockRequest> reqs;
+  int64_t t = 0;
+  for (int i = 0; i < 14; ++i) reqs.push_back(Req(t += 100 * kMs, BlockOp::kRead, i * kMiB, 512 * kKiB));
+  reqs.push_back(Req(t += 100 * kMs, BlockOp::kWrite, 100 * kMiB, 512 * kKiB));  // X
+  for (int i = 0; i < 14; ++i) reqs.push_back(Req(t += 100 * kMs, BlockOp::kRead, i * kMiB, 4096));
+  reqs.push_back(Req(t += 100 * kMs, BlockOp::kRead, 200 * kMiB, 512 * kKiB));
+  const BcacheStats s = RunOk(rig, Trace(reqs));
+  EXPECT_EQ(s.writeback_sectors, 1024u);
+  EXPECT_EQ(s.buckets_invalidated, 1u);
+  EXPECT_TRUE(rig.sim->Cached(0, 100 * kMiB / 512, 1024));  // X stays
+  EXPECT_FALSE(rig.sim->Cached(0, 0, 1));                   // R0 was reused
+  EXPECT_TRUE(rig.sim->Cached(0, kMiB / 512, 1024));
+}
+
+TEST(BcacheCongestion, MovingGcIoFeedsTheCongestionEstimate) {
+  // read_moving() submits with bch_submit_bbio() and read_moving_endio()
+  // ends in bch_bbio_endio() -> bch_bbio_count_io_errors(): a moving-GC read
+  // slower than congested_read_threshold_us lowers c->congested as any
+  // foreground cache read does. The SSD reads take 3 ms (> 2 ms); the
+  // foreground IO here is writes only (100 us, under the 20 ms threshold),
+  // which cannot lower it.
+  BcacheConfig c = Quiet();
+  c.congested_read_threshold_us = 2000;
+  c.congested_write_threshold_us = 20000;
+  Rig rig = MakeRig(c, 8 * kMiB, 1, 3 * kMs, 100 * kUs);
+  // A whole bucket, then half of it overwritten (512 sectors inserted: GC,
+  // which finds bucket 0 half used and moves its live half).
+  const BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 0, 512 * kKiB), Req(kSec, BlockOp::kWrite, 0, 256 * kKiB),
+                                 Req(2 * kSec, BlockOp::kWrite, 50 * kMiB, 4096)});
+  const BcacheStats s = RunOk(rig, w);
+  EXPECT_EQ(s.gc_runs, 1u);
+  EXPECT_EQ(s.moving_gc_sectors, 512u);
+  EXPECT_LT(rig.sim->congestion_counter(), 0);
+}
+
 TEST(BcacheReplacement, FifoAndRandomAreDeterministic) {
   for (Replacement r : {Replacement::kFifo, Replacement::kRandom, Replacement::kLru}) {
     std::vector<BlockRequest> reqs;
@@ -430,9 +513,10 @@ TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
   const BcacheStats s = RunOk(rig, Trace(reqs));
   // The rule, replayed: write i is written back iff in_use <= 40 when it
   // arrives. Each write takes a new bucket (bch_bucket_alloc: one bucket less
-  // available, in_use recomputed); every 1024 inserted sectors (1/16 of the
-  // cache) sectors_to_gc goes negative on alternate writes and GC recounts
-  // the available buckets: those without dirty data, the open one included.
+  // available, in_use recomputed) and fills it, so the bucket leaves the open
+  // list and is not pinned; every 1024 inserted sectors (1/16 of the cache)
+  // sectors_to_gc goes negative on alternate writes and GC recounts the
+  // available buckets (bch_btree_gc_finish(): unpinned, not GC_MARK_DIRTY).
   uint64_t expected_dirty = 0;
   int64_t avail = 16, sectors_to_gc = 1024;
   int in_use = 0;
@@ -446,13 +530,48 @@ TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
     if (sectors_to_gc < 0) {
       sectors_to_gc = 1024;
       int dirty_closed = 0;
-      for (int j = 0; j < i; ++j) dirty_closed += dirty[j];
+      for (int j = 0; j <= i; ++j) dirty_closed += dirty[j];
       avail = 16 - dirty_closed;
       in_use = static_cast<int>((16 - avail) * 100 / 16);
     }
   }
   EXPECT_EQ(s.dirty_sectors_end, expected_dirty);
   EXPECT_EQ(rig.backing[0]->Count(true), 12u - expected_dirty / 1024);
+}
+
+TEST(BcacheWriteback, DelayFollowsEveryFullPassAndAWakeUpDoesNotCutItShort) {
+  // bch_writeback_thread() (writeback.c, v6.1): after every pass that
+  // searched the whole index (refill_dirty() true) the thread sleeps
+  // writeback_delay (30 s) in a loop of schedule_timeout_interruptible()
+  // calls, including after a pass that found nothing and cleared has_dirty.
+  // bch_writeback_add() wakes it with wake_up_process(): that ends one
+  // schedule_timeout call early, and the loop sleeps the time left.
+  //
+  // A (t = 0) starts pass 1 at once (the thread sleeps in schedule() with
+  // nothing dirty); the pass ends when A's backing write completes, at t1 =
+  // 100 us (SSD read) + 10 ms (HDD write). Sleep to t1 + 30 s; pass 2 finds
+  // nothing, clears has_dirty and sleeps to t1 + 60 s. B, written at 40 s,
+  // therefore goes back at t1 + 60 s, not at 40 s.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  Rig rig = MakeRig(c);
+  const BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 0, 4096), Req(40 * kSec, BlockOp::kWrite, kMiB, 4096),
+                                 Req(70 * kSec, BlockOp::kRead, 8 * kMiB, 4096)});
+  const int64_t t1 = 100 * kUs + 10 * kMs;
+  ASSERT_TRUE(rig.sim->Start(w).ok());
+  rig.sim->RunUntil(t1 + 1);
+  EXPECT_EQ(rig.sim->dirty_sectors(0), 0u);  // A went back at once
+  rig.sim->RunUntil(t1 + 60 * kSec - 1);
+  EXPECT_EQ(rig.sim->dirty_sectors(0), 8u);  // B still waits
+  rig.sim->RunUntil(t1 + 61 * kSec);
+  EXPECT_EQ(rig.sim->dirty_sectors(0), 0u);
+  int64_t b_issued = -1;
+  for (const auto& io : rig.backing[0]->ios) {
+    if (io.write && io.offset == kMiB) b_issued = io.now;
+  }
+  // B's writeback: the SSD read is issued when the sleep ends, the backing
+  // write when that read completes.
+  EXPECT_EQ(b_issued, t1 + 60 * kSec + 100 * kUs);
 }
 
 // ---------------------------------------------------------------- timing
