@@ -42,7 +42,7 @@ enum class TaskFallback { kPerVolume, kSingle };  // when the trace has no task 
 struct BcacheConfig {
   VersionTraits version = {"6.1", true, true, true, true};
   uint64_t bucket_bytes = 512 * 1024;
-  uint32_t block_bytes = 4096;
+  uint32_t block_bytes = 512;  // make-bcache's default on 512 B devices (the model resolves it from the profiles)
   CacheMode mode = CacheMode::kWritethrough;
   uint64_t sequential_cutoff_bytes = 4 * 1024 * 1024;
   uint32_t congested_read_threshold_us = 2000;

@@ -2,7 +2,9 @@
 // are derived here from the kernel rules the model mirrors.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "services/model/params.h"
@@ -92,7 +94,9 @@ TEST(BcacheBypass, StreamExpiresAfterFiveSeconds) {
 }
 
 TEST(BcacheBypass, UnalignedIoIsBypassed) {
-  Rig rig = MakeRig(Quiet());
+  BcacheConfig c = Quiet();
+  c.block_bytes = 4096;
+  Rig rig = MakeRig(c);
   // block_size 4096: offset 512 and a 2 KiB write are both unaligned.
   const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kRead, 512, 4096), Req(kMs, BlockOp::kWrite, 8192, 2048)}));
   EXPECT_EQ(s.cache_bypass_misses, 1u);
@@ -599,6 +603,43 @@ TEST(BcacheReplay, RejectsIoBeyondTheBackingDevice) {
 }
 
 // ---------------------------------------------------------------- registry + real devices
+
+TEST(BcacheModel, DefaultBlockSizeIsTheDevicesLogicalBlockSize) {
+  // make-bcache without --block takes the largest logical block size
+  // (BLKSSZGET) of the devices it formats; every shipped profile has 512 B
+  // logical blocks, so IO aligned to 512 B (as in MSR or blkparse traces)
+  // is cached, while an explicit 4 KiB block size bypasses it as unaligned
+  // (check_should_bypass()).
+  model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("blockcache").ok());
+  ASSERT_TRUE(RegisterBcacheModels(reg).ok());
+  for (const char* name : {"bcache", "bcache.stack"}) {
+    const model::ModelInfo* m = reg.Find(name);
+    ASSERT_NE(m, nullptr);
+    const bool stack = std::string(name) == "bcache.stack";
+    const std::string block = stack ? "l1_block_size" : "block_size";
+    const uint64_t expected_block = 512;
+    for (int64_t explicit_block : {int64_t{0}, int64_t{4096}}) {
+      std::map<std::string, model::ParamValue> given;
+      if (explicit_block) given[block] = explicit_block;
+      auto params = model::ResolveParams(m->params, given, "params");
+      ASSERT_TRUE(params.ok()) << params.status().ToString();
+      // 3 KiB at byte 1536: aligned to 512 B, not to 4 KiB.
+      BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 1536, 3072), Req(kSec, BlockOp::kRead, 1536, 3072)});
+      model::RunInput in;
+      in.params = &*params;
+      in.workload = model::AnyRef::Of(&w);
+      in.seed = 1;
+      auto r = m->run(in);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      const uint64_t used_block = explicit_block ? static_cast<uint64_t>(explicit_block) : expected_block;
+      const bool aligned = 1536 % used_block == 0 && 3072 % used_block == 0;
+      const std::string pre = stack ? "l1." : "";
+      EXPECT_EQ(r->scalars.at(pre + "bypassed_bytes").value, aligned ? 0 : 2 * 3072) << name << " " << explicit_block;
+      EXPECT_EQ(r->scalars.at(pre + "cache_hits").value, aligned ? 1 : 0) << name << " " << explicit_block;
+    }
+  }
+}
 
 TEST(BcacheModel, RegistersAndRunsWithShippedProfiles) {
   model::Registry reg;
