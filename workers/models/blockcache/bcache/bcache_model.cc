@@ -22,7 +22,10 @@ using model::MetricSpec;
 using model::ParamSpec;
 using model::ParamType;
 
-constexpr char kVersion[] = "1.0.0";
+// 1.1.0: writeback_delay after every full pass, GC_MARK_DIRTY until GC and
+// invalidate_needs_gc, pinned buckets at GC, moving-GC congestion, block_size
+// from the devices, per-request sync flags.
+constexpr char kVersion[] = "1.1.0";
 
 constexpr double kMaxBytes = 1125899906842624.0;  // 1 PiB
 
@@ -61,7 +64,11 @@ std::vector<ParamSpec> Params() {
       model::BoolParam("writeback_running", true, "Background writeback on (sysfs writeback_running); off keeps dirty data."),
       model::BoolParam("copy_gc_enabled", true, "Moving GC after each GC compacts the least used buckets."),
       model::BoolParam("sync_writes", false,
-           "Treat trace writes as REQ_SYNC: writeback mode then caches them up to 70 % of buckets in use (else 40 %)."),
+           "Treat every trace write as REQ_SYNC: writeback mode then caches them up to 70 % of buckets in use (else "
+           "40 %)."),
+      model::BoolParam("sync_from_trace", true,
+           "Writes the trace marks synchronous (blkparse RWBS S, FUA, preflush F or M) are REQ_SYNC. Formats without "
+           "sync flags (MSR, fio iolog, Alibaba, Tencent) mark none, so only sync_writes applies to them."),
       model::EnumParam("task_fallback", "per_volume", {"per_volume", "single"},
            "Task used for sequential detection when the trace has no task IDs: one per volume or one for all."),
       model::DoubleParam("speed", "x", 1.0, 1e-6, 1e6, "Open-loop replay: issue at recorded time / speed."),
@@ -139,6 +146,7 @@ StatusOr<BcacheConfig> ConfigFrom(const model::ParamSet& p, uint64_t seed, const
   c.copy_gc = p.Bool(own("copy_gc_enabled"));
   c.writeback_running = p.Bool(own("writeback_running"));
   c.sync_writes = p.Bool("sync_writes");
+  c.sync_from_trace = p.Bool("sync_from_trace");
   c.task_fallback = p.Str("task_fallback") == "single" ? TaskFallback::kSingle : TaskFallback::kPerVolume;
   c.speed = p.Double("speed");
   c.queue_depth = static_cast<uint32_t>(p.Int("queue_depth"));

@@ -252,7 +252,7 @@ void BcacheSim::Arrive(uint64_t index) {
   const int64_t now = sim_.Now();
   const BlockRequest& r = w_->requests[index];
   const bool measured = index >= cfg_.warmup_requests && now >= cfg_.warmup_ns;
-  const int64_t done = Serve(r, measured, cfg_.sync_writes);
+  const int64_t done = Serve(r, measured, cfg_.sync_writes || (cfg_.sync_from_trace && r.sync));
   ++issued_;
   last_completion_ = std::max(last_completion_, done);
   const uint64_t n = w_->requests.size();

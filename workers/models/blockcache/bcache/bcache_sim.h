@@ -54,7 +54,8 @@ struct BcacheConfig {
   bool writeback_consider_fragment = true;
   bool copy_gc = true;                  // c->copy_gc_enabled (moving GC)
   bool writeback_running = true;        // dc->writeback_running (sysfs)
-  bool sync_writes = false;             // treat trace writes as REQ_SYNC (should_writeback)
+  bool sync_writes = false;             // treat every trace write as REQ_SYNC (should_writeback)
+  bool sync_from_trace = true;          // so is a write the trace marks sync (BlockRequest::sync)
   TaskFallback task_fallback = TaskFallback::kPerVolume;
   double speed = 1.0;         // open loop: issue time = recorded time / speed
   uint32_t queue_depth = 0;   // > 0: closed loop at this depth, recorded times ignored

@@ -391,7 +391,7 @@ TEST(BcacheStackModel, RegistersAndReportsPerLevel) {
   ASSERT_TRUE(RegisterBcacheModels(reg).ok());
   const model::ModelInfo* m = reg.Find("bcache.stack");
   ASSERT_NE(m, nullptr);
-  EXPECT_EQ(m->version, "1.0.0");
+  EXPECT_EQ(m->version, "1.1.0");
   for (const auto& p : m->params) EXPECT_FALSE(p.help.empty()) << p.name;
   auto params = model::ResolveParams(
       m->params, {{"l1_cache_size", int64_t{256} << 20}, {"l2_cache_size", int64_t{1} << 30}}, "params");

@@ -504,30 +504,21 @@ TEST(BcacheWriteback, WritesBackInLbaOrderAndDrainsWhenIdle) {
   }
 }
 
-TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
-  // 16 buckets, writeback off. Writes fill buckets with dirty data; once
-  // in_use > 40 % (7 of 16 buckets: 43 %) async writes are no longer
-  // written back but go through to the backing device too.
-  BcacheConfig c = Quiet();
-  c.mode = CacheMode::kWriteback;
-  c.writeback_running = false;
-  Rig rig = MakeRig(c, 8 * kMiB);
-  std::vector<BlockRequest> reqs;
-  for (int i = 0; i < 12; ++i) reqs.push_back(Req(i * 20 * kMs, BlockOp::kWrite, i * 2 * kMiB, 512 * kKiB));
-  const BcacheStats s = RunOk(rig, Trace(reqs));
-  // The rule, replayed: write i is written back iff in_use <= 40 when it
-  // arrives. Each write takes a new bucket (bch_bucket_alloc: one bucket less
-  // available, in_use recomputed) and fills it, so the bucket leaves the open
-  // list and is not pinned; every 1024 inserted sectors (1/16 of the cache)
-  // sectors_to_gc goes negative on alternate writes and GC recounts the
-  // available buckets (bch_btree_gc_finish(): unpinned, not GC_MARK_DIRTY).
-  uint64_t expected_dirty = 0;
+// The cutoff rule of should_writeback() replayed for 12 writes of one
+// bucket each (512 KiB) into 16 buckets, writeback off: write i is written
+// back iff in_use <= `cutoff` when it arrives. Each write takes a new bucket
+// (bch_bucket_alloc: one bucket less available, in_use recomputed) and fills
+// it, so the bucket leaves the open list and is not pinned; every 1024
+// inserted sectors (1/16 of the cache) sectors_to_gc goes negative on
+// alternate writes and GC recounts the available buckets
+// (bch_btree_gc_finish(): unpinned, not GC_MARK_DIRTY). Returns which
+// writes were written back.
+std::vector<bool> CutoffReplay(int cutoff) {
   int64_t avail = 16, sectors_to_gc = 1024;
   int in_use = 0;
   std::vector<bool> dirty(12, false);
   for (int i = 0; i < 12; ++i) {
-    dirty[i] = in_use <= 40;
-    if (dirty[i]) expected_dirty += 1024;
+    dirty[i] = in_use <= cutoff;
     sectors_to_gc -= 1024;
     --avail;
     in_use = static_cast<int>((16 - avail) * 100 / 16);
@@ -539,8 +530,75 @@ TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
       in_use = static_cast<int>((16 - avail) * 100 / 16);
     }
   }
+  return dirty;
+}
+
+TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
+  // Once in_use > 40 % (CUTOFF_WRITEBACK) async writes are no longer written
+  // back but go through to the backing device too.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  c.writeback_running = false;
+  Rig rig = MakeRig(c, 8 * kMiB);
+  std::vector<BlockRequest> reqs;
+  for (int i = 0; i < 12; ++i) reqs.push_back(Req(i * 20 * kMs, BlockOp::kWrite, i * 2 * kMiB, 512 * kKiB));
+  const BcacheStats s = RunOk(rig, Trace(reqs));
+  uint64_t expected_dirty = 0;
+  for (bool d : CutoffReplay(40)) expected_dirty += d ? 1024 : 0;
   EXPECT_EQ(s.dirty_sectors_end, expected_dirty);
   EXPECT_EQ(rig.backing[0]->Count(true), 12u - expected_dirty / 1024);
+}
+
+TEST(BcacheWriteback, SyncFlagsOfTheTraceSelectTheSyncCutoff) {
+  // should_writeback(): op_is_sync() writes are written back up to
+  // CUTOFF_WRITEBACK_SYNC (70 %), others up to CUTOFF_WRITEBACK (40 %). The
+  // even writes are marked sync by the trace (blkparse WS); with
+  // sync_from_trace they use 70 %, without it (or unmarked) 40 %; sync_writes
+  // makes every write sync.
+  for (int mode = 0; mode < 3; ++mode) {
+    BcacheConfig c = Quiet();
+    c.mode = CacheMode::kWriteback;
+    c.writeback_running = false;
+    c.sync_from_trace = mode != 1;
+    c.sync_writes = mode == 2;
+    Rig rig = MakeRig(c, 8 * kMiB);
+    std::vector<BlockRequest> reqs;
+    for (int i = 0; i < 12; ++i) {
+      reqs.push_back(Req(i * 20 * kMs, BlockOp::kWrite, i * 2 * kMiB, 512 * kKiB));
+      reqs.back().sync = i % 2 == 0;
+    }
+    BlockWorkload w = Trace(reqs);
+    w.has_sync_flags = true;
+    const BcacheStats s = RunOk(rig, w);
+    // The replay with each write's own cutoff.
+    int64_t avail = 16, sectors_to_gc = 1024;
+    int in_use = 0;
+    std::vector<bool> dirty(12, false);
+    for (int i = 0; i < 12; ++i) {
+      const bool sync = mode == 2 || (mode == 0 && i % 2 == 0);
+      dirty[i] = in_use <= (sync ? 70 : 40);
+      sectors_to_gc -= 1024;
+      --avail;
+      in_use = static_cast<int>((16 - avail) * 100 / 16);
+      if (sectors_to_gc < 0) {
+        sectors_to_gc = 1024;
+        int dirty_closed = 0;
+        for (int j = 0; j <= i; ++j) dirty_closed += dirty[j];
+        avail = 16 - dirty_closed;
+        in_use = static_cast<int>((16 - avail) * 100 / 16);
+      }
+    }
+    uint64_t expected_dirty = 0;
+    for (bool d : dirty) expected_dirty += d ? 1024 : 0;
+    EXPECT_EQ(s.dirty_sectors_end, expected_dirty) << "mode " << mode;
+    uint64_t async_only = 0;
+    for (bool d : CutoffReplay(40)) async_only += d ? 1024 : 0;
+    if (mode == 1) {
+      EXPECT_EQ(expected_dirty, async_only);  // the trace's flags ignored
+    } else {
+      EXPECT_GT(expected_dirty, async_only);  // the flags made a difference
+    }
+  }
 }
 
 TEST(BcacheWriteback, DelayFollowsEveryFullPassAndAWakeUpDoesNotCutItShort) {
