@@ -109,6 +109,7 @@ class BlkparseParser final : public LineParser {
  public:
   explicit BlkparseParser(BlkparseEvent ev) : want_(ev == BlkparseEvent::kQueue ? "Q" : "D") {}
   bool has_task_ids() const override { return true; }
+  bool has_sync_flags() const override { return true; }
 
   StatusOr<LineKind> Parse(std::string_view line, RawEvent* ev) override {
     auto t = Tokens(line);
@@ -173,6 +174,11 @@ class BlkparseParser final : public LineParser {
     } else {
       return LineKind::kSkip;  // no data and no flush: 'N' passthrough or an empty bio
     }
+    // blk_fill_rwbs() (kernel/trace/blktrace.c): a leading F is REQ_PREFLUSH,
+    // an F after the op letter REQ_FUA, S REQ_SYNC, M REQ_META. bcache's
+    // should_writeback() treats them alike: op_is_sync() (SYNC, FUA,
+    // PREFLUSH) or REQ_META.
+    ev->sync = rwbs.find_first_of("FSM") != std::string_view::npos;
     ev->time_ns = time;
     ev->offset = sector * 512;
     ev->bytes = bytes;
@@ -351,7 +357,7 @@ struct Column {
 };
 
 struct Mapping {
-  Column time, offset, size, op, volume, task;
+  Column time, offset, size, op, volume, task, sync;
   int max_index = 0;
 };
 
@@ -384,11 +390,11 @@ StatusOr<Mapping> ParseMapping(const std::string& text) {
       if (unit.empty() || unit == "bytes") c.unit = 1;
       else if (unit == "sectors") c.unit = 512;
       else return FieldError("csv_mapping", "size unit must be bytes or sectors", item);
-    } else if (name == "op" || name == "volume" || name == "task") {
+    } else if (name == "op" || name == "volume" || name == "task" || name == "sync") {
       if (!unit.empty()) return FieldError("csv_mapping", "this column takes no unit", item);
-      slot = name == "op" ? &m.op : name == "volume" ? &m.volume : &m.task;
+      slot = name == "op" ? &m.op : name == "volume" ? &m.volume : name == "task" ? &m.task : &m.sync;
     } else {
-      return FieldError("csv_mapping", "unknown column name (time, offset, size, op, volume, task)", item);
+      return FieldError("csv_mapping", "unknown column name (time, offset, size, op, volume, task, sync)", item);
     }
     if (slot->index >= 0) return FieldError("csv_mapping", "column named twice", item);
     *slot = c;
@@ -445,6 +451,7 @@ class CsvParser final : public LineParser {
  public:
   explicit CsvParser(Mapping m) : m_(m) {}
   bool has_task_ids() const override { return m_.task.index >= 0; }
+  bool has_sync_flags() const override { return m_.sync.index >= 0; }
   StatusOr<LineKind> Parse(std::string_view line, RawEvent* ev) override {
     std::vector<std::string_view> f;
     if (line.find('"') == std::string_view::npos) {
@@ -480,6 +487,12 @@ class CsvParser final : public LineParser {
       KREPLAY_ASSIGN_OR_RETURN(uint64_t task, U64("task", f[m_.task.index]));
       if (task > std::numeric_limits<uint32_t>::max()) return FieldError("task", "out of range", f[m_.task.index]);
       ev->task = static_cast<uint32_t>(task);
+    }
+    ev->sync = false;
+    if (m_.sync.index >= 0) {
+      std::string_view v = f[m_.sync.index];
+      if (v != "0" && v != "1") return FieldError("sync", "expected 0 or 1", v);
+      ev->sync = v == "1";
     }
     KREPLAY_RETURN_IF_ERROR(CheckEnd(*ev));
     return LineKind::kEvent;
@@ -532,7 +545,9 @@ StatusOr<Format> DetectFormat(const std::vector<std::string>& lines) {
     if (l.empty()) continue;
     if (l == "fio version 2 iolog") return Format::kFioV2;
     if (l == "fio version 3 iolog") return Format::kFioV3;
-    if (l == "time_ns,volume,op,offset,bytes" || l == "time_ns,volume,op,offset,bytes,task") return Format::kCsv;
+    if (l == "time_ns,volume,op,offset,bytes" || l == "time_ns,volume,op,offset,bytes,task" ||
+        l == "time_ns,volume,op,offset,bytes,sync" || l == "time_ns,volume,op,offset,bytes,task,sync")
+      return Format::kCsv;
     auto t = Tokens(l);
     if (t.size() >= 6 && IsDevice(t[0]) && AllDigits(t[1])) return Format::kBlkparse;
     auto f = CsvFields(l);

@@ -23,6 +23,7 @@ struct RawEvent {
   std::string_view volume;   // valid until the parser's next Parse()
   uint32_t task = 0;
   workload::BlockOp op = workload::BlockOp::kRead;
+  bool sync = false;         // BlockRequest::sync; parsers without sync flags leave it false
 };
 
 enum class LineKind { kEvent, kSkip };
@@ -34,6 +35,7 @@ class LineParser {
   // the reader prefixes "file:line: ".
   virtual StatusOr<LineKind> Parse(std::string_view line, RawEvent* ev) = 0;
   virtual bool has_task_ids() const { return false; }
+  virtual bool has_sync_flags() const { return false; }
 };
 
 // REQUIRES: f != Format::kAuto.

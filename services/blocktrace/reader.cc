@@ -74,6 +74,7 @@ BlockTraceReader::BlockTraceReader() : impl_(std::make_unique<Impl>()) {}
 BlockTraceReader::~BlockTraceReader() = default;
 
 bool BlockTraceReader::has_task_ids() const { return impl_->parser && impl_->parser->has_task_ids(); }
+bool BlockTraceReader::has_sync_flags() const { return impl_->parser && impl_->parser->has_sync_flags(); }
 
 StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::Create(std::unique_ptr<ByteSource> src,
                                                                      const std::string& name,
@@ -105,6 +106,8 @@ StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::Create(std::unique
       while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
       if (t.empty()) continue;
       if (t == "time_ns,volume,op,offset,bytes") popts.csv_mapping = kDefaultCsvMappingNoTask;
+      if (t == "time_ns,volume,op,offset,bytes,sync") popts.csv_mapping = kDefaultCsvMappingNoTaskSync;
+      if (t == "time_ns,volume,op,offset,bytes,task,sync") popts.csv_mapping = kDefaultCsvMappingSync;
       break;
     }
   }
@@ -191,6 +194,7 @@ StatusOr<bool> BlockTraceReader::Next(workload::BlockRequest* out) {
     out->volume = vol;
     out->task = ev.task;
     out->op = ev.op;
+    out->sync = ev.sync;
     return true;
   }
 }
@@ -207,6 +211,7 @@ StatusOr<workload::BlockWorkload> ReadBlockTrace(const std::string& path, const 
   }
   w.volumes = reader->volumes();
   w.has_task_ids = reader->has_task_ids();
+  w.has_sync_flags = reader->has_sync_flags();
   return w;
 }
 

@@ -57,6 +57,11 @@ enum class BlkparseEvent { kQueue, kIssue };
 inline constexpr const char* kDefaultCsvMapping =
     "time=0:ns,volume=1,op=2,offset=3:bytes,size=4:bytes,task=5";
 inline constexpr const char* kDefaultCsvMappingNoTask = "time=0:ns,volume=1,op=2,offset=3:bytes,size=4:bytes";
+// With sync flags the writer appends a "sync" column (0/1) after them.
+inline constexpr const char* kDefaultCsvMappingSync =
+    "time=0:ns,volume=1,op=2,offset=3:bytes,size=4:bytes,task=5,sync=6";
+inline constexpr const char* kDefaultCsvMappingNoTaskSync =
+    "time=0:ns,volume=1,op=2,offset=3:bytes,size=4:bytes,sync=5";
 
 struct ReaderOptions {
   Format format = Format::kAuto;
@@ -91,6 +96,9 @@ class BlockTraceReader {
 
   Format format() const { return format_; }
   bool has_task_ids() const;
+  // Per-request sync flags (BlockRequest::sync): blkparse (RWBS) and a CSV
+  // with a sync column. MSR, fio iolog, Alibaba and Tencent cannot say.
+  bool has_sync_flags() const;
   const std::vector<std::string>& volumes() const { return volumes_; }
   const ReaderStats& stats() const { return stats_; }
 

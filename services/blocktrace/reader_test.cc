@@ -65,9 +65,60 @@ TEST(Blkparse, QueueEventsSkipMergesAndSummaries) {
       Req(700000, 4096ull * 512, 2048 * 512, 1, 1400, BlockOp::kDiscard),
       Req(800000, 9000 * 512, 8 * 512, 0, 1200, BlockOp::kRead),
   };
+  // RWBS flags (blk_fill_rwbs()): S is REQ_SYNC, a leading F REQ_PREFLUSH:
+  // the WS write and the FWS flush are synchronous bios, the rest are not.
+  want[2].sync = true;
+  want[3].sync = true;
   EXPECT_EQ(w.requests, want);
   EXPECT_EQ(w.volumes, (std::vector<std::string>{"8,0", "8,16"}));
   EXPECT_TRUE(w.has_task_ids);
+  EXPECT_TRUE(w.has_sync_flags);
+}
+
+TEST(Blkparse, SyncFlagsFollowRwbs) {
+  // op_is_sync() (REQ_SYNC, REQ_FUA, REQ_PREFLUSH) or REQ_META, as
+  // blk_fill_rwbs() prints them: S, an F after the op letter, a leading F, M.
+  const std::string trace =
+      "8,0 0 1 0.000000001 10 Q W 0 + 8 [a]\n"
+      "8,0 0 2 0.000000002 10 Q WS 8 + 8 [a]\n"
+      "8,0 0 3 0.000000003 10 Q WFS 16 + 8 [a]\n"
+      "8,0 0 4 0.000000004 10 Q FW 24 + 8 [a]\n"
+      "8,0 0 5 0.000000005 10 Q WM 32 + 8 [a]\n"
+      "8,0 0 6 0.000000006 10 Q WA 40 + 8 [a]\n";
+  ReaderOptions o;
+  auto r = BlockTraceReader::FromString(trace, "t.blk", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE((*r)->has_sync_flags());
+  std::vector<bool> got;
+  BlockRequest q;
+  for (;;) {
+    auto more = (*r)->Next(&q);
+    ASSERT_TRUE(more.ok()) << more.status().ToString();
+    if (!*more) break;
+    got.push_back(q.sync);
+  }
+  EXPECT_EQ(got, (std::vector<bool>{false, true, true, true, true, false}));
+}
+
+TEST(SyncFlags, OnlyFormatsThatRecordThem) {
+  ReaderOptions o;
+  auto msr = BlockTraceReader::FromString("128166372003061629,web,0,Write,4096,4096,100\n", "m.csv", o);
+  ASSERT_TRUE(msr.ok()) << msr.status().ToString();
+  EXPECT_FALSE((*msr)->has_sync_flags());
+  auto csv = BlockTraceReader::FromString("time_ns,volume,op,offset,bytes,sync\n0,v,write,0,4096,1\n5,v,write,0,4096,0\n",
+                                          "k.csv", o);
+  ASSERT_TRUE(csv.ok()) << csv.status().ToString();
+  EXPECT_TRUE((*csv)->has_sync_flags());
+  BlockRequest q;
+  ASSERT_TRUE(*(*csv)->Next(&q));
+  EXPECT_TRUE(q.sync);
+  ASSERT_TRUE(*(*csv)->Next(&q));
+  EXPECT_FALSE(q.sync);
+  auto bad = BlockTraceReader::FromString("time_ns,volume,op,offset,bytes,sync\n0,v,write,0,4096,2\n", "b.csv", o);
+  ASSERT_TRUE(bad.ok());
+  auto e = (*bad)->Next(&q);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("b.csv:2: field 'sync'"), std::string::npos) << e.status().message();
 }
 
 TEST(Blkparse, IssueEventsCountARequeuedRequestOnce) {
@@ -79,6 +130,7 @@ TEST(Blkparse, IssueEventsCountARequeuedRequestOnce) {
       Req(9000, 100 * 512, 16 * 512, 1, 1300, BlockOp::kWrite),     // "(elapsed)" token tolerated
       Req(780000, 9000 * 512, 8 * 512, 0, 1200, BlockOp::kRead),    // the D after R is skipped
   };
+  want[1].sync = true;  // WS
   EXPECT_EQ(w.requests, want);
 }
 

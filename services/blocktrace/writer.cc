@@ -69,8 +69,8 @@ std::string Quoted(const std::string& v) {
 
 class CsvWriter final : public TraceWriter {
  public:
-  CsvWriter(std::ostream& out, bool with_task) : out_(out), with_task_(with_task) {
-    out_ << (with_task_ ? "time_ns,volume,op,offset,bytes,task\n" : "time_ns,volume,op,offset,bytes\n");
+  CsvWriter(std::ostream& out, bool with_task, bool with_sync) : out_(out), with_task_(with_task), with_sync_(with_sync) {
+    out_ << "time_ns,volume,op,offset,bytes" << (with_task_ ? ",task" : "") << (with_sync_ ? ",sync" : "") << '\n';
   }
   Status Write(const workload::BlockRequest& r, const std::vector<std::string>& volumes) override {
     if (r.volume >= volumes.size()) return InvalidArgument("volume index " + std::to_string(r.volume) + " has no name");
@@ -81,6 +81,7 @@ class CsvWriter final : public TraceWriter {
     }
     out_ << r.time_ns << ',' << Quoted(v) << ',' << workload::BlockOpName(r.op) << ',' << r.offset << ',' << r.bytes;
     if (with_task_) out_ << ',' << r.task;
+    if (with_sync_) out_ << ',' << (r.sync ? 1 : 0);
     out_ << '\n';
     return StreamError(out_);
   }
@@ -92,6 +93,7 @@ class CsvWriter final : public TraceWriter {
  private:
   std::ostream& out_;
   bool with_task_;
+  bool with_sync_;
 };
 
 }  // namespace
@@ -100,8 +102,8 @@ std::unique_ptr<TraceWriter> NewFioV3Writer(std::ostream& out, const FioWriterOp
   return std::make_unique<FioV3Writer>(out, opts);
 }
 
-std::unique_ptr<TraceWriter> NewCsvWriter(std::ostream& out, bool with_task_ids) {
-  return std::make_unique<CsvWriter>(out, with_task_ids);
+std::unique_ptr<TraceWriter> NewCsvWriter(std::ostream& out, bool with_task_ids, bool with_sync) {
+  return std::make_unique<CsvWriter>(out, with_task_ids, with_sync);
 }
 
 StatusOr<uint64_t> Convert(BlockTraceReader& reader, TraceWriter& writer) {

@@ -40,7 +40,7 @@ struct FioWriterOptions {
 
 // `out` must outlive the writer.
 std::unique_ptr<TraceWriter> NewFioV3Writer(std::ostream& out, const FioWriterOptions& opts = {});
-std::unique_ptr<TraceWriter> NewCsvWriter(std::ostream& out, bool with_task_ids);
+std::unique_ptr<TraceWriter> NewCsvWriter(std::ostream& out, bool with_task_ids, bool with_sync = false);
 
 // Streams every request of `reader` into `writer`, then Finish(). Returns the
 // number of requests written.

@@ -23,7 +23,7 @@ Converted ConvertFile(const std::string& file, bool fio) {
   auto r = BlockTraceReader::Open(kData + "/" + file, {});
   EXPECT_TRUE(r.ok());
   std::ostringstream out;
-  auto writer = fio ? NewFioV3Writer(out) : NewCsvWriter(out, (*r)->has_task_ids());
+  auto writer = fio ? NewFioV3Writer(out) : NewCsvWriter(out, (*r)->has_task_ids(), (*r)->has_sync_flags());
   auto n = Convert(**r, *writer);
   EXPECT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, c.original.requests.size());
@@ -42,6 +42,7 @@ TEST(CsvRoundTrip, EveryFormatReimportsIdentically) {
     while (*(*back)->Next(&q)) w.requests.push_back(q);
     w.volumes = (*back)->volumes();
     w.has_task_ids = (*back)->has_task_ids();
+    w.has_sync_flags = (*back)->has_sync_flags();
     EXPECT_EQ(w, c.original) << file;
   }
 }
@@ -87,6 +88,7 @@ TEST(FioV3RoundTrip, SameRequestsAtMicrosecondResolution) {
   for (auto& r : want) {
     r.time_ns = r.time_ns / 1000 * 1000;  // fio's unit
     r.task = 0;                           // fio logs carry no task IDs
+    r.sync = false;                       // nor sync flags
   }
   workload::BlockRequest q;
   while (*(*back)->Next(&q)) got.push_back(q);

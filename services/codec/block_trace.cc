@@ -16,11 +16,15 @@ constexpr char kFamily[] = "blockcache";  // the model family's name
 constexpr char kLegacyFamily[] = "block";
 constexpr uint8_t kHeaderVersion = 1;
 constexpr uint8_t kFlagTaskIds = 1;
-constexpr int kColumns = 6;
+constexpr uint8_t kFlagSync = 2;  // has_sync_flags: a seventh column, "sync"
+constexpr int kMaxColumns = 7;
 
-const std::vector<std::string>& BlockColumns() {
+// Traces without sync flags keep the six columns (and so the bytes and
+// digest) they always had.
+const std::vector<std::string>& BlockColumns(bool sync) {
   static const std::vector<std::string> kNames = {"time_ns", "offset", "bytes", "volume", "task", "op"};
-  return kNames;
+  static const std::vector<std::string> kWithSync = {"time_ns", "offset", "bytes", "volume", "task", "op", "sync"};
+  return sync ? kWithSync : kNames;
 }
 
 int64_t WrappingDelta(int64_t to, int64_t from) {
@@ -34,7 +38,7 @@ void PutU32(std::string& out, uint32_t v) {
 std::string EncodeHeader(const workload::BlockWorkload& w) {
   std::string h;
   h.push_back(static_cast<char>(kHeaderVersion));
-  h.push_back(static_cast<char>(w.has_task_ids ? kFlagTaskIds : 0));
+  h.push_back(static_cast<char>((w.has_task_ids ? kFlagTaskIds : 0) | (w.has_sync_flags ? kFlagSync : 0)));
   PutU32(h, static_cast<uint32_t>(w.volumes.size()));
   for (const auto& v : w.volumes) {
     PutU32(h, static_cast<uint32_t>(v.size()));
@@ -61,8 +65,10 @@ Status DecodeHeader(const std::string& h, workload::BlockWorkload* w) {
   const auto flags = static_cast<uint8_t>(h[1]);
   if (version != kHeaderVersion)
     return DataLoss("header byte 0: version " + std::to_string(version) + ", expected " + std::to_string(kHeaderVersion));
-  if ((flags & ~kFlagTaskIds) != 0) return DataLoss("header byte 1: unknown flags " + std::to_string(flags));
+  if ((flags & ~(kFlagTaskIds | kFlagSync)) != 0)
+    return DataLoss("header byte 1: unknown flags " + std::to_string(flags));
   w->has_task_ids = (flags & kFlagTaskIds) != 0;
+  w->has_sync_flags = (flags & kFlagSync) != 0;
   pos = 2;
   uint32_t count = 0;
   KREPLAY_RETURN_IF_ERROR(u32("volume_count", &count));
@@ -88,16 +94,17 @@ Status DecodeHeader(const std::string& h, workload::BlockWorkload* w) {
 // so that the encoder can keep every chunk within its bound.
 class ChunkBuilder {
  public:
-  ChunkBuilder() : writer_(BlockColumns()) {}
+  explicit ChunkBuilder(bool sync)
+      : names_(BlockColumns(sync)), columns_(static_cast<int>(names_.size())), writer_(names_) {}
 
   // Payload size if `row` were appended.
   size_t SizeWith(const int64_t* row) const {
-    size_t packed[kColumns];
-    for (int c = 0; c < kColumns; ++c) packed[c] = packed_[c] + VarintSize(ZigZag(WrappingDelta(row[c], last_[c])));
+    size_t packed[kMaxColumns] = {};
+    for (int c = 0; c < columns_; ++c) packed[c] = packed_[c] + VarintSize(ZigZag(WrappingDelta(row[c], last_[c])));
     return Size(packed);
   }
   void Append(const int64_t* row) {
-    for (int c = 0; c < kColumns; ++c) {
+    for (int c = 0; c < columns_; ++c) {
       packed_[c] += VarintSize(ZigZag(WrappingDelta(row[c], last_[c])));
       last_[c] = row[c];
     }
@@ -118,10 +125,10 @@ class ChunkBuilder {
  private:
   // RecordColumns { repeated Column columns = 1 } with Column { name = 1;
   // packed sint64 deltas = 2 }: each column is tag + length + body.
-  static size_t Size(const size_t* packed) {
+  size_t Size(const size_t* packed) const {
     size_t total = 0;
-    for (int c = 0; c < kColumns; ++c) {
-      const std::string& name = BlockColumns()[static_cast<size_t>(c)];
+    for (int c = 0; c < columns_; ++c) {
+      const std::string& name = names_[static_cast<size_t>(c)];
       size_t body = 1 + VarintSize(name.size()) + name.size();
       if (packed[c] > 0) body += 1 + VarintSize(packed[c]) + packed[c];
       total += 1 + VarintSize(body) + body;
@@ -129,15 +136,17 @@ class ChunkBuilder {
     return total;
   }
 
+  const std::vector<std::string>& names_;
+  int columns_;
   ColumnWriter writer_;
-  int64_t last_[kColumns] = {};
-  size_t packed_[kColumns] = {};
+  int64_t last_[kMaxColumns] = {};
+  size_t packed_[kMaxColumns] = {};
 };
 
 // Decodes one payload into requests. `first_record` only numbers errors.
 StatusOr<std::vector<workload::BlockRequest>> DecodeRequests(const std::string& payload, size_t volumes,
-                                                             uint64_t first_record) {
-  auto cols = DecodeColumns(payload, BlockColumns());
+                                                             uint64_t first_record, bool sync) {
+  auto cols = DecodeColumns(payload, BlockColumns(sync));
   if (!cols.ok()) return cols.status();
   const auto& time = (*cols)[0];
   const auto& offset = (*cols)[1];
@@ -156,6 +165,7 @@ StatusOr<std::vector<workload::BlockRequest>> DecodeRequests(const std::string& 
     if (volume[r] < 0 || static_cast<uint64_t>(volume[r]) >= volumes) return bad("volume", volume[r]);
     if (task[r] < 0 || task[r] > kU32Max) return bad("task", task[r]);
     if (op[r] < 0 || op[r] >= workload::kBlockOpCount) return bad("op", op[r]);
+    if (sync && ((*cols)[6][r] < 0 || (*cols)[6][r] > 1)) return bad("sync", (*cols)[6][r]);
     auto& q = out[r];
     q.time_ns = time[r];
     q.offset = static_cast<uint64_t>(offset[r]);  // two's complement round trip of the full u64 range
@@ -163,6 +173,7 @@ StatusOr<std::vector<workload::BlockRequest>> DecodeRequests(const std::string& 
     q.volume = static_cast<uint32_t>(volume[r]);
     q.task = static_cast<uint32_t>(task[r]);
     q.op = static_cast<workload::BlockOp>(op[r]);
+    q.sync = sync && (*cols)[6][r] == 1;
   }
   return out;
 }
@@ -183,7 +194,7 @@ v1::TraceManifest EncodeBlockWorkload(const workload::BlockWorkload& w, size_t m
   sha.UpdateField(m.family());
   sha.UpdateField(m.header());
 
-  ChunkBuilder builder;
+  ChunkBuilder builder(w.has_sync_flags);
   uint32_t index = 0;
   uint64_t first = 0, bytes = 0;
   auto flush = [&] {
@@ -201,8 +212,8 @@ v1::TraceManifest EncodeBlockWorkload(const workload::BlockWorkload& w, size_t m
     sink(std::move(c));
   };
   for (const auto& r : w.requests) {
-    const int64_t row[kColumns] = {r.time_ns, static_cast<int64_t>(r.offset), r.bytes, r.volume, r.task,
-                                   static_cast<int64_t>(r.op)};
+    const int64_t row[kMaxColumns] = {r.time_ns, static_cast<int64_t>(r.offset), r.bytes, r.volume, r.task,
+                                      static_cast<int64_t>(r.op), r.sync ? 1 : 0};
     // record_count is a uint32 on the wire.
     if (builder.rows() > 0 && (builder.SizeWith(row) > max_chunk_bytes ||
                                builder.rows() == std::numeric_limits<uint32_t>::max()))
@@ -274,7 +285,7 @@ Status BlockTraceAssembler::Add(const v1::TraceChunk& c) {
     return DataLoss(where + ": records [" + std::to_string(c.first_record()) + ", " +
                     std::to_string(c.first_record() + c.record_count()) + ") exceed the trace's " +
                     std::to_string(manifest_.record_count()));
-  auto requests = DecodeRequests(c.payload(), w_.volumes.size(), c.first_record());
+  auto requests = DecodeRequests(c.payload(), w_.volumes.size(), c.first_record(), w_.has_sync_flags);
   if (!requests.ok()) return requests.status().WithContext(where);
   if (requests->size() != c.record_count())
     return DataLoss(where + ": payload holds " + std::to_string(requests->size()) + " records, chunk says " +

@@ -3,7 +3,8 @@
 // chunks of request records, the same shapes as sched_trace.h.
 //
 // Records are RecordColumns with the columns, in this order,
-//   time_ns, offset, bytes, volume, task, op
+//   time_ns, offset, bytes, volume, task, op[, sync]
+// (sync, 0 or 1, only when the header's flag bit 1 says has_sync_flags)
 // each zigzag-delta-encoded from the previous request of the same chunk (the
 // first from 0), so a chunk decodes on its own and a sequential stream costs
 // about one byte per column beyond its time and offset steps.
@@ -11,7 +12,9 @@
 // The manifest header is a byte layout (no proto message exists for it and
 // proto/ is shared), all integers little-endian:
 //   u8  version        = 1
-//   u8  flags          bit 0: has_task_ids; other bits must be 0
+//   u8  flags          bit 0: has_task_ids; bit 1: has_sync_flags; other bits
+//                      must be 0. A trace without sync flags is byte for byte
+//                      what encoders before bit 1 wrote (they still read).
 //   u32 volume_count
 //   volume_count x { u32 name_length; name bytes }
 // and nothing after. The manifest digest is SHA-256 over the family, the header

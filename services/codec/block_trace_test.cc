@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "services/blocktrace/synth.h"
+#include "services/codec/columns.h"
 #include "services/core/crc32c.h"
 #include "services/core/digest.h"
 #include "services/sim/rng.h"
@@ -132,6 +133,40 @@ TEST(BlockTrace, EdgeValuesSurvive) {
   auto back = RoundTrip(no_tasks, 64);
   ASSERT_TRUE(back.ok());
   EXPECT_FALSE(back->has_task_ids);
+}
+
+std::string ReferenceDigest(const BlockWorkload& w);  // the documented v1 layout, below
+
+TEST(BlockTrace, SyncFlagsRoundTripAndTracesWithoutThemEncodeAsBefore) {
+  BlockWorkload w = EdgeCases();
+  // Without sync flags: header flags byte says task IDs only, six columns.
+  const EncodedTrace plain = EncodeBlockWorkload(w, 1 << 20, "t");
+  ASSERT_GE(plain.manifest.header().size(), 2u);
+  EXPECT_EQ(plain.manifest.header()[1], 1);
+  ASSERT_FALSE(plain.chunks.empty());
+  EXPECT_TRUE(DecodeColumns(plain.chunks[0].payload(), {"time_ns", "offset", "bytes", "volume", "task", "op"}).ok());
+  // With them: flag bit 1, a seventh column, and sync survives.
+  w.has_sync_flags = true;
+  w.requests[1].sync = true;
+  w.requests[3].sync = true;
+  const EncodedTrace flagged = EncodeBlockWorkload(w, 1 << 20, "t");
+  EXPECT_EQ(flagged.manifest.header()[1], 3);
+  EXPECT_TRUE(
+      DecodeColumns(flagged.chunks[0].payload(), {"time_ns", "offset", "bytes", "volume", "task", "op", "sync"}).ok());
+  for (size_t chunk : {size_t{1}, size_t{1} << 20}) {
+    auto back = RoundTrip(w, chunk);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, w);
+  }
+  // The content digest counts sync only for a workload that has the flags.
+  BlockWorkload unflagged = w;
+  unflagged.has_sync_flags = false;
+  for (auto& r : unflagged.requests) r.sync = false;
+  EXPECT_EQ(workload::BlockWorkloadDigest(unflagged), ReferenceDigest(unflagged));
+  EXPECT_NE(workload::BlockWorkloadDigest(w), workload::BlockWorkloadDigest(unflagged));
+  BlockWorkload flipped = w;
+  flipped.requests[1].sync = false;
+  EXPECT_NE(workload::BlockWorkloadDigest(w), workload::BlockWorkloadDigest(flipped));
 }
 
 TEST(BlockTrace, EmptyWorkloadKeepsItsVolumes) {

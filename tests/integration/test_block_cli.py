@@ -120,13 +120,14 @@ def read_mapped(text):
 
 
 def read_kreplay_csv(text):
-    """kreplay's own layout: time_ns,volume,op,offset,bytes[,task]."""
+    """kreplay's own layout: time_ns,volume,op,offset,bytes[,task][,sync]."""
     import csv
     import io
     rows = list(csv.reader(io.StringIO(text)))
     head = rows[0]
     h.check(head[:5] == ["time_ns", "volume", "op", "offset", "bytes"], "csv header: %s" % head)
-    tasks = len(head) == 6
+    h.check(head[5:] in ([], ["task"], ["sync"], ["task", "sync"]), "csv header: %s" % head)
+    tasks = "task" in head
     out = []
     for f in rows[1:]:
         out.append((int(f[0]), f[1], f[2], int(f[3]), int(f[4]), int(f[5]) if tasks else 0))

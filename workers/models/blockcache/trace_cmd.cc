@@ -85,7 +85,7 @@ int Convert(const TraceCli& t) {
   blocktrace::FioWriterOptions fo;
   fo.file_prefix = t.fio_prefix;
   auto writer = t.to == "fio-v3" ? blocktrace::NewFioV3Writer(out, fo)
-                                 : blocktrace::NewCsvWriter(out, (*r)->has_task_ids());
+                                 : blocktrace::NewCsvWriter(out, (*r)->has_task_ids(), (*r)->has_sync_flags());
   auto n = blocktrace::Convert(**r, *writer);
   if (!to_stdout) file.close();
   if (!n.ok() || (!to_stdout && !file)) {

@@ -9,6 +9,7 @@
 #include "workers/models/blockcache/bcache/bcache_sim.h"
 #include "workers/models/blockcache/bcache/bcache_stack.h"
 #include "workers/models/blockcache/devices/device.h"
+#include "workers/models/blockcache/devices/profiles.h"
 
 namespace kreplay::blockcache::bcache {
 namespace {
@@ -21,7 +22,10 @@ using model::MetricSpec;
 using model::ParamSpec;
 using model::ParamType;
 
-constexpr char kVersion[] = "1.0.0";
+// 1.1.0: writeback_delay after every full pass, GC_MARK_DIRTY until GC and
+// invalidate_needs_gc, pinned buckets at GC, moving-GC congestion, block_size
+// from the devices, per-request sync flags.
+constexpr char kVersion[] = "1.1.0";
 
 constexpr double kMaxBytes = 1125899906842624.0;  // 1 PiB
 
@@ -40,8 +44,10 @@ std::vector<ParamSpec> Params() {
       model::IntParam("hdd_capacity", "bytes", 0, 0, kMaxBytes,
           "Capacity of each backing device; 0 keeps the profile's. Sets each device's share of the dirty target."),
       model::IntParam("bucket_size", "bytes", 512 * 1024, 4096, 8.0 * (1 << 30), "Bucket size (make-bcache --bucket)."),
-      model::IntParam("block_size", "bytes", 4096, 512, 65536,
-          "Cache block size (make-bcache --block): IO not aligned to it, in offset or length, is bypassed."),
+      model::IntParam("block_size", "bytes", 0, 0, 65536,
+          "Cache block size (make-bcache --block): IO not aligned to it, in offset or length, is bypassed. 0 "
+          "(default): make-bcache's default, the largest logical block size of the cache and backing devices "
+          "(512 B for every shipped profile; a bcache device below has its cache set's block size)."),
       model::IntParam("sequential_cutoff", "bytes", 4 << 20, 0, kMaxBytes,
           "Streams (per task, last 128 IOs, 5 s expiry, EWMA weight 8) this long or longer bypass; 0 disables."),
       model::IntParam("congested_read_threshold_us", "us", 2000, 0, 1e9,
@@ -58,7 +64,11 @@ std::vector<ParamSpec> Params() {
       model::BoolParam("writeback_running", true, "Background writeback on (sysfs writeback_running); off keeps dirty data."),
       model::BoolParam("copy_gc_enabled", true, "Moving GC after each GC compacts the least used buckets."),
       model::BoolParam("sync_writes", false,
-           "Treat trace writes as REQ_SYNC: writeback mode then caches them up to 70 % of buckets in use (else 40 %)."),
+           "Treat every trace write as REQ_SYNC: writeback mode then caches them up to 70 % of buckets in use (else "
+           "40 %)."),
+      model::BoolParam("sync_from_trace", true,
+           "Writes the trace marks synchronous (blkparse RWBS S, FUA, preflush F or M) are REQ_SYNC. Formats without "
+           "sync flags (MSR, fio iolog, Alibaba, Tencent) mark none, so only sync_writes applies to them."),
       model::EnumParam("task_fallback", "per_volume", {"per_volume", "single"},
            "Task used for sequential detection when the trace has no task IDs: one per volume or one for all."),
       model::DoubleParam("speed", "x", 1.0, 1e-6, 1e6, "Open-loop replay: issue at recorded time / speed."),
@@ -136,16 +146,36 @@ StatusOr<BcacheConfig> ConfigFrom(const model::ParamSet& p, uint64_t seed, const
   c.copy_gc = p.Bool(own("copy_gc_enabled"));
   c.writeback_running = p.Bool(own("writeback_running"));
   c.sync_writes = p.Bool("sync_writes");
+  c.sync_from_trace = p.Bool("sync_from_trace");
   c.task_fallback = p.Str("task_fallback") == "single" ? TaskFallback::kSingle : TaskFallback::kPerVolume;
   c.speed = p.Double("speed");
   c.queue_depth = static_cast<uint32_t>(p.Int("queue_depth"));
   c.warmup_ns = static_cast<int64_t>(p.Double("warmup_s") * 1e9);
   c.warmup_requests = static_cast<uint64_t>(p.Int("warmup_requests"));
   c.seed = seed;
-  if (c.bucket_bytes % c.block_bytes != 0) {
-    return InvalidArgument("params." + own("bucket_size") + ": must be a multiple of " + own("block_size"));
-  }
   return c;
+}
+
+// make-bcache (bcache-tools) without --block: the largest logical block size
+// (BLKSSZGET) among the devices it formats, the cache and the backing ones.
+// A bcache device's logical block size is its cache set's block size
+// (bcache_device_init()), which is what an upper level of a stack sees below.
+Status ResolveBlockSize(BcacheConfig* c, const model::ParamSet& p, const std::string& prefix,
+                        uint32_t backing_block_bytes) {
+  if (c->block_bytes == 0) {
+    const DeviceProfile* ssd = FindDeviceProfile(p.Str(prefix + "ssd_profile"));
+    c->block_bytes = std::max(ssd ? ssd->logical_block_bytes : 512u, backing_block_bytes);
+  }
+  if (c->bucket_bytes % c->block_bytes != 0) {
+    return InvalidArgument("params." + prefix + "bucket_size: must be a multiple of " + prefix + "block_size (" +
+                           std::to_string(c->block_bytes) + " bytes)");
+  }
+  return OkStatus();
+}
+
+uint32_t HddBlockBytes(const model::ParamSet& p) {
+  const DeviceProfile* hdd = FindDeviceProfile(p.Str("hdd_profile"));
+  return hdd ? hdd->logical_block_bytes : 512u;
 }
 
 double Us(int64_t ns) { return static_cast<double>(ns) / 1000.0; }
@@ -198,6 +228,7 @@ StatusOr<model::Result> RunBcache(const model::RunInput& in) {
   if (!Block(in)) return InvalidArgument("bcache: block workload missing");
   const model::ParamSet& p = *in.params;
   KREPLAY_ASSIGN_OR_RETURN(BcacheConfig cfg, ConfigFrom(p, in.seed));
+  KREPLAY_RETURN_IF_ERROR(ResolveBlockSize(&cfg, p, "", HddBlockBytes(p)));
   auto cache = MakeDevice(p.Str("ssd_profile"), static_cast<uint64_t>(p.Int("cache_size")));
   if (!cache.ok()) return cache.status().WithContext("params.ssd_profile");
   size_t volumes = std::max<size_t>(Block(in)->volumes.size(), 1);
@@ -348,6 +379,12 @@ StatusOr<model::Result> RunBcacheStack(const model::RunInput& in) {
     auto cache = MakeDevice(p.Str(prefix + "ssd_profile"), static_cast<uint64_t>(p.Int(prefix + "cache_size")));
     if (!cache.ok()) return cache.status().WithContext("params." + prefix + "ssd_profile");
     levels.push_back(StackLevel{cfg, std::move(cache).value()});
+  }
+  // Bottom up: each level's backing device is the bcache device below it.
+  uint32_t below = HddBlockBytes(p);
+  for (int level = kStackLevels - 1; level >= 0; --level) {
+    KREPLAY_RETURN_IF_ERROR(ResolveBlockSize(&levels[static_cast<size_t>(level)].config, p, LevelParamPrefix(level), below));
+    below = levels[static_cast<size_t>(level)].config.block_bytes;
   }
   size_t volumes = std::max<size_t>(Block(in)->volumes.size(), 1);
   for (const auto& r : Block(in)->requests) volumes = std::max<size_t>(volumes, size_t{r.volume} + 1);

@@ -25,7 +25,12 @@ constexpr uint64_t kMaxWritesizeInPass = 5000;  // MAX_WRITESIZE_IN_PASS (sector
 constexpr uint64_t kSectorMask = (uint64_t{1} << 40) - 1;
 constexpr int64_t kSec = 1'000'000'000;
 
-enum BucketState : uint8_t { kFree = 0, kOpen = 1, kFilled = 2 };
+// kUnused: never allocated (GC_MARK 0, not pinned); kFree: invalidated and on
+// the free lists (pinned: __bch_invalidate_one_bucket() takes b->pin);
+// kOpen: the open data bucket (pinned by its open_bucket); kFilled: full, not
+// pinned.
+enum BucketState : uint8_t { kFree = 0, kOpen = 1, kFilled = 2, kUnused = 3 };
+constexpr uint32_t kMovingGcInFlight = 64;  // c->moving_in_flight semaphore (movinggc.c)
 enum Kind : int { kArrive = 0, kComplete, kInsert, kWbRun, kWbReadDone, kWbWriteDone, kRate, kEnd };
 
 uint64_t RoundUpPow2(uint64_t x) { return x <= 1 ? 1 : std::bit_ceil(x); }
@@ -57,6 +62,7 @@ BcacheSim::BcacheSim(const BcacheConfig& config, std::unique_ptr<Device> cache,
       congestion_(config.congested_read_threshold_us, config.congested_write_threshold_us) {
   const uint64_t n = cache_->capacity_bytes() / cfg_.bucket_bytes;
   buckets_.resize(n);
+  for (Bucket& b : buckets_) b.state = kUnused;
   prio_.assign(n, 0);
   free_.reserve(n);
   for (uint32_t b = 0; b < n; ++b) free_.push_back(b);
@@ -246,7 +252,7 @@ void BcacheSim::Arrive(uint64_t index) {
   const int64_t now = sim_.Now();
   const BlockRequest& r = w_->requests[index];
   const bool measured = index >= cfg_.warmup_requests && now >= cfg_.warmup_ns;
-  const int64_t done = Serve(r, measured, cfg_.sync_writes);
+  const int64_t done = Serve(r, measured, cfg_.sync_writes || (cfg_.sync_from_trace && r.sync));
   ++issued_;
   last_completion_ = std::max(last_completion_, done);
   const uint64_t n = w_->requests.size();
@@ -330,7 +336,7 @@ int64_t BcacheSim::CacheSubmit(bool write, uint64_t cache_sector, uint64_t secto
                                    static_cast<uint32_t>(sectors << kSectorShift));
   if (!write) st_.ssd_bytes_read += sectors << kSectorShift;
   if (track) {
-    cache_ios_.push_back(CacheIo{t, now, write});
+    cache_ios_.push_back(CacheIo{t, io_submit_override_ >= 0 ? io_submit_override_ : now, write});
     std::push_heap(cache_ios_.begin(), cache_ios_.end(), std::greater<>());
   }
   return t;
@@ -410,8 +416,9 @@ void BcacheSim::Rescale(uint64_t sectors) {
   rescale_ += std::max<int64_t>(1, static_cast<int64_t>(buckets_.size() * bucket_sectors_ / 1024));
   uint16_t min_prio = USHRT_MAX;
   for (size_t b = 0; b < buckets_.size(); ++b) {
-    // Free buckets sit pinned on the free lists.
-    if (prio_[b] && buckets_[b].state != kFree) {
+    // Pinned buckets keep their prio: those on the free lists and the open
+    // data bucket (unused ones have prio 0).
+    if (prio_[b] && buckets_[b].state == kFilled) {
       --prio_[b];
       min_prio = std::min(min_prio, prio_[b]);
     }
@@ -537,6 +544,7 @@ void BcacheSim::DropPiece(uint32_t volume, const Extent& x, uint64_t sectors) {
     b.dirty -= static_cast<uint32_t>(sectors);
     vols_[volume].dirty -= sectors;
     dirty_total_ -= sectors;
+    NoteCleaned(x.bucket);
   }
 }
 
@@ -593,15 +601,28 @@ bool BcacheSim::WriteToCache(uint32_t volume, uint64_t start, uint64_t end, bool
       ++st_.alloc_failures;
       return false;
     }
-    *done = std::max(*done, CacheSubmit(true, cs, len, which == 0));
+    // Foreground writes, miss inserts and moving GC all write through
+    // bch_data_insert_start() -> bch_submit_bbio(), whose completion
+    // (bch_data_insert_endio() -> bch_bbio_endio()) feeds the congestion
+    // estimate.
+    *done = std::max(*done, CacheSubmit(true, cs, len, true));
     Bucket& bk = buckets_[b];
     extents_.Insert(Key(volume, pos), Extent{Key(volume, pos + len), cs, b, bk.gen, dirty});
     bk.live += len;
     if (dirty) {
+      bk.mark_dirty = true;  // bch_data_insert_start(): SET_GC_MARK(GC_MARK_DIRTY)
       bk.dirty += len;
       vols_[volume].dirty += len;
       dirty_total_ += len;
       st_.dirty_sectors_max = std::max(st_.dirty_sectors_max, dirty_total_);
+    }
+    // bch_alloc_sectors(): a bucket with no sectors left leaves the open
+    // list; once its last key is in the index nothing pins it.
+    OpenBucket& ob = open_[which];
+    if (ob.used >= bucket_sectors_) {
+      bk.state = kFilled;
+      ob.bucket = -1;
+      NoteCleaned(b);
     }
     pos += len;
   }
@@ -629,15 +650,14 @@ bool BcacheSim::Cached(uint32_t volume, uint64_t sector, uint64_t sectors) const
 // bch_alloc_sectors(): fill the open bucket, taking a new one when it is full.
 bool BcacheSim::AllocPiece(int which, uint64_t want, uint32_t* bucket, uint64_t* cache_sector, uint32_t* len) {
   OpenBucket& ob = open_[which];
-  if (ob.bucket < 0 || ob.used >= bucket_sectors_) {
-    if (ob.bucket >= 0) buckets_[ob.bucket].state = kFilled;
-    ob.bucket = -1;
+  if (ob.bucket < 0) {
     const int64_t b = PopFree();
     if (b < 0) return false;
     // bch_bucket_alloc(): GC_SECTORS_USED = bucket_size, prio = INITIAL_PRIO,
     // one bucket less available (bch_update_bucket_in_use()).
     Bucket& bk = buckets_[b];
     bk.state = kOpen;
+    bk.mark_dirty = false;  // SET_GC_MARK(b, GC_MARK_RECLAIMABLE)
     bk.gc_used = bucket_sectors_;
     prio_[b] = kInitialPrio;
     if (avail_ > 0) --avail_;
@@ -653,8 +673,22 @@ bool BcacheSim::AllocPiece(int which, uint64_t want, uint32_t* bucket, uint64_t*
   return true;
 }
 
+// bch_bucket_alloc() with bch_allocator_thread() behind it: the allocator
+// invalidates a batch when the free lists run low, unless an earlier
+// attempt came up short (invalidate_needs_gc): then it waits for GC
+// (allocator_wait()). An allocation that finds the free lists empty waits for
+// that GC; GC costs no time here, so it runs at once and invalidation is
+// retried. It runs only when it can help: some bucket is reclaimable once
+// its marks are recomputed, or random replacement may simply have missed the
+// reclaimable buckets in its draws.
 int64_t BcacheSim::PopFree() {
-  if (free_.size() - free_head_ <= free_low_) InvalidateBatch();
+  if (free_.size() - free_head_ <= free_low_ && !invalidate_needs_gc_) InvalidateBatch();
+  if (free_head_ == free_.size() && invalidate_needs_gc_ && !in_gc_ &&
+      (stale_marks_ > 0 || cfg_.replacement == Replacement::kRandom)) {
+    gc_pending_ = false;
+    Gc();
+    InvalidateBatch();
+  }
   if (free_head_ == free_.size()) return -1;
   const uint32_t b = free_[free_head_++];
   if (free_head_ > 4096 && free_head_ * 2 > free_.size()) {
@@ -664,10 +698,19 @@ int64_t BcacheSim::PopFree() {
   return b;
 }
 
-// can_invalidate_bucket(): clean data, not open, not being moved.
+// bch_can_invalidate_bucket() (alloc.c, v6.1): GC_MARK 0 or
+// GC_MARK_RECLAIMABLE and not pinned. A bucket once written dirty stays
+// GC_MARK_DIRTY until the next GC, even after writeback cleaned it. (Unused
+// buckets are already on the model's free queue; buckets being moved are
+// left alone while moving GC copies them.)
 bool BcacheSim::CanInvalidate(uint32_t b) const {
   const Bucket& bk = buckets_[b];
-  return bk.state == kFilled && bk.dirty == 0 && !bk.move;
+  return bk.state == kFilled && !bk.mark_dirty && !bk.move;
+}
+
+void BcacheSim::NoteCleaned(uint32_t b) {
+  const Bucket& bk = buckets_[b];
+  if (bk.state == kFilled && bk.mark_dirty && bk.dirty == 0) ++stale_marks_;
 }
 
 // __bch_invalidate_one_bucket(): a new generation makes every pointer into
@@ -680,15 +723,19 @@ void BcacheSim::Invalidate(uint32_t b) {
   ++bk.gen;
   bk.live = 0;
   bk.gc_used = 0;
-  bk.state = kFree;
+  bk.state = kFree;  // pinned on the free lists (atomic_inc(&b->pin))
   prio_[b] = kInitialPrio;
   free_.push_back(b);
 }
 
-// invalidate_buckets() (alloc.c): a batch of free_inc's size.
+// invalidate_buckets() (alloc.c, v6.1): a batch of free_inc's size. When
+// the policy cannot fill it (lru: the heap of candidates runs out; fifo: a
+// whole lap of the buckets checked; random: nbuckets / 2 draws) it sets
+// invalidate_needs_gc and wakes GC (wake_up_gc()); the allocator then waits
+// for GC before it tries again.
 void BcacheSim::InvalidateBatch() {
   const uint32_t n = static_cast<uint32_t>(buckets_.size());
-  size_t got = 0;
+  bool short_batch = false;
   switch (cfg_.replacement) {
     case Replacement::kLru: {
       // bucket_prio(): (prio - min_prio + (INITIAL_PRIO - min_prio) / 8) *
@@ -708,39 +755,46 @@ void BcacheSim::InvalidateBatch() {
       }
       std::sort(cands.begin(), cands.end());
       for (const auto& c : cands) Invalidate(c.second);
-      got = cands.size();
+      short_batch = cands.size() < batch_;
       break;
     }
-    case Replacement::kFifo:
-      for (uint32_t checked = 0; got < batch_ && checked < n; ++checked) {
+    case Replacement::kFifo: {
+      size_t got = 0;
+      for (uint32_t checked = 0; got < batch_;) {
         const uint32_t b = static_cast<uint32_t>(fifo_next_++ % n);
         if (CanInvalidate(b)) {
           Invalidate(b);
           ++got;
         }
+        if (++checked >= n) {
+          short_batch = true;
+          break;
+        }
       }
       break;
-    case Replacement::kRandom:
-      for (uint32_t checked = 0; got < batch_ && checked < std::max<uint32_t>(1, n / 2); ++checked) {
+    }
+    case Replacement::kRandom: {
+      size_t got = 0;
+      for (uint32_t checked = 0; got < batch_;) {
         const uint32_t b = static_cast<uint32_t>(rng_.Below(n));
         if (CanInvalidate(b)) {
           Invalidate(b);
           ++got;
         }
-      }
-      if (got == 0) {
-        // The kernel would wait for GC and draw again; a scan from a random
-        // start finds the same kind of bucket without the wait.
-        const uint32_t start = static_cast<uint32_t>(rng_.Below(n));
-        for (uint32_t i = 0; i < n && got < batch_; ++i) {
-          const uint32_t b = (start + i) % n;
-          if (CanInvalidate(b)) {
-            Invalidate(b);
-            ++got;
-          }
+        if (++checked >= std::max<uint32_t>(1, n / 2)) {
+          short_batch = true;
+          break;
         }
       }
       break;
+    }
+  }
+  if (short_batch) {
+    invalidate_needs_gc_ = true;
+    // wake_up_gc(). GC is skipped while it could reclaim nothing (no
+    // bucket's mark would change and no sectors are due): it would only
+    // recount what is counted already.
+    if (stale_marks_ > 0 || sectors_to_gc_ < 0) gc_pending_ = true;
   }
 }
 
@@ -750,21 +804,45 @@ void BcacheSim::CountInserted(uint64_t sectors) {
   if (sectors_to_gc_ < 0) gc_pending_ = true;
 }
 
-// bch_btree_gc(): drop stale keys, recount GC_SECTORS_USED and the
-// available buckets (clean or empty), then moving GC. Instantaneous.
+// bch_btree_gc(): drop stale keys, recompute the marks and GC_SECTORS_USED
+// of every bucket that is not pinned (btree_gc_start(), btree_gc_mark_node()),
+// mark the buckets of keys the writeback keybuf still holds dirty, count the
+// available buckets (bch_btree_gc_finish(): unpinned and GC_MARK 0 or
+// RECLAIMABLE), clear invalidate_needs_gc, then moving GC. Pinned buckets
+// (on the free lists, or the open data bucket) keep their marks and are not
+// counted. Instantaneous.
 void BcacheSim::Gc() {
+  in_gc_ = true;
   ++st_.gc_runs;
   sectors_to_gc_ = static_cast<int64_t>(buckets_.size() * bucket_sectors_ / 16);
   extents_.EraseIf([this](uint64_t, const Extent& x) { return !Valid(x); });
-  uint64_t avail = 0;
   for (Bucket& b : buckets_) {
-    if (b.state != kFree) b.gc_used = b.live;
-    if (b.state == kOpen || b.dirty == 0) ++avail;  // bch_btree_gc_finish()
+    if (b.state != kFilled) continue;
+    b.gc_used = b.live;
+    b.mark_dirty = b.dirty > 0;
   }
+  auto mark_key = [this](const WbKey& k) {
+    Bucket& b = buckets_[k.bucket];
+    if (b.state == kFilled && b.gen == k.gen) b.mark_dirty = true;
+  };
+  for (const Volume& v : vols_) {
+    for (size_t i = v.keybuf_pos; i < v.keybuf.size(); ++i) mark_key(v.keybuf[i]);
+  }
+  for (const WbIo& io : wb_ios_) {
+    if (!io.free) mark_key(io.key);
+  }
+  uint64_t avail = 0;
+  stale_marks_ = 0;
+  for (const Bucket& b : buckets_) {
+    if (b.state == kUnused || (b.state == kFilled && !b.mark_dirty)) ++avail;
+    if (b.state == kFilled && b.mark_dirty && b.dirty == 0) ++stale_marks_;
+  }
+  invalidate_needs_gc_ = false;
   avail_ = avail;
   in_use_ = static_cast<uint32_t>((buckets_.size() - avail_) * 100 / buckets_.size());
   st_.max_in_use = std::max(st_.max_in_use, in_use_);
   if (cfg_.copy_gc) MovingGc();
+  in_gc_ = false;
 }
 
 // bch_moving_gc() (movinggc.c): the least used buckets whose live data fits
@@ -800,16 +878,33 @@ void BcacheSim::MovingGc() {
                            x.bucket, x.gen, x.dirty});
     }
   }
+  // Moving GC's reads (bch_submit_bbio(), read_moving_endio() ->
+  // bch_bbio_endio()) and writes (bch_data_insert()) pass through
+  // bch_bbio_count_io_errors(), so their latencies feed c->congested like
+  // foreground IO. The device takes them all at the GC instant; what the
+  // accounting measures follows read_moving(): at most 64 moves in flight
+  // (c->moving_in_flight), a move's read timed from when it could start
+  // (the completion of the move 64 earlier) and its write from its read's
+  // completion (write_moving() runs after the read).
+  const int64_t now = sim_.Now();
+  std::vector<int64_t> finished;  // completion of each move so far
   for (const Move& m : moves) {
     const Extent* x = extents_.Find(Key(m.volume, m.start));
     if (!x || x->end != Key(m.volume, m.end) || x->bucket != m.bucket || x->gen != m.gen || !Valid(*x)) continue;
-    CacheSubmit(false, m.cache_sector, m.end - m.start, false);
+    const int64_t start = finished.size() >= kMovingGcInFlight ? std::max(now, finished[finished.size() - kMovingGcInFlight])
+                                                               : now;
+    io_submit_override_ = start;
+    const int64_t read_done = CacheSubmit(false, m.cache_sector, m.end - m.start, true);
+    io_submit_override_ = std::max(start, read_done);
     int64_t done = sim_.Now();
-    if (!WriteToCache(m.volume, m.start, m.end, m.dirty, &done, 1)) {
+    const bool ok = WriteToCache(m.volume, m.start, m.end, m.dirty, &done, 1);
+    io_submit_override_ = -1;
+    if (!ok) {
       --st_.alloc_failures;  // not a foreground failure; the data is simply dropped
       Cut(m.volume, m.start, m.end);
       break;
     }
+    finished.push_back(std::max(done, read_done));
     st_.moving_gc_sectors += m.end - m.start;
   }
   for (size_t i = 0; i < take; ++i) buckets_[cands[i].second].move = false;
@@ -817,15 +912,19 @@ void BcacheSim::MovingGc() {
 
 // ---------------------------------------------------------------- writeback
 
+// bch_writeback_add() (writeback.h): the first dirty write sets has_dirty
+// and wakes the thread (bch_writeback_queue() -> wake_up_process()). A thread
+// asleep in schedule() (nothing dirty) runs at once. A thread in the
+// writeback_delay sleep that follows every full pass of the index does not:
+// that sleep is a loop of schedule_timeout_interruptible() calls, each
+// returning the time left when woken early, so bch_writeback_thread() (v6.1)
+// sleeps out the rest and only then looks at has_dirty.
 void BcacheSim::WakeWriteback(uint32_t v) {
   Volume& vol = vols_[v];
   if (vol.has_dirty) return;
   vol.has_dirty = true;
   if (!cfg_.writeback_running) return;
-  if (vol.waiting) return;
-  // wake_up_process() also cuts short a writeback_delay sleep.
-  if (vol.run_event) sim_.Cancel(vol.run_event);
-  vol.full_pass = false;
+  if (vol.waiting || vol.run_event) return;
   vol.run_event = Schedule(sim_.Now(), kWbRun, v);
 }
 
@@ -878,7 +977,11 @@ void BcacheSim::WritebackRun(uint32_t v) {
       }
       const bool full = Refill(v);
       if (full && vol.keybuf.empty()) {
-        vol.has_dirty = false;  // sleep until bch_writeback_add()
+        // bch_writeback_thread(): a full pass that found nothing clears
+        // has_dirty and, being a full pass, still sleeps writeback_delay;
+        // after that the thread waits in schedule() for bch_writeback_add().
+        vol.has_dirty = false;
+        vol.run_event = Schedule(now + cfg_.writeback_delay_ns, kWbRun, v);
         return;
       }
       vol.full_pass = full;
@@ -965,6 +1068,7 @@ void BcacheSim::WritebackWriteDone(uint32_t slot) {
     x.dirty = false;
     const uint64_t n = io.key.end - io.key.start;
     buckets_[x.bucket].dirty -= static_cast<uint32_t>(n);
+    NoteCleaned(x.bucket);  // still GC_MARK_DIRTY: reusable after the next GC
     vol.dirty -= n;
     dirty_total_ -= n;
     st_.writeback_sectors += n;

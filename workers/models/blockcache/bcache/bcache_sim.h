@@ -42,7 +42,7 @@ enum class TaskFallback { kPerVolume, kSingle };  // when the trace has no task 
 struct BcacheConfig {
   VersionTraits version = {"6.1", true, true, true, true};
   uint64_t bucket_bytes = 512 * 1024;
-  uint32_t block_bytes = 4096;
+  uint32_t block_bytes = 512;  // make-bcache's default on 512 B devices (the model resolves it from the profiles)
   CacheMode mode = CacheMode::kWritethrough;
   uint64_t sequential_cutoff_bytes = 4 * 1024 * 1024;
   uint32_t congested_read_threshold_us = 2000;
@@ -54,7 +54,8 @@ struct BcacheConfig {
   bool writeback_consider_fragment = true;
   bool copy_gc = true;                  // c->copy_gc_enabled (moving GC)
   bool writeback_running = true;        // dc->writeback_running (sysfs)
-  bool sync_writes = false;             // treat trace writes as REQ_SYNC (should_writeback)
+  bool sync_writes = false;             // treat every trace write as REQ_SYNC (should_writeback)
+  bool sync_from_trace = true;          // so is a write the trace marks sync (BlockRequest::sync)
   TaskFallback task_fallback = TaskFallback::kPerVolume;
   double speed = 1.0;         // open loop: issue time = recorded time / speed
   uint32_t queue_depth = 0;   // > 0: closed loop at this depth, recorded times ignored
@@ -126,6 +127,8 @@ class BcacheSim final : public sim::EventHandler {
   bool Cached(uint32_t volume, uint64_t sector, uint64_t sectors) const;
   uint16_t prio(uint32_t bucket) const { return prio_[bucket]; }
   uint32_t bucket_dirty_sectors(uint32_t bucket) const { return buckets_[bucket].dirty; }
+  // bch_can_invalidate_bucket(): the allocator may reuse the bucket now.
+  bool Reclaimable(uint32_t bucket) const { return CanInvalidate(bucket); }
   uint64_t dirty_sectors(uint32_t volume) const { return vols_[volume].dirty; }
   int64_t writeback_rate(uint32_t volume) const { return vols_[volume].rate.rate(); }
   uint32_t in_use() const { return in_use_; }
@@ -156,11 +159,16 @@ class BcacheSim final : public sim::EventHandler {
   };
   struct Bucket {
     uint32_t live = 0;     // valid sectors
-    uint32_t dirty = 0;    // valid dirty sectors (GC_MARK_DIRTY while > 0)
+    uint32_t dirty = 0;    // valid dirty sectors
     uint32_t gc_used = 0;  // GC_SECTORS_USED: bucket_size at allocation, live at GC
     uint8_t gen = 0;
-    uint8_t state = 0;     // kFree, kOpen, kFilled
+    uint8_t state = 0;     // kUnused, kFree, kOpen, kFilled
     bool move = false;     // chosen by moving GC
+    // GC_MARK_DIRTY: set when dirty data is written into the bucket
+    // (bch_data_insert_start()), recomputed only by GC (btree_gc_start(),
+    // __bch_btree_mark_key()): a bucket cleaned by writeback keeps it, and
+    // stays unreclaimable, until the next GC.
+    bool mark_dirty = false;
   };
   struct OpenBucket {
     int64_t bucket = -1;
@@ -247,6 +255,8 @@ class BcacheSim final : public sim::EventHandler {
   void InvalidateBatch();
   void Invalidate(uint32_t b);
   bool CanInvalidate(uint32_t b) const;
+  // A bucket's dirty count dropped: one more bucket GC would make reclaimable?
+  void NoteCleaned(uint32_t b);
   void CountInserted(uint64_t sectors);
   void Gc();
   void MovingGc();
@@ -293,6 +303,10 @@ class BcacheSim final : public sim::EventHandler {
   uint64_t avail_;
   uint32_t in_use_ = 0;
   bool gc_pending_ = false;
+  bool in_gc_ = false;
+  bool invalidate_needs_gc_ = false;  // ca->invalidate_needs_gc
+  uint32_t stale_marks_ = 0;          // filled buckets GC_MARK_DIRTY without dirty data
+  int64_t io_submit_override_ = -1;   // >= 0: submit time the congestion accounting uses
   bool cur_measured_ = false;
   bool cur_sync_ = false;       // the current bio is REQ_SYNC
   uint32_t cur_task_ = 0;       // the current bio's task (sequential detection)

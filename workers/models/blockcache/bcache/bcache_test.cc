@@ -2,7 +2,9 @@
 // are derived here from the kernel rules the model mirrors.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "services/model/params.h"
@@ -92,7 +94,9 @@ TEST(BcacheBypass, StreamExpiresAfterFiveSeconds) {
 }
 
 TEST(BcacheBypass, UnalignedIoIsBypassed) {
-  Rig rig = MakeRig(Quiet());
+  BcacheConfig c = Quiet();
+  c.block_bytes = 4096;
+  Rig rig = MakeRig(c);
   // block_size 4096: offset 512 and a 2 KiB write are both unaligned.
   const BcacheStats s = RunOk(rig, Trace({Req(0, BlockOp::kRead, 512, 4096), Req(kMs, BlockOp::kWrite, 8192, 2048)}));
   EXPECT_EQ(s.cache_bypass_misses, 1u);
@@ -183,12 +187,15 @@ TEST(BcacheRead, MissCollisionDropsTheInsert) {
 TEST(BcacheRead, HitResetsPriority) {
   Rig rig = MakeRig(Quiet());  // 16 buckets of 1024 sectors
   // bch_rescale_priorities(): every 16 * 1024 / 1024 = 16 sectors of
-  // non-bypassed IO all bucket priorities drop by one. With 16-sector IOs
-  // that is once per IO, starting with the first (c->rescale starts at 0).
+  // non-bypassed IO the priorities of all buckets not pinned drop by one.
+  // c->rescale starts at 0 and gains 16 once per call, so after A's 1024
+  // sectors it stays negative and every later call drops them once. A fills
+  // its bucket, which then leaves the open list (bch_alloc_sectors()) and is
+  // no longer pinned; it was allocated (prio 32768) after its own rescale.
   std::vector<BlockRequest> reqs;
-  reqs.push_back(Req(0, BlockOp::kWrite, 0, 8192));  // A: its bucket starts at 32768
+  reqs.push_back(Req(0, BlockOp::kWrite, 0, 512 * kKiB));  // A: a whole bucket
   const int k = 10;
-  for (int i = 1; i <= k; ++i) reqs.push_back(Req(i * kMs, BlockOp::kWrite, i * 64 * kKiB, 8192));
+  for (int i = 1; i <= k; ++i) reqs.push_back(Req(i * kMs, BlockOp::kWrite, kMiB + i * 64 * kKiB, 8192));
   reqs.push_back(Req(100 * kMs, BlockOp::kRead, 0, 8192));  // hit on A
   const BlockWorkload w = Trace(reqs);
   ASSERT_TRUE(rig.sim->Start(w).ok());
@@ -321,6 +328,86 @@ TEST(BcacheReplacement, DirtyBucketsSurviveEvictionPressure) {
   }
 }
 
+TEST(BcacheReplacement, BucketCleanedByWritebackIsReusableOnlyAfterGc) {
+  // bch_data_insert_start() marks a bucket GC_MARK_DIRTY when dirty data is
+  // written to it; writeback making the key clean (write_dirty_finish())
+  // does not touch the mark; bch_can_invalidate_bucket() takes only GC_MARK
+  // 0 / RECLAIMABLE buckets, and only GC recomputes marks (btree_gc_start(),
+  // __bch_btree_mark_key()). 64 buckets: GC when more than 64 * 1024 / 16 =
+  // 4096 sectors were inserted. X fills bucket 0, a small miss opens bucket
+  // 1 (so bucket 0 is no longer the open, pinned one); then two 1 MiB
+  // misses (2048 sectors inserted each) take the count below zero: GC.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  Rig rig = MakeRig(c, 32 * kMiB);
+  const BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 0, 512 * kKiB),  // X: a whole bucket, dirty
+                                 Req(10 * kMs, BlockOp::kRead, 8 * kMiB, 4096),
+                                 Req(2 * kSec, BlockOp::kRead, 16 * kMiB, kMiB),
+                                 Req(2100 * kMs, BlockOp::kRead, 18 * kMiB, kMiB),
+                                 Req(5 * kSec, BlockOp::kRead, 30 * kMiB, 4096)});
+  ASSERT_TRUE(rig.sim->Start(w).ok());
+  rig.sim->RunUntil(1 * kSec);
+  const int64_t b = rig.sim->BucketOf(0, 0);
+  ASSERT_GE(b, 0);
+  const auto bucket = static_cast<uint32_t>(b);
+  EXPECT_EQ(rig.sim->bucket_dirty_sectors(bucket), 0u);  // written back
+  EXPECT_EQ(rig.sim->Stats().gc_runs, 0u);               // 4096 - 1032 >= 0: not yet
+  EXPECT_FALSE(rig.sim->Reclaimable(bucket));            // still GC_MARK_DIRTY
+  rig.sim->RunUntil(3 * kSec);
+  EXPECT_EQ(rig.sim->Stats().gc_runs, 1u);
+  EXPECT_TRUE(rig.sim->Reclaimable(bucket));
+}
+
+TEST(BcacheReplacement, LruSkipsACleanedBucketUntilGcAndPicksTheOldestReclaimable) {
+  // 16 buckets, lru, free lists sized from roundup_pow_of_two(16) >> 10 = 0
+  // (at least 1): the allocator invalidates one bucket when a single free
+  // bucket is left. R0..R13 fill buckets 0-13 with clean misses; X (dirty)
+  // fills bucket 14 and is written back at once. That is 15 inserts of
+  // 1024 sectors: GC after every second one, the last after R13, so X's
+  // bucket is still GC_MARK_DIRTY. Reads then hit R0..R13 in order (a hit
+  // resets its bucket's prio to 32768; each request first ages all
+  // unpinned buckets by one), leaving R0's bucket the oldest of them and X's
+  // older still. The next miss needs bucket 15, the last free one, so the
+  // allocator invalidates first: bucket_prio() would pick X, but
+  // bch_can_invalidate_bucket() refuses it, so R0's bucket goes.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  Rig rig = MakeRig(c);
+  std::vector<BlockRequest> reqs;
+  int64_t t = 0;
+  for (int i = 0; i < 14; ++i) reqs.push_back(Req(t += 100 * kMs, BlockOp::kRead, i * kMiB, 512 * kKiB));
+  reqs.push_back(Req(t += 100 * kMs, BlockOp::kWrite, 100 * kMiB, 512 * kKiB));  // X
+  for (int i = 0; i < 14; ++i) reqs.push_back(Req(t += 100 * kMs, BlockOp::kRead, i * kMiB, 4096));
+  reqs.push_back(Req(t += 100 * kMs, BlockOp::kRead, 200 * kMiB, 512 * kKiB));
+  const BcacheStats s = RunOk(rig, Trace(reqs));
+  EXPECT_EQ(s.writeback_sectors, 1024u);
+  EXPECT_EQ(s.buckets_invalidated, 1u);
+  EXPECT_TRUE(rig.sim->Cached(0, 100 * kMiB / 512, 1024));  // X stays
+  EXPECT_FALSE(rig.sim->Cached(0, 0, 1));                   // R0 was reused
+  EXPECT_TRUE(rig.sim->Cached(0, kMiB / 512, 1024));
+}
+
+TEST(BcacheCongestion, MovingGcIoFeedsTheCongestionEstimate) {
+  // read_moving() submits with bch_submit_bbio() and read_moving_endio()
+  // ends in bch_bbio_endio() -> bch_bbio_count_io_errors(): a moving-GC read
+  // slower than congested_read_threshold_us lowers c->congested as any
+  // foreground cache read does. The SSD reads take 3 ms (> 2 ms); the
+  // foreground IO here is writes only (100 us, under the 20 ms threshold),
+  // which cannot lower it.
+  BcacheConfig c = Quiet();
+  c.congested_read_threshold_us = 2000;
+  c.congested_write_threshold_us = 20000;
+  Rig rig = MakeRig(c, 8 * kMiB, 1, 3 * kMs, 100 * kUs);
+  // A whole bucket, then half of it overwritten (512 sectors inserted: GC,
+  // which finds bucket 0 half used and moves its live half).
+  const BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 0, 512 * kKiB), Req(kSec, BlockOp::kWrite, 0, 256 * kKiB),
+                                 Req(2 * kSec, BlockOp::kWrite, 50 * kMiB, 4096)});
+  const BcacheStats s = RunOk(rig, w);
+  EXPECT_EQ(s.gc_runs, 1u);
+  EXPECT_EQ(s.moving_gc_sectors, 512u);
+  EXPECT_LT(rig.sim->congestion_counter(), 0);
+}
+
 TEST(BcacheReplacement, FifoAndRandomAreDeterministic) {
   for (Replacement r : {Replacement::kFifo, Replacement::kRandom, Replacement::kLru}) {
     std::vector<BlockRequest> reqs;
@@ -417,10 +504,38 @@ TEST(BcacheWriteback, WritesBackInLbaOrderAndDrainsWhenIdle) {
   }
 }
 
+// The cutoff rule of should_writeback() replayed for 12 writes of one
+// bucket each (512 KiB) into 16 buckets, writeback off: write i is written
+// back iff in_use <= `cutoff` when it arrives. Each write takes a new bucket
+// (bch_bucket_alloc: one bucket less available, in_use recomputed) and fills
+// it, so the bucket leaves the open list and is not pinned; every 1024
+// inserted sectors (1/16 of the cache) sectors_to_gc goes negative on
+// alternate writes and GC recounts the available buckets
+// (bch_btree_gc_finish(): unpinned, not GC_MARK_DIRTY). Returns which
+// writes were written back.
+std::vector<bool> CutoffReplay(int cutoff) {
+  int64_t avail = 16, sectors_to_gc = 1024;
+  int in_use = 0;
+  std::vector<bool> dirty(12, false);
+  for (int i = 0; i < 12; ++i) {
+    dirty[i] = in_use <= cutoff;
+    sectors_to_gc -= 1024;
+    --avail;
+    in_use = static_cast<int>((16 - avail) * 100 / 16);
+    if (sectors_to_gc < 0) {
+      sectors_to_gc = 1024;
+      int dirty_closed = 0;
+      for (int j = 0; j <= i; ++j) dirty_closed += dirty[j];
+      avail = 16 - dirty_closed;
+      in_use = static_cast<int>((16 - avail) * 100 / 16);
+    }
+  }
+  return dirty;
+}
+
 TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
-  // 16 buckets, writeback off. Writes fill buckets with dirty data; once
-  // in_use > 40 % (7 of 16 buckets: 43 %) async writes are no longer
-  // written back but go through to the backing device too.
+  // Once in_use > 40 % (CUTOFF_WRITEBACK) async writes are no longer written
+  // back but go through to the backing device too.
   BcacheConfig c = Quiet();
   c.mode = CacheMode::kWriteback;
   c.writeback_running = false;
@@ -428,31 +543,97 @@ TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
   std::vector<BlockRequest> reqs;
   for (int i = 0; i < 12; ++i) reqs.push_back(Req(i * 20 * kMs, BlockOp::kWrite, i * 2 * kMiB, 512 * kKiB));
   const BcacheStats s = RunOk(rig, Trace(reqs));
-  // The rule, replayed: write i is written back iff in_use <= 40 when it
-  // arrives. Each write takes a new bucket (bch_bucket_alloc: one bucket less
-  // available, in_use recomputed); every 1024 inserted sectors (1/16 of the
-  // cache) sectors_to_gc goes negative on alternate writes and GC recounts
-  // the available buckets: those without dirty data, the open one included.
   uint64_t expected_dirty = 0;
-  int64_t avail = 16, sectors_to_gc = 1024;
-  int in_use = 0;
-  std::vector<bool> dirty(12, false);
-  for (int i = 0; i < 12; ++i) {
-    dirty[i] = in_use <= 40;
-    if (dirty[i]) expected_dirty += 1024;
-    sectors_to_gc -= 1024;
-    --avail;
-    in_use = static_cast<int>((16 - avail) * 100 / 16);
-    if (sectors_to_gc < 0) {
-      sectors_to_gc = 1024;
-      int dirty_closed = 0;
-      for (int j = 0; j < i; ++j) dirty_closed += dirty[j];
-      avail = 16 - dirty_closed;
-      in_use = static_cast<int>((16 - avail) * 100 / 16);
-    }
-  }
+  for (bool d : CutoffReplay(40)) expected_dirty += d ? 1024 : 0;
   EXPECT_EQ(s.dirty_sectors_end, expected_dirty);
   EXPECT_EQ(rig.backing[0]->Count(true), 12u - expected_dirty / 1024);
+}
+
+TEST(BcacheWriteback, SyncFlagsOfTheTraceSelectTheSyncCutoff) {
+  // should_writeback(): op_is_sync() writes are written back up to
+  // CUTOFF_WRITEBACK_SYNC (70 %), others up to CUTOFF_WRITEBACK (40 %). The
+  // even writes are marked sync by the trace (blkparse WS); with
+  // sync_from_trace they use 70 %, without it (or unmarked) 40 %; sync_writes
+  // makes every write sync.
+  for (int mode = 0; mode < 3; ++mode) {
+    BcacheConfig c = Quiet();
+    c.mode = CacheMode::kWriteback;
+    c.writeback_running = false;
+    c.sync_from_trace = mode != 1;
+    c.sync_writes = mode == 2;
+    Rig rig = MakeRig(c, 8 * kMiB);
+    std::vector<BlockRequest> reqs;
+    for (int i = 0; i < 12; ++i) {
+      reqs.push_back(Req(i * 20 * kMs, BlockOp::kWrite, i * 2 * kMiB, 512 * kKiB));
+      reqs.back().sync = i % 2 == 0;
+    }
+    BlockWorkload w = Trace(reqs);
+    w.has_sync_flags = true;
+    const BcacheStats s = RunOk(rig, w);
+    // The replay with each write's own cutoff.
+    int64_t avail = 16, sectors_to_gc = 1024;
+    int in_use = 0;
+    std::vector<bool> dirty(12, false);
+    for (int i = 0; i < 12; ++i) {
+      const bool sync = mode == 2 || (mode == 0 && i % 2 == 0);
+      dirty[i] = in_use <= (sync ? 70 : 40);
+      sectors_to_gc -= 1024;
+      --avail;
+      in_use = static_cast<int>((16 - avail) * 100 / 16);
+      if (sectors_to_gc < 0) {
+        sectors_to_gc = 1024;
+        int dirty_closed = 0;
+        for (int j = 0; j <= i; ++j) dirty_closed += dirty[j];
+        avail = 16 - dirty_closed;
+        in_use = static_cast<int>((16 - avail) * 100 / 16);
+      }
+    }
+    uint64_t expected_dirty = 0;
+    for (bool d : dirty) expected_dirty += d ? 1024 : 0;
+    EXPECT_EQ(s.dirty_sectors_end, expected_dirty) << "mode " << mode;
+    uint64_t async_only = 0;
+    for (bool d : CutoffReplay(40)) async_only += d ? 1024 : 0;
+    if (mode == 1) {
+      EXPECT_EQ(expected_dirty, async_only);  // the trace's flags ignored
+    } else {
+      EXPECT_GT(expected_dirty, async_only);  // the flags made a difference
+    }
+  }
+}
+
+TEST(BcacheWriteback, DelayFollowsEveryFullPassAndAWakeUpDoesNotCutItShort) {
+  // bch_writeback_thread() (writeback.c, v6.1): after every pass that
+  // searched the whole index (refill_dirty() true) the thread sleeps
+  // writeback_delay (30 s) in a loop of schedule_timeout_interruptible()
+  // calls, including after a pass that found nothing and cleared has_dirty.
+  // bch_writeback_add() wakes it with wake_up_process(): that ends one
+  // schedule_timeout call early, and the loop sleeps the time left.
+  //
+  // A (t = 0) starts pass 1 at once (the thread sleeps in schedule() with
+  // nothing dirty); the pass ends when A's backing write completes, at t1 =
+  // 100 us (SSD read) + 10 ms (HDD write). Sleep to t1 + 30 s; pass 2 finds
+  // nothing, clears has_dirty and sleeps to t1 + 60 s. B, written at 40 s,
+  // therefore goes back at t1 + 60 s, not at 40 s.
+  BcacheConfig c = Quiet();
+  c.mode = CacheMode::kWriteback;
+  Rig rig = MakeRig(c);
+  const BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 0, 4096), Req(40 * kSec, BlockOp::kWrite, kMiB, 4096),
+                                 Req(70 * kSec, BlockOp::kRead, 8 * kMiB, 4096)});
+  const int64_t t1 = 100 * kUs + 10 * kMs;
+  ASSERT_TRUE(rig.sim->Start(w).ok());
+  rig.sim->RunUntil(t1 + 1);
+  EXPECT_EQ(rig.sim->dirty_sectors(0), 0u);  // A went back at once
+  rig.sim->RunUntil(t1 + 60 * kSec - 1);
+  EXPECT_EQ(rig.sim->dirty_sectors(0), 8u);  // B still waits
+  rig.sim->RunUntil(t1 + 61 * kSec);
+  EXPECT_EQ(rig.sim->dirty_sectors(0), 0u);
+  int64_t b_issued = -1;
+  for (const auto& io : rig.backing[0]->ios) {
+    if (io.write && io.offset == kMiB) b_issued = io.now;
+  }
+  // B's writeback: the SSD read is issued when the sleep ends, the backing
+  // write when that read completes.
+  EXPECT_EQ(b_issued, t1 + 60 * kSec + 100 * kUs);
 }
 
 // ---------------------------------------------------------------- timing
@@ -480,6 +661,43 @@ TEST(BcacheReplay, RejectsIoBeyondTheBackingDevice) {
 }
 
 // ---------------------------------------------------------------- registry + real devices
+
+TEST(BcacheModel, DefaultBlockSizeIsTheDevicesLogicalBlockSize) {
+  // make-bcache without --block takes the largest logical block size
+  // (BLKSSZGET) of the devices it formats; every shipped profile has 512 B
+  // logical blocks, so IO aligned to 512 B (as in MSR or blkparse traces)
+  // is cached, while an explicit 4 KiB block size bypasses it as unaligned
+  // (check_should_bypass()).
+  model::Registry reg;
+  ASSERT_TRUE(reg.RegisterFamily("blockcache").ok());
+  ASSERT_TRUE(RegisterBcacheModels(reg).ok());
+  for (const char* name : {"bcache", "bcache.stack"}) {
+    const model::ModelInfo* m = reg.Find(name);
+    ASSERT_NE(m, nullptr);
+    const bool stack = std::string(name) == "bcache.stack";
+    const std::string block = stack ? "l1_block_size" : "block_size";
+    const uint64_t expected_block = 512;
+    for (int64_t explicit_block : {int64_t{0}, int64_t{4096}}) {
+      std::map<std::string, model::ParamValue> given;
+      if (explicit_block) given[block] = explicit_block;
+      auto params = model::ResolveParams(m->params, given, "params");
+      ASSERT_TRUE(params.ok()) << params.status().ToString();
+      // 3 KiB at byte 1536: aligned to 512 B, not to 4 KiB.
+      BlockWorkload w = Trace({Req(0, BlockOp::kWrite, 1536, 3072), Req(kSec, BlockOp::kRead, 1536, 3072)});
+      model::RunInput in;
+      in.params = &*params;
+      in.workload = model::AnyRef::Of(&w);
+      in.seed = 1;
+      auto r = m->run(in);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      const uint64_t used_block = explicit_block ? static_cast<uint64_t>(explicit_block) : expected_block;
+      const bool aligned = 1536 % used_block == 0 && 3072 % used_block == 0;
+      const std::string pre = stack ? "l1." : "";
+      EXPECT_EQ(r->scalars.at(pre + "bypassed_bytes").value, aligned ? 0 : 2 * 3072) << name << " " << explicit_block;
+      EXPECT_EQ(r->scalars.at(pre + "cache_hits").value, aligned ? 1 : 0) << name << " " << explicit_block;
+    }
+  }
+}
 
 TEST(BcacheModel, RegistersAndRunsWithShippedProfiles) {
   model::Registry reg;

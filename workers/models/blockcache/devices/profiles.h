@@ -61,6 +61,11 @@ struct DeviceProfile {
   std::string name;
   DeviceKind kind = DeviceKind::kHdd;
   std::string description;
+  // The block layer's logical block size (BLKSSZGET): the smallest unit the
+  // device addresses. 512 B for every shipped profile: 512e HDDs, SATA SSDs,
+  // and NVMe drives in their usual 512 B LBA format. make-bcache's default
+  // block size derives from it (bcache's `block_size` parameter).
+  uint32_t logical_block_bytes = 512;
   HddProfile hdd;  // kind == kHdd
   SsdProfile ssd;  // kind == kSsd
 };
