@@ -19,6 +19,7 @@
 #include "services/workload/sched_workload.h"
 #include "services/workload/synth.h"
 #include "workers/models/sched/sched_models.h"
+#include "workers/models/sched/validate/validate_cmd.h"
 
 namespace kreplay::sched {
 namespace {
@@ -314,6 +315,14 @@ family::FamilyInfo SchedFamilyInfo() {
     return workload::WriteRtApp(*built.As<workload::SchedWorkload>());
   };
   f.listings = {{"platforms", "List the shipped SoC platforms, or show one", "Platform to print as YAML", ShowPlatforms}};
+  // `kreplay validate sched`: the models against this host's kernel (validate/).
+  f.add_commands = [](CLI::App& app) -> std::function<std::optional<int>()> {
+    std::shared_ptr<validate::ValidateCli> v = validate::AddValidateCommand(app, RegisterSchedFamily);
+    return [v]() -> std::optional<int> {
+      if (!validate::ValidateSelected(*v)) return std::nullopt;
+      return validate::RunValidateCommand(*v);
+    };
+  };
   f.ftrace_writer = [](std::ostream& out, int cpus, const std::string& title) -> std::unique_ptr<family::RunTraceWriter> {
     return std::make_unique<FtraceWriter>(out, cpus, title);
   };
