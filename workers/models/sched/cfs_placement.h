@@ -6,8 +6,10 @@
 //   lowest domain spanning waker and previous CPU (MC or DIE imbalance_pct,
 //   power-scaled rq->load.weight), then select_idle_sibling() in the target's
 //   cluster (the LLC);
-// - fork: find_idlest_group() at DIE (power-scaled group load against the
-//   local group's within imbalance_pct), then at MC, then find_idlest_cpu().
+// - fork: the SD_BALANCE_FORK walk of select_task_rq_fair():
+//   find_idlest_group() (power-scaled group load; the local group is kept
+//   while within 100 + (imbalance_pct - 100) / 2 of the idlest) and
+//   find_idlest_cpu() at DIE, then at MC of the CPU reached.
 // Simplified: loads are instantaneous weight sums (rq->load.weight) rather
 // than 3.10's runnable_load_avg / cpu_load[] (see sched_sim.h); affine wakes
 // do not look at wake_wide() or the sync hint.
@@ -36,6 +38,11 @@ class CfsPlacement : public PlacementPolicy {
 
  private:
   bool WakeAffine(const Task* t, int this_cpu, int prev_cpu, int imbalance_pct) const;
+  // find_idlest_group() at `level` (1 = DIE, 0 = MC) for this_cpu: the
+  // group's first CPU and size, or -1 to stay in the local group.
+  int FindIdlestGroup(const Task* t, int this_cpu, int level, int* first, int* n) const;
+  // find_idlest_cpu(): least rq load among the allowed CPUs, ties to
+  // this_cpu, then the lowest index; -1 if none is allowed.
   int FindIdlestCpuIn(Task* t, int first, int n, int this_cpu) const;
 };
 

@@ -77,7 +77,6 @@ void CfsRq::Enqueue(SchedEntity* se) {
   se->heap_pos = static_cast<int32_t>(heap_.size() - 1);
   SiftUp(se->heap_pos);
   load_ += se->weight;
-  UpdateMinVruntime();
 }
 
 void CfsRq::Dequeue(SchedEntity* se) {
@@ -111,10 +110,8 @@ SchedEntity* CfsRq::PickNext() {
   }
   curr_ = se;
   se->prev_sum_exec = se->sum_exec;
-  // What Dequeue()'s and then set_next_entity()'s UpdateMinVruntime() leave:
-  // the new leftmost if any (never below se, the old one), else se.
-  int64_t v = heap_.empty() ? se->vruntime : heap_[0]->vruntime;
-  min_vruntime_ = std::max(min_vruntime_, v);
+  // set_next_entity() does not call update_min_vruntime(): min_vruntime
+  // stays where it was until the next update_curr() or dequeue.
   return se;
 }
 
@@ -122,15 +119,45 @@ void CfsRq::PutPrev() {
   KREPLAY_CHECK(curr_ != nullptr, "PutPrev without a running entity");
   SchedEntity* se = curr_;
   curr_ = nullptr;
-  load_ -= se->weight;
-  Enqueue(se);
+  // Back into the queue; the load is unchanged (curr counted in it).
+  heap_.push_back(se);
+  se->heap_pos = static_cast<int32_t>(heap_.size() - 1);
+  SiftUp(se->heap_pos);
 }
 
 void CfsRq::DequeueCurr() {
   KREPLAY_CHECK(curr_ != nullptr, "DequeueCurr without a running entity");
   load_ -= curr_->weight;
-  curr_ = nullptr;
+  // dequeue_entity() ends with update_min_vruntime() while cfs_rq->curr is
+  // still the leaving entity (put_prev_entity() clears it later), and 3.10's
+  // update_min_vruntime() does not check curr->on_rq.
   UpdateMinVruntime();
+  curr_ = nullptr;
+}
+
+int CfsRq::FirstQueued(int k, SchedEntity** out) const {
+  KREPLAY_CHECK(k <= kMaxFirstQueued, "FirstQueued: k too large");
+  int n = static_cast<int>(heap_.size());
+  if (k > n) k = n;
+  if (k <= 0) return 0;
+  // Best-first walk of the heap: the next entity in pick order is the least
+  // of the children of those already taken. At most 2k + 1 candidates.
+  int cand[2 * kMaxFirstQueued + 1];
+  int nc = 0;
+  cand[nc++] = 0;
+  int got = 0;
+  while (got < k) {
+    int best = 0;
+    for (int j = 1; j < nc; ++j) {
+      if (Less(heap_[cand[j]], heap_[cand[best]])) best = j;
+    }
+    int i = cand[best];
+    cand[best] = cand[--nc];
+    out[got++] = heap_[i];
+    if (2 * i + 1 < n) cand[nc++] = 2 * i + 1;
+    if (2 * i + 2 < n) cand[nc++] = 2 * i + 2;
+  }
+  return got;
 }
 
 bool CfsRq::TickPreempt() const {

@@ -5,6 +5,12 @@
 // __sched_period()/sched_slice()/sched_vslice(), place_entity() (START_DEBIT
 // for new tasks, GENTLE_FAIR_SLEEPERS half-latency sleeper credit),
 // update_min_vruntime(), check_preempt_tick() and wakeup_preempt_entity().
+// min_vruntime moves only where 3.10 calls update_min_vruntime(): in
+// update_curr() and at the end of dequeue_entity(), which runs while
+// cfs_rq->curr is still set (so a sleeping curr still counts), and it is
+// min(curr, leftmost), never below its old value. __enqueue_entity(),
+// set_next_entity() and put_prev_entity() leave it alone: picking a task does
+// not move min_vruntime past it.
 // Simplified: no group scheduling (every entity is a task); no NEXT/LAST
 // buddies; calc_delta_fair() divides exactly instead of using the kernel's
 // 32-bit inverse weights (differences are below 1 ns per update).
@@ -86,17 +92,29 @@ class CfsRq {
   // place_entity(): `initial` for a new task (START_DEBIT), else a wake-up
   // (sleeper credit of latency/2). Does not enqueue.
   void PlaceEntity(SchedEntity* se, bool initial) const;
-  // Adds a runnable entity to the queue (not as curr).
+  // Adds a runnable entity to the queue (not as curr): __enqueue_entity(),
+  // which leaves min_vruntime as it is (enqueue_entity()'s update_curr() is
+  // the caller's UpdateCurr()).
   void Enqueue(SchedEntity* se);
-  // Removes a queued entity (not curr).
+  // Removes a queued entity (not curr); dequeue_entity(): min_vruntime is
+  // updated afterwards, curr included.
   void Dequeue(SchedEntity* se);
-  // pick_next_entity() + set_next_entity(): leftmost becomes curr.
-  // REQUIRES: no curr. Returns nullptr if the queue is empty.
+  // pick_next_entity() + set_next_entity(): leftmost becomes curr;
+  // min_vruntime is not touched. REQUIRES: no curr. Returns nullptr if the
+  // queue is empty.
   SchedEntity* PickNext();
-  // put_prev_entity(): curr goes back into the queue (preemption).
+  // put_prev_entity(): curr goes back into the queue (preemption);
+  // min_vruntime is not touched.
   void PutPrev();
-  // curr stops being runnable (sleep, exit, migration of the running task).
+  // curr stops being runnable (sleep, exit, migration of the running task):
+  // dequeue_entity() of curr, whose update_min_vruntime() still sees curr.
   void DequeueCurr();
+  // The first min(k, queued()) queued entities in pick order (vruntime, then
+  // id), as an rb-tree walk from the leftmost would give them; writes them to
+  // `out` and returns how many. For the HMP searches over the first
+  // hmp_max_tasks entities. REQUIRES: k <= kMaxFirstQueued.
+  static constexpr int kMaxFirstQueued = 8;
+  int FirstQueued(int k, SchedEntity** out) const;
 
   // __sched_period(nr_running).
   sim::Duration Period(int nr_running) const;

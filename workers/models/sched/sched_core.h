@@ -85,7 +85,7 @@ struct ClusterRt {
   int opp = 0;
   // Derived from `opp` by SetClusterOpp(); read on most events.
   uint32_t cap = 0;         // the OPP's capacity
-  uint32_t freq_scale = 0;  // cur/max frequency in 1/1024
+  uint32_t freq_scale = 0;  // cur kHz / (max kHz >> 10): LSK cpufreq_calc_scale()
   int pending_opp = -1;
   sim::EventId dvfs_event = 0;
   sim::Time last_change = 0;
@@ -96,7 +96,8 @@ struct ClusterRt {
 enum class LoadTracking {
   kNone,
   // LSK 3.10 per-entity runnable average (load_avg.h): starts high at fork,
-  // updated on every state change, frequency-scaled when frequency_invariant.
+  // updated on every state change, frequency-scaled when frequency_invariant
+  // (by 1024 under the single-frequency performance/powersave governors).
   kLsk310RunnableAvg,
 };
 
@@ -125,8 +126,8 @@ class SchedCore {
   void TouchLoad(Task* t) {
     if (track_load_) UpdateLoad(t);
   }
-  // TouchLoad() for the running and the queued tasks of `cpu`. Inline: a
-  // placement policy's tick runs it on every tick.
+  // TouchLoad() for the running and the queued tasks of `cpu`. Inline, for a
+  // policy that refreshes a CPU's loads on a hot path.
   void TouchLoads(int cpu) {
     if (!track_load_) return;
     const Cpu& c = cpus_[cpu];

@@ -13,7 +13,18 @@ using model::ParamSpec;
 using model::ParamType;
 
 // 1.1.0: adds batch_makespan_ms (other results unchanged from 1.0.0).
-constexpr char kVersion[] = "1.1.0";
+// 1.2.0: results change. CFS: min_vruntime moves only where 3.10 updates it
+// (not at pick), wake-ups and migrations update the running task first, fork
+// placement uses half the imbalance_pct. HMP: wake decisions read the ratio
+// left at the sleep; the forced up-migration pass walks every CPU from the
+// rebalance softirq (when a busy CPU's balance is due); curr-plus-5 task
+// searches; offload of the lightest task; idle pull after newidle balance,
+// behind avg_idle, without settling or priority checks; migrations clear the
+// other direction's settling stamp; hmp_domain_min_load() ties by last
+// migration; performance/powersave pin the load scale at 1024; the settling
+// time is hmp_next_up/down_threshold in 1024-ns units (replacing
+// hmp_min_migration_interval_us).
+constexpr char kVersion[] = "1.2.0";
 
 
 
@@ -68,11 +79,18 @@ std::vector<ParamSpec> HmpParams() {
   v.push_back(model::BoolParam("hmp_prio_filter", false,
                    "CONFIG_SCHED_HMP_PRIO_FILTER: tasks with nice >= hmp_up_prio never go up and always go down."));
   v.push_back(model::IntParam("hmp_up_prio", "nice", 5, -20, 19, "Priority filter threshold as a nice value (PRIO_FILTER_VAL 5)."));
-  v.push_back(model::IntParam("hmp_min_migration_interval_us", "us", 4194, 0, 1000000,
-                  "Minimum time between migrations of a task in one direction: hmp_next_up/down_threshold 4096 "
-                  "in 1024-ns units = 4.194 ms."));
+  v.push_back(model::IntParam("hmp_next_up_threshold", "1024ns", 4096, 0, 1e9,
+                  "hmp_next_up_threshold: a task is not moved up again while ((now - its last up-migration) >> 10) "
+                  "is below this, in 1024-ns units (4096 = 4.194304 ms); a down-migration clears the last "
+                  "up-migration time (hmp_next_down_delay())."));
+  v.push_back(model::IntParam("hmp_next_down_threshold", "1024ns", 4096, 0, 1e9,
+                  "hmp_next_down_threshold: a task is not moved down at wake-up again while ((now - its last "
+                  "down-migration) >> 10) is below this, in 1024-ns units (4096 = 4.194304 ms); an up-migration "
+                  "clears the last down-migration time (hmp_next_up_delay())."));
   v.push_back(model::BoolParam("frequency_invariant", true,
-                   "CONFIG_HMP_FREQUENCY_INVARIANT_SCALE: scale load contributions by the CPU's cur/max frequency."));
+                   "CONFIG_HMP_FREQUENCY_INVARIANT_SCALE: scale load contributions by the CPU's cur kHz / (max kHz >> 10); "
+                   "the performance and powersave governors count as single-frequency and keep the scale at 1024 "
+                   "(cpufreq_policy_callback())."));
   v.push_back(model::IntParam("load_avg_period_ms", "ms", 32, 1, 1024,
                   "Half-life of load_avg_ratio (/sys/kernel/hmp/load_avg_period_ms); 32 is the kernel's own series."));
   return v;
@@ -153,7 +171,8 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
     }
     o.hmp_prio_filter = p.Bool("hmp_prio_filter");
     o.hmp_up_prio_nice = static_cast<int>(p.Int("hmp_up_prio"));
-    o.hmp_min_migration_interval_ns = p.Int("hmp_min_migration_interval_us") * sim::kUs;
+    o.hmp_next_up_threshold = static_cast<uint32_t>(p.Int("hmp_next_up_threshold"));
+    o.hmp_next_down_threshold = static_cast<uint32_t>(p.Int("hmp_next_down_threshold"));
     o.frequency_invariant = p.Bool("frequency_invariant");
     o.load_avg_period_ms = p.Int("load_avg_period_ms");
   }

@@ -41,12 +41,19 @@ TEST(SchedModels, RegistersBothWithParamsAndMetrics) {
   ASSERT_NE(reg.Find("sched.cfs"), nullptr);
   const model::ModelInfo* hmp = reg.Find("sched.hmp");
   ASSERT_NE(hmp, nullptr);
-  EXPECT_EQ(hmp->version, "1.1.0");
-  EXPECT_EQ(reg.Find("sched.cfs")->version, "1.1.0");
+  EXPECT_EQ(hmp->version, "1.2.0");
+  EXPECT_EQ(reg.Find("sched.cfs")->version, "1.2.0");
   model::ParamSet ps = Params(*hmp);
   EXPECT_EQ(ps.Int("hz"), 100);
   EXPECT_EQ(ps.Int("hmp_up_threshold"), 700);
   EXPECT_EQ(ps.Int("hmp_down_threshold"), 512);
+  // hmp_next_up_threshold / hmp_next_down_threshold = 4096 in the kernel's
+  // 1024-ns units, as SchedOptions has them (sched_policy_test runs the
+  // registered defaults against SchedOptions{} bit for bit).
+  EXPECT_EQ(ps.Int("hmp_next_up_threshold"), 4096);
+  EXPECT_EQ(ps.Int("hmp_next_down_threshold"), 4096);
+  EXPECT_EQ(SchedOptions{}.hmp_next_up_threshold, 4096u);
+  EXPECT_EQ(SchedOptions{}.hmp_next_down_threshold, 4096u);
   EXPECT_EQ(ps.Int("load_avg_period_ms"), 32);
   EXPECT_TRUE(ps.Bool("frequency_invariant"));
   EXPECT_EQ(Params(*reg.Find("sched.cfs")).values().count("hmp_up_threshold"), 0u);

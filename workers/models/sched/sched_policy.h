@@ -50,12 +50,15 @@ class PlacementPolicy {
   // select_task_rq() for SD_BALANCE_WAKE: `t` (still on its previous CPU
   // t->cpu) woken from `waker_cpu`. The result is a CPU `t` may run on.
   int SelectWakeCpu(Task* t, int waker_cpu) { return DoSelectWakeCpu(t, waker_cpu); }
-  // At a busy CPU's tick, after tick preemption, before load balancing.
+  // The rebalance softirq of a busy CPU (run_rebalance_domains()): at its
+  // tick when its next balance is due, after tick preemption, before load
+  // balancing.
   void Tick(int cpu) {
     if (needs_.tick_migrations) DoTick(cpu);
   }
-  // A CPU found nothing to run: pull a task before newidle balancing. True
-  // if a task was moved to `cpu`.
+  // A CPU found nothing to run and newidle balancing (behind idle_balance()'s
+  // avg_idle gate) pulled nothing: pull a task. True if a task was moved to
+  // `cpu`.
   bool IdlePull(int cpu) { return needs_.idle_pull && DoIdlePull(cpu); }
 
  protected:

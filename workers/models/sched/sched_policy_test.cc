@@ -141,7 +141,6 @@ TEST(SchedPolicy, EachPlacementAloneMatchesItsRegisteredModel) {
       ASSERT_TRUE(registered.ok()) << registered.status().ToString();
 
       SchedOptions o;  // the registered defaults
-      o.hmp_min_migration_interval_ns = 4194 * sim::kUs;  // hmp_min_migration_interval_us 4194
       CfsPick pick;
       CfsPlacement cfs;
       HmpPlacement hmp;

@@ -87,7 +87,10 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
   // --- helpers
   const workload::Cluster& ClusterOf(int cpu) const { return p_.clusters[cpus_[cpu].cluster]; }
   uint32_t CurCap(int cpu) const { return cpus_[cpu].cap; }
-  uint32_t FreqScale(int cpu) const { return o_.frequency_invariant ? clusters_[cpus_[cpu].cluster].freq_scale : 1024; }
+  // freq_scale[cpu].curr_scale of LSK's frequency-invariant load scaling:
+  // 1024 when the scaling is off (hmp_data.freqinvar_load_scale_enabled) or
+  // the governor is single-frequency (cpufreq_policy_callback()).
+  uint32_t FreqScale(int cpu) const { return freq_invariant_scale_ ? clusters_[cpus_[cpu].cluster].freq_scale : 1024; }
   void SetClusterOpp(int cluster, int opp);
 
   // --- accounting
@@ -160,6 +163,7 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
   std::vector<int> trace_running_;       // per CPU, the task the trace last showed running (-1 = idle)
   EnergyMeter meter_;
   CfsTunables tun_;
+  bool freq_invariant_scale_ = false;  // see FreqScale()
   Duration tick_ns_ = 10 * sim::kMs;
   int64_t cap_cal_ = 1024;
   std::map<int64_t, Resource> resources_;
@@ -198,6 +202,11 @@ Status SchedSim::Init() {
   tick_ns_ = sim::kSec / o_.hz;
   int ncpus = static_cast<int>(p_.total_cpus());
   tun_ = ScaledCfsTunables(ncpus, o_.latency_ns, o_.min_granularity_ns, o_.wakeup_granularity_ns);
+  // LSK cpufreq_policy_callback() recognises the performance and powersave
+  // governors by name as single-frequency and pins the load scale at 1024
+  // (SCHED_LOAD_FREQINVAR_SINGLEFREQ), whatever frequency they hold.
+  freq_invariant_scale_ = o_.frequency_invariant && o_.governor.kind != GovernorKind::kPerformance &&
+                          o_.governor.kind != GovernorKind::kPowersave;
 
   // Calibration CPU: named cluster (or the biggest) at calibration_khz (or its top OPP).
   const workload::Cluster* cal = &p_.clusters.back();
@@ -410,15 +419,25 @@ void SchedSim::CountMigration(Task* t, int from, int to, MigrationKind kind, int
 }
 
 void SchedSim::EnqueueOn(Task* t, int cpu, bool initial) {
-  // Vruntime is relative to the runqueue: carry the offset from the old
-  // queue's min_vruntime to the new one's (task_waking_fair()/migrate).
-  if (!initial && t->cpu != cpu) {
-    t->se.vruntime = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime() + cpus_[cpu].rq.min_vruntime();
+  CfsRq& rq = cpus_[cpu].rq;
+  if (initial) {
+    // A new task: place_entity(initial) relative to the target's
+    // min_vruntime as it stands (task_fork_fair() places it before
+    // enqueue_entity()'s update_curr()), then enqueue_entity().
+    pick_->PlaceEntity(rq, &t->se, true);
+    UpdateCurr(cpu);
+  } else {
+    // A wake-up. Vruntime is relative to the runqueue: task_waking_fair()
+    // subtracts the old queue's min_vruntime and enqueue_entity() adds the
+    // new one's before its update_curr(); place_entity() then sees the
+    // min_vruntime that update_curr() brought up to now.
+    if (t->cpu != cpu) t->se.vruntime = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime() + rq.min_vruntime();
+    UpdateCurr(cpu);
+    pick_->PlaceEntity(rq, &t->se, false);
   }
   t->cpu = cpu;
-  pick_->PlaceEntity(cpus_[cpu].rq, &t->se, initial);
   t->state = TaskState::kRunnable;
-  cpus_[cpu].rq.Enqueue(&t->se);
+  rq.Enqueue(&t->se);
 }
 
 void SchedSim::Kick(int cpu, Task* wakee) {
@@ -618,14 +637,17 @@ void SchedSim::Fork(Task* t) {
 
 void SchedSim::Wake(Task* t, int waker_cpu) {
   if (t->state != TaskState::kBlocked) return;
-  TouchLoad(t);  // decays over the sleep
   t->wake_event = 0;
   t->blocked_until = -1;
   t->wake_time = Now();
   t->wake_pending = true;
   t->activation = Now();
   int prev = t->cpu;
+  // select_task_rq_fair() reads the load average as it was left when the
+  // task went to sleep; enqueue_entity_load_avg() decays it over the sleep
+  // only once the CPU is chosen.
   int cpu = placement_->SelectWakeCpu(t, waker_cpu);
+  TouchLoad(t);
   MigrationKind kind = MigrationKind::kWake;
   CountMigration(t, prev, cpu, kind, waker_cpu);
   EnqueueOn(t, cpu, /*initial=*/false);
@@ -635,12 +657,18 @@ void SchedSim::Wake(Task* t, int waker_cpu) {
 }
 
 void SchedSim::Migrate(Task* t, int to, MigrationKind kind) {
+  // move_task(): deactivate_task() on the source, activate_task() on the
+  // destination, check_preempt_curr(). dequeue_entity() and enqueue_entity()
+  // each start with update_curr(); the vruntime is made relative to the
+  // source's min_vruntime before the dequeue updates it, and absolute again
+  // on the destination before its update_curr().
   int from = t->cpu;
   Cpu& src = cpus_[from];
   bool was_running = src.curr == t;
   TouchLoad(t);
+  UpdateCurr(from);
+  int64_t rel = t->se.vruntime - src.rq.min_vruntime();
   if (was_running) {
-    UpdateCurr(from);
     if (src.done_event) sim_.Cancel(src.done_event);
     src.done_event = 0;
     src.rq.DequeueCurr();
@@ -651,9 +679,10 @@ void SchedSim::Migrate(Task* t, int to, MigrationKind kind) {
   }
   // Tick-time HMP moves happen on the source CPU; balancing pulls on the destination.
   CountMigration(t, from, to, kind, kind == MigrationKind::kForced || kind == MigrationKind::kOffload ? from : to);
-  t->se.vruntime = t->se.vruntime - src.rq.min_vruntime() + cpus_[to].rq.min_vruntime();
+  t->se.vruntime = rel + cpus_[to].rq.min_vruntime();
   t->cpu = to;
   t->state = TaskState::kRunnable;
+  UpdateCurr(to);
   cpus_[to].rq.Enqueue(&t->se);
   if (was_running) Schedule(from);
   Kick(to, t);
@@ -677,9 +706,16 @@ void SchedSim::Tick(int cpu) {
     TouchUtil(cpu);
     SchedutilUpdate(c.cluster);
   }
+  // trigger_load_balance(): the rebalance softirq runs only when this CPU's
+  // next balance is due; run_rebalance_domains() then runs the placement's
+  // pass (HMP: hmp_force_up_migration()) before rebalance_domains().
+  bool balance_due = false;
+  for (int level = 0; level < balance_levels_; ++level) balance_due = balance_due || Now() >= c.next_balance[level];
   if (pick_->TickPreempt(c.rq)) Resched(cpu);
-  placement_->Tick(cpu);
-  RebalanceDomains(cpu, IdleType::kNotIdle);
+  if (balance_due) {
+    placement_->Tick(cpu);
+    RebalanceDomains(cpu, IdleType::kNotIdle);
+  }
   NohzKick();
 }
 
@@ -880,14 +916,14 @@ void SchedSim::RebalanceDomains(int cpu, IdleType idle) {
 
 bool SchedSim::IdleBalance(int cpu) {
   // idle_balance(): skipped when this CPU's idle periods are shorter than a
-  // migration costs.
+  // migration costs; newidle balancing per level, then (LSK, when nothing
+  // was pulled) the placement's idle pull (hmp_idle_pull()).
   Cpu& c = cpus_[cpu];
-  if (placement_->IdlePull(cpu)) return true;
   if (c.avg_idle < o_.migration_cost_ns) return false;
   for (int level = 0; level < balance_levels_; ++level) {
     if (LoadBalance(cpu, level, IdleType::kNewlyIdle)) return true;
   }
-  return false;
+  return placement_->IdlePull(cpu);
 }
 
 void SchedSim::NohzKick() {
@@ -932,7 +968,10 @@ void SchedSim::SetClusterOpp(int cluster, int opp) {
   const workload::Cluster& pc = p_.clusters[cluster];
   cl.opp = opp;
   cl.cap = pc.opps[opp].capacity;
-  cl.freq_scale = static_cast<uint32_t>(pc.opps[opp].khz * 1024 / pc.opps.back().khz);
+  // cpufreq_callback(): cpufreq_calc_scale() = freq->new / (policy->max >>
+  // SCHED_FREQSCALE_SHIFT), in integers as the kernel has it.
+  uint64_t max_shifted = std::max<uint64_t>(1, pc.opps.back().khz >> 10);
+  cl.freq_scale = static_cast<uint32_t>(pc.opps[opp].khz / max_shifted);
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     cpus_[cpu].cap = cl.cap;
     cpus_[cpu].load_scale = FreqScale(cpu) / 1024.0;

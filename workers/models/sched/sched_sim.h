@@ -11,12 +11,18 @@
 // What the core mirrors (kernel/sched/fair.c, Linaro LSK 3.10):
 // - per-CPU CFS runqueues (cfs_rq.h), tick preemption at HZ
 //   (task_tick_fair() -> check_preempt_tick()), wake-up preemption
-//   (check_preempt_wakeup()), both decided by the pick policy;
+//   (check_preempt_wakeup()), both decided by the pick policy; a wake-up or
+//   migration brings the target's running task up to date (update_curr())
+//   before placement and the preemption check;
+// - the rebalance softirq (trigger_load_balance()): at a busy CPU's tick
+//   when its next balance is due, the placement's pass
+//   (hmp_force_up_migration()) then rebalance_domains();
 // - load balancing rebalance_domains()/load_balance() on MC (cluster) and,
 //   unless the placement policy has none, DIE (all CPUs, groups = clusters) with find_busiest_group() rules,
 //   busy_factor, cache-hot checks against migration_cost, active balance after
 //   repeated failures, newidle balance gated by rq->avg_idle >=
-//   migration_cost, and NOHZ idle balance kicked from a busy CPU's tick;
+//   migration_cost (then, if nothing was pulled, the placement's idle pull),
+//   and NOHZ idle balance kicked from a busy CPU's tick;
 // - cpu_power from cpu_efficiency and the top frequency
 //   (arch/arm/kernel/topology.c parse_dt_topology()/update_cpu_power()); group
 //   loads are divided by group power; there is no task-fit logic;
@@ -76,7 +82,11 @@ struct SchedOptions {
   uint32_t hmp_down_threshold = 512;
   bool hmp_prio_filter = false;
   int hmp_up_prio_nice = 5;  // with the filter on, tasks with nice >= this never go up
-  sim::Duration hmp_min_migration_interval_ns = 4096 * 1024;  // (now - last) >> 10 < 4096
+  // hmp_next_up_threshold / hmp_next_down_threshold: a task does not move up
+  // (down) again while ((now - its last up (down) migration) >> 10) is below
+  // this, in the kernel's 1024-ns units (4096 = 4.194304 ms).
+  uint32_t hmp_next_up_threshold = 4096;
+  uint32_t hmp_next_down_threshold = 4096;
   sim::Duration max_sim_time_ns = 600 * sim::kSec;
 };
 
