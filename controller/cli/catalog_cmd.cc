@@ -18,6 +18,8 @@ int CmdModels(const model::Registry& registry, const std::string& describe) {
     return kExitOk;
   }
   const model::ModelInfo* m = registry.Find(describe);
+  if (!m && registry.Reserved(describe))
+    return ReportFailure(NotFound("model '" + describe + "' is reserved and not built yet (" + *registry.Reserved(describe) + ")"));
   if (!m) return ReportFailure(NotFound("unknown model '" + describe + "' (known: " + Join(registry.Names(), ", ") + ")"));
   std::printf("%s %s (%s family)\n  %s\n  mirrors: %s\n\nParameters:\n", m->name.c_str(), m->version.c_str(),
               m->family.c_str(), m->description.c_str(), m->mirrors.c_str());

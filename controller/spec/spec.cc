@@ -549,7 +549,10 @@ void Parser::ParseVariants(const std::map<std::string, Entry>& top, StudySpec* s
       ok = false;
     } else if (auto s = Str(it->second, f + ".model")) {
       b.info = registry_.Find(*s);
-      if (!b.info) {
+      if (!b.info && registry_.Reserved(*s)) {
+        Error(it->second.value, f + ".model", "model '" + *s + "' is reserved and not built yet (" + *registry_.Reserved(*s) + ")");
+        ok = false;
+      } else if (!b.info) {
         auto known = registry_.Names();
         Error(it->second.value, f + ".model",
               "unknown model '" + *s + "'" + DidYouMean(*s, known) + " (known: " + Join(known, ", ") + ")");

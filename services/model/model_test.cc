@@ -49,5 +49,25 @@ TEST(Registry, RejectsDuplicatesAndListsSorted) {
   EXPECT_EQ(r.Find("zzz"), nullptr);
 }
 
+TEST(Registry, ReservedNamesCannotBeTakenAndSayWhy) {
+  Registry r;
+  ASSERT_TRUE(r.RegisterFamily("x").ok());
+  EXPECT_EQ(r.Reserve("x.later", "y", "soon").code(), StatusCode::kInvalidArgument) << "family y unknown";
+  EXPECT_EQ(r.Reserve("y.later", "x", "soon").code(), StatusCode::kInvalidArgument) << "not a name of family x";
+  EXPECT_EQ(r.Reserve("x.", "x", "soon").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(r.Reserve("x.later", "x", "a later issue builds it").ok());
+  EXPECT_EQ(r.Reserve("x.later", "x", "again").code(), StatusCode::kAlreadyExists);
+  Status taken = r.Register({.name = "x.later", .family = "x"});
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(taken.message().find("reserved: a later issue builds it"), std::string::npos) << taken.ToString();
+  ASSERT_NE(r.Reserved("x.later"), nullptr);
+  EXPECT_EQ(*r.Reserved("x.later"), "a later issue builds it");
+  EXPECT_EQ(r.Reserved("x.other"), nullptr);
+  EXPECT_EQ(r.Find("x.later"), nullptr);
+  EXPECT_TRUE(r.Names().empty()) << "reserved names are not models";
+  ASSERT_TRUE(r.Register({.name = "x.now", .family = "x"}).ok());
+  EXPECT_EQ(r.Reserve("x.now", "x", "late").code(), StatusCode::kAlreadyExists);
+}
+
 }  // namespace
 }  // namespace kreplay::model

@@ -76,9 +76,16 @@ class Registry {
   // Fails with AlreadyExists on a duplicate name.
   Status RegisterFamily(const std::string& family);
   bool HasFamily(const std::string& family) const { return families_.count(family) > 0; }
-  // Fails with AlreadyExists on a duplicate name, InvalidArgument on a
-  // family not declared with RegisterFamily.
+  // Fails with AlreadyExists on a duplicate or reserved name,
+  // InvalidArgument on a family not declared with RegisterFamily.
   Status Register(ModelInfo info);
+  // Holds a model name its family will build later ("sched.eas"), so no
+  // one else takes it and a study naming it is told why it cannot run.
+  // The name must be "<family>.<model>" of a declared family. Fails with
+  // AlreadyExists if the name is registered or reserved.
+  Status Reserve(const std::string& name, const std::string& family, const std::string& why);
+  // Why `name` is reserved, or nullptr if it is not.
+  const std::string* Reserved(const std::string& name) const;
   // nullptr if unknown.
   const ModelInfo* Find(const std::string& name) const;
   // Sorted by name.
@@ -87,6 +94,7 @@ class Registry {
 
  private:
   std::map<std::string, std::unique_ptr<ModelInfo>> models_;
+  std::map<std::string, std::string> reserved_;  // name -> why
   std::set<std::string> families_;
 };
 
