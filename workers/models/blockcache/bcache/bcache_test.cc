@@ -512,13 +512,14 @@ TEST(BcacheWriteback, WritesBackInLbaOrderAndDrainsWhenIdle) {
 // inserted sectors (1/16 of the cache) sectors_to_gc goes negative on
 // alternate writes and GC recounts the available buckets
 // (bch_btree_gc_finish(): unpinned, not GC_MARK_DIRTY). Returns which
-// writes were written back.
-std::vector<bool> CutoffReplay(int cutoff) {
+// writes were written back. `cutoff_of(i)` is write i's cutoff in %.
+template <typename CutoffOf>
+std::vector<bool> CutoffReplay(CutoffOf cutoff_of) {
   int64_t avail = 16, sectors_to_gc = 1024;
   int in_use = 0;
   std::vector<bool> dirty(12, false);
   for (int i = 0; i < 12; ++i) {
-    dirty[i] = in_use <= cutoff;
+    dirty[i] = in_use <= cutoff_of(i);
     sectors_to_gc -= 1024;
     --avail;
     in_use = static_cast<int>((16 - avail) * 100 / 16);
@@ -531,6 +532,9 @@ std::vector<bool> CutoffReplay(int cutoff) {
     }
   }
   return dirty;
+}
+std::vector<bool> CutoffReplay(int cutoff) {
+  return CutoffReplay([cutoff](int) { return cutoff; });
 }
 
 TEST(BcacheWriteback, CutoffWritebackSendsWritesThroughWhenBucketsAreInUse) {
@@ -571,23 +575,10 @@ TEST(BcacheWriteback, SyncFlagsOfTheTraceSelectTheSyncCutoff) {
     w.has_sync_flags = true;
     const BcacheStats s = RunOk(rig, w);
     // The replay with each write's own cutoff.
-    int64_t avail = 16, sectors_to_gc = 1024;
-    int in_use = 0;
-    std::vector<bool> dirty(12, false);
-    for (int i = 0; i < 12; ++i) {
+    const std::vector<bool> dirty = CutoffReplay([mode](int i) {
       const bool sync = mode == 2 || (mode == 0 && i % 2 == 0);
-      dirty[i] = in_use <= (sync ? 70 : 40);
-      sectors_to_gc -= 1024;
-      --avail;
-      in_use = static_cast<int>((16 - avail) * 100 / 16);
-      if (sectors_to_gc < 0) {
-        sectors_to_gc = 1024;
-        int dirty_closed = 0;
-        for (int j = 0; j <= i; ++j) dirty_closed += dirty[j];
-        avail = 16 - dirty_closed;
-        in_use = static_cast<int>((16 - avail) * 100 / 16);
-      }
-    }
+      return sync ? 70 : 40;
+    });
     uint64_t expected_dirty = 0;
     for (bool d : dirty) expected_dirty += d ? 1024 : 0;
     EXPECT_EQ(s.dirty_sectors_end, expected_dirty) << "mode " << mode;
