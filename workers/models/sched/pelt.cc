@@ -61,10 +61,13 @@ void SubPositive(T* v, T d) {
 
 }  // namespace
 
-const std::array<uint32_t, kLoadAvgPeriod>& YnInv() {
-  static const std::array<uint32_t, kLoadAvgPeriod> t = MakeYnInv();
-  return t;
-}
+namespace {
+// Built once at start-up (not a function-local static: DecayLoad() is hot
+// and would test the guard on every call).
+const std::array<uint32_t, kLoadAvgPeriod> kYnInv = MakeYnInv();
+}  // namespace
+
+const std::array<uint32_t, kLoadAvgPeriod>& YnInv() { return kYnInv; }
 
 uint64_t DecayLoad(uint64_t val, uint64_t n) {
   if (n > static_cast<uint64_t>(kLoadAvgPeriod) * 63) return 0;
@@ -73,7 +76,7 @@ uint64_t DecayLoad(uint64_t val, uint64_t n) {
     val >>= n / kLoadAvgPeriod;
     n %= kLoadAvgPeriod;
   }
-  return MulShr32(val, YnInv()[n]);
+  return MulShr32(val, kYnInv[n]);
 }
 
 bool UpdateLoadSum(uint64_t now, Avg* sa, uint64_t load, uint64_t runnable, bool running) {
@@ -92,10 +95,19 @@ bool UpdateLoadSum(uint64_t now, Avg* sa, uint64_t load, uint64_t runnable, bool
   return AccumulateSum(delta, sa, load, runnable, running) != 0;
 }
 
+namespace {
+// a / b, exactly as the 64-bit division, with the cheaper 32-bit one when a
+// fits (it almost always does for a task; the quotient is the same).
+inline uint64_t DivU64(uint64_t a, uint32_t b) {
+  if (a <= UINT32_MAX) return static_cast<uint32_t>(a) / b;
+  return a / b;
+}
+}  // namespace
+
 void UpdateLoadAvg(Avg* sa, uint64_t load) {
   uint32_t divider = sa->Divider();
-  sa->load_avg = load * sa->load_sum / divider;
-  sa->runnable_avg = sa->runnable_sum / divider;
+  sa->load_avg = DivU64(load * sa->load_sum, divider);
+  sa->runnable_avg = DivU64(sa->runnable_sum, divider);
   sa->util_avg = sa->util_sum / divider;
 }
 

@@ -42,6 +42,9 @@ class BasicPlacementPolicy {
     bool cross_cluster_balance = true;
     bool tick_migrations = false;  // has DoTick()
     bool idle_pull = false;        // has DoIdlePull()
+    // DoTick() at every tick of a busy CPU rather than when its balance is
+    // due (mainline misfit: nohz_balancer_kick() checks it at each tick).
+    bool tick_each = false;
   };
 
   virtual ~BasicPlacementPolicy() = default;
@@ -60,8 +63,8 @@ class BasicPlacementPolicy {
   // t->cpu) woken from `waker_cpu`. The result is a CPU `t` may run on.
   int SelectWakeCpu(Task* t, int waker_cpu) { return DoSelectWakeCpu(t, waker_cpu); }
   // The rebalance softirq of a busy CPU (run_rebalance_domains()): at its
-  // tick when its next balance is due, after tick preemption, before load
-  // balancing.
+  // tick when its next balance is due (every tick with Needs::tick_each),
+  // after tick preemption, before load balancing.
   void Tick(int cpu) {
     if (needs_.tick_migrations) DoTick(cpu);
   }

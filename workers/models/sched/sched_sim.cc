@@ -149,8 +149,10 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   void PeltEnqueue(Task* t, int cpu, bool initial);
   // util_est_dequeue(), and util_est_update() for a task going to sleep.
   void PeltUtilEstDequeue(Task* t, int cpu, bool sleep);
-  // detach_entity_load_avg() from the cfs_rq the task is attached to.
-  void PeltDetach(Task* t);
+  // detach_entity_load_avg() from the cfs_rq the task is attached to;
+  // `sync` first brings the task and that cfs_rq up to now (the caller has
+  // not: TouchLoad()).
+  void PeltDetach(Task* t, bool sync);
 
   // --- accounting
   void TouchUtil(int cpu);
@@ -293,12 +295,14 @@ void SchedSim<Rq>::PeltUtilEstDequeue(Task* t, int cpu, bool sleep) {
 }
 
 template <class Rq>
-void SchedSim<Rq>::PeltDetach(Task* t) {
+void SchedSim<Rq>::PeltDetach(Task* t, bool sync) {
   int from = t->pelt.attached_cpu;
   if (from < 0) return;
-  PeltSync(from);
-  PeltTask(t);
-  PeltRq(from);
+  if (sync) {
+    PeltSync(from);
+    PeltTask(t);
+    PeltRq(from);
+  }
   pelt::Detach(&cpus_[from].pelt.rq, t->pelt.avg, t->se.weight);
   t->pelt.attached_cpu = -1;
 }
@@ -827,7 +831,7 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
       // ttwu_runnable(): the task never left its runqueue (DELAY_DEQUEUE),
       // so no CPU is selected; requeue_delayed_entity() after update_curr().
       UpdateCurr(prev);
-      TouchLoad(t);
+      TouchLoad(t);  // aged as asleep
       pelt::UtilEstEnqueue(&cpus_[prev].pelt.rq, t->pelt.avg);
       cpus_[prev].rq.Requeue(&t->se);
       t->state = TaskState::kRunnable;
@@ -841,9 +845,13 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
   // task went to sleep; enqueue_entity_load_avg() decays it over the sleep
   // only once the CPU is chosen.
   int cpu = placement_->SelectWakeCpu(t, waker_cpu);
-  TouchLoad(t);
   if constexpr (kMainline) {
-    if (cpu != prev) PeltDetach(t);  // migrate_task_rq_fair(): remove_entity_load_avg()
+    // The task is aged as asleep by the enqueue on `cpu` (PeltEnqueue()),
+    // or first on prev as it leaves it (migrate_task_rq_fair():
+    // remove_entity_load_avg()).
+    if (cpu != prev) PeltDetach(t, /*sync=*/true);
+  } else {
+    TouchLoad(t);
   }
   MigrationKind kind = MigrationKind::kWake;
   CountMigration(t, prev, cpu, kind, waker_cpu);
@@ -881,7 +889,7 @@ void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
   } else {
     src.rq.Dequeue(&t->se);
   }
-  if constexpr (kMainline) PeltDetach(t);  // detach_entity_cfs_rq()
+  if constexpr (kMainline) PeltDetach(t, /*sync=*/false);  // detach_entity_cfs_rq(), aged above
   // Tick-time HMP moves happen on the source CPU; balancing pulls on the destination.
   CountMigration(t, from, to, kind, kind == MigrationKind::kForced || kind == MigrationKind::kOffload ? from : to);
   if constexpr (kMainline) {
@@ -932,6 +940,9 @@ void SchedSim<Rq>::Tick(int cpu) {
   if (balance_due) {
     placement_->Tick(cpu);
     RebalanceDomains(cpu, IdleType::kNotIdle);
+  } else if constexpr (kMainline) {
+    // Only mainline placements ask for the hook at every tick (misfit).
+    if (placement_->needs().tick_each) placement_->Tick(cpu);
   }
   NohzKick();
 }
