@@ -1,6 +1,11 @@
 // Internal to the scheduler models: the big.LITTLE SoC simulator shared by
-// "sched.cfs" and "sched.hmp". Both run the same Linaro LSK 3.10 core with the
-// CFS pick policy, so the two models differ only in their placement policy.
+// "sched.cfs" and "sched.hmp", which run the Linaro LSK 3.10 core with the
+// CFS pick policy (so the two differ only in placement), and "sched.eevdf",
+// which runs the same core on the mainline runqueue (EevdfRq) with mainline
+// placement, EEVDF, PELT and mainline schedutil (what it mirrors:
+// eevdf_rq.h, eevdf_pick.h, pelt.h, mainline_placement.h and
+// docs/models/sched.md). The core is one template on the runqueue type
+// (sched_core.h); what follows describes its 3.10 instance.
 //
 // The simulator is a policy-free core (sched_core.h: engine, runqueues, tick,
 // load balancing, DVFS, idle, energy, observers, results) and two policies

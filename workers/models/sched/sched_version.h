@@ -11,8 +11,8 @@ enum class KernelBase {
   // Linaro LSK 3.10: CFS, cpu_power from cpu_efficiency, no task fit; the
   // base of sched.cfs and sched.hmp (and of IKS).
   kLsk310,
-  // Mainline 6.x (EEVDF, EAS, capacity-invariant PELT): declared so that
-  // policies for it can say so; no core runs it yet.
+  // Mainline 6.x (EEVDF, capacity-invariant PELT, schedutil; EAS later):
+  // the base of sched.eevdf.
   kMainline,
 };
 
