@@ -72,6 +72,9 @@ class CfsRq {
   SchedEntity* curr() const { return curr_; }
   // Runnable entities including curr (cfs_rq->nr_running).
   int nr_running() const { return static_cast<int>(heap_.size()) + (curr_ ? 1 : 0); }
+  // The same on this base (no delayed dequeue); EevdfRq's counterpart
+  // leaves delayed entities out.
+  int nr_runnable() const { return nr_running(); }
   // Sum of weights of runnable entities including curr (cfs_rq->load.weight).
   uint64_t load() const { return load_; }
   int64_t min_vruntime() const { return min_vruntime_; }

@@ -5,21 +5,24 @@
 // arithmetic and the version rules are EevdfRq's (eevdf_rq.h), which says
 // what it simplifies.
 //
-// Why a second policy base: PickPolicy (sched_policy.h) is written against
-// CfsRq, the LSK 3.10 runqueue, and the 3.10 core holds CfsRq by value. A
-// mainline core will be a template on its runqueue type (Cpu<EevdfRq>) and
-// hold a `const MainlinePickPolicy&`; it will, like the 3.10 core:
+// How the mainline core (sched_sim.cc, SchedSim<EevdfRq>) calls it:
 //  - charge curr with rq.UpdateCurr(now - seg_start) before any decision
 //    (the kernel's update_curr() at the top of every path);
-//  - on fork: pick.PlaceEntity(rq, se, /*initial=*/true) then rq.Enqueue(se);
-//    on a wake-up: rq.Requeue(se) if se->delayed, else
+//  - on fork: UpdateCurr, pick.PlaceEntity(rq, se, /*initial=*/true) then
+//    rq.Enqueue(se); on a wake-up: rq.Requeue(se) if se->delayed (the task
+//    never left: ttwu_runnable(), no CPU selection), else UpdateCurr,
 //    pick.PlaceEntity(rq, se, false) and rq.Enqueue(se); then
 //    pick.WakeupPreempt(rq, se) and, if true, rq.PutPrev() + pick.PickNext();
-//  - on a tick: UpdateCurr, then pick.TickPreempt(rq); after any other
-//    UpdateCurr, rq.NeedResched() (update_curr() reschedules on its own);
+//  - on a tick: UpdateCurr, then pick.TickPreempt(rq); the reschedule latch
+//    another UpdateCurr() sets is acted on at the next tick or wake-up
+//    preemption check on that CPU (WakeupPreempt() returns it);
 //  - on sleep: rq.DequeueCurr(/*sleep=*/true): false means the task stays
 //    queued as delayed (its state is "asleep, on the runqueue"); the rq's
-//    blocked hook reports when such a task finally leaves.
+//    blocked hook reports when such a task finally leaves;
+//  - on a migration: rq.Dequeue(se) / rq.DequeueCurr(false) (lag saved,
+//    PLACE_REL_DEADLINE), then on the destination UpdateCurr,
+//    pick.PlaceEntity(rq, se, false) and rq.Enqueue(se); delayed tasks are
+//    not migrated.
 // Policies declare KernelBase::kMainline so RunSched() can keep them off
 // the 3.10 core.
 //
@@ -37,46 +40,16 @@
 #pragma once
 
 #include "workers/models/sched/eevdf_rq.h"
+#include "workers/models/sched/sched_policy.h"
 #include "workers/models/sched/sched_version.h"
 
 namespace kreplay::sched {
 
-// The four operations of PickPolicy, against the mainline runqueue. Public
-// methods are non-virtual; policies override the private Do* hooks.
-class MainlinePickPolicy {
- public:
-  virtual ~MainlinePickPolicy() = default;
-  const char* name() const { return name_; }
-  KernelBase base() const { return base_; }
-
-  // place_entity(): sets vruntime, slice and deadline of an entity about to
-  // join `rq`; `initial` for a new task. Does not enqueue.
-  void PlaceEntity(EevdfRq& rq, EevdfEntity* se, bool initial) const { DoPlaceEntity(rq, se, initial); }
-  // pick_next_entity() + set_next_entity(). REQUIRES: no curr. nullptr if
-  // nothing runnable is queued.
-  EevdfEntity* PickNext(EevdfRq& rq) const { return DoPickNext(rq); }
-  // check_preempt_wakeup_fair(): should the queued wakee `se` preempt
-  // rq.curr()? May change curr's slice protection, hence the non-const rq.
-  bool WakeupPreempt(EevdfRq& rq, EevdfEntity* se) const { return DoWakeupPreempt(rq, se); }
-  // Did the tick's update_curr() ask for a reschedule?
-  bool TickPreempt(const EevdfRq& rq) const { return DoTickPreempt(rq); }
-
- protected:
-  MainlinePickPolicy(const char* name, KernelBase base) : name_(name), base_(base) {}
-
- private:
-  virtual void DoPlaceEntity(EevdfRq& rq, EevdfEntity* se, bool initial) const = 0;
-  virtual EevdfEntity* DoPickNext(EevdfRq& rq) const = 0;
-  virtual bool DoWakeupPreempt(EevdfRq& rq, EevdfEntity* se) const = 0;
-  virtual bool DoTickPreempt(const EevdfRq& rq) const = 0;
-
-  const char* name_;
-  KernelBase base_;
-};
-
+// MainlinePickPolicy (sched_policy.h) is BasicPickPolicy<EevdfRq>: the four
+// operations of PickPolicy against the mainline runqueue.
 class EevdfPick final : public MainlinePickPolicy {
  public:
-  EevdfPick() : MainlinePickPolicy("eevdf", KernelBase::kMainline) {}
+  EevdfPick() : BasicPickPolicy("eevdf", KernelBase::kMainline) {}
 
  private:
   void DoPlaceEntity(EevdfRq& rq, EevdfEntity* se, bool initial) const override;

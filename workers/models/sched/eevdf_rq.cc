@@ -261,11 +261,12 @@ void EevdfRq::Dequeue(EevdfEntity* se) {
     return;
   }
   UpdateEntityLag(se);
+  // Out of the queue first: it is ordered by the absolute deadline.
+  Erase(se);
   if (t_.features.place_rel_deadline) {
     se->deadline -= se->vruntime;
     se->rel_deadline = true;
   }
-  Erase(se);
   se->on_rq = false;
   load_ -= se->weight;
   UpdateMinVruntime();

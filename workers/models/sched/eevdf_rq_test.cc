@@ -518,3 +518,39 @@ TEST(EevdfPick, PolicyForwardsToTheRunqueue) {
 
 }  // namespace
 }  // namespace kreplay::sched
+
+namespace kreplay::sched {
+namespace {
+
+// A migration dequeues a queued entity from among others (6.12+:
+// PLACE_REL_DEADLINE keeps its deadline relative to its vruntime). The
+// queue is ordered by the absolute deadline, so the entity must leave it
+// before its deadline is made relative; the others stay in pick order.
+TEST(EevdfRq, DequeueOfAQueuedEntityKeepsItsDeadlineRelative) {
+  EevdfRq rq(Traits("6.12", 1));
+  EevdfEntity e[4];
+  for (uint32_t i = 0; i < 4; ++i) {
+    e[i].id = i;
+    rq.PlaceEntity(&e[i], /*initial=*/true);
+    rq.Enqueue(&e[i]);
+  }
+  ASSERT_EQ(rq.PickNext(), &e[0]);
+  rq.UpdateCurr(3 * sim::kMs);
+  rq.PutPrev();
+  // Queue now e1, e2, e3 (deadline 375 us), e0 (renewed later).
+  const int64_t d2 = e[2].deadline, v2 = e[2].vruntime;
+  rq.Dequeue(&e[2]);
+  EXPECT_TRUE(e[2].rel_deadline);
+  EXPECT_EQ(e[2].deadline, d2 - v2);
+  ASSERT_EQ(rq.queued(), 3);
+  EXPECT_EQ(rq.queued_at(0), &e[1]);
+  EXPECT_EQ(rq.queued_at(1), &e[3]);
+  EXPECT_EQ(rq.queued_at(2), &e[0]);
+  rq.Dequeue(&e[3]);  // the last of the equal deadlines, then the others
+  rq.Dequeue(&e[0]);
+  rq.Dequeue(&e[1]);
+  EXPECT_EQ(rq.nr_running(), 0);
+}
+
+}  // namespace
+}  // namespace kreplay::sched

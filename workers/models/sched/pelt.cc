@@ -21,39 +21,6 @@ std::array<uint32_t, kLoadAvgPeriod> MakeYnInv() {
   return t;
 }
 
-// mul_u64_u32_shr(a, b, 32).
-inline uint64_t MulShr32(uint64_t a, uint32_t b) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 32);
-}
-
-// __accumulate_pelt_segments(): d1 decayed over the periods, the full
-// periods in between, d3 undecayed.
-uint32_t AccumulateSegments(uint64_t periods, uint32_t d1, uint32_t d3) {
-  uint32_t c1 = static_cast<uint32_t>(DecayLoad(d1, periods));
-  uint32_t c2 = kLoadAvgMax - static_cast<uint32_t>(DecayLoad(kLoadAvgMax, periods)) - 1024;
-  return c1 + c2 + d3;
-}
-
-// accumulate_sum(): returns the number of periods crossed.
-uint64_t AccumulateSum(uint64_t delta, Avg* sa, uint64_t load, uint64_t runnable, bool running) {
-  uint32_t contrib = static_cast<uint32_t>(delta);  // no period crossed: delta < 1024
-  delta += sa->period_contrib;
-  uint64_t periods = delta / 1024;
-  if (periods) {
-    sa->load_sum = DecayLoad(sa->load_sum, periods);
-    sa->runnable_sum = DecayLoad(sa->runnable_sum, periods);
-    sa->util_sum = static_cast<uint32_t>(DecayLoad(sa->util_sum, periods));
-    delta %= 1024;
-    // Only needed with load: without it runnable and running are 0 too.
-    if (load) contrib = AccumulateSegments(periods, 1024 - sa->period_contrib, static_cast<uint32_t>(delta));
-  }
-  sa->period_contrib = static_cast<uint32_t>(delta);
-  if (load) sa->load_sum += load * contrib;
-  if (runnable) sa->runnable_sum += (runnable * contrib) << kCapacityShift;
-  if (running) sa->util_sum += contrib << kCapacityShift;
-  return periods;
-}
-
 template <typename T>
 void SubPositive(T* v, T d) {
   *v = *v > d ? *v - d : 0;
@@ -61,60 +28,15 @@ void SubPositive(T* v, T d) {
 
 }  // namespace
 
-const std::array<uint32_t, kLoadAvgPeriod>& YnInv() {
-  static const std::array<uint32_t, kLoadAvgPeriod> t = MakeYnInv();
-  return t;
-}
+// Built once at start-up (not a function-local static: DecayLoad() is hot
+// and would test the guard on every call).
+const std::array<uint32_t, kLoadAvgPeriod> kYnInvTable = MakeYnInv();
 
-uint64_t DecayLoad(uint64_t val, uint64_t n) {
-  if (n > static_cast<uint64_t>(kLoadAvgPeriod) * 63) return 0;
-  // y^n = 2^-(n/32) * y^(n%32).
-  if (n >= kLoadAvgPeriod) {
-    val >>= n / kLoadAvgPeriod;
-    n %= kLoadAvgPeriod;
-  }
-  return MulShr32(val, YnInv()[n]);
-}
-
-bool UpdateLoadSum(uint64_t now, Avg* sa, uint64_t load, uint64_t runnable, bool running) {
-  if (now < sa->last_update_time) {  // time going backwards: resync
-    sa->last_update_time = now;
-    return false;
-  }
-  uint64_t delta = (now - sa->last_update_time) >> 10;  // 1024-ns units
-  if (!delta) return false;
-  sa->last_update_time += delta << 10;
-  // running and runnable are subsets of load.
-  if (!load) {
-    runnable = 0;
-    running = false;
-  }
-  return AccumulateSum(delta, sa, load, runnable, running) != 0;
-}
-
-void UpdateLoadAvg(Avg* sa, uint64_t load) {
-  uint32_t divider = sa->Divider();
-  sa->load_avg = load * sa->load_sum / divider;
-  sa->runnable_avg = sa->runnable_sum / divider;
-  sa->util_avg = sa->util_sum / divider;
-}
-
-bool UpdateEntity(uint64_t now, Avg* se, uint32_t weight, bool on_rq, bool running) {
-  if (!UpdateLoadSum(now, se, on_rq ? 1 : 0, on_rq ? 1 : 0, running)) return false;
-  UpdateLoadAvg(se, weight);
-  se->util_est_unchanged = false;  // cfs_se_util_change()
-  return true;
-}
+const std::array<uint32_t, kLoadAvgPeriod>& YnInv() { return kYnInvTable; }
 
 bool UpdateBlockedEntity(uint64_t now, Avg* se, uint32_t weight) {
   if (!UpdateLoadSum(now, se, 0, 0, false)) return false;
   UpdateLoadAvg(se, weight);
-  return true;
-}
-
-bool UpdateRq(uint64_t now, RqAvg* rq, uint64_t load, uint32_t h_nr_runnable, bool curr) {
-  if (!UpdateLoadSum(now, &rq->avg, load, h_nr_runnable, curr)) return false;
-  UpdateLoadAvg(&rq->avg, 1);
   return true;
 }
 
@@ -201,19 +123,6 @@ void UtilEstUpdate(Avg* se, bool task_sleep, uint32_t cpu_capacity) {
 uint32_t CpuUtil(const RqAvg& rq, uint32_t cpu_capacity) {
   uint32_t util = std::max(rq.avg.util_avg, rq.util_est);
   return std::min(util, cpu_capacity);
-}
-
-void Clock::Advance(uint64_t now, bool idle, uint32_t cpu_capacity, uint32_t freq_capacity) {
-  uint64_t delta = now > clock_task ? now - clock_task : 0;
-  clock_task = now;
-  if (idle) {
-    clock_pelt = clock_task;
-    return;
-  }
-  // cap_scale() twice: capacity first, then frequency, each truncated.
-  delta = (delta * cpu_capacity) >> kCapacityShift;
-  delta = (delta * freq_capacity) >> kCapacityShift;
-  clock_pelt += delta;
 }
 
 void Clock::EnterIdle(const RqAvg& rq) {

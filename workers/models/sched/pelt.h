@@ -127,4 +127,114 @@ struct Clock {
   uint64_t Now() const { return clock_pelt - lost_idle_time; }
 };
 
+// --- The hot paths, inline: the mainline core calls them on most events.
+// (Definitions of the functions declared above.)
+
+// runnable_avg_yN_inv[] (YnInv()'s table).
+extern const std::array<uint32_t, kLoadAvgPeriod> kYnInvTable;
+
+namespace internal {
+// mul_u64_u32_shr(a, b, 32).
+inline uint64_t MulShr32(uint64_t a, uint32_t b) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 32);
+}
+
+// a / b, exactly as the 64-bit division, with the cheaper 32-bit one when a
+// fits (it almost always does for a task; the quotient is the same).
+inline uint64_t DivU64(uint64_t a, uint32_t b) {
+  if (a <= UINT32_MAX) return static_cast<uint32_t>(a) / b;
+  return a / b;
+}
+}  // namespace internal
+
+inline uint64_t DecayLoad(uint64_t val, uint64_t n) {
+  if (n > static_cast<uint64_t>(kLoadAvgPeriod) * 63) return 0;
+  // y^n = 2^-(n/32) * y^(n%32).
+  if (n >= kLoadAvgPeriod) {
+    val >>= n / kLoadAvgPeriod;
+    n %= kLoadAvgPeriod;
+  }
+  return internal::MulShr32(val, kYnInvTable[n]);
+}
+
+namespace internal {
+// __accumulate_pelt_segments(): d1 decayed over the periods, the full
+// periods in between, d3 undecayed.
+inline uint32_t AccumulateSegments(uint64_t periods, uint32_t d1, uint32_t d3) {
+  uint32_t c1 = static_cast<uint32_t>(DecayLoad(d1, periods));
+  uint32_t c2 = kLoadAvgMax - static_cast<uint32_t>(DecayLoad(kLoadAvgMax, periods)) - 1024;
+  return c1 + c2 + d3;
+}
+
+// accumulate_sum(): returns the number of periods crossed.
+inline uint64_t AccumulateSum(uint64_t delta, Avg* sa, uint64_t load, uint64_t runnable, bool running) {
+  uint32_t contrib = static_cast<uint32_t>(delta);  // no period crossed: delta < 1024
+  delta += sa->period_contrib;
+  uint64_t periods = delta / 1024;
+  if (periods) {
+    sa->load_sum = DecayLoad(sa->load_sum, periods);
+    sa->runnable_sum = DecayLoad(sa->runnable_sum, periods);
+    sa->util_sum = static_cast<uint32_t>(DecayLoad(sa->util_sum, periods));
+    delta %= 1024;
+    // Only needed with load: without it runnable and running are 0 too.
+    if (load) contrib = AccumulateSegments(periods, 1024 - sa->period_contrib, static_cast<uint32_t>(delta));
+  }
+  sa->period_contrib = static_cast<uint32_t>(delta);
+  if (load) sa->load_sum += load * contrib;
+  if (runnable) sa->runnable_sum += (runnable * contrib) << kCapacityShift;
+  if (running) sa->util_sum += contrib << kCapacityShift;
+  return periods;
+}
+
+}  // namespace internal
+
+inline bool UpdateLoadSum(uint64_t now, Avg* sa, uint64_t load, uint64_t runnable, bool running) {
+  if (now < sa->last_update_time) {  // time going backwards: resync
+    sa->last_update_time = now;
+    return false;
+  }
+  uint64_t delta = (now - sa->last_update_time) >> 10;  // 1024-ns units
+  if (!delta) return false;
+  sa->last_update_time += delta << 10;
+  // running and runnable are subsets of load.
+  if (!load) {
+    runnable = 0;
+    running = false;
+  }
+  return internal::AccumulateSum(delta, sa, load, runnable, running) != 0;
+}
+
+inline void UpdateLoadAvg(Avg* sa, uint64_t load) {
+  uint32_t divider = sa->Divider();
+  sa->load_avg = internal::DivU64(load * sa->load_sum, divider);
+  sa->runnable_avg = internal::DivU64(sa->runnable_sum, divider);
+  sa->util_avg = sa->util_sum / divider;
+}
+
+inline bool UpdateEntity(uint64_t now, Avg* se, uint32_t weight, bool on_rq, bool running) {
+  if (!UpdateLoadSum(now, se, on_rq ? 1 : 0, on_rq ? 1 : 0, running)) return false;
+  UpdateLoadAvg(se, weight);
+  se->util_est_unchanged = false;  // cfs_se_util_change()
+  return true;
+}
+
+inline bool UpdateRq(uint64_t now, RqAvg* rq, uint64_t load, uint32_t h_nr_runnable, bool curr) {
+  if (!UpdateLoadSum(now, &rq->avg, load, h_nr_runnable, curr)) return false;
+  UpdateLoadAvg(&rq->avg, 1);
+  return true;
+}
+
+inline void Clock::Advance(uint64_t now, bool idle, uint32_t cpu_capacity, uint32_t freq_capacity) {
+  uint64_t delta = now > clock_task ? now - clock_task : 0;
+  clock_task = now;
+  if (idle) {
+    clock_pelt = clock_task;
+    return;
+  }
+  // cap_scale() twice: capacity first, then frequency, each truncated.
+  delta = (delta * cpu_capacity) >> kCapacityShift;
+  delta = (delta * freq_capacity) >> kCapacityShift;
+  clock_pelt += delta;
+}
+
 }  // namespace kreplay::sched::pelt

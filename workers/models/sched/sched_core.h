@@ -4,6 +4,12 @@
 // no policy by name. Placement and pick policies (sched_policy.h) read the
 // state below and act through the few methods SchedCore exposes.
 //
+// One core serves both kernel bases: it is a template on the fair runqueue
+// (CfsRq for LSK 3.10, EevdfRq for mainline 6.x), the task's entity type
+// following it (FairRqTypes). SchedCore/Cpu/Task name the 3.10 instances,
+// MainlineCore/MainlineCpu/MainlineTask the mainline ones. What else differs
+// between the bases is data (VersionTraits, sched_version.h).
+//
 // Not thread-safe; one instance per run.
 #pragma once
 
@@ -16,17 +22,56 @@
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
 #include "workers/models/sched/cfs_rq.h"
+#include "workers/models/sched/eevdf_rq.h"
 #include "workers/models/sched/load_avg.h"
+#include "workers/models/sched/pelt.h"
 #include "workers/models/sched/sched_sim.h"
+#include "workers/models/sched/sched_version.h"
 
 namespace kreplay::sched {
 
 enum class TaskState : uint8_t { kNotStarted, kRunnable, kRunning, kBlocked, kDone };
 
-struct Task {
+// What a core needs to know about its fair runqueue type.
+template <class Rq>
+struct FairRqTypes;
+template <>
+struct FairRqTypes<CfsRq> {
+  using Entity = SchedEntity;
+  using Params = CfsTunables;
+  // The pick policy's view for place_entity()/check_preempt_wakeup(): 3.10
+  // decides without changing the runqueue.
+  using DecideRq = const CfsRq&;
+  using Wakee = const SchedEntity*;
+  // No mainline PELT state on this base.
+  struct TaskPelt {};
+  struct CpuPelt {};
+  static constexpr bool kPelt = false;
+};
+template <>
+struct FairRqTypes<EevdfRq> {
+  using Entity = EevdfEntity;
+  using Params = EevdfTraits;
+  // PREEMPT_SHORT changes curr's slice protection at a wake-up.
+  using DecideRq = EevdfRq&;
+  using Wakee = EevdfEntity*;
+  struct TaskPelt {
+    pelt::Avg avg;
+    int attached_cpu = -1;  // the CPU whose cfs_rq sums hold this task (-1: none)
+  };
+  struct CpuPelt {
+    pelt::Clock clock;
+    pelt::RqAvg rq;
+    uint32_t freq_cap = 1024;  // arch_scale_freq_capacity(): cur kHz * 1024 / max kHz
+  };
+  static constexpr bool kPelt = true;
+};
+
+template <class Rq>
+struct TaskT {
   const workload::SchedTaskSpec* spec = nullptr;
   int index = 0;
-  SchedEntity se;
+  typename FairRqTypes<Rq>::Entity se;
   TaskState state = TaskState::kNotStarted;
   int cpu = 0;
   size_t phase = 0;
@@ -46,14 +91,16 @@ struct Task {
   RunnableAvg avg;             // kept only with LoadTracking::kLsk310RunnableAvg
   int64_t cpu_time = 0;
   sim::Histogram wakeup_hist;
+  [[no_unique_address]] typename FairRqTypes<Rq>::TaskPelt pelt;  // mainline only
 };
 
-struct Cpu {
-  explicit Cpu(const CfsTunables& t) : rq(t) {}
+template <class Rq>
+struct CpuT {
+  explicit CpuT(const typename FairRqTypes<Rq>::Params& t) : rq(t) {}
   int cluster = 0;
   // Held by value: the runqueue is read on almost every event.
-  CfsRq rq;
-  Task* curr = nullptr;
+  Rq rq;
+  TaskT<Rq>* curr = nullptr;
   sim::Time seg_start = 0;
   sim::EventId done_event = 0;
   sim::EventId tick_event = 0;
@@ -64,7 +111,7 @@ struct Cpu {
   sim::Time idle_since = 0;
   sim::Duration idle_pred = 0;   // EWMA of idle durations (menu-like predictor)
   sim::Duration avg_idle = 0;    // rq->avg_idle for newidle gating
-  uint32_t power = 1024;    // 3.10 cpu_power
+  uint32_t power = 1024;    // capacity (VersionTraits::capacity): 3.10 cpu_power or arch_scale_cpu_capacity()
   sim::Time next_balance[2] = {0, 0};
   int balance_interval_ms[2] = {1, 1};
   int balance_failed[2] = {0, 0};
@@ -77,6 +124,7 @@ struct Cpu {
   double load_scale = 1.0;
   double util_scale = 1.0;
   int64_t gov_busy_mark = 0; // busy ns at the last governor sample
+  [[no_unique_address]] typename FairRqTypes<Rq>::CpuPelt pelt;  // mainline only
 };
 
 struct ClusterRt {
@@ -92,18 +140,14 @@ struct ClusterRt {
   sim::Time gov_last_sample = 0;
 };
 
-// Per-task load signals a placement policy can ask the core to keep.
-enum class LoadTracking {
-  kNone,
-  // LSK 3.10 per-entity runnable average (load_avg.h): starts high at fork,
-  // updated on every state change, frequency-scaled when frequency_invariant
-  // (by 1024 under the single-frequency performance/powersave governors).
-  kLsk310RunnableAvg,
-};
-
-class SchedCore {
+template <class Rq>
+class SchedCoreT {
  public:
-  virtual ~SchedCore() = default;
+  using Cpu = CpuT<Rq>;
+  using Task = TaskT<Rq>;
+  static constexpr bool kPelt = FairRqTypes<Rq>::kPelt;
+
+  virtual ~SchedCoreT() = default;
 
   sim::Time Now() const { return sim_.Now(); }
   const SchedOptions& options() const { return o_; }
@@ -122,24 +166,77 @@ class SchedCore {
   bool IsFastest(int cpu) const { return cpus_[cpu].cluster == nclusters() - 1; }
   bool IsSlowest(int cpu) const { return cpus_[cpu].cluster == 0; }
 
-  // Brings t->avg up to now; nothing without load tracking.
+  // Brings t's load signal up to now: the LSK runnable average when a
+  // policy asked for it (t->avg), or on the mainline base PELT as
+  // update_load_avg() does (t->pelt and its CPU's cfs_rq, clock_pelt first).
   void TouchLoad(Task* t) {
-    if (track_load_) UpdateLoad(t);
+    if constexpr (kPelt) {
+      PeltUpdate(t);
+    } else {
+      if (track_load_) UpdateLoad(t);
+    }
   }
-  // TouchLoad() for the running and the queued tasks of `cpu`. Inline, for a
-  // policy that refreshes a CPU's loads on a hot path.
+  // TouchLoad() for the running and the queued tasks of `cpu` (on the
+  // mainline base: its clock, curr and cfs_rq, as the kernel's queued tasks
+  // are brought up to date only when they are touched). Inline, for a policy
+  // that refreshes a CPU's loads on a hot path.
   void TouchLoads(int cpu) {
-    if (!track_load_) return;
-    const Cpu& c = cpus_[cpu];
-    if (c.curr) UpdateLoad(c.curr);
-    for (int i = 0; i < c.rq.queued(); ++i) UpdateLoad(tasks_[c.rq.queued_at(i)->id].get());
+    if constexpr (kPelt) {
+      PeltSync(cpu);
+      if (cpus_[cpu].curr) PeltTask(cpus_[cpu].curr);
+      PeltRq(cpu);
+    } else {
+      if (!track_load_) return;
+      const Cpu& c = cpus_[cpu];
+      if (c.curr) UpdateLoad(c.curr);
+      for (int i = 0; i < c.rq.queued(); ++i) UpdateLoad(tasks_[c.rq.queued_at(i)->id].get());
+    }
   }
+  // Mainline PELT (pelt.h). update_rq_clock_pelt(): the CPU's clock_pelt to
+  // now; it runs scaled by capacity and frequency while a task is current,
+  // and is synced to the task clock while the idle task is (idle, or
+  // leaving an idle state).
+  void PeltSync(int cpu) {
+    Cpu& c = cpus_[cpu];
+    c.pelt.clock.Advance(static_cast<uint64_t>(Now()), c.idle || c.resuming, c.power, c.pelt.freq_cap);
+  }
+  // __update_load_avg_se(): the task as it was since its last update
+  // (queued or running counts as runnable load, running as utilisation; a
+  // delayed-dequeue task is asleep), against the clock of the CPU it is
+  // attached to. REQUIRES: attached, PeltSync() of that CPU done now.
+  void PeltTask(Task* t) {
+    uint64_t now = cpus_[t->pelt.attached_cpu].pelt.clock.Now();
+    // ___update_load_sum() does nothing within the same 1024-ns unit; test
+    // it here, where it is one subtraction, before the call.
+    if (now >= t->pelt.avg.last_update_time && ((now - t->pelt.avg.last_update_time) >> 10) == 0) return;
+    TaskState st = t->state;
+    pelt::UpdateEntity(now, &t->pelt.avg, t->se.weight, st == TaskState::kRunnable || st == TaskState::kRunning,
+                       st == TaskState::kRunning);
+  }
+  // update_cfs_rq_load_avg(): the CPU's sums (weights of the entities on
+  // the runqueue, runnable tasks, a task current).
+  void PeltRq(int cpu) {
+    Cpu& c = cpus_[cpu];
+    uint64_t now = c.pelt.clock.Now();
+    if (now >= c.pelt.rq.avg.last_update_time && ((now - c.pelt.rq.avg.last_update_time) >> 10) == 0) return;
+    pelt::UpdateRq(now, &c.pelt.rq, c.rq.load(), static_cast<uint32_t>(c.rq.nr_runnable()),
+                   c.curr != nullptr);
+  }
+  // update_load_avg(cfs_rq, se): task then its CPU.
+  void PeltUpdate(Task* t) {
+    PeltSync(t->cpu);
+    if (t->pelt.attached_cpu == t->cpu) PeltTask(t);
+    PeltRq(t->cpu);
+  }
+  // cpu_util() of the fair class (max of util_avg and util_est, capped at
+  // the CPU's capacity), as of the CPU's last update.
+  uint32_t PeltCpuUtil(int cpu) const { return pelt::CpuUtil(cpus_[cpu].pelt.rq, cpus_[cpu].power); }
   // Moves a queued or running task to `to` (counted under `kind`) and lets
   // `to` preempt or leave idle.
   virtual void Migrate(Task* t, int to, MigrationKind kind) = 0;
 
  protected:
-  SchedCore(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o)
+  SchedCoreT(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o)
       : p_(p), w_(w), o_(o) {}
   int64_t Units() {
     // Several load averages are touched per event: convert the time once.
@@ -178,5 +275,14 @@ class SchedCore {
   sim::Time units_time_ = -1;  // Units() cache
   int64_t units_ = 0;
 };
+
+// The LSK 3.10 instances (sched.cfs, sched.hmp).
+using Task = TaskT<CfsRq>;
+using Cpu = CpuT<CfsRq>;
+using SchedCore = SchedCoreT<CfsRq>;
+// The mainline instances (sched.eevdf).
+using MainlineTask = TaskT<EevdfRq>;
+using MainlineCpu = CpuT<EevdfRq>;
+using MainlineCore = SchedCoreT<EevdfRq>;
 
 }  // namespace kreplay::sched

@@ -1,7 +1,8 @@
-// Registration of "sched.cfs" and "sched.hmp": parameters, metrics and the
-// run function that turns a ParamSet into SchedOptions.
+// Registration of "sched.cfs", "sched.hmp" and "sched.eevdf": parameters,
+// metrics and the run function that turns a ParamSet into SchedOptions.
 #include "workers/models/sched/sched_models.h"
 
+#include "workers/models/sched/mainline_version.h"
 #include "workers/models/sched/sched_sim.h"
 
 namespace kreplay::sched {
@@ -25,6 +26,8 @@ using model::ParamType;
 // time is hmp_next_up/down_threshold in 1024-ns units (replacing
 // hmp_min_migration_interval_us).
 constexpr char kVersion[] = "1.2.0";
+// sched.eevdf, on the mainline core.
+constexpr char kEevdfVersion[] = "1.0.0";
 
 
 
@@ -68,6 +71,56 @@ std::vector<ParamSpec> CommonParams() {
   v.push_back(model::IntParam("busy_factor", "", 64, 1, 1024, "Balance interval multiplier on a busy CPU (3.10 sd busy_factor)."));
   v.push_back(model::IntParam("max_sim_time", "s", 600, 1, 86400,
                   "Safety cap on simulated time when the workload has no duration and a task never finishes."));
+  return v;
+}
+
+// The mainline model's parameters: the common ones that apply to the
+// mainline base with its defaults, without CFS's latency tunables (EEVDF
+// has base_slice, set by the release) and with schedutil's single
+// rate_limit_us instead of the Android up/down pair.
+std::vector<ParamSpec> EevdfParams() {
+  std::vector<ParamSpec> v;
+  for (ParamSpec& p : CommonParams()) {
+    if (p.name == "sched_latency_ns" || p.name == "min_granularity_ns" || p.name == "wakeup_granularity_ns" ||
+        p.name == "up_rate_limit_us" || p.name == "down_rate_limit_us") {
+      continue;
+    }
+    if (p.name == "hz") {
+      p.default_value = int64_t{kMainlineTraits.default_hz};
+      p.help = "Scheduler tick rate (CONFIG_HZ). 250: the kernel/Kconfig.hz default, kept by the arm64 defconfig.";
+    } else if (p.name == "governor") {
+      p.default_value = std::string("schedutil");
+      p.help =
+          "cpufreq governor per cluster. schedutil (default, the mainline choice with invariant PELT): "
+          "sugov_next_freq_shared()/get_next_freq() on cpu_util() (max of util_avg and util_est), 1.25 x f_max x "
+          "util / capacity, the lowest OPP at or above, at most once per rate_limit_us; performance/powersave: "
+          "top/bottom OPP; ondemand/interactive as on sched.cfs. Changes take the platform's dvfs_transition_ns.";
+    } else if (p.name == "imbalance_pct") {
+      p.default_value = int64_t{117};
+      p.help = "PKG/DIE (cluster-level) domain imbalance_pct (sd_init() default 117 in 6.x).";
+    } else if (p.name == "mc_imbalance_pct") {
+      p.default_value = int64_t{117};
+      p.help = "MC (within-cluster, SD_SHARE_LLC) domain imbalance_pct (sd_init() 117 in 6.x).";
+    } else if (p.name == "busy_factor") {
+      p.default_value = int64_t{16};
+      p.help = "Balance interval multiplier on a busy CPU (sd_init() busy_factor 16 since 5.10).";
+    }
+    v.push_back(std::move(p));
+  }
+  v.push_back(model::StringParam("kernel_version", "6.12",
+                  "Mainline release MAJOR.MINOR, 6.6 to 6.18: picks the EEVDF rules (base_slice 0.75 ms before 6.15, "
+                  "0.70 ms from 6.15, x 1 + ilog2(min(ncpus, 8)); PREEMPT_SHORT, DELAY_DEQUEUE, PLACE_REL_DEADLINE "
+                  "from 6.12; 6.17's lag clamp and slice protection) and schedutil's default rate limit."));
+  for (const char* f : {"run_to_parity", "place_lag", "delay_dequeue"}) {
+    v.push_back(model::EnumParam(f, "default", {"default", "on", "off"},
+                    std::string("kernel/sched/features.h ") + (f[0] == 'r' ? "RUN_TO_PARITY" : f[0] == 'p' ? "PLACE_LAG" : "DELAY_DEQUEUE") +
+                        ": default = the release's setting (on where the release has it); switching on a feature "
+                        "the release does not have (DELAY_DEQUEUE before 6.12) is an error."));
+  }
+  v.push_back(model::IntParam("rate_limit_us", "us", -1, -1, 10000000,
+                  "schedutil rate_limit_us; -1: cpufreq_policy_transition_delay_us() of the cluster's "
+                  "dvfs_transition_ns (6.6-6.8: min(latency x 1000, 10 ms); 6.9+: min(latency x 1000, 2 ms), "
+                  "or the latency itself above 2 ms)."));
   return v;
 }
 
@@ -153,11 +206,33 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
   o.governor.go_hispeed_load = static_cast<int>(p.Int("go_hispeed_load"));
   o.governor.target_load = static_cast<int>(p.Int("target_load"));
   o.governor.min_sample_time = p.Int("min_sample_time_us") * sim::kUs;
-  o.governor.up_rate_limit_ns = p.Int("up_rate_limit_us") * sim::kUs;
-  o.governor.down_rate_limit_ns = p.Int("down_rate_limit_us") * sim::kUs;
-  o.latency_ns = p.Int("sched_latency_ns");
-  o.min_granularity_ns = p.Int("min_granularity_ns");
-  o.wakeup_granularity_ns = p.Int("wakeup_granularity_ns");
+  if (policy == Policy::kEevdf) {
+    // The release is checked here, so that the error names the parameter
+    // whatever the platform.
+    auto v = ParseMainlineVersion(p.Str("kernel_version"));
+    if (!v.ok()) return InvalidArgument("params." + v.status().message());
+    o.kernel_version = p.Str("kernel_version");
+    auto feature = [&p](const char* name) -> std::optional<bool> {
+      const std::string& s = p.Str(name);
+      if (s == "default") return std::nullopt;
+      return s == "on";
+    };
+    o.run_to_parity = feature("run_to_parity");
+    o.place_lag = feature("place_lag");
+    o.delay_dequeue = feature("delay_dequeue");
+    if (o.delay_dequeue.value_or(false) && !v->AtLeast(6, 12)) {
+      return InvalidArgument("params.delay_dequeue: DELAY_DEQUEUE does not exist in " + v->ToString() +
+                             " (added in 6.12)");
+    }
+    int64_t rl = p.Int("rate_limit_us");
+    o.sugov_rate_limit_ns = rl < 0 ? -1 : rl * sim::kUs;
+  } else {
+    o.governor.up_rate_limit_ns = p.Int("up_rate_limit_us") * sim::kUs;
+    o.governor.down_rate_limit_ns = p.Int("down_rate_limit_us") * sim::kUs;
+    o.latency_ns = p.Int("sched_latency_ns");
+    o.min_granularity_ns = p.Int("min_granularity_ns");
+    o.wakeup_granularity_ns = p.Int("wakeup_granularity_ns");
+  }
   o.migration_cost_ns = p.Int("migration_cost_ns");
   o.imbalance_pct = static_cast<int>(p.Int("imbalance_pct"));
   o.mc_imbalance_pct = static_cast<int>(p.Int("mc_imbalance_pct"));
@@ -179,17 +254,17 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
   return o;
 }
 
-// What the LSK 3.10 models do not model is refused by name rather than run
-// as something else: real-time and idle/batch policies and task groups.
-Status CheckModelled(const workload::SchedWorkload& w) {
+// What the models do not model is refused by name rather than run as
+// something else: real-time and idle/batch policies and task groups.
+Status CheckModelled(const workload::SchedWorkload& w, const char* models) {
   for (const auto& t : w.tasks) {
     if (t.policy != workload::SchedPolicy::kNormal) {
       return InvalidArgument("sched: task '" + t.name + "' has policy " + workload::SchedPolicyName(t.policy) +
-                             ", which sched.cfs and sched.hmp do not model (SCHED_OTHER only)");
+                             ", which " + models + " not model (SCHED_OTHER only)");
     }
     if (!t.group.empty()) {
-      return InvalidArgument("sched: task '" + t.name + "' is in task group '" + t.group +
-                             "'; sched.cfs and sched.hmp do not model group scheduling");
+      return InvalidArgument("sched: task '" + t.name + "' is in task group '" + t.group + "'; " + models +
+                             " not model group scheduling");
     }
   }
   return OkStatus();
@@ -202,7 +277,7 @@ model::RunFn MakeRun(Policy policy) {
     const auto* w = in.WorkloadAs<workload::SchedWorkload>();
     if (!platform) return InvalidArgument("sched: platform missing");
     if (!w) return InvalidArgument("sched: scheduler workload missing");
-    KREPLAY_RETURN_IF_ERROR(CheckModelled(*w));
+    KREPLAY_RETURN_IF_ERROR(CheckModelled(*w, policy == Policy::kEevdf ? "sched.eevdf does" : "sched.cfs and sched.hmp do"));
     KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
     return RunSchedSim(*platform, *w, o, in.seed, in.cancel, nullptr, in.ObserverAs<model::SchedObserver>());
   };
@@ -237,7 +312,24 @@ Status RegisterSchedModels(model::Registry& registry) {
   hmp.run = MakeRun(Policy::kHmp);
   hmp.work_unit = "events";
   hmp.work_per_core_s = 13e6;
-  return registry.Register(std::move(hmp));
+  KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(hmp)));
+
+  model::ModelInfo eevdf;
+  eevdf.name = "sched.eevdf";
+  eevdf.family = "sched";
+  eevdf.version = kEevdfVersion;
+  eevdf.description =
+      "EEVDF on the mainline 6.x base (kernel_version 6.6..6.18): lag, eligibility, virtual deadlines, "
+      "RUN_TO_PARITY, DELAY_DEQUEUE; invariant PELT with util_est, capacity-aware wake placement and misfit, schedutil";
+  eevdf.mirrors =
+      "kernel/sched/fair.c, kernel/sched/pelt.c, kernel/sched/cpufreq_schedutil.c, drivers/cpufreq/cpufreq.c, "
+      "mainline v6.6..v6.18 (kernel_version)";
+  eevdf.params = EevdfParams();
+  eevdf.metrics = Metrics(false);
+  eevdf.run = MakeRun(Policy::kEevdf);
+  eevdf.work_unit = "events";
+  eevdf.work_per_core_s = 7e6;  // sched_bench eevdf_juno_64 (6.12), one core of the 2-core dev VM
+  return registry.Register(std::move(eevdf));
 }
 
 }  // namespace kreplay::sched

@@ -6,7 +6,8 @@
 
 namespace kreplay::sched {
 
-// Registers "sched.cfs" and "sched.hmp" (and later EEVDF/IKS/EAS).
+// Registers "sched.cfs", "sched.hmp" (LSK 3.10) and "sched.eevdf" (mainline);
+// later IKS and EAS.
 Status RegisterSchedModels(model::Registry& registry);
 
 }  // namespace kreplay::sched

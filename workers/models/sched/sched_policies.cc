@@ -3,7 +3,9 @@
 // name.
 #include "workers/models/sched/cfs_pick.h"
 #include "workers/models/sched/cfs_placement.h"
+#include "workers/models/sched/eevdf_pick.h"
 #include "workers/models/sched/hmp_placement.h"
+#include "workers/models/sched/mainline_placement.h"
 #include "workers/models/sched/sched_sim.h"
 
 namespace kreplay::sched {
@@ -11,6 +13,12 @@ namespace kreplay::sched {
 StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const workload::SchedWorkload& workload,
                                     const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
                                     SchedObserver* observer, model::SchedObserver* trace) {
+  if (options.policy == Policy::kEevdf) {
+    EevdfPick eevdf;
+    MainlineFairPlacement mainline;
+    return RunSched(kMainlineTraits, MainlinePolicies{&mainline, &eevdf}, platform, workload, options, seed, cancel,
+                    observer, trace);
+  }
   CfsPick pick;
   CfsPlacement cfs;
   HmpPlacement hmp;
@@ -18,6 +26,7 @@ StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const wo
   switch (options.policy) {
     case Policy::kCfs: break;
     case Policy::kHmp: policies.placement = &hmp; break;
+    case Policy::kEevdf: break;  // above
   }
   return RunSched(kLsk310Traits, policies, platform, workload, options, seed, cancel, observer, trace);
 }

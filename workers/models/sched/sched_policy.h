@@ -8,7 +8,13 @@
 //
 // A PickPolicy decides what runs on a CPU: pick_next_entity(),
 // check_preempt_wakeup(), check_preempt_tick() and place_entity(). CFS
-// implements it (cfs_pick.h); EEVDF will.
+// implements it (cfs_pick.h), EEVDF (eevdf_pick.h) on the mainline runqueue.
+//
+// Both are templates on the fair runqueue type, as the core is
+// (sched_core.h): PlacementPolicy/PickPolicy are the LSK 3.10 (CfsRq)
+// instances, MainlinePlacementPolicy/MainlinePickPolicy the mainline
+// (EevdfRq) ones, so a policy cannot be handed a runqueue it was not
+// written for.
 //
 // Both follow the project's pattern: the base class's public methods are
 // non-virtual and do the bookkeeping (and skip hooks a policy declared it does
@@ -22,8 +28,11 @@
 
 namespace kreplay::sched {
 
-class PlacementPolicy {
+template <class Rq>
+class BasicPlacementPolicy {
  public:
+  using Task = TaskT<Rq>;
+  using Core = SchedCoreT<Rq>;
   // What a policy needs from the core and which optional hooks it has; read
   // once per run.
   struct Needs {
@@ -33,15 +42,18 @@ class PlacementPolicy {
     bool cross_cluster_balance = true;
     bool tick_migrations = false;  // has DoTick()
     bool idle_pull = false;        // has DoIdlePull()
+    // DoTick() at every tick of a busy CPU rather than when its balance is
+    // due (mainline misfit: nohz_balancer_kick() checks it at each tick).
+    bool tick_each = false;
   };
 
-  virtual ~PlacementPolicy() = default;
+  virtual ~BasicPlacementPolicy() = default;
   const char* name() const { return name_; }
   KernelBase base() const { return base_; }
   const Needs& needs() const { return needs_; }
 
   // Binds the policy to a run's core once its CPUs and tasks exist.
-  void Attach(SchedCore* core) {
+  void Attach(Core* core) {
     core_ = core;
     DoAttach();
   }
@@ -51,8 +63,8 @@ class PlacementPolicy {
   // t->cpu) woken from `waker_cpu`. The result is a CPU `t` may run on.
   int SelectWakeCpu(Task* t, int waker_cpu) { return DoSelectWakeCpu(t, waker_cpu); }
   // The rebalance softirq of a busy CPU (run_rebalance_domains()): at its
-  // tick when its next balance is due, after tick preemption, before load
-  // balancing.
+  // tick when its next balance is due (every tick with Needs::tick_each),
+  // after tick preemption, before load balancing.
   void Tick(int cpu) {
     if (needs_.tick_migrations) DoTick(cpu);
   }
@@ -62,8 +74,9 @@ class PlacementPolicy {
   bool IdlePull(int cpu) { return needs_.idle_pull && DoIdlePull(cpu); }
 
  protected:
-  PlacementPolicy(const char* name, KernelBase base, const Needs& needs) : name_(name), base_(base), needs_(needs) {}
-  SchedCore& core() const { return *core_; }
+  BasicPlacementPolicy(const char* name, KernelBase base, const Needs& needs)
+      : name_(name), base_(base), needs_(needs) {}
+  Core& core() const { return *core_; }
 
  private:
   virtual void DoAttach() {}
@@ -75,37 +88,50 @@ class PlacementPolicy {
   const char* name_;
   KernelBase base_;
   Needs needs_;
-  SchedCore* core_ = nullptr;
+  Core* core_ = nullptr;
 };
 
-class PickPolicy {
+template <class Rq>
+class BasicPickPolicy {
  public:
-  virtual ~PickPolicy() = default;
+  using Entity = typename FairRqTypes<Rq>::Entity;
+  using DecideRq = typename FairRqTypes<Rq>::DecideRq;
+  using Wakee = typename FairRqTypes<Rq>::Wakee;
+
+  virtual ~BasicPickPolicy() = default;
   const char* name() const { return name_; }
   KernelBase base() const { return base_; }
 
   // place_entity(): sets the vruntime of an entity about to join `rq`;
   // `initial` for a new task, else a wake-up. Does not enqueue.
-  void PlaceEntity(const CfsRq& rq, SchedEntity* se, bool initial) const { DoPlaceEntity(rq, se, initial); }
+  // On the mainline base also the slice and the virtual deadline.
+  void PlaceEntity(DecideRq rq, Entity* se, bool initial) const { DoPlaceEntity(rq, se, initial); }
   // pick_next_entity() + set_next_entity(): the entity to run becomes
-  // rq.curr(). REQUIRES: no curr. nullptr if nothing is queued.
-  SchedEntity* PickNext(CfsRq& rq) const { return DoPickNext(rq); }
-  // check_preempt_wakeup(): should waking `se` preempt rq.curr()?
-  bool WakeupPreempt(const CfsRq& rq, const SchedEntity* se) const { return DoWakeupPreempt(rq, se); }
-  // check_preempt_tick(): should rq.curr() be preempted at this tick?
-  bool TickPreempt(const CfsRq& rq) const { return DoTickPreempt(rq); }
+  // rq.curr(). REQUIRES: no curr. nullptr if nothing runnable is queued.
+  Entity* PickNext(Rq& rq) const { return DoPickNext(rq); }
+  // check_preempt_wakeup() (check_preempt_wakeup_fair() on mainline):
+  // should the queued wakee `se` preempt rq.curr()?
+  bool WakeupPreempt(DecideRq rq, Wakee se) const { return DoWakeupPreempt(rq, se); }
+  // check_preempt_tick() (mainline: did the tick's update_curr() ask for a
+  // reschedule?): should rq.curr() be preempted at this tick?
+  bool TickPreempt(const Rq& rq) const { return DoTickPreempt(rq); }
 
  protected:
-  PickPolicy(const char* name, KernelBase base) : name_(name), base_(base) {}
+  BasicPickPolicy(const char* name, KernelBase base) : name_(name), base_(base) {}
 
  private:
-  virtual void DoPlaceEntity(const CfsRq& rq, SchedEntity* se, bool initial) const = 0;
-  virtual SchedEntity* DoPickNext(CfsRq& rq) const = 0;
-  virtual bool DoWakeupPreempt(const CfsRq& rq, const SchedEntity* se) const = 0;
-  virtual bool DoTickPreempt(const CfsRq& rq) const = 0;
+  virtual void DoPlaceEntity(DecideRq rq, Entity* se, bool initial) const = 0;
+  virtual Entity* DoPickNext(Rq& rq) const = 0;
+  virtual bool DoWakeupPreempt(DecideRq rq, Wakee se) const = 0;
+  virtual bool DoTickPreempt(const Rq& rq) const = 0;
 
   const char* name_;
   KernelBase base_;
 };
+
+using PlacementPolicy = BasicPlacementPolicy<CfsRq>;
+using PickPolicy = BasicPickPolicy<CfsRq>;
+using MainlinePlacementPolicy = BasicPlacementPolicy<EevdfRq>;
+using MainlinePickPolicy = BasicPickPolicy<EevdfRq>;
 
 }  // namespace kreplay::sched

@@ -11,6 +11,8 @@
 #include "workers/models/sched/sched_core.h"
 #include "workers/models/sched/sched_policy.h"
 
+#include <type_traits>
+
 namespace kreplay::sched {
 
 // Most scheduling groups one balancing level holds (checked in Init()).
@@ -62,21 +64,64 @@ enum EventKind : uint64_t { kEvDone = 0, kEvTick, kEvResume, kEvWake, kEvFork, k
 constexpr int kKindBits = 4;
 uint64_t Tag(EventKind k, uint64_t index) { return (index << kKindBits) | k; }
 
+// Per-CPU capacity on a base (VersionTraits::capacity).
+std::vector<uint32_t> CpuCapacities(CapacityKind kind, const workload::Platform& p) {
+  if (kind == CapacityKind::kArmCpuPower) return ArmCpuPower(p);
+  // arch_scale_cpu_capacity(): the CPU's capacity at its top OPP.
+  std::vector<uint32_t> out;
+  for (const auto& c : p.clusters) {
+    for (uint32_t i = 0; i < c.cpus; ++i) out.push_back(std::max<uint32_t>(1, c.opps.back().capacity));
+  }
+  return out;
+}
+
+// schedutil's default rate_limit_us: cpufreq_policy_transition_delay_us()
+// (drivers/cpufreq/cpufreq.c) of a policy without transition_delay_us, from
+// its transition latency in us: 6.6..6.8 min(latency * LATENCY_MULTIPLIER
+// (1000), 10 ms); 6.9+ (Qais Yousef, "cpufreq: Change default transition
+// delay to 2ms") the latency itself above 2 ms, else min(latency * 1000,
+// 2 ms); LATENCY_MULTIPLIER us without a latency.
+Duration SugovTransitionDelay(const MainlineVersion& v, Duration dvfs_transition_ns) {
+  int64_t latency_us = dvfs_transition_ns / sim::kUs;
+  if (latency_us <= 0) return 1000 * sim::kUs;
+  if (!v.AtLeast(6, 9)) return std::min<int64_t>(latency_us * 1000, 10000) * sim::kUs;
+  if (latency_us > 2000) return latency_us * sim::kUs;
+  return std::min<int64_t>(latency_us * 1000, 2000) * sim::kUs;
+}
+
+template <class T>
 struct Resource {
   int64_t count = 0;
-  std::deque<Task*> waiters;
+  std::deque<T*> waiters;
 };
 
 // The core: everything but the policies, which it calls through
 // PlacementPolicy and PickPolicy (sched_policy.h).
 // EventHandler is the first base so that the engine's OnEvent() calls need
 // no this-adjusting thunk.
-class SchedSim final : public sim::EventHandler, public SchedCore {
+template <class Rq>
+class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
+  using Base = SchedCoreT<Rq>;
+  using Cpu = CpuT<Rq>;
+  using Task = TaskT<Rq>;
+  using Entity = typename FairRqTypes<Rq>::Entity;
+  using Params = typename FairRqTypes<Rq>::Params;
+  using Placement = BasicPlacementPolicy<Rq>;
+  using Pick = BasicPickPolicy<Rq>;
+  // The mainline runqueue: lag-based placement across CPUs, delayed dequeue,
+  // PELT and mainline schedutil.
+  static constexpr bool kMainline = std::is_same_v<Rq, EevdfRq>;
+  using Base::p_, Base::w_, Base::o_, Base::sim_, Base::decay_, Base::cpus_, Base::clusters_, Base::nclusters_,
+      Base::tasks_, Base::track_load_;
+  using Base::Now, Base::Units, Base::CpuIdle, Base::Allowed, Base::TouchLoad, Base::TouchLoads, Base::PeltSync,
+      Base::PeltTask, Base::PeltRq, Base::PeltCpuUtil;
+
  public:
-  SchedSim(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o,
-           SchedPolicies policies, const std::atomic<bool>* cancel, SchedObserver* obs, model::SchedObserver* trace)
-      : sim::EventHandler(), SchedCore(p, w, o), placement_(policies.placement), pick_(policies.pick),
-        cancel_(cancel), obs_(obs), trace_(trace), meter_(p, 0, 0) {}
+  SchedSim(const VersionTraits& traits, const workload::Platform& p, const workload::SchedWorkload& w,
+           const SchedOptions& o, Placement* placement, const Pick* pick, const std::atomic<bool>* cancel,
+           SchedObserver* obs, model::SchedObserver* trace)
+      : sim::EventHandler(), Base(p, w, o), traits_(traits), placement_(placement), pick_(pick), cancel_(cancel),
+        obs_(obs), trace_(trace), meter_(p, 0, 0) {}
 
   Status Init();
   StatusOr<model::Result> Run();
@@ -92,6 +137,22 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
   // the governor is single-frequency (cpufreq_policy_callback()).
   uint32_t FreqScale(int cpu) const { return freq_invariant_scale_ ? clusters_[cpus_[cpu].cluster].freq_scale : 1024; }
   void SetClusterOpp(int cluster, int opp);
+
+  // The runqueue's parameters: 3.10 CFS tunables scaled for the CPU count,
+  // or the mainline release's EEVDF traits with the feature overrides.
+  Status MakeRqParams(int ncpus, Params* out) const;
+
+  // --- mainline PELT around the runqueue operations (sched_core.h has the
+  // update_load_avg() parts)
+  // enqueue_task_fair(): update_load_avg(DO_ATTACH) with the task as it was
+  // (asleep, or new: post_init_entity_util_avg()), then util_est_enqueue().
+  void PeltEnqueue(Task* t, int cpu, bool initial);
+  // util_est_dequeue(), and util_est_update() for a task going to sleep.
+  void PeltUtilEstDequeue(Task* t, int cpu, bool sleep);
+  // detach_entity_load_avg() from the cfs_rq the task is attached to;
+  // `sync` first brings the task and that cfs_rq up to now (the caller has
+  // not: TouchLoad()).
+  void PeltDetach(Task* t, bool sync);
 
   // --- accounting
   void TouchUtil(int cpu);
@@ -152,8 +213,9 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
   void MaybeFinishRun();
   void FillResult(model::Result& r, Time end);
 
-  PlacementPolicy* const placement_;
-  const PickPolicy* const pick_;
+  const VersionTraits traits_;
+  Placement* const placement_;
+  const Pick* const pick_;
   int balance_levels_ = 1;  // MC, and DIE when the placement has cross-cluster balancing
   const std::atomic<bool>* cancel_;
   SchedObserver* obs_;
@@ -162,11 +224,12 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
   std::vector<std::string> trace_comm_;  // tasks, then "swapper/N" per CPU
   std::vector<int> trace_running_;       // per CPU, the task the trace last showed running (-1 = idle)
   EnergyMeter meter_;
-  CfsTunables tun_;
+  Params rq_params_;  // CfsTunables or EevdfTraits
+  std::vector<Duration> sugov_rate_limit_ns_;  // mainline schedutil, per cluster
   bool freq_invariant_scale_ = false;  // see FreqScale()
   Duration tick_ns_ = 10 * sim::kMs;
   int64_t cap_cal_ = 1024;
-  std::map<int64_t, Resource> resources_;
+  std::map<int64_t, Resource<Task>> resources_;
   int finite_left_ = 0;
   bool has_infinite_ = false;
   bool cancelled_ = false;
@@ -182,7 +245,70 @@ class SchedSim final : public sim::EventHandler, public SchedCore {
   sim::Histogram response_hist_;
 };
 
-Status SchedSim::Init() {
+template <class Rq>
+Status SchedSim<Rq>::MakeRqParams(int ncpus, Params* out) const {
+  if constexpr (kMainline) {
+    auto traits = MainlineEevdfTraits(o_.kernel_version, ncpus, o_.hz);
+    if (!traits.ok()) return InvalidArgument("params." + traits.status().message());
+    EevdfTraits t = *traits;
+    struct Override {
+      const std::optional<bool>& value;
+      bool* feature;
+      const char* param;
+    };
+    for (const Override& ov : {Override{o_.run_to_parity, &t.features.run_to_parity, "run_to_parity"},
+                               Override{o_.place_lag, &t.features.place_lag, "place_lag"},
+                               Override{o_.delay_dequeue, &t.features.delay_dequeue, "delay_dequeue"}}) {
+      if (!ov.value) continue;
+      *ov.feature = *ov.value;
+      Status st = t.Validate();
+      if (!st.ok()) return InvalidArgument(std::string("params.") + ov.param + ": " + st.message());
+    }
+    *out = t;
+  } else {
+    *out = ScaledCfsTunables(ncpus, o_.latency_ns, o_.min_granularity_ns, o_.wakeup_granularity_ns);
+  }
+  return OkStatus();
+}
+
+template <class Rq>
+void SchedSim<Rq>::PeltEnqueue(Task* t, int cpu, bool initial) {
+  Cpu& c = cpus_[cpu];
+  PeltSync(cpu);
+  if (t->pelt.attached_cpu == cpu) PeltTask(t);
+  PeltRq(cpu);
+  if (t->pelt.attached_cpu != cpu) {
+    // A task new to this cfs_rq: forked here, or migrated (detached from
+    // its previous CPU).
+    if (initial) pelt::InitNewTask(c.pelt.rq, &t->pelt.avg, t->se.weight, c.power);
+    pelt::Attach(&c.pelt.rq, &t->pelt.avg, t->se.weight);
+    t->pelt.attached_cpu = cpu;
+  }
+  pelt::UtilEstEnqueue(&c.pelt.rq, t->pelt.avg);
+}
+
+template <class Rq>
+void SchedSim<Rq>::PeltUtilEstDequeue(Task* t, int cpu, bool sleep) {
+  Cpu& c = cpus_[cpu];
+  pelt::UtilEstDequeue(&c.pelt.rq, t->pelt.avg);
+  pelt::UtilEstUpdate(&t->pelt.avg, sleep, c.power);
+}
+
+template <class Rq>
+void SchedSim<Rq>::PeltDetach(Task* t, bool sync) {
+  int from = t->pelt.attached_cpu;
+  if (from < 0) return;
+  if (sync) {
+    PeltSync(from);
+    PeltTask(t);
+    PeltRq(from);
+  }
+  pelt::Detach(&cpus_[from].pelt.rq, t->pelt.avg, t->se.weight);
+  t->pelt.attached_cpu = -1;
+}
+
+template <class Rq>
+Status SchedSim<Rq>::Init() {
   if (p_.clusters.empty()) return InvalidArgument("platform: no clusters");
   // Load balancing keeps its groups (a cluster's CPUs, or the clusters) in a
   // fixed array and CPU masks are 64-bit: a bigger platform is refused, not
@@ -201,7 +327,7 @@ Status SchedSim::Init() {
   if (o_.hz < 1 || o_.hz > 10000) return InvalidArgument("params.hz: out of range");
   tick_ns_ = sim::kSec / o_.hz;
   int ncpus = static_cast<int>(p_.total_cpus());
-  tun_ = ScaledCfsTunables(ncpus, o_.latency_ns, o_.min_granularity_ns, o_.wakeup_granularity_ns);
+  KREPLAY_RETURN_IF_ERROR(MakeRqParams(ncpus, &rq_params_));
   // LSK cpufreq_policy_callback() recognises the performance and powersave
   // governors by name as single-frequency and pins the load scale at 1024
   // (SCHED_LOAD_FREQINVAR_SINGLEFREQ), whatever frequency they hold.
@@ -226,14 +352,14 @@ Status SchedSim::Init() {
     if (cap_cal_ <= 0) return InvalidArgument("workload.calibration_khz: too low for cluster " + cal->name);
   }
 
-  std::vector<uint32_t> power = ArmCpuPower(p_);
+  std::vector<uint32_t> power = CpuCapacities(traits_.capacity, p_);
   for (int c = 0, cpu = 0; c < static_cast<int>(p_.clusters.size()); ++c) {
     ClusterRt cr;
     cr.first = cpu;
     cr.n = static_cast<int>(p_.clusters[c].cpus);
     clusters_.push_back(cr);
     for (uint32_t i = 0; i < p_.clusters[c].cpus; ++i, ++cpu) {
-      Cpu x(tun_);
+      Cpu x(rq_params_);
       x.cluster = c;
       x.power = power[cpu];
       x.idle_state = static_cast<int>(p_.clusters[c].idle_states.size()) - 1;  // idle since boot
@@ -245,6 +371,16 @@ Status SchedSim::Init() {
   }
   nclusters_ = static_cast<int>(clusters_.size());
   for (int cpu = 0; cpu < ncpus; ++cpu) meter_.SetIdle(cpu, cpus_[cpu].idle_state, 0);
+  if constexpr (kMainline) {
+    // A delayed task finally leaving its runqueue (__block_task()): it is
+    // asleep already; nothing to account (its lag is saved by the rq).
+    for (Cpu& c : cpus_) c.rq.set_blocked_hook([](void*, EevdfEntity*) {}, nullptr);
+    for (const auto& pc : p_.clusters) {
+      sugov_rate_limit_ns_.push_back(o_.sugov_rate_limit_ns >= 0
+                                         ? o_.sugov_rate_limit_ns
+                                         : SugovTransitionDelay(rq_params_.version, pc.dvfs_transition_ns));
+    }
+  }
 
   uint64_t all = ncpus >= 64 ? ~0ull : ((1ull << ncpus) - 1);
   for (size_t i = 0; i < w_.tasks.size(); ++i) {
@@ -287,14 +423,17 @@ Status SchedSim::Init() {
 
 // ---------------------------------------------------------------- accounting
 
-void SchedSim::TouchUtil(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::TouchUtil(int cpu) {
+  if constexpr (kMainline) return;  // mainline schedutil reads PELT
   if (o_.governor.kind != GovernorKind::kSchedutil) return;
   Cpu& c = cpus_[cpu];
   bool busy = !c.idle;
   c.util.UpdateScaled(Units(), busy, busy, c.util_scale, decay_);
 }
 
-void SchedSim::UpdateCurr(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::UpdateCurr(int cpu) {
   Cpu& c = cpus_[cpu];
   Task* t = c.curr;
   if (!t) return;
@@ -307,7 +446,8 @@ void SchedSim::UpdateCurr(int cpu) {
   t->rem = std::max<int64_t>(0, t->rem - progress);
 }
 
-void SchedSim::StartSegment(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::StartSegment(int cpu) {
   Cpu& c = cpus_[cpu];
   if (c.done_event) sim_.Cancel(c.done_event);
   c.done_event = 0;
@@ -321,12 +461,14 @@ void SchedSim::StartSegment(int cpu) {
 
 // ------------------------------------------------------------- task program
 
-void SchedSim::RecordResponse(Task* t) {
+template <class Rq>
+void SchedSim<Rq>::RecordResponse(Task* t) {
   if (t->batch) return;
   response_hist_.Record(Now() - t->activation);
 }
 
-SchedSim::Step SchedSim::Advance(Task* t) {
+template <class Rq>
+typename SchedSim<Rq>::Step SchedSim<Rq>::Advance(Task* t) {
   const auto& phases = t->spec->phases;
   // A program with no time-taking phase is rejected at Init; this bound only
   // stops a pathological wait/signal ping-pong from spinning forever.
@@ -386,8 +528,9 @@ SchedSim::Step SchedSim::Advance(Task* t) {
   return Step::kExited;
 }
 
-bool SchedSim::TakeResource(Task* t, int64_t id) {
-  Resource& r = resources_[id];
+template <class Rq>
+bool SchedSim<Rq>::TakeResource(Task* t, int64_t id) {
+  Resource<Task>& r = resources_[id];
   if (r.count > 0) {
     --r.count;
     return true;
@@ -398,8 +541,9 @@ bool SchedSim::TakeResource(Task* t, int64_t id) {
   return false;
 }
 
-void SchedSim::SignalResource(Task* t, int64_t id) {
-  Resource& r = resources_[id];
+template <class Rq>
+void SchedSim<Rq>::SignalResource(Task* t, int64_t id) {
+  Resource<Task>& r = resources_[id];
   if (!r.waiters.empty()) {
     Task* w = r.waiters.front();
     r.waiters.pop_front();
@@ -411,16 +555,26 @@ void SchedSim::SignalResource(Task* t, int64_t id) {
 
 // --------------------------------------------------------------- scheduling
 
-void SchedSim::CountMigration(Task* t, int from, int to, MigrationKind kind, int on_cpu) {
+template <class Rq>
+void SchedSim<Rq>::CountMigration(Task* t, int from, int to, MigrationKind kind, int on_cpu) {
   if (from == to) return;
   ++migrations_[static_cast<int>(kind)];
   if (obs_) obs_->OnMigration(Now(), t->index, from, to, kind);
   if (trace_) TraceMigrate(t, from, to, on_cpu);
 }
 
-void SchedSim::EnqueueOn(Task* t, int cpu, bool initial) {
-  CfsRq& rq = cpus_[cpu].rq;
-  if (initial) {
+template <class Rq>
+void SchedSim<Rq>::EnqueueOn(Task* t, int cpu, bool initial) {
+  Rq& rq = cpus_[cpu].rq;
+  if constexpr (kMainline) {
+    // enqueue_entity() (6.6+): update_curr(), then place_entity() from the
+    // lag saved when the task left (vruntime is not renormalized between
+    // CPUs: the lag carries its position), then __enqueue_entity(). A new
+    // task (ENQUEUE_INITIAL) gets half a slice (PLACE_DEADLINE_INITIAL).
+    UpdateCurr(cpu);
+    PeltEnqueue(t, cpu, initial);
+    pick_->PlaceEntity(rq, &t->se, initial);
+  } else if (initial) {
     // A new task: place_entity(initial) relative to the target's
     // min_vruntime as it stands (task_fork_fair() places it before
     // enqueue_entity()'s update_curr()), then enqueue_entity().
@@ -440,7 +594,8 @@ void SchedSim::EnqueueOn(Task* t, int cpu, bool initial) {
   rq.Enqueue(&t->se);
 }
 
-void SchedSim::Kick(int cpu, Task* wakee) {
+template <class Rq>
+void SchedSim<Rq>::Kick(int cpu, Task* wakee) {
   Cpu& c = cpus_[cpu];
   if (c.resuming) return;  // will pick at resume
   if (c.idle) {
@@ -471,7 +626,8 @@ void SchedSim::Kick(int cpu, Task* wakee) {
   }
 }
 
-void SchedSim::Resched(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::Resched(int cpu) {
   Cpu& c = cpus_[cpu];
   Task* t = c.curr;
   if (!t) return;
@@ -484,10 +640,11 @@ void SchedSim::Resched(int cpu) {
   Schedule(cpu);
 }
 
-void SchedSim::Schedule(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::Schedule(int cpu) {
   Cpu& c = cpus_[cpu];
   if (c.curr || c.resuming) return;
-  SchedEntity* se = pick_->PickNext(c.rq);
+  Entity* se = pick_->PickNext(c.rq);
   if (!se && IdleBalance(cpu)) {
     if (c.curr || c.resuming) return;  // the pulled task started already
     se = pick_->PickNext(c.rq);
@@ -516,10 +673,17 @@ void SchedSim::Schedule(int cpu) {
   if (!c.tick_event) ArmTick(cpu);
 }
 
-void SchedSim::GoIdle(int cpu, Time wake_hint) {
+template <class Rq>
+void SchedSim<Rq>::GoIdle(int cpu, Time wake_hint) {
   Cpu& c = cpus_[cpu];
   if (c.idle) return;
   TouchUtil(cpu);
+  if constexpr (kMainline) {
+    // The idle task is picked: update_idle_rq_clock_pelt().
+    PeltSync(cpu);
+    PeltRq(cpu);
+    c.pelt.clock.EnterIdle(c.pelt.rq);
+  }
   c.idle = true;
   c.idle_since = Now();
   if (c.tick_event) sim_.Cancel(c.tick_event);  // NO_HZ idle: no tick while idle
@@ -542,11 +706,20 @@ void SchedSim::GoIdle(int cpu, Time wake_hint) {
   }
 }
 
-void SchedSim::BlockCurr(int cpu, Time wake_at) {
+template <class Rq>
+void SchedSim<Rq>::BlockCurr(int cpu, Time wake_at) {
   Cpu& c = cpus_[cpu];
   Task* t = c.curr;
   TouchLoad(t);
-  c.rq.DequeueCurr();
+  if constexpr (kMainline) {
+    // dequeue_task_fair(DEQUEUE_SLEEP): util_est_dequeue()/util_est_update();
+    // with DELAY_DEQUEUE an ineligible task stays queued, delayed, until a
+    // pick dequeues it or a wake-up requeues it (Wake()).
+    PeltUtilEstDequeue(t, cpu, /*sleep=*/true);
+    c.rq.DequeueCurr(/*sleep=*/true);
+  } else {
+    c.rq.DequeueCurr();
+  }
   c.curr = nullptr;
   t->state = TaskState::kBlocked;
   ++context_switches_;
@@ -560,7 +733,8 @@ void SchedSim::BlockCurr(int cpu, Time wake_at) {
   Schedule(cpu);
 }
 
-void SchedSim::FinishBusy(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::FinishBusy(int cpu) {
   Cpu& c = cpus_[cpu];
   c.done_event = 0;
   Task* t = c.curr;
@@ -583,7 +757,13 @@ void SchedSim::FinishBusy(int cpu) {
   if (!t->batch) RecordResponse(t);
   if (t->batch) response_hist_.Record(Now() - t->start_time);
   TouchLoad(t);
-  c.rq.DequeueCurr();
+  if constexpr (kMainline) {
+    // An exiting task leaves at once (no delayed dequeue).
+    PeltUtilEstDequeue(t, cpu, /*sleep=*/false);
+    c.rq.DequeueCurr(/*sleep=*/false);
+  } else {
+    c.rq.DequeueCurr();
+  }
   c.curr = nullptr;
   t->state = TaskState::kDone;
   t->finish_time = Now();
@@ -596,14 +776,16 @@ void SchedSim::FinishBusy(int cpu) {
   MaybeFinishRun();
 }
 
-void SchedSim::MaybeFinishRun() {
+template <class Rq>
+void SchedSim<Rq>::MaybeFinishRun() {
   if (w_.duration_ns <= 0 && finite_left_ == 0 && !has_infinite_) {
     finished_early_ = true;
     sim_.Stop();
   }
 }
 
-void SchedSim::Fork(Task* t) {
+template <class Rq>
+void SchedSim<Rq>::Fork(Task* t) {
   t->start_time = Now();
   t->activation = Now();
   t->cpu = 0;  // the parent (rt-app's main thread) runs on CPU 0
@@ -635,7 +817,8 @@ void SchedSim::Fork(Task* t) {
   Kick(cpu, t);
 }
 
-void SchedSim::Wake(Task* t, int waker_cpu) {
+template <class Rq>
+void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
   if (t->state != TaskState::kBlocked) return;
   t->wake_event = 0;
   t->blocked_until = -1;
@@ -643,11 +826,33 @@ void SchedSim::Wake(Task* t, int waker_cpu) {
   t->wake_pending = true;
   t->activation = Now();
   int prev = t->cpu;
+  if constexpr (kMainline) {
+    if (t->se.delayed) {
+      // ttwu_runnable(): the task never left its runqueue (DELAY_DEQUEUE),
+      // so no CPU is selected; requeue_delayed_entity() after update_curr().
+      UpdateCurr(prev);
+      TouchLoad(t);  // aged as asleep
+      pelt::UtilEstEnqueue(&cpus_[prev].pelt.rq, t->pelt.avg);
+      cpus_[prev].rq.Requeue(&t->se);
+      t->state = TaskState::kRunnable;
+      if (trace_) TraceWakeup(t, /*is_new=*/false, waker_cpu, prev);
+      if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[prev].cluster);
+      Kick(prev, t);
+      return;
+    }
+  }
   // select_task_rq_fair() reads the load average as it was left when the
   // task went to sleep; enqueue_entity_load_avg() decays it over the sleep
   // only once the CPU is chosen.
   int cpu = placement_->SelectWakeCpu(t, waker_cpu);
-  TouchLoad(t);
+  if constexpr (kMainline) {
+    // The task is aged as asleep by the enqueue on `cpu` (PeltEnqueue()),
+    // or first on prev as it leaves it (migrate_task_rq_fair():
+    // remove_entity_load_avg()).
+    if (cpu != prev) PeltDetach(t, /*sync=*/true);
+  } else {
+    TouchLoad(t);
+  }
   MigrationKind kind = MigrationKind::kWake;
   CountMigration(t, prev, cpu, kind, waker_cpu);
   EnqueueOn(t, cpu, /*initial=*/false);
@@ -656,7 +861,8 @@ void SchedSim::Wake(Task* t, int waker_cpu) {
   Kick(cpu, t);
 }
 
-void SchedSim::Migrate(Task* t, int to, MigrationKind kind) {
+template <class Rq>
+void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
   // move_task(): deactivate_task() on the source, activate_task() on the
   // destination, check_preempt_curr(). dequeue_entity() and enqueue_entity()
   // each start with update_curr(); the vruntime is made relative to the
@@ -667,33 +873,52 @@ void SchedSim::Migrate(Task* t, int to, MigrationKind kind) {
   bool was_running = src.curr == t;
   TouchLoad(t);
   UpdateCurr(from);
-  int64_t rel = t->se.vruntime - src.rq.min_vruntime();
+  int64_t rel = 0;
+  if constexpr (!kMainline) rel = t->se.vruntime - src.rq.min_vruntime();
+  if constexpr (kMainline) PeltUtilEstDequeue(t, from, /*sleep=*/false);
   if (was_running) {
     if (src.done_event) sim_.Cancel(src.done_event);
     src.done_event = 0;
-    src.rq.DequeueCurr();
+    if constexpr (kMainline) {
+      src.rq.DequeueCurr(/*sleep=*/false);  // lag saved, deadline kept relative (PLACE_REL_DEADLINE)
+    } else {
+      src.rq.DequeueCurr();
+    }
     src.curr = nullptr;
     ++context_switches_;
   } else {
     src.rq.Dequeue(&t->se);
   }
+  if constexpr (kMainline) PeltDetach(t, /*sync=*/false);  // detach_entity_cfs_rq(), aged above
   // Tick-time HMP moves happen on the source CPU; balancing pulls on the destination.
   CountMigration(t, from, to, kind, kind == MigrationKind::kForced || kind == MigrationKind::kOffload ? from : to);
-  t->se.vruntime = rel + cpus_[to].rq.min_vruntime();
-  t->cpu = to;
-  t->state = TaskState::kRunnable;
-  UpdateCurr(to);
+  if constexpr (kMainline) {
+    // 6.6+: no renormalization; the destination re-places the task by the
+    // lag it left with (enqueue_entity() -> place_entity()).
+    UpdateCurr(to);
+    PeltEnqueue(t, to, /*initial=*/false);
+    pick_->PlaceEntity(cpus_[to].rq, &t->se, false);
+    t->cpu = to;
+    t->state = TaskState::kRunnable;
+  } else {
+    t->se.vruntime = rel + cpus_[to].rq.min_vruntime();
+    t->cpu = to;
+    t->state = TaskState::kRunnable;
+    UpdateCurr(to);
+  }
   cpus_[to].rq.Enqueue(&t->se);
   if (was_running) Schedule(from);
   Kick(to, t);
 }
 
-void SchedSim::ArmTick(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::ArmTick(int cpu) {
   Time next = (Now() / tick_ns_ + 1) * tick_ns_;
   cpus_[cpu].tick_event = sim_.At(next, this, Tag(kEvTick, cpu));
 }
 
-void SchedSim::Tick(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::Tick(int cpu) {
   Cpu& c = cpus_[cpu];
   c.tick_event = 0;
   if (!c.curr) return;  // went idle or is resuming: NO_HZ
@@ -715,11 +940,15 @@ void SchedSim::Tick(int cpu) {
   if (balance_due) {
     placement_->Tick(cpu);
     RebalanceDomains(cpu, IdleType::kNotIdle);
+  } else if constexpr (kMainline) {
+    // Only mainline placements ask for the hook at every tick (misfit).
+    if (placement_->needs().tick_each) placement_->Tick(cpu);
   }
   NohzKick();
 }
 
-void SchedSim::OnEvent(uint64_t tag) {
+template <class Rq>
+void SchedSim<Rq>::OnEvent(uint64_t tag) {
   if (cancel_ && ++events_since_poll_ >= 4096) {
     events_since_poll_ = 0;
     if (cancel_->load(std::memory_order_relaxed)) {
@@ -760,7 +989,8 @@ void SchedSim::OnEvent(uint64_t tag) {
 
 // ---------------------------------------------------------------- balancing
 
-bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
+template <class Rq>
+bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   // No default member initialisers: the array is left uninitialised and
   // each group used is value-initialised by Group{first, n} below (zeroing
   // all 64 cost more than the balancing itself).
@@ -848,7 +1078,7 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
   int src = -1;
   uint64_t src_wl = 0;
   for (int cpu = B.first; cpu < B.first + B.n; ++cpu) {
-    const CfsRq& rq = cpus_[cpu].rq;
+    const Rq& rq = cpus_[cpu].rq;
     if (rq.nr_running() == 0) continue;
     if (rq.nr_running() == 1 && rq.load() > imbalance) continue;
     uint64_t wl = rq.load() * 1024 / cpus_[cpu].power;
@@ -863,10 +1093,13 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
   constexpr int kCacheNiceTries = 1;
   int moved = 0;
   int64_t remaining = static_cast<int64_t>(imbalance);
-  CfsRq& srq = cpus_[src].rq;
+  Rq& srq = cpus_[src].rq;
   for (int i = srq.queued() - 1; i >= 0 && remaining > 0 && moved < 32; --i) {
     if (i >= srq.queued()) continue;
     Task* t = tasks_[srq.queued_at(i)->id].get();
+    if constexpr (kMainline) {
+      if (t->se.delayed) continue;  // asleep on the runqueue: not migrated
+    }
     if (!Allowed(t, this_cpu)) continue;
     bool hot = Now() - t->exec_start < o_.migration_cost_ns;
     if (hot && failed <= kCacheNiceTries) continue;
@@ -899,7 +1132,8 @@ bool SchedSim::LoadBalance(int this_cpu, int level, IdleType idle) {
   return false;
 }
 
-void SchedSim::RebalanceDomains(int cpu, IdleType idle) {
+template <class Rq>
+void SchedSim<Rq>::RebalanceDomains(int cpu, IdleType idle) {
   // rebalance_domains(): per level, when its interval (x busy_factor when the
   // CPU is busy) has passed; DIE only if the placement policy balances
   // between clusters.
@@ -914,7 +1148,8 @@ void SchedSim::RebalanceDomains(int cpu, IdleType idle) {
   }
 }
 
-bool SchedSim::IdleBalance(int cpu) {
+template <class Rq>
+bool SchedSim<Rq>::IdleBalance(int cpu) {
   // idle_balance(): skipped when this CPU's idle periods are shorter than a
   // migration costs; newidle balancing per level, then (LSK, when nothing
   // was pulled) the placement's idle pull (hmp_idle_pull()).
@@ -926,7 +1161,8 @@ bool SchedSim::IdleBalance(int cpu) {
   return placement_->IdlePull(cpu);
 }
 
-void SchedSim::NohzKick() {
+template <class Rq>
+void SchedSim<Rq>::NohzKick() {
   // nohz_kick_needed(): a busy CPU with 2+ runnable tasks kicks the idle load
   // balancer at most once per jiffy; it balances on behalf of every idle CPU.
   if (nohz_last_kick_ >= 0 && Now() - nohz_last_kick_ < tick_ns_) return;
@@ -946,7 +1182,8 @@ void SchedSim::NohzKick() {
 
 // --------------------------------------------------------------------- DVFS
 
-void SchedSim::StartGovernors() {
+template <class Rq>
+void SchedSim<Rq>::StartGovernors() {
   for (int c = 0; c < static_cast<int>(clusters_.size()); ++c) {
     int top = static_cast<int>(p_.clusters[c].opps.size()) - 1;
     int opp = 0;
@@ -963,7 +1200,8 @@ void SchedSim::StartGovernors() {
   }
 }
 
-void SchedSim::SetClusterOpp(int cluster, int opp) {
+template <class Rq>
+void SchedSim<Rq>::SetClusterOpp(int cluster, int opp) {
   ClusterRt& cl = clusters_[cluster];
   const workload::Cluster& pc = p_.clusters[cluster];
   cl.opp = opp;
@@ -976,10 +1214,13 @@ void SchedSim::SetClusterOpp(int cluster, int opp) {
     cpus_[cpu].cap = cl.cap;
     cpus_[cpu].load_scale = FreqScale(cpu) / 1024.0;
     cpus_[cpu].util_scale = cl.cap / 1024.0;
+    // arch_scale_freq_capacity(): cur * SCHED_CAPACITY_SCALE / max (topology.c).
+    if constexpr (kMainline) cpus_[cpu].pelt.freq_cap = static_cast<uint32_t>((pc.opps[opp].khz << 10) / pc.opps.back().khz);
   }
 }
 
-void SchedSim::RequestOpp(int cluster, int opp) {
+template <class Rq>
+void SchedSim<Rq>::RequestOpp(int cluster, int opp) {
   ClusterRt& cl = clusters_[cluster];
   int want_now = cl.pending_opp >= 0 ? cl.pending_opp : cl.opp;
   if (opp == want_now) return;
@@ -989,7 +1230,8 @@ void SchedSim::RequestOpp(int cluster, int opp) {
   cl.dvfs_event = sim_.At(Now() + p_.clusters[cluster].dvfs_transition_ns, this, Tag(kEvDvfs, cluster));
 }
 
-void SchedSim::ApplyOpp(int cluster) {
+template <class Rq>
+void SchedSim<Rq>::ApplyOpp(int cluster) {
   ClusterRt& cl = clusters_[cluster];
   cl.dvfs_event = 0;
   if (cl.pending_opp < 0) return;
@@ -1011,7 +1253,8 @@ void SchedSim::ApplyOpp(int cluster) {
   }
 }
 
-void SchedSim::GovernorSample(int cluster) {
+template <class Rq>
+void SchedSim<Rq>::GovernorSample(int cluster) {
   ClusterRt& cl = clusters_[cluster];
   const workload::Cluster& pc = p_.clusters[cluster];
   sim_.At(Now() + o_.governor.sampling_ns, this, Tag(kEvGovSample, cluster));
@@ -1037,8 +1280,29 @@ void SchedSim::GovernorSample(int cluster) {
   }
 }
 
-void SchedSim::SchedutilUpdate(int cluster) {
+template <class Rq>
+void SchedSim<Rq>::SchedutilUpdate(int cluster) {
   ClusterRt& cl = clusters_[cluster];
+  if constexpr (kMainline) {
+    // sugov_update_shared(): sugov_should_update_freq() (rate_limit_us since
+    // the last frequency decision), then sugov_next_freq_shared(): the
+    // largest cpu_util() of the policy's CPUs, get_next_freq():
+    // map_util_perf() (+25 %) capped at the capacity, map_util_freq() on
+    // f_max, cpufreq_driver_resolve_freq() to the lowest OPP >= that. Each
+    // CPU's cfs_rq signal is brought up to now first (the kernel keeps idle
+    // CPUs' blocked load decaying through update_blocked_averages()).
+    if (Now() - cl.last_change < sugov_rate_limit_ns_[cluster]) return;
+    uint32_t util = 0;
+    for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
+      PeltSync(cpu);
+      PeltRq(cpu);
+      util = std::max(util, PeltCpuUtil(cpu));
+    }
+    int cur = cl.pending_opp >= 0 ? cl.pending_opp : cl.opp;
+    int target = SchedutilTarget(p_.clusters[cluster], util);
+    if (target != cur) RequestOpp(cluster, target);
+    return;
+  }
   uint32_t util = 0;
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     TouchUtil(cpu);
@@ -1054,12 +1318,14 @@ void SchedSim::SchedutilUpdate(int cluster) {
 
 // -------------------------------------------------------------------- trace
 
-model::SchedTaskRef SchedSim::TraceRef(int task, int cpu) const {
+template <class Rq>
+model::SchedTaskRef SchedSim<Rq>::TraceRef(int task, int cpu) const {
   if (task < 0) return {0, trace_comm_[tasks_.size() + cpu], model::SchedPrio(0)};
   return {model::kSchedTaskPidBase + task, trace_comm_[task], model::SchedPrio(tasks_[task]->spec->nice)};
 }
 
-void SchedSim::TraceInit() {
+template <class Rq>
+void SchedSim<Rq>::TraceInit() {
   for (const auto& t : tasks_) trace_comm_.push_back(t->spec->name.substr(0, model::kSchedCommMax));
   for (size_t cpu = 0; cpu < cpus_.size(); ++cpu) trace_comm_.push_back("swapper/" + std::to_string(cpu));
   trace_running_.assign(cpus_.size(), -1);
@@ -1070,7 +1336,8 @@ void SchedSim::TraceInit() {
   }
 }
 
-void SchedSim::TraceSwitch(int cpu, int next) {
+template <class Rq>
+void SchedSim<Rq>::TraceSwitch(int cpu, int next) {
   int prev = trace_running_[cpu];
   if (prev == next) return;  // as __schedule(): no switch when prev == next
   trace_running_[cpu] = next;
@@ -1090,7 +1357,8 @@ void SchedSim::TraceSwitch(int cpu, int next) {
   trace_->On(e);
 }
 
-void SchedSim::TraceWakeup(const Task* t, bool is_new, int on_cpu, int target_cpu) {
+template <class Rq>
+void SchedSim<Rq>::TraceWakeup(const Task* t, bool is_new, int on_cpu, int target_cpu) {
   model::SchedTraceEvent e;
   e.time_ns = Now();
   e.kind = is_new ? model::SchedTraceEvent::Kind::kWakeupNew : model::SchedTraceEvent::Kind::kWakeup;
@@ -1100,7 +1368,8 @@ void SchedSim::TraceWakeup(const Task* t, bool is_new, int on_cpu, int target_cp
   trace_->On(e);
 }
 
-void SchedSim::TraceMigrate(const Task* t, int from, int to, int on_cpu) {
+template <class Rq>
+void SchedSim<Rq>::TraceMigrate(const Task* t, int from, int to, int on_cpu) {
   model::SchedTraceEvent e;
   e.time_ns = Now();
   e.kind = model::SchedTraceEvent::Kind::kMigrate;
@@ -1111,7 +1380,8 @@ void SchedSim::TraceMigrate(const Task* t, int from, int to, int on_cpu) {
   trace_->On(e);
 }
 
-void SchedSim::TraceFrequency(int cpu) {
+template <class Rq>
+void SchedSim<Rq>::TraceFrequency(int cpu) {
   const ClusterRt& cl = clusters_[cpus_[cpu].cluster];
   model::SchedTraceEvent e;
   e.time_ns = Now();
@@ -1121,7 +1391,8 @@ void SchedSim::TraceFrequency(int cpu) {
   trace_->On(e);
 }
 
-void SchedSim::TraceIdle(int cpu, int state) {
+template <class Rq>
+void SchedSim<Rq>::TraceIdle(int cpu, int state) {
   model::SchedTraceEvent e;
   e.time_ns = Now();
   e.kind = model::SchedTraceEvent::Kind::kCpuIdle;
@@ -1132,7 +1403,8 @@ void SchedSim::TraceIdle(int cpu, int state) {
 
 // ------------------------------------------------------------------- result
 
-StatusOr<model::Result> SchedSim::Run() {
+template <class Rq>
+StatusOr<model::Result> SchedSim<Rq>::Run() {
   Time limit = w_.duration_ns > 0 ? w_.duration_ns : o_.max_sim_time_ns;
   sim_.RunUntil(limit);
   if (cancelled_) return Cancelled("sched run cancelled at simulated " + std::to_string(Now()) + " ns");
@@ -1145,7 +1417,8 @@ StatusOr<model::Result> SchedSim::Run() {
 }
 
 // Called once, last: moves the histograms out.
-void SchedSim::FillResult(model::Result& r, Time end) {
+template <class Rq>
+void SchedSim<Rq>::FillResult(model::Result& r, Time end) {
   r.sim_events = sim_.events_processed();
   r.sim_time_ns = end;
   double ms = 1e6, us = 1e3;
@@ -1207,27 +1480,58 @@ void SchedSim::FillResult(model::Result& r, Time end) {
 
 }  // namespace
 
-StatusOr<model::Result> RunSched(const VersionTraits& base, SchedPolicies policies, const workload::Platform& platform,
-                                 const workload::SchedWorkload& workload, const SchedOptions& options, uint64_t seed,
-                                 const std::atomic<bool>* cancel, SchedObserver* observer,
-                                 model::SchedObserver* trace) {
-  (void)seed;  // every choice is ordered; kept in the signature for future randomised tie-breaks
-  if (!policies.placement || !policies.pick) return InvalidArgument("sched: a placement and a pick policy are required");
-  // The one core there is mirrors LSK 3.10.
-  if (base.base != KernelBase::kLsk310) {
-    return InvalidArgument(std::string("sched: no scheduler core for kernel base ") + base.name);
+namespace {
+
+// One run on the core of runqueue type Rq, whose kernel base is `core_base`.
+template <class Rq>
+StatusOr<model::Result> RunOn(const VersionTraits& core_base, const VersionTraits& base,
+                              BasicPlacementPolicy<Rq>* placement, BasicPickPolicy<Rq>* pick,
+                              const workload::Platform& platform, const workload::SchedWorkload& workload,
+                              const SchedOptions& options, const std::atomic<bool>* cancel, SchedObserver* observer,
+                              model::SchedObserver* trace) {
+  if (!placement || !pick) return InvalidArgument("sched: a placement and a pick policy are required");
+  // Policies are typed by runqueue: these run only on the core of `core_base`.
+  if (base.base != core_base.base) {
+    return InvalidArgument(std::string("sched: policies written against the ") + core_base.name +
+                           " runqueue cannot run on a core of kernel base " + base.name);
   }
   auto check = [&base](const char* kind, const char* name, KernelBase policy_base) {
     if (policy_base == base.base) return OkStatus();
     return InvalidArgument(std::string("sched: ") + kind + " policy '" + name + "' is for kernel base " +
                            KernelBaseName(policy_base) + ", the core is " + base.name);
   };
-  KREPLAY_RETURN_IF_ERROR(check("placement", policies.placement->name(), policies.placement->base()));
-  KREPLAY_RETURN_IF_ERROR(check("pick", policies.pick->name(), policies.pick->base()));
+  KREPLAY_RETURN_IF_ERROR(check("placement", placement->name(), placement->base()));
+  KREPLAY_RETURN_IF_ERROR(check("pick", pick->name(), pick->base()));
+  if (core_base.base_load != LoadTracking::kNone && placement->needs().load != LoadTracking::kNone &&
+      placement->needs().load != core_base.base_load) {
+    return InvalidArgument(std::string("sched: placement policy '") + placement->name() +
+                           "' asks for load tracking the " + core_base.name + " base does not keep");
+  }
   if (options.load_avg_period_ms < 1) return InvalidArgument("params.load_avg_period_ms: must be >= 1");
-  auto sim = std::make_unique<SchedSim>(platform, workload, options, policies, cancel, observer, trace);
+  auto sim = std::make_unique<SchedSim<Rq>>(core_base, platform, workload, options, placement, pick, cancel,
+                                            observer, trace);
   KREPLAY_RETURN_IF_ERROR(sim->Init());
   return sim->Run();
+}
+
+}  // namespace
+
+StatusOr<model::Result> RunSched(const VersionTraits& base, SchedPolicies policies, const workload::Platform& platform,
+                                 const workload::SchedWorkload& workload, const SchedOptions& options, uint64_t seed,
+                                 const std::atomic<bool>* cancel, SchedObserver* observer,
+                                 model::SchedObserver* trace) {
+  (void)seed;  // every choice is ordered; kept in the signature for future randomised tie-breaks
+  return RunOn<CfsRq>(kLsk310Traits, base, policies.placement, policies.pick, platform, workload, options, cancel,
+                      observer, trace);
+}
+
+StatusOr<model::Result> RunSched(const VersionTraits& base, MainlinePolicies policies,
+                                 const workload::Platform& platform, const workload::SchedWorkload& workload,
+                                 const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
+                                 SchedObserver* observer, model::SchedObserver* trace) {
+  (void)seed;
+  return RunOn<EevdfRq>(kMainlineTraits, base, policies.placement, policies.pick, platform, workload, options, cancel,
+                        observer, trace);
 }
 
 }  // namespace kreplay::sched

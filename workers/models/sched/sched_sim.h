@@ -1,6 +1,11 @@
 // Internal to the scheduler models: the big.LITTLE SoC simulator shared by
-// "sched.cfs" and "sched.hmp". Both run the same Linaro LSK 3.10 core with the
-// CFS pick policy, so the two models differ only in their placement policy.
+// "sched.cfs" and "sched.hmp", which run the Linaro LSK 3.10 core with the
+// CFS pick policy (so the two differ only in placement), and "sched.eevdf",
+// which runs the same core on the mainline runqueue (EevdfRq) with mainline
+// placement, EEVDF, PELT and mainline schedutil (what it mirrors:
+// eevdf_rq.h, eevdf_pick.h, pelt.h, mainline_placement.h and
+// docs/models/sched.md). The core is one template on the runqueue type
+// (sched_core.h); what follows describes its 3.10 instance.
 //
 // The simulator is a policy-free core (sched_core.h: engine, runqueues, tick,
 // load balancing, DVFS, idle, energy, observers, results) and two policies
@@ -44,6 +49,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "services/core/status.h"
 #include "services/model/result.h"
@@ -56,8 +64,9 @@
 
 namespace kreplay::sched {
 
-// The registered models: which policies RunSchedSim() runs.
-enum class Policy { kCfs, kHmp };
+// The registered models: which policies RunSchedSim() runs. kCfs and kHmp
+// on the LSK 3.10 core, kEevdf on the mainline core.
+enum class Policy { kCfs, kHmp, kEevdf };
 
 enum class MigrationKind { kFork, kWake, kForced, kIdlePull, kOffload, kBalance };
 inline constexpr int kMigrationKinds = 6;
@@ -88,6 +97,16 @@ struct SchedOptions {
   uint32_t hmp_next_up_threshold = 4096;
   uint32_t hmp_next_down_threshold = 4096;
   sim::Duration max_sim_time_ns = 600 * sim::kSec;
+  // Mainline base (sched.eevdf): the release whose EEVDF rules and base
+  // slice apply (MainlineEevdfTraits()), feature switches (unset: the
+  // release's default; validated against the release), and schedutil's
+  // rate_limit_us (-1: cpufreq_policy_transition_delay_us() of the
+  // platform's DVFS latency).
+  std::string kernel_version = "6.12";
+  std::optional<bool> run_to_parity;
+  std::optional<bool> place_lag;
+  std::optional<bool> delay_dequeue;
+  sim::Duration sugov_rate_limit_ns = -1;
 };
 
 // Observes a run (tests, traces). All hooks default to nothing; called
@@ -109,27 +128,46 @@ class SchedObserver {
 // Cancelled if `cancel` was set. `observer` (model internals, for tests) and
 // `trace` (the schedule as sched/power tracepoints, model/sched_observer.h)
 // may be null; neither changes the result.
-class PlacementPolicy;
-class PickPolicy;
+class CfsRq;
+class EevdfRq;
+template <class Rq>
+class BasicPlacementPolicy;
+template <class Rq>
+class BasicPickPolicy;
+using PlacementPolicy = BasicPlacementPolicy<CfsRq>;
+using PickPolicy = BasicPickPolicy<CfsRq>;
+using MainlinePlacementPolicy = BasicPlacementPolicy<EevdfRq>;
+using MainlinePickPolicy = BasicPickPolicy<EevdfRq>;
 
 // One run's policies (sched_policy.h), both required, owned by the caller.
 // A policy object keeps per-run state: one run at a time. (Not allocated per
 // run by RunSchedSim(): a run's allocations are its own, as before the
 // policies were split out, which keeps glibc from trimming and regrowing the
 // heap between runs.)
+// SchedPolicies are written against the 3.10 runqueue (CfsRq),
+// MainlinePolicies against the mainline one (EevdfRq).
 struct SchedPolicies {
   PlacementPolicy* placement = nullptr;
   PickPolicy* pick = nullptr;
 };
+struct MainlinePolicies {
+  MainlinePlacementPolicy* placement = nullptr;
+  MainlinePickPolicy* pick = nullptr;
+};
 
 // Runs the workload on the platform with the core of kernel base `base` and
-// the given policies; InvalidArgument if there is no core for `base` (only
-// LSK 3.10 today) or a policy was written for another base. Otherwise as
-// RunSchedSim(); `options.policy` is ignored.
+// the given policies: the LSK 3.10 core (CfsRq) for SchedPolicies, the
+// mainline core (EevdfRq) for MainlinePolicies. InvalidArgument if `base`
+// is not the base of that core, or a policy declares another base.
+// Otherwise as RunSchedSim(); `options.policy` is ignored.
 StatusOr<model::Result> RunSched(const VersionTraits& base, SchedPolicies policies, const workload::Platform& platform,
                                  const workload::SchedWorkload& workload, const SchedOptions& options, uint64_t seed,
                                  const std::atomic<bool>* cancel, SchedObserver* observer = nullptr,
                                  model::SchedObserver* trace = nullptr);
+StatusOr<model::Result> RunSched(const VersionTraits& base, MainlinePolicies policies,
+                                 const workload::Platform& platform, const workload::SchedWorkload& workload,
+                                 const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
+                                 SchedObserver* observer = nullptr, model::SchedObserver* trace = nullptr);
 
 // RunSched() on LSK 3.10 with the policies of options.policy: CFS placement
 // (sched.cfs) or HMP placement (sched.hmp), and the CFS pick policy.

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <sys/utsname.h>
+
 #include <cstdio>
 
 #include "kreplay/v1/study.pb.h"
@@ -34,6 +36,24 @@ family::SpecEntry Scalar(const std::string& key, const std::string& value) {
   return {YAML::Node(key), YAML::Node(value)};
 }
 
+// sched.eevdf's kernel_version for a host kernel `release` (>= 6.6): its
+// MAJOR.MINOR, clamped into the releases the model mirrors (6.6..6.18);
+// `*note` says so when it had to clamp.
+std::string MainlineReleaseFor(const std::string& release, std::string* note) {
+  constexpr int kNewestMajor = 6, kNewestMinor = 18;
+  auto v = KernelVersion(release);
+  if (!v || v->first < 6 || (v->first == 6 && v->second < 6)) return "6.6";
+  if (v->first > kNewestMajor || (v->first == kNewestMajor && v->second > kNewestMinor)) {
+    std::string newest = std::to_string(kNewestMajor) + "." + std::to_string(kNewestMinor);
+    if (note) {
+      *note = "kernel " + release + " is newer than the newest release sched.eevdf mirrors: modelling it as " +
+              newest + " (kernel_version)";
+    }
+    return newest;
+  }
+  return std::to_string(v->first) + "." + std::to_string(v->second);
+}
+
 }  // namespace
 
 std::optional<std::pair<int, int>> KernelVersion(const std::string& release) {
@@ -57,7 +77,11 @@ StatusOr<ModelChoice> ChooseModel(const std::string& release, const model::Regis
   auto v = KernelVersion(release);
   const bool eevdf = v && (v->first > 6 || (v->first == 6 && v->second >= 6));
   const std::string want = eevdf ? kEevdfModel : kFallbackModel;
-  if (models.Find(want)) return ModelChoice{want, ""};
+  if (models.Find(want)) {
+    std::string note;
+    if (eevdf) MainlineReleaseFor(release, &note);
+    return ModelChoice{want, note};
+  }
   return ModelChoice{kFallbackModel, "kernel " + release + " schedules with EEVDF, but model " + want +
                                          " is not in this build: comparing against " + kFallbackModel +
                                          " instead (use --model to choose)"};
@@ -121,6 +145,12 @@ StatusOr<model::Result> RunModel(const family::Catalog& catalog, const ModelRunI
   for (const auto& [k, v] : in.params)
     for (const auto& spec : info->params)
       if (spec.name == k) given[k] = v;
+  // A mainline model mirrors the host's release (validate runs on the host).
+  for (const auto& spec : info->params) {
+    if (spec.name != "kernel_version" || given.count("kernel_version")) continue;
+    struct utsname u {};
+    if (uname(&u) == 0) given["kernel_version"] = MainlineReleaseFor(u.release, nullptr);
+  }
   KREPLAY_ASSIGN_OR_RETURN(model::ParamSet params, model::ResolveParams(info->params, given, "params"));
 
   v1::WorkItem item;
