@@ -91,7 +91,7 @@ std::string HostPlatformYaml(int cpus, uint64_t khz) {
   std::string y;
   y += "# The host as a scheduler-model platform, written by kreplay validate sched.\n";
   y += "name: host\n";
-  y += "description: \"the validating host: " + std::to_string(cpus) + " pinned CPU(s) at " + std::to_string(khz) +
+  y += "description: \"the validating host: " + std::to_string(cpus) + " online CPU(s) at " + std::to_string(khz) +
        " kHz\"\n";
   y += "power_unit: relative\n";
   y += "source: \"kreplay validate sched: /proc/cpuinfo (frequency); capacity 1024, one OPP, no DVFS\"\n";

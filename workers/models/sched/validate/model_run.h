@@ -31,9 +31,11 @@ struct ModelChoice {
 StatusOr<ModelChoice> ChooseModel(const std::string& release, const model::Registry& models,
                                   const std::string& override_name);
 
-// A platform YAML for the host: one cluster of `cpus` CPUs at capacity 1024,
-// one OPP at `khz`, one shallow idle state; power in relative units (energy
-// is not validated).
+// A platform YAML for the host: one cluster of `cpus` CPUs (the host's
+// online CPUs, numbered as on the host, so tunables scaled by the CPU count,
+// such as the base slice, match the kernel's) at capacity 1024, one OPP at
+// `khz`, one shallow idle state; power in relative units (energy is not
+// validated). Scenario tasks stay pinned to their CPUs.
 std::string HostPlatformYaml(int cpus, uint64_t khz);
 
 struct ModelRunInput {

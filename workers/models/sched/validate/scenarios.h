@@ -10,8 +10,9 @@
 //
 // The JSON rt-app runs is the model's input too, with two mechanical edits
 // (ModelJson): lock/unlock events are dropped (rt-app needs a mutex around
-// wait/signal; the model's wait/signal are counting semaphores and take none),
-// and host CPU numbers become the model platform's 0..N-1.
+// wait/signal; the model's wait/signal are counting semaphores and take none).
+// CPU numbers stay the host's: the model's platform has all of the host's
+// online CPUs (HostPlatformYaml()).
 #pragma once
 
 #include <cstdint>

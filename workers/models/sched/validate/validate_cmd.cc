@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -191,7 +192,12 @@ int RunValidateCommand(const ValidateCli& v) {
   auto work = WorkDir::Make(v.keep_logs);
   if (!work.ok()) return Fail(work.status().code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitInfra, work.status().message());
   const std::string platform_path = work->path() + "/host-platform.yaml";
-  if (Status st = WriteText(platform_path, HostPlatformYaml(static_cast<int>(cpus->size()), host->khz)); !st.ok())
+  // The model gets every online CPU of the host (as the kernel scales its
+  // tunables by them), numbered as on the host; at most 64 (the models' limit).
+  int model_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  for (int c : *cpus) model_cpus = std::max(model_cpus, c + 1);
+  if (model_cpus > 64) return Fail(kExitEnvironment, "validate models at most 64 CPUs; pin to CPUs below 64");
+  if (Status st = WriteText(platform_path, HostPlatformYaml(model_cpus, host->khz)); !st.ok())
     return Fail(kExitInfra, st.message());
 
   std::string cpu_text;

@@ -291,7 +291,8 @@ TEST(Scenarios, ModelCopyParsesWithTheRtAppKindsParser) {
     for (size_t i = 0; i < s.tasks.size(); ++i) {
       EXPECT_EQ(w->tasks[i].name, s.tasks[i].name);
       EXPECT_EQ(w->tasks[i].nice, s.tasks[i].nice);
-      EXPECT_EQ(w->tasks[i].cpu_mask, uint64_t{1} << (s.tasks[i].cpu_index % 2)) << s.tasks[i].name;
+      // The model's platform numbers CPUs as the host: 3 and 5 stay.
+      EXPECT_EQ(w->tasks[i].cpu_mask, uint64_t{1} << (s.tasks[i].cpu_index % 2 ? 5 : 3)) << s.tasks[i].name;
       EXPECT_EQ(host["tasks"][s.tasks[i].name]["cpus"][0], s.tasks[i].cpu_index % 2 ? 5 : 3);
     }
   }
@@ -423,7 +424,7 @@ TEST(ModelSide, NiceSharesThroughTheFamilyAndExecutor) {
   const std::string json = dir.path() + "/m.json";
   const std::string plat = dir.path() + "/p.yaml";
   Put(json, *ModelJson(ScenarioJson(s, {1}, 3, dir.path(), "x"), {1}));
-  Put(plat, HostPlatformYaml(1, 2596148));
+  Put(plat, HostPlatformYaml(2, 2596148));  // a two-CPU host, tasks pinned to CPU 1
   ModelRunInput in;
   in.model = "sched.cfs";
   in.workload_json_path = json;
