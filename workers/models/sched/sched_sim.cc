@@ -419,6 +419,8 @@ Status SchedSim<Rq>::Init() {
     }
     if (!progresses) return InvalidArgument(f + ".phases: no phase takes time, the loop would never end");
     if (s.loops == 0 || s.loops < -1) return InvalidArgument(f + ".loops: must be -1 or positive");
+    if (workload::IsRealTime(s.policy) && (s.rt_priority < 1 || s.rt_priority >= kMaxRtPrio))
+      return InvalidArgument(f + ".rt_priority: must be 1..99 for " + workload::SchedPolicyName(s.policy));
     auto t = std::make_unique<Task>();
     t->spec = &s;
     t->index = static_cast<int>(i);
