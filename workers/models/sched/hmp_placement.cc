@@ -215,7 +215,7 @@ void HmpPlacement::DoTick(int /*cpu*/) {
   SchedCore& core = this->core();
   for (int cpu = 0; cpu < core.ncpus(); ++cpu) {
     const Cpu& rq = core.cpu(cpu);
-    if (!rq.curr) continue;
+    if (!rq.curr || rq.curr->rt) continue;  // rq->cfs.curr: none while an RT task runs
     if (AnyIdle(rq.cluster + 1)) {
       Task* heaviest = HeaviestTask(cpu, -1);
       int target = -1;
@@ -245,7 +245,7 @@ bool HmpPlacement::PullTo(int this_cpu, MigrationKind kind) {
   uint32_t best_ratio = 0;
   const ClusterRt& below = core.cluster(core.cpu(this_cpu).cluster - 1);
   for (int k = below.first; k < below.first + below.n; ++k) {
-    if (!core.cpu(k).curr) continue;
+    if (!core.cpu(k).curr || core.cpu(k).curr->rt) continue;  // rq->cfs.curr
     Task* t = HeaviestTask(k, this_cpu);
     if (!t) continue;
     uint32_t r = t->avg.LoadRatio();

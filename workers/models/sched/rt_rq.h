@@ -28,8 +28,8 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
-
 
 namespace kreplay::sched {
 
@@ -78,6 +78,21 @@ class RtRq {
   bool Tick(RtEntity* curr);
   // wakeup_preempt_rt(): does waking `se` preempt the running `curr`?
   static bool WakeupPreempt(const RtEntity* curr, const RtEntity* se) { return se->prio < curr->prio; }
+  // The first queued entity, most urgent priority first and in list order
+  // within a priority, for which `pred` holds; nullptr if none. The walk of
+  // pick_next_pushable_task() (the pushable list is ordered the same way)
+  // and pick_next_highest_task_rt().
+  template <class Pred>
+  RtEntity* FindFirst(Pred&& pred) const {
+    for (int w = 0; w < 2; ++w) {
+      for (uint64_t bits = bitmap_[w]; bits; bits &= bits - 1) {
+        for (RtEntity* e = lists_[w * 64 + std::countr_zero(bits)].head; e; e = e->next) {
+          if (pred(e)) return e;
+        }
+      }
+    }
+    return nullptr;
+  }
 
  private:
   struct List {

@@ -44,6 +44,23 @@ TEST(RtRq, MostUrgentPriorityFirstThenFifo) {
   EXPECT_EQ(rq.PickNext(), nullptr);
 }
 
+TEST(RtRq, FindFirstWalksInPickOrder) {
+  // pick_next_pushable_task()/pick_next_highest_task_rt(): most urgent
+  // first, list order within a priority, across both bitmap words (kernel
+  // priorities 0..63 and 64..99).
+  auto e = Entities({10, 50, 10, 99, 1, 50});
+  RtRq rq(25);
+  for (auto& x : e) rq.Enqueue(&x);
+  std::vector<uint32_t> seen;
+  EXPECT_EQ(rq.FindFirst([&](const RtEntity* x) {
+    seen.push_back(x->id);
+    return false;
+  }), nullptr);
+  EXPECT_EQ(seen, (std::vector<uint32_t>{3, 1, 5, 0, 2, 4}));
+  EXPECT_EQ(rq.FindFirst([](const RtEntity* x) { return x->id != 3 && x->id != 1; })->id, 5u);
+  EXPECT_EQ(rq.FindFirst([](const RtEntity* x) { return x->prio > RtPrio(50); })->id, 0u);
+}
+
 TEST(RtRq, PreemptedTaskKeepsItsPlace) {
   // The running task stays at the head of its list while a more urgent one
   // runs; when that one blocks, the preempted task resumes before its peers.

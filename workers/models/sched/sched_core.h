@@ -25,6 +25,7 @@
 #include "workers/models/sched/eevdf_rq.h"
 #include "workers/models/sched/load_avg.h"
 #include "workers/models/sched/pelt.h"
+#include "workers/models/sched/rt_rq.h"
 #include "workers/models/sched/sched_sim.h"
 #include "workers/models/sched/sched_version.h"
 
@@ -92,6 +93,7 @@ struct TaskT {
   int64_t cpu_time = 0;
   sim::Histogram wakeup_hist;
   [[no_unique_address]] typename FairRqTypes<Rq>::TaskPelt pelt;  // mainline only
+  RtEntity* rt = nullptr;  // SCHED_FIFO/SCHED_RR (rt_class.h); nullptr: the fair class
 };
 
 template <class Rq>
@@ -183,7 +185,7 @@ class SchedCoreT {
   void TouchLoads(int cpu) {
     if constexpr (kPelt) {
       PeltSync(cpu);
-      if (cpus_[cpu].curr) PeltTask(cpus_[cpu].curr);
+      if (cpus_[cpu].curr && !cpus_[cpu].curr->rt) PeltTask(cpus_[cpu].curr);
       PeltRq(cpu);
     } else {
       if (!track_load_) return;
@@ -220,7 +222,7 @@ class SchedCoreT {
     uint64_t now = c.pelt.clock.Now();
     if (now >= c.pelt.rq.avg.last_update_time && ((now - c.pelt.rq.avg.last_update_time) >> 10) == 0) return;
     pelt::UpdateRq(now, &c.pelt.rq, c.rq.load(), static_cast<uint32_t>(c.rq.nr_runnable()),
-                   c.curr != nullptr);
+                   c.curr != nullptr && !c.curr->rt);  // an RT curr is not the cfs_rq's
   }
   // update_load_avg(cfs_rq, se): task then its CPU.
   void PeltUpdate(Task* t) {

@@ -174,6 +174,11 @@ std::vector<MetricSpec> Metrics(bool hmp) {
       {"migrations_idle_pull", "count", Better::kNone, "HMP idle pulls by an idle big CPU."},
       {"migrations_offload", "count", Better::kNone, "HMP offloads from an oversubscribed big CPU to an idle LITTLE one."},
       {"migrations_balance", "count", Better::kNone, "CFS load-balancer moves (periodic, newidle, NOHZ idle, active)."},
+      {"migrations_rt_push", "count", Better::kNone,
+       "RT tasks pushed to a CPU running lower-priority work (push_rt_task(); on the mainline base also its pulls, "
+       "made by the source's push). Only for workloads with SCHED_FIFO/SCHED_RR tasks."},
+      {"migrations_rt_pull", "count", Better::kNone,
+       "RT tasks pulled by a CPU whose priority dropped (3.10 pull_rt_task()). Only for workloads with RT tasks."},
       {"context_switches", "count", Better::kLower, "Times a task left a CPU (voluntary + involuntary switches)."},
       {"deadline_misses", "count", Better::kLower, "Periodic activations that overran their period (timer already expired)."},
       {"cpu_time_ms", "ms", Better::kNone, "CPU time of all tasks."},
@@ -255,12 +260,15 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
 }
 
 // What the models do not model is refused by name rather than run as
-// something else: real-time and idle/batch policies and task groups.
+// something else: task groups. Every policy is modelled: SCHED_OTHER,
+// SCHED_BATCH and SCHED_IDLE in the fair class, SCHED_FIFO and SCHED_RR in
+// the RT class (rt_class.h). Version: results of workloads these models ran
+// before are unchanged, so the versions stay (see docs/models/sched.md).
 Status CheckModelled(const workload::SchedWorkload& w, const char* models) {
   for (const auto& t : w.tasks) {
-    if (t.policy != workload::SchedPolicy::kNormal) {
+    if (workload::IsRealTime(t.policy) && (t.rt_priority < 1 || t.rt_priority > 99)) {
       return InvalidArgument("sched: task '" + t.name + "' has policy " + workload::SchedPolicyName(t.policy) +
-                             ", which " + models + " not model (SCHED_OTHER only)");
+                             " with priority " + std::to_string(t.rt_priority) + " (1..99)");
     }
     if (!t.group.empty()) {
       return InvalidArgument("sched: task '" + t.name + "' is in task group '" + t.group + "'; " + models +

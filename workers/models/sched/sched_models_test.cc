@@ -104,8 +104,9 @@ TEST(SchedModels, RejectsBadInputs) {
 }
 
 TEST(SchedModels, RefuseWhatTheyDoNotModel) {
-  // Real-time policies and task groups are not in the LSK 3.10 models: a run
-  // with them is an error naming the task, never a fair-class approximation.
+  // Task groups are not in the LSK 3.10 models, nor an RT task without an RT
+  // priority: a run with them is an error naming the task, never an
+  // approximation. Real-time, batch and idle policies run.
   model::Registry reg;
   ASSERT_TRUE(reg.RegisterFamily("sched").ok());
   ASSERT_TRUE(RegisterSchedModels(reg).ok());
@@ -116,10 +117,18 @@ TEST(SchedModels, RefuseWhatTheyDoNotModel) {
     workload::SchedWorkload w = Mixed(10 * kMs);
     w.tasks[1].policy = workload::SchedPolicy::kFifo;
     w.tasks[1].rt_priority = 10;
+    w.tasks[2].policy = workload::SchedPolicy::kRr;
+    w.tasks[2].rt_priority = 5;
+    w.tasks[3].policy = workload::SchedPolicy::kIdle;
+    w.tasks[4].policy = workload::SchedPolicy::kBatch;
     model::RunInput in{&ok, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
     auto r = m->run(in);
+    ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
+    EXPECT_TRUE(r->scalars.count("migrations_rt_push")) << name;
+    w.tasks[1].rt_priority = 0;
+    r = m->run(in);
     ASSERT_FALSE(r.ok()) << name;
-    EXPECT_NE(r.status().message().find("task 'periodic0' has policy SCHED_FIFO"), std::string::npos)
+    EXPECT_NE(r.status().message().find("task 'periodic0' has policy SCHED_FIFO with priority 0"), std::string::npos)
         << r.status().ToString();
     w = Mixed(10 * kMs);
     w.tasks[2].group = "/g";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "workers/models/sched/energy.h"
+#include "workers/models/sched/rt_class.h"
 #include "workers/models/sched/sched_core.h"
 #include "workers/models/sched/sched_policy.h"
 
@@ -26,6 +27,8 @@ const char* MigrationKindName(MigrationKind k) {
     case MigrationKind::kIdlePull: return "idle_pull";
     case MigrationKind::kOffload: return "offload";
     case MigrationKind::kBalance: return "balance";
+    case MigrationKind::kRtPush: return "rt_push";
+    case MigrationKind::kRtPull: return "rt_pull";
   }
   return "?";
 }
@@ -168,6 +171,23 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   [[gnu::noinline]] void SignalResource(Task* t, int64_t id);
   void RecordResponse(Task* t);
 
+  // --- the scheduling classes around the fair one (rt_class.h): a run
+  // without RT (or SCHED_IDLE/SCHED_BATCH) tasks tests a flag and no more.
+  // check_preempt_curr(): the class test, the fair class's SCHED_IDLE and
+  // SCHED_BATCH rules of check_preempt_wakeup() (3.10) /
+  // check_preempt_wakeup_fair() (6.x), then the pick policy.
+  bool WakeupPreempt(Cpu& c, Task* wakee);
+  // rq->nr_running: the fair and the RT tasks of a CPU.
+  int NrRunning(int cpu) const { return cpus_[cpu].rq.nr_running() + (rt_on_ ? rt_.nr_running(cpu) : 0); }
+  // An RT task leaves `cpu` (blocks or exits) as curr: dequeue_task_rt().
+  void RtDequeueCurr(int cpu, Task* t);
+  // pre_schedule_rt()/balance_rt() after RT task `prev` left `cpu`.
+  void RtPull(int cpu, const Task* prev);
+  // push_rt_tasks() on `cpu`.
+  void RtPush(int cpu);
+  // Moves a queued RT task to `to` and lets `to` reschedule.
+  void RtMove(Task* t, int to, MigrationKind kind);
+
   // --- scheduling
   void Fork(Task* t);
   void Wake(Task* t, int waker_cpu);
@@ -243,6 +263,11 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   int advancing_cpu_ = -1;  // CPU whose running task is executing its program
   sim::Histogram wakeup_hist_;
   sim::Histogram response_hist_;
+  // The RT class, last so that a run without it keeps its layout.
+  bool rt_on_ = false;          // the workload has SCHED_FIFO/SCHED_RR tasks
+  bool fair_policies_ = false;  // ... SCHED_IDLE or SCHED_BATCH tasks
+  int64_t rt_migrations_[kRtMigrationKinds] = {};
+  RtClass<Rq> rt_;
 };
 
 template <class Rq>
@@ -398,11 +423,17 @@ Status SchedSim<Rq>::Init() {
     }
     if (!progresses) return InvalidArgument(f + ".phases: no phase takes time, the loop would never end");
     if (s.loops == 0 || s.loops < -1) return InvalidArgument(f + ".loops: must be -1 or positive");
+    if (workload::IsRealTime(s.policy) && (s.rt_priority < 1 || s.rt_priority >= kMaxRtPrio))
+      return InvalidArgument(f + ".rt_priority: must be 1..99 for " + workload::SchedPolicyName(s.policy));
     auto t = std::make_unique<Task>();
     t->spec = &s;
     t->index = static_cast<int>(i);
     t->se.id = static_cast<uint32_t>(i);
     t->se.weight = NiceToWeight(s.nice);
+    // set_load_weight(): SCHED_IDLE weighs WEIGHT_IDLEPRIO whatever its nice.
+    if (s.policy == workload::SchedPolicy::kIdle) t->se.weight = 3;
+    fair_policies_ = fair_policies_ || s.policy == workload::SchedPolicy::kIdle ||
+                     s.policy == workload::SchedPolicy::kBatch;
     t->batch = s.kind == "batch";
     if (s.loops == -1) {
       has_infinite_ = true;
@@ -412,6 +443,7 @@ Status SchedSim<Rq>::Init() {
     sim_.At(std::max<int64_t>(0, s.delay_ns), this, Tag(kEvFork, i));
     tasks_.push_back(std::move(t));
   }
+  rt_on_ = rt_.Init(this, o_.hz, /*distribute=*/kMainline);
   // The policies: what the placement needs of the core is fixed for the run.
   placement_->Attach(this);
   track_load_ = placement_->needs().load == LoadTracking::kLsk310RunnableAvg;
@@ -440,7 +472,7 @@ void SchedSim<Rq>::UpdateCurr(int cpu) {
   Duration dt = Now() - c.seg_start;
   if (dt <= 0) return;
   c.seg_start = Now();
-  c.rq.UpdateCurr(dt);
+  if (!(rt_on_ && t->rt)) c.rq.UpdateCurr(dt);  // update_curr_rt(): CPU time, no vruntime
   t->cpu_time += dt;
   int64_t progress = t->rem_is_work ? dt * CurCap(cpu) : dt;
   t->rem = std::max<int64_t>(0, t->rem - progress);
@@ -558,13 +590,21 @@ void SchedSim<Rq>::SignalResource(Task* t, int64_t id) {
 template <class Rq>
 void SchedSim<Rq>::CountMigration(Task* t, int from, int to, MigrationKind kind, int on_cpu) {
   if (from == to) return;
-  ++migrations_[static_cast<int>(kind)];
+  int k = static_cast<int>(kind);
+  ++(k < kMigrationKinds ? migrations_[k] : rt_migrations_[k - kMigrationKinds]);
   if (obs_) obs_->OnMigration(Now(), t->index, from, to, kind);
   if (trace_) TraceMigrate(t, from, to, on_cpu);
 }
 
 template <class Rq>
 void SchedSim<Rq>::EnqueueOn(Task* t, int cpu, bool initial) {
+  if (rt_on_ && t->rt) {
+    // enqueue_task_rt(): the tail of its priority's list.
+    t->cpu = cpu;
+    t->state = TaskState::kRunnable;
+    rt_.rq(cpu).Enqueue(t->rt);
+    return;
+  }
   Rq& rq = cpus_[cpu].rq;
   if constexpr (kMainline) {
     // enqueue_entity() (6.6+): update_curr(), then place_entity() from the
@@ -615,7 +655,7 @@ void SchedSim<Rq>::Kick(int cpu, Task* wakee) {
     if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(c.cluster);
     return;
   }
-  if (wakee && c.curr && pick_->WakeupPreempt(c.rq, &wakee->se)) {
+  if (wakee && c.curr && WakeupPreempt(c, wakee)) {
     // A signal woke a task that should preempt the signaller itself: act
     // once the signaller's program step is done (set_tsk_need_resched()).
     if (cpu == advancing_cpu_) {
@@ -633,7 +673,7 @@ void SchedSim<Rq>::Resched(int cpu) {
   if (!t) return;
   UpdateCurr(cpu);
   TouchLoad(t);
-  c.rq.PutPrev();
+  if (!(rt_on_ && t->rt)) c.rq.PutPrev();  // put_prev_task_rt(): it stays on its list
   t->state = TaskState::kRunnable;
   c.curr = nullptr;
   ++context_switches_;
@@ -644,18 +684,20 @@ template <class Rq>
 void SchedSim<Rq>::Schedule(int cpu) {
   Cpu& c = cpus_[cpu];
   if (c.curr || c.resuming) return;
-  Entity* se = pick_->PickNext(c.rq);
-  if (!se && IdleBalance(cpu)) {
+  // pick_next_task(): the RT class before the fair one.
+  RtEntity* rt_se = rt_on_ ? rt_.rq(cpu).PickNext() : nullptr;
+  Entity* se = rt_se ? nullptr : pick_->PickNext(c.rq);
+  if (!se && !rt_se && IdleBalance(cpu)) {
     if (c.curr || c.resuming) return;  // the pulled task started already
     se = pick_->PickNext(c.rq);
   }
-  if (!se) {
+  if (!se && !rt_se) {
     if (c.done_event) sim_.Cancel(c.done_event);
     c.done_event = 0;
     GoIdle(cpu, -1);
     return;
   }
-  Task* t = tasks_[se->id].get();
+  Task* t = tasks_[rt_se ? rt_se->id : se->id].get();
   c.need_resched = false;
   TouchLoad(t);
   t->state = TaskState::kRunning;
@@ -671,6 +713,7 @@ void SchedSim<Rq>::Schedule(int cpu) {
   if (trace_) TraceSwitch(cpu, t->index);
   StartSegment(cpu);
   if (!c.tick_event) ArmTick(cpu);
+  if (rt_se) RtPush(cpu);  // post_schedule_rt()
 }
 
 template <class Rq>
@@ -711,7 +754,9 @@ void SchedSim<Rq>::BlockCurr(int cpu, Time wake_at) {
   Cpu& c = cpus_[cpu];
   Task* t = c.curr;
   TouchLoad(t);
-  if constexpr (kMainline) {
+  if (rt_on_ && t->rt) {
+    RtDequeueCurr(cpu, t);
+  } else if constexpr (kMainline) {
     // dequeue_task_fair(DEQUEUE_SLEEP): util_est_dequeue()/util_est_update();
     // with DELAY_DEQUEUE an ineligible task stays queued, delayed, until a
     // pick dequeues it or a wake-up requeues it (Wake()).
@@ -724,7 +769,8 @@ void SchedSim<Rq>::BlockCurr(int cpu, Time wake_at) {
   t->state = TaskState::kBlocked;
   ++context_switches_;
   if (wake_at >= 0) t->wake_event = sim_.At(wake_at, this, Tag(kEvWake, t->index));
-  if (c.rq.nr_running() == 0 && !IdleBalance(cpu)) {
+  if (rt_on_ && t->rt) RtPull(cpu, t);
+  if (NrRunning(cpu) == 0 && !IdleBalance(cpu)) {
     if (c.done_event) sim_.Cancel(c.done_event);
     c.done_event = 0;
     GoIdle(cpu, wake_at);
@@ -757,7 +803,9 @@ void SchedSim<Rq>::FinishBusy(int cpu) {
   if (!t->batch) RecordResponse(t);
   if (t->batch) response_hist_.Record(Now() - t->start_time);
   TouchLoad(t);
-  if constexpr (kMainline) {
+  if (rt_on_ && t->rt) {
+    RtDequeueCurr(cpu, t);
+  } else if constexpr (kMainline) {
     // An exiting task leaves at once (no delayed dequeue).
     PeltUtilEstDequeue(t, cpu, /*sleep=*/false);
     c.rq.DequeueCurr(/*sleep=*/false);
@@ -772,6 +820,7 @@ void SchedSim<Rq>::FinishBusy(int cpu) {
     --finite_left_;
     last_finish_ = Now();
   }
+  if (rt_on_ && t->rt) RtPull(cpu, t);
   Schedule(cpu);
   MaybeFinishRun();
 }
@@ -782,6 +831,59 @@ void SchedSim<Rq>::MaybeFinishRun() {
     finished_early_ = true;
     sim_.Stop();
   }
+}
+
+template <class Rq>
+bool SchedSim<Rq>::WakeupPreempt(Cpu& c, Task* wakee) {
+  if (rt_on_ && (wakee->rt || c.curr->rt)) return RtClass<Rq>::WakeupPreempt(c.curr, wakee);
+  if (fair_policies_) {
+    // An idle curr yields to a non-idle wakee; batch and idle wakees never
+    // preempt at wake-up (their preemption is the tick's).
+    using workload::SchedPolicy;
+    if (c.curr->spec->policy == SchedPolicy::kIdle && wakee->spec->policy != SchedPolicy::kIdle) return true;
+    if (wakee->spec->policy != SchedPolicy::kNormal) return false;
+  }
+  return pick_->WakeupPreempt(c.rq, &wakee->se);
+}
+
+template <class Rq>
+void SchedSim<Rq>::RtDequeueCurr(int cpu, Task* t) {
+  rt_.rq(cpu).Dequeue(t->rt);
+}
+
+template <class Rq>
+void SchedSim<Rq>::RtPull(int cpu, const Task* prev) {
+  rt_.Pull(
+      cpu, prev->rt->prio, [this](Task* t, int to) { RtMove(t, to, MigrationKind::kRtPull); },
+      [this](int k) { RtPush(k); });
+}
+
+template <class Rq>
+void SchedSim<Rq>::RtPush(int cpu) {
+  rt_.PushTasks(
+      cpu, [this](Task* t, int to) { RtMove(t, to, MigrationKind::kRtPush); },
+      [this](int k) {
+        // resched_curr(): deferred while the CPU's task runs its program.
+        if (k == advancing_cpu_) {
+          cpus_[k].need_resched = true;
+        } else {
+          Resched(k);
+        }
+      });
+}
+
+template <class Rq>
+void SchedSim<Rq>::RtMove(Task* t, int to, MigrationKind kind) {
+  // deactivate_task(), set_task_cpu(), activate_task(), then the target
+  // reschedules (push: resched_curr(lowest_rq); pull: the pulling CPU is
+  // about to pick). A pull in 6.x is a push by the source (RT_PUSH_IPI).
+  int from = t->cpu;
+  rt_.rq(from).Dequeue(t->rt);
+  CountMigration(t, from, to, kind, kind == MigrationKind::kRtPush ? from : to);
+  t->cpu = to;
+  rt_.rq(to).Enqueue(t->rt);
+  if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[to].cluster);
+  Kick(to, t);
 }
 
 template <class Rq>
@@ -807,7 +909,7 @@ void SchedSim<Rq>::Fork(Task* t) {
     if (t->blocked_until >= 0) t->wake_event = sim_.At(t->blocked_until, this, Tag(kEvWake, t->index));
     return;
   }
-  int cpu = placement_->SelectForkCpu(t, 0);
+  int cpu = rt_on_ && t->rt ? rt_.SelectCpu(t, 0) : placement_->SelectForkCpu(t, 0);
   CountMigration(t, 0, cpu, MigrationKind::kFork, 0);
   EnqueueOn(t, cpu, /*initial=*/true);
   if (trace_) TraceWakeup(t, /*is_new=*/true, 0, cpu);
@@ -815,6 +917,7 @@ void SchedSim<Rq>::Fork(Task* t) {
   t->wake_time = Now();
   if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[cpu].cluster);
   Kick(cpu, t);
+  if (rt_on_ && t->rt && rt_.WokenShouldPush(cpu, t)) RtPush(cpu);  // task_woken_rt()
 }
 
 template <class Rq>
@@ -844,7 +947,7 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
   // select_task_rq_fair() reads the load average as it was left when the
   // task went to sleep; enqueue_entity_load_avg() decays it over the sleep
   // only once the CPU is chosen.
-  int cpu = placement_->SelectWakeCpu(t, waker_cpu);
+  int cpu = rt_on_ && t->rt ? rt_.SelectCpu(t, waker_cpu) : placement_->SelectWakeCpu(t, waker_cpu);
   if constexpr (kMainline) {
     // The task is aged as asleep by the enqueue on `cpu` (PeltEnqueue()),
     // or first on prev as it leaves it (migrate_task_rq_fair():
@@ -859,6 +962,7 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
   if (trace_) TraceWakeup(t, /*is_new=*/false, waker_cpu, cpu);
   if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[cpu].cluster);
   Kick(cpu, t);
+  if (rt_on_ && t->rt && rt_.WokenShouldPush(cpu, t)) RtPush(cpu);  // task_woken_rt()
 }
 
 template <class Rq>
@@ -936,7 +1040,8 @@ void SchedSim<Rq>::Tick(int cpu) {
   // pass (HMP: hmp_force_up_migration()) before rebalance_domains().
   bool balance_due = false;
   for (int level = 0; level < balance_levels_; ++level) balance_due = balance_due || Now() >= c.next_balance[level];
-  if (pick_->TickPreempt(c.rq)) Resched(cpu);
+  // task_tick_rt(): an RR slice's end; task_tick_fair().
+  if ((rt_on_ && t->rt) ? rt_.rq(cpu).Tick(t->rt) : pick_->TickPreempt(c.rq)) Resched(cpu);
   if (balance_due) {
     placement_->Tick(cpu);
     RebalanceDomains(cpu, IdleType::kNotIdle);
@@ -1026,8 +1131,8 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
       uint64_t l = cpus_[cpu].rq.load();
       G.load += l;
       G.power += cpus_[cpu].power;
-      G.nr += cpus_[cpu].rq.nr_running();
-      max_nr = std::max(max_nr, cpus_[cpu].rq.nr_running());
+      G.nr += NrRunning(cpu);  // rq->nr_running: RT tasks count, their load does not
+      max_nr = std::max(max_nr, NrRunning(cpu));
       max_cpu_load = std::max(max_cpu_load, l);
       min_cpu_load = std::min(min_cpu_load, l);
       if (CpuIdle(cpu)) ++G.idle_cpus;
@@ -1122,7 +1227,8 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   // need_active_balance(): after repeated failures push the source's running
   // task here (active_load_balance_cpu_stop()).
   Task* running = cpus_[src].curr;
-  if (idle != IdleType::kNewlyIdle && failed > kCacheNiceTries + 2 && running && Allowed(running, this_cpu) &&
+  if (idle != IdleType::kNewlyIdle && failed > kCacheNiceTries + 2 && running && !running->rt &&
+      Allowed(running, this_cpu) &&
       CpuIdle(this_cpu) && srq.nr_running() >= 1) {
     failed = kCacheNiceTries + 1;
     Migrate(running, this_cpu, MigrationKind::kBalance);
@@ -1169,6 +1275,7 @@ void SchedSim<Rq>::NohzKick() {
   bool overloaded = false, any_idle = false;
   for (const Cpu& c : cpus_) {
     int nr = c.rq.nr_running();
+    if (rt_on_) nr += rt_.nr_running(static_cast<int>(&c - cpus_.data()));
     overloaded = overloaded || nr >= 2;
     any_idle = any_idle || (c.idle && nr == 0);  // CpuIdle()
     if (overloaded && any_idle) break;
@@ -1297,6 +1404,8 @@ void SchedSim<Rq>::SchedutilUpdate(int cluster) {
       PeltSync(cpu);
       PeltRq(cpu);
       util = std::max(util, PeltCpuUtil(cpu));
+      // effective_cpu_util(): a runnable RT task asks for the top (no uclamp).
+      if (rt_on_ && rt_.nr_running(cpu)) util = std::max(util, cpus_[cpu].power);
     }
     int cur = cl.pending_opp >= 0 ? cl.pending_opp : cl.opp;
     int target = SchedutilTarget(p_.clusters[cluster], util);
@@ -1321,7 +1430,8 @@ void SchedSim<Rq>::SchedutilUpdate(int cluster) {
 template <class Rq>
 model::SchedTaskRef SchedSim<Rq>::TraceRef(int task, int cpu) const {
   if (task < 0) return {0, trace_comm_[tasks_.size() + cpu], model::SchedPrio(0)};
-  return {model::kSchedTaskPidBase + task, trace_comm_[task], model::SchedPrio(tasks_[task]->spec->nice)};
+  const Task* t = tasks_[task].get();
+  return {model::kSchedTaskPidBase + task, trace_comm_[task], t->rt ? t->rt->prio : model::SchedPrio(t->spec->nice)};
 }
 
 template <class Rq>
@@ -1447,6 +1557,13 @@ void SchedSim<Rq>::FillResult(model::Result& r, Time end) {
     total_mig += migrations_[k];
     r.Set(std::string("migrations_") + MigrationKindName(static_cast<MigrationKind>(k)),
           static_cast<double>(migrations_[k]), "count");
+  }
+  if (rt_on_) {
+    for (int k = 0; k < kRtMigrationKinds; ++k) {
+      total_mig += rt_migrations_[k];
+      r.Set(std::string("migrations_") + MigrationKindName(static_cast<MigrationKind>(kMigrationKinds + k)),
+            static_cast<double>(rt_migrations_[k]), "count");
+    }
   }
   r.Set("migrations", static_cast<double>(total_mig), "count");
   r.Set("context_switches", static_cast<double>(context_switches_), "count");

@@ -68,8 +68,11 @@ namespace kreplay::sched {
 // on the LSK 3.10 core, kEevdf on the mainline core.
 enum class Policy { kCfs, kHmp, kEevdf };
 
-enum class MigrationKind { kFork, kWake, kForced, kIdlePull, kOffload, kBalance };
-inline constexpr int kMigrationKinds = 6;
+enum class MigrationKind { kFork, kWake, kForced, kIdlePull, kOffload, kBalance, kRtPush, kRtPull };
+inline constexpr int kMigrationKinds = 6;  // the fair kinds (kFork..kBalance), always reported
+// kRtPush/kRtPull (push_rt_task(), pull_rt_task()): reported only for
+// workloads with real-time tasks (rt_class.h).
+inline constexpr int kRtMigrationKinds = 2;
 const char* MigrationKindName(MigrationKind k);
 
 struct SchedOptions {
