@@ -43,6 +43,11 @@ TEST(SchedModels, RegistersBothWithParamsAndMetrics) {
   ASSERT_NE(hmp, nullptr);
   EXPECT_EQ(hmp->version, "1.2.0");
   EXPECT_EQ(reg.Find("sched.cfs")->version, "1.2.0");
+  // The names the issue reserves for later scheduler models.
+  for (const char* later : {"sched.eas", "sched.iks", "sched.walt"}) {
+    EXPECT_EQ(reg.Find(later), nullptr) << later;
+    EXPECT_NE(reg.Reserved(later), nullptr) << later;
+  }
   model::ParamSet ps = Params(*hmp);
   EXPECT_EQ(ps.Int("hz"), 100);
   EXPECT_EQ(ps.Int("hmp_up_threshold"), 700);
