@@ -7,9 +7,11 @@
 #include "workers/models/sched/eevdf_pick.h"
 
 // Cost of the queue (a sorted vector instead of the kernel's augmented
-// rb-tree): insert and erase are a binary search plus a memmove of pointers,
+// rb-tree): insert shifts the later deadlines up from the back, erase is a
+// binary search (none after a pick, which knows the index) plus a memmove,
 // the pick scans from the earliest deadline for the first eligible entity
-// (usually one of the first few). With the few to few dozen tasks per CPU of
+// (usually one of the first few). Each slot holds the keys it is searched
+// and scanned by, so none of this touches the entities themselves. With the few to few dozen tasks per CPU of
 // the shipped workloads this is cheaper than a tree; eevdf_pick.h notes the
 // measured figure.
 
