@@ -7,9 +7,11 @@
 #include "workers/models/sched/eevdf_pick.h"
 
 // Cost of the queue (a sorted vector instead of the kernel's augmented
-// rb-tree): insert and erase are a binary search plus a memmove of pointers,
+// rb-tree): insert shifts the later deadlines up from the back, erase is a
+// binary search (none after a pick, which knows the index) plus a memmove,
 // the pick scans from the earliest deadline for the first eligible entity
-// (usually one of the first few). With the few to few dozen tasks per CPU of
+// (usually one of the first few). Each slot holds the keys it is searched
+// and scanned by, so none of this touches the entities themselves. With the few to few dozen tasks per CPU of
 // the shipped workloads this is cheaper than a tree; eevdf_pick.h notes the
 // measured figure.
 
@@ -114,7 +116,7 @@ void EevdfRq::SetSchedRuntime(EevdfEntity* se, sim::Duration sched_runtime) cons
 
 sim::Duration EevdfRq::QueueMinSlice() const {
   sim::Duration m = std::numeric_limits<sim::Duration>::max();
-  for (const EevdfEntity* e : queue_) m = std::min(m, e->slice);
+  for (const Node& n : queue_) m = std::min(m, n.se->slice);
   return m;
 }
 
@@ -126,33 +128,51 @@ sim::Duration EevdfRq::MinSlice() const {
 
 sim::Duration EevdfRq::MaxSlice() const {
   sim::Duration m = curr_ ? curr_->slice : 0;
-  for (const EevdfEntity* e : queue_) m = std::max(m, e->slice);
+  for (const Node& n : queue_) m = std::max(m, n.se->slice);
   return m;
 }
 
 void EevdfRq::Insert(EevdfEntity* se) {
   se->seq = ++seq_;
-  queue_.insert(std::upper_bound(queue_.begin(), queue_.end(), se, Before), se);
+  // After every entity with an earlier or equal deadline (their seq is
+  // smaller): the upper bound of (deadline, seq), found from the back, where
+  // a new deadline usually goes, shifting the later ones up on the way.
+  const Node node{se->deadline, se->seq, se->vruntime, se};
+  size_t i = queue_.size();
+  queue_.emplace_back();
+  Node* q = queue_.data();
+  while (i > 0 && q[i - 1].deadline > node.deadline) {
+    q[i] = q[i - 1];
+    --i;
+  }
+  q[i] = node;
   sum_wv_ += (se->vruntime - min_vruntime_) * static_cast<int64_t>(se->weight);
   sum_w_ += se->weight;
   if (queue_.size() == 1 || se->vruntime < queue_min_v_) queue_min_v_ = se->vruntime;
 }
 
-void EevdfRq::Erase(EevdfEntity* se) {
-  auto it = std::lower_bound(queue_.begin(), queue_.end(), se, Before);
-  KREPLAY_CHECK(it != queue_.end() && *it == se, "EEVDF queue out of order or entity not queued");
-  queue_.erase(it);
+void EevdfRq::EraseAt(int i) {
+  EevdfEntity* se = queue_[i].se;
+  queue_.erase(queue_.begin() + i);
   sum_wv_ -= (se->vruntime - min_vruntime_) * static_cast<int64_t>(se->weight);
   sum_w_ -= se->weight;
   if (se->vruntime == queue_min_v_) queue_min_dirty_ = true;
+}
+
+void EevdfRq::Erase(EevdfEntity* se) {
+  auto it = std::lower_bound(queue_.begin(), queue_.end(), se, [](const Node& n, const EevdfEntity* e) {
+    return n.deadline != e->deadline ? n.deadline < e->deadline : n.seq < e->seq;
+  });
+  KREPLAY_CHECK(it != queue_.end() && it->se == se, "EEVDF queue out of order or entity not queued");
+  EraseAt(static_cast<int>(it - queue_.begin()));
 }
 
 void EevdfRq::UpdateMinVruntime() {
   if (queue_min_dirty_) {
     queue_min_dirty_ = false;
     if (!queue_.empty()) {
-      queue_min_v_ = queue_[0]->vruntime;
-      for (const EevdfEntity* e : queue_) queue_min_v_ = std::min(queue_min_v_, e->vruntime);
+      queue_min_v_ = queue_[0].vruntime;
+      for (const Node& n : queue_) queue_min_v_ = std::min(queue_min_v_, n.vruntime);
     }
   }
   int64_t v = min_vruntime_;
@@ -288,13 +308,21 @@ void EevdfRq::SetProtectSlice(EevdfEntity* se) {
 }
 
 EevdfEntity* EevdfRq::PickEevdf(bool protect) const {
+  int index;
+  return Pick(protect, &index);
+}
+
+EevdfEntity* EevdfRq::Pick(bool protect, int* index) const {
+  *index = -1;
   EevdfEntity* curr = curr_;
   if (queue_.empty()) return curr;
-  if (!curr && queue_.size() == 1) return queue_[0];  // O(1) fast path (6.8+), same answer
+  if (!curr && queue_.size() == 1) {  // O(1) fast path (6.8+), same answer
+    *index = 0;
+    return queue_[0].se;
+  }
   if (curr && !Eligible(curr)) curr = nullptr;
   bool use_protect = protect && (t_.protect == EevdfProtect::kMinSlice || t_.features.run_to_parity);
   if (curr && use_protect && Protected(curr)) return curr;
-  EevdfEntity* best = nullptr;
   // The same integers VruntimeEligible() uses, hoisted out of the scan.
   int64_t avg = sum_wv_;
   int64_t load = sum_w_;
@@ -302,30 +330,34 @@ EevdfEntity* EevdfRq::PickEevdf(bool protect) const {
     avg += (curr_->vruntime - min_vruntime_) * static_cast<int64_t>(curr_->weight);
     load += curr_->weight;
   }
-  for (EevdfEntity* e : queue_) {
-    if (avg >= (e->vruntime - min_vruntime_) * load) {
-      best = e;
-      break;
-    }
+  const int n = static_cast<int>(queue_.size());
+  int best = 0;
+  while (best < n && avg < (queue_[best].vruntime - min_vruntime_) * load) ++best;
+  if (best == n) {
+    // Rounding can leave no entity eligible; the kernel then falls back to
+    // the leftmost (unless curr is eligible).
+    if (curr) return curr;
+    *index = 0;
+    return queue_[0].se;
   }
-  if (!best || (curr && curr->deadline < best->deadline)) best = curr;
-  // Rounding can leave no entity eligible; the kernel then falls back to
-  // the leftmost.
-  return best ? best : queue_[0];
+  if (curr && curr->deadline < queue_[best].deadline) return curr;
+  *index = best;
+  return queue_[best].se;
 }
 
 EevdfEntity* EevdfRq::PickNext() {
   KREPLAY_CHECK(curr_ == nullptr, "PickNext with a running entity");
   for (;;) {
     if (queue_.empty()) return nullptr;
-    EevdfEntity* se = PickEevdf(true);
+    int index;
+    EevdfEntity* se = Pick(true, &index);
     if (se->delayed) {
       // It has burnt off its negative lag: dequeue it instead of running
       // it, and pick again.
       FinishDelayedDequeue(se);
       continue;
     }
-    Erase(se);
+    EraseAt(index);
     SetProtectSlice(se);
     curr_ = se;
     se->prev_sum_exec = se->sum_exec;

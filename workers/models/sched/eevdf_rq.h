@@ -191,7 +191,7 @@ class EevdfRq {
   int64_t min_vruntime() const { return min_vruntime_; }
   // Queued entities (not curr) in (deadline, insertion) order.
   int queued() const { return static_cast<int>(queue_.size()); }
-  EevdfEntity* queued_at(int i) const { return queue_[i]; }
+  EevdfEntity* queued_at(int i) const { return queue_[i].se; }
   const EevdfTraits& traits() const { return t_; }
 
   // update_curr(): charges `delta_exec` ns to curr, renews its deadline once
@@ -256,11 +256,21 @@ class EevdfRq {
   sim::Duration MaxSlice() const;
 
  private:
-  static bool Before(const EevdfEntity* a, const EevdfEntity* b) {
-    return a->deadline != b->deadline ? a->deadline < b->deadline : a->seq < b->seq;
-  }
+  // A queued entity with the keys the queue reads, so that searches and
+  // scans stay within the queue's own storage: a queued entity's deadline,
+  // seq and vruntime do not change until it leaves.
+  struct Node {
+    int64_t deadline;
+    uint64_t seq;
+    int64_t vruntime;
+    EevdfEntity* se;
+  };
   void Insert(EevdfEntity* se);  // __enqueue_entity(): queue + sums
   void Erase(EevdfEntity* se);   // __dequeue_entity()
+  void EraseAt(int i);           // Erase() of queue_[i]
+  // PickEevdf() that also gives the queue index of the entity it returns
+  // (-1 if that is curr or nothing).
+  EevdfEntity* Pick(bool protect, int* index) const;
   void UpdateMinVruntime();
   bool UpdateDeadline(EevdfEntity* se);
   void UpdateEntityLag(EevdfEntity* se);
@@ -271,7 +281,7 @@ class EevdfRq {
   sim::Duration QueueMinSlice() const;
 
   EevdfTraits t_;
-  std::vector<EevdfEntity*> queue_;
+  std::vector<Node> queue_;  // by (deadline, seq)
   EevdfEntity* curr_ = nullptr;
   uint64_t load_ = 0;
   int nr_delayed_ = 0;

@@ -135,8 +135,9 @@ extern const std::array<uint32_t, kLoadAvgPeriod> kYnInvTable;
 
 namespace internal {
 // mul_u64_u32_shr(a, b, 32).
+__extension__ using U128 = unsigned __int128;  // __extension__: no -Wpedantic warning
 inline uint64_t MulShr32(uint64_t a, uint32_t b) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 32);
+  return static_cast<uint64_t>((static_cast<U128>(a) * b) >> 32);
 }
 
 // a / b, exactly as the 64-bit division, with the cheaper 32-bit one when a
@@ -145,24 +146,30 @@ inline uint64_t DivU64(uint64_t a, uint32_t b) {
   if (a <= UINT32_MAX) return static_cast<uint32_t>(a) / b;
   return a / b;
 }
+
+// y^n for one n, as decay_load() splits it: 2^-(n/32) (a shift) times
+// y^(n%32) (a runnable_avg_yN_inv[] entry); beyond 63 half-lives anything
+// decays to 0 (factor 0). accumulate_sum() decays three sums and two
+// segments by the same n: the split is made once.
+struct Decay {
+  uint32_t shift = 0;
+  uint32_t factor = 0;
+  uint64_t Apply(uint64_t val) const { return MulShr32(val >> shift, factor); }
+};
+inline Decay DecayOf(uint64_t n) {
+  if (n > static_cast<uint64_t>(kLoadAvgPeriod) * 63) return Decay{0, 0};
+  return Decay{static_cast<uint32_t>(n / kLoadAvgPeriod), kYnInvTable[n % kLoadAvgPeriod]};
+}
 }  // namespace internal
 
-inline uint64_t DecayLoad(uint64_t val, uint64_t n) {
-  if (n > static_cast<uint64_t>(kLoadAvgPeriod) * 63) return 0;
-  // y^n = 2^-(n/32) * y^(n%32).
-  if (n >= kLoadAvgPeriod) {
-    val >>= n / kLoadAvgPeriod;
-    n %= kLoadAvgPeriod;
-  }
-  return internal::MulShr32(val, kYnInvTable[n]);
-}
+inline uint64_t DecayLoad(uint64_t val, uint64_t n) { return internal::DecayOf(n).Apply(val); }
 
 namespace internal {
 // __accumulate_pelt_segments(): d1 decayed over the periods, the full
-// periods in between, d3 undecayed.
-inline uint32_t AccumulateSegments(uint64_t periods, uint32_t d1, uint32_t d3) {
-  uint32_t c1 = static_cast<uint32_t>(DecayLoad(d1, periods));
-  uint32_t c2 = kLoadAvgMax - static_cast<uint32_t>(DecayLoad(kLoadAvgMax, periods)) - 1024;
+// periods in between, d3 undecayed; `d` is DecayOf(periods).
+inline uint32_t AccumulateSegments(Decay d, uint32_t d1, uint32_t d3) {
+  uint32_t c1 = static_cast<uint32_t>(d.Apply(d1));
+  uint32_t c2 = kLoadAvgMax - static_cast<uint32_t>(d.Apply(kLoadAvgMax)) - 1024;
   return c1 + c2 + d3;
 }
 
@@ -172,12 +179,13 @@ inline uint64_t AccumulateSum(uint64_t delta, Avg* sa, uint64_t load, uint64_t r
   delta += sa->period_contrib;
   uint64_t periods = delta / 1024;
   if (periods) {
-    sa->load_sum = DecayLoad(sa->load_sum, periods);
-    sa->runnable_sum = DecayLoad(sa->runnable_sum, periods);
-    sa->util_sum = static_cast<uint32_t>(DecayLoad(sa->util_sum, periods));
+    const Decay d = DecayOf(periods);
+    sa->load_sum = d.Apply(sa->load_sum);
+    sa->runnable_sum = d.Apply(sa->runnable_sum);
+    sa->util_sum = static_cast<uint32_t>(d.Apply(sa->util_sum));
     delta %= 1024;
     // Only needed with load: without it runnable and running are 0 too.
-    if (load) contrib = AccumulateSegments(periods, 1024 - sa->period_contrib, static_cast<uint32_t>(delta));
+    if (load) contrib = AccumulateSegments(d, 1024 - sa->period_contrib, static_cast<uint32_t>(delta));
   }
   sa->period_contrib = static_cast<uint32_t>(delta);
   if (load) sa->load_sum += load * contrib;

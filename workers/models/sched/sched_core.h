@@ -206,7 +206,7 @@ class SchedCoreT {
   // (queued or running counts as runnable load, running as utilisation; a
   // delayed-dequeue task is asleep), against the clock of the CPU it is
   // attached to. REQUIRES: attached, PeltSync() of that CPU done now.
-  void PeltTask(Task* t) {
+  [[gnu::always_inline]] void PeltTask(Task* t) {
     uint64_t now = cpus_[t->pelt.attached_cpu].pelt.clock.Now();
     // ___update_load_sum() does nothing within the same 1024-ns unit; test
     // it here, where it is one subtraction, before the call.
@@ -217,7 +217,7 @@ class SchedCoreT {
   }
   // update_cfs_rq_load_avg(): the CPU's sums (weights of the entities on
   // the runqueue, runnable tasks, a task current).
-  void PeltRq(int cpu) {
+  [[gnu::always_inline]] void PeltRq(int cpu) {
     Cpu& c = cpus_[cpu];
     uint64_t now = c.pelt.clock.Now();
     if (now >= c.pelt.rq.avg.last_update_time && ((now - c.pelt.rq.avg.last_update_time) >> 10) == 0) return;
