@@ -330,7 +330,8 @@ Status RegisterSchedModels(model::Registry& registry) {
   eevdf.version = kEevdfVersion;
   eevdf.description =
       "EEVDF on the mainline 6.x base (kernel_version 6.6..6.18): lag, eligibility, virtual deadlines, "
-      "RUN_TO_PARITY, DELAY_DEQUEUE; invariant PELT with util_est, capacity-aware wake placement and misfit, schedutil";
+      "RUN_TO_PARITY, DELAY_DEQUEUE; invariant PELT with util_est, capacity-aware wake placement and misfit, schedutil; "
+      "task groups (CONFIG_FAIR_GROUP_SCHED)";
   eevdf.mirrors =
       "kernel/sched/fair.c, kernel/sched/pelt.c, kernel/sched/cpufreq_schedutil.c, drivers/cpufreq/cpufreq.c, "
       "mainline v6.6..v6.18 (kernel_version)";
