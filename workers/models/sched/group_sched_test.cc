@@ -145,6 +145,28 @@ TEST(GroupSched, GroupWeightPerCpuFollowsItsLoad) {
   EXPECT_NEAR(Ms(r, "g1"), kRunMs * cpu1_group, tol);
 }
 
+TEST(GroupSched, PeriodicTaskInAGroupGetsItsDemand) {
+  // One CPU: group /p (1024) holds a task running 1 ms every 10.3 ms, group
+  // /h (1024) a hog. /p is entitled to half the CPU and asks for less, so it
+  // gets all it asks (1/10.3 of the run); each wake-up competes with the
+  // hog's group entity at the root (find_matching_se()), and waits at most
+  // a tick plus a base slice (RUN_TO_PARITY protects the running entity up
+  // to its deadline, which the tick's update_curr() finds passed).
+  for (const char* v : {"6.6", "6.12", "6.18"}) {
+    workload::SchedWorkload w;
+    w.duration_ns = 10 * sim::kSec;
+    w.groups = {{"/p", 1024}, {"/h", 1024}};
+    workload::SchedTaskSpec p = Task("per", 0, -1, {Runtime(1 * sim::kMs), testing::Timer(10300 * sim::kUs)}, "periodic");
+    p.group = "/p";
+    w.tasks = {p, Hog("hog", "/h")};
+    model::Result r = RunGrouped(FlatPlatform(1), w, v);
+    EXPECT_NEAR(Ms(r, "per"), kRunMs / 10.3, 2.0) << v;
+    EXPECT_NEAR(Ms(r, "hog"), kRunMs - kRunMs / 10.3, 2.0) << v;
+    const double bound_us = (4000 + 750) * 1.0;  // TICK_NSEC at HZ 250 + base slice (1 CPU)
+    EXPECT_LE(r.scalars.at("task.per.wakeup_latency_p99_us").value, bound_us) << v;
+  }
+}
+
 TEST(GroupSched, SleepersMigrationAndDelayedDequeueStayConsistent) {
   // Tasks that sleep and wake in nested groups on 4 CPUs, unpinned (wake-up
   // placement, balancing, DELAY_DEQUEUE on group runqueues): no CPU runs
