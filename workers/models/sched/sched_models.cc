@@ -260,19 +260,20 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
 }
 
 // What the models do not model is refused by name rather than run as
-// something else: task groups. Every policy is modelled: SCHED_OTHER,
+// something else: task groups on the LSK 3.10 base (sched.eevdf models them,
+// group_sched.h). Every policy is modelled: SCHED_OTHER,
 // SCHED_BATCH and SCHED_IDLE in the fair class, SCHED_FIFO and SCHED_RR in
 // the RT class (rt_class.h). Version: results of workloads these models ran
 // before are unchanged, so the versions stay (see docs/models/sched.md).
-Status CheckModelled(const workload::SchedWorkload& w, const char* models) {
+Status CheckModelled(const workload::SchedWorkload& w, const char* models, bool groups) {
   for (const auto& t : w.tasks) {
     if (workload::IsRealTime(t.policy) && (t.rt_priority < 1 || t.rt_priority > 99)) {
       return InvalidArgument("sched: task '" + t.name + "' has policy " + workload::SchedPolicyName(t.policy) +
                              " with priority " + std::to_string(t.rt_priority) + " (1..99)");
     }
-    if (!t.group.empty()) {
+    if (!t.group.empty() && !groups) {
       return InvalidArgument("sched: task '" + t.name + "' is in task group '" + t.group + "'; " + models +
-                             " not model group scheduling");
+                             " not model group scheduling (sched.eevdf does)");
     }
   }
   return OkStatus();
@@ -285,7 +286,8 @@ model::RunFn MakeRun(Policy policy) {
     const auto* w = in.WorkloadAs<workload::SchedWorkload>();
     if (!platform) return InvalidArgument("sched: platform missing");
     if (!w) return InvalidArgument("sched: scheduler workload missing");
-    KREPLAY_RETURN_IF_ERROR(CheckModelled(*w, policy == Policy::kEevdf ? "sched.eevdf does" : "sched.cfs and sched.hmp do"));
+    KREPLAY_RETURN_IF_ERROR(CheckModelled(*w, policy == Policy::kEevdf ? "sched.eevdf does" : "sched.cfs and sched.hmp do",
+                                          /*groups=*/policy == Policy::kEevdf));
     KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
     return RunSchedSim(*platform, *w, o, in.seed, in.cancel, nullptr, in.ObserverAs<model::SchedObserver>());
   };
@@ -328,7 +330,8 @@ Status RegisterSchedModels(model::Registry& registry) {
   eevdf.version = kEevdfVersion;
   eevdf.description =
       "EEVDF on the mainline 6.x base (kernel_version 6.6..6.18): lag, eligibility, virtual deadlines, "
-      "RUN_TO_PARITY, DELAY_DEQUEUE; invariant PELT with util_est, capacity-aware wake placement and misfit, schedutil";
+      "RUN_TO_PARITY, DELAY_DEQUEUE; invariant PELT with util_est, capacity-aware wake placement and misfit, schedutil; "
+      "task groups (CONFIG_FAIR_GROUP_SCHED)";
   eevdf.mirrors =
       "kernel/sched/fair.c, kernel/sched/pelt.c, kernel/sched/cpufreq_schedutil.c, drivers/cpufreq/cpufreq.c, "
       "mainline v6.6..v6.18 (kernel_version)";

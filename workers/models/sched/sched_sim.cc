@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "workers/models/sched/energy.h"
+#include "workers/models/sched/group_sched.h"
 #include "workers/models/sched/rt_class.h"
 #include "workers/models/sched/sched_core.h"
 #include "workers/models/sched/sched_policy.h"
@@ -178,7 +179,15 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   // check_preempt_wakeup_fair() (6.x), then the pick policy.
   bool WakeupPreempt(Cpu& c, Task* wakee);
   // rq->nr_running: the fair and the RT tasks of a CPU.
-  int NrRunning(int cpu) const { return cpus_[cpu].rq.nr_running() + (rt_on_ ? rt_.nr_running(cpu) : 0); }
+  int NrRunning(int cpu) const { return FairNrRunning(cpu) + (rt_on_ ? rt_.nr_running(cpu) : 0); }
+  // The fair class's tasks on `cpu`: the root runqueue's entities, or with
+  // task groups every task in the hierarchy (h_nr_queued).
+  int FairNrRunning(int cpu) const {
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] return groups_->nr_tasks(cpu);
+    }
+    return cpus_[cpu].rq.nr_running();
+  }
   // An RT task leaves `cpu` (blocks or exits) as curr: dequeue_task_rt().
   void RtDequeueCurr(int cpu, Task* t);
   // pre_schedule_rt()/balance_rt() after RT task `prev` left `cpu`.
@@ -187,6 +196,37 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   void RtPush(int cpu);
   // Moves a queued RT task to `to` and lets `to` reschedule.
   void RtMove(Task* t, int to, MigrationKind kind);
+
+  // --- task groups (group_sched.h; mainline only). A run without task
+  // groups tests groups_on_ and takes the root runqueue's path as before.
+  // `c` is cpus_[cpu] (passed so that the path without groups reads the
+  // runqueue as before, with no reload of the CPU table).
+  Entity* PickFair(Cpu& c, int cpu) {
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] return groups_->Pick(cpu);
+    }
+    return pick_->PickNext(c.rq);
+  }
+  // dequeue of the running fair task (the runqueue's DequeueCurr()).
+  void DequeueCurrFair(Cpu& c, int cpu, Task* t, bool sleep) {
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] {
+        groups_->DequeueCurr(&t->se, cpu, sleep);
+        return;
+      }
+      c.rq.DequeueCurr(sleep);
+    } else {
+      c.rq.DequeueCurr();
+    }
+  }
+
+  // task_tick_fair(): entity_tick() at every level with task groups.
+  bool FairTickPreempt(Cpu& c, int cpu, Task* t) {
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] return groups_->TickPreempt(&t->se, cpu);
+    }
+    return pick_->TickPreempt(c.rq);
+  }
 
   // --- scheduling
   void Fork(Task* t);
@@ -268,6 +308,10 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   bool fair_policies_ = false;  // ... SCHED_IDLE or SCHED_BATCH tasks
   int64_t rt_migrations_[kRtMigrationKinds] = {};
   RtClass<Rq> rt_;
+  // Task groups (mainline), after the RT class for the same reason.
+  bool groups_on_ = false;
+  std::unique_ptr<GroupSched> groups_;
+  std::vector<Task*> lb_tasks_;  // LoadBalance()'s candidates with task groups
 };
 
 template <class Rq>
@@ -400,6 +444,16 @@ Status SchedSim<Rq>::Init() {
     // A delayed task finally leaving its runqueue (__block_task()): it is
     // asleep already; nothing to account (its lag is saved by the rq).
     for (Cpu& c : cpus_) c.rq.set_blocked_hook([](void*, EevdfEntity*) {}, nullptr);
+    {
+      // Task groups: the per-CPU group runqueues and entities (group_sched.h).
+      KREPLAY_ASSIGN_OR_RETURN(GroupTree tree, GroupTree::Build(w_));
+      if (tree.size() > 1) {
+        std::vector<EevdfRq*> roots;
+        for (Cpu& c : cpus_) roots.push_back(&c.rq);
+        groups_ = std::make_unique<GroupSched>(std::move(tree), std::move(roots), rq_params_);
+        groups_on_ = true;
+      }
+    }
     for (const auto& pc : p_.clusters) {
       sugov_rate_limit_ns_.push_back(o_.sugov_rate_limit_ns >= 0
                                          ? o_.sugov_rate_limit_ns
@@ -407,6 +461,11 @@ Status SchedSim<Rq>::Init() {
     }
   }
 
+  if constexpr (!kMainline) {
+    bool grouped = !w_.groups.empty();
+    for (const auto& s : w_.tasks) grouped = grouped || !s.group.empty();
+    if (grouped) return InvalidArgument("workload.groups: the LSK 3.10 core does not model group scheduling");
+  }
   uint64_t all = ncpus >= 64 ? ~0ull : ((1ull << ncpus) - 1);
   for (size_t i = 0; i < w_.tasks.size(); ++i) {
     const workload::SchedTaskSpec& s = w_.tasks[i];
@@ -472,7 +531,17 @@ void SchedSim<Rq>::UpdateCurr(int cpu) {
   Duration dt = Now() - c.seg_start;
   if (dt <= 0) return;
   c.seg_start = Now();
-  if (!(rt_on_ && t->rt)) c.rq.UpdateCurr(dt);  // update_curr_rt(): CPU time, no vruntime
+  if (!(rt_on_ && t->rt)) {  // update_curr_rt(): CPU time, no vruntime
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] {
+        groups_->UpdateCurr(&t->se, cpu, dt);  // every level of the hierarchy
+      } else {
+        c.rq.UpdateCurr(dt);
+      }
+    } else {
+      c.rq.UpdateCurr(dt);
+    }
+  }
   t->cpu_time += dt;
   int64_t progress = t->rem_is_work ? dt * CurCap(cpu) : dt;
   t->rem = std::max<int64_t>(0, t->rem - progress);
@@ -613,6 +682,13 @@ void SchedSim<Rq>::EnqueueOn(Task* t, int cpu, bool initial) {
     // task (ENQUEUE_INITIAL) gets half a slice (PLACE_DEADLINE_INITIAL).
     UpdateCurr(cpu);
     PeltEnqueue(t, cpu, initial);
+    if (groups_on_) [[unlikely]] {
+      // enqueue_task_fair() up the task's group hierarchy.
+      groups_->Enqueue(&t->se, cpu, initial);
+      t->cpu = cpu;
+      t->state = TaskState::kRunnable;
+      return;
+    }
     pick_->PlaceEntity(rq, &t->se, initial);
   } else if (initial) {
     // A new task: place_entity(initial) relative to the target's
@@ -673,7 +749,17 @@ void SchedSim<Rq>::Resched(int cpu) {
   if (!t) return;
   UpdateCurr(cpu);
   TouchLoad(t);
-  if (!(rt_on_ && t->rt)) c.rq.PutPrev();  // put_prev_task_rt(): it stays on its list
+  if (!(rt_on_ && t->rt)) {  // put_prev_task_rt(): it stays on its list
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] {
+        groups_->PutPrev(&t->se, cpu);  // every level
+      } else {
+        c.rq.PutPrev();
+      }
+    } else {
+      c.rq.PutPrev();
+    }
+  }
   t->state = TaskState::kRunnable;
   c.curr = nullptr;
   ++context_switches_;
@@ -686,10 +772,10 @@ void SchedSim<Rq>::Schedule(int cpu) {
   if (c.curr || c.resuming) return;
   // pick_next_task(): the RT class before the fair one.
   RtEntity* rt_se = rt_on_ ? rt_.rq(cpu).PickNext() : nullptr;
-  Entity* se = rt_se ? nullptr : pick_->PickNext(c.rq);
+  Entity* se = rt_se ? nullptr : PickFair(c, cpu);
   if (!se && !rt_se && IdleBalance(cpu)) {
     if (c.curr || c.resuming) return;  // the pulled task started already
-    se = pick_->PickNext(c.rq);
+    se = PickFair(c, cpu);
   }
   if (!se && !rt_se) {
     if (c.done_event) sim_.Cancel(c.done_event);
@@ -761,7 +847,7 @@ void SchedSim<Rq>::BlockCurr(int cpu, Time wake_at) {
     // with DELAY_DEQUEUE an ineligible task stays queued, delayed, until a
     // pick dequeues it or a wake-up requeues it (Wake()).
     PeltUtilEstDequeue(t, cpu, /*sleep=*/true);
-    c.rq.DequeueCurr(/*sleep=*/true);
+    DequeueCurrFair(c, cpu, t, /*sleep=*/true);
   } else {
     c.rq.DequeueCurr();
   }
@@ -808,7 +894,7 @@ void SchedSim<Rq>::FinishBusy(int cpu) {
   } else if constexpr (kMainline) {
     // An exiting task leaves at once (no delayed dequeue).
     PeltUtilEstDequeue(t, cpu, /*sleep=*/false);
-    c.rq.DequeueCurr(/*sleep=*/false);
+    DequeueCurrFair(c, cpu, t, /*sleep=*/false);
   } else {
     c.rq.DequeueCurr();
   }
@@ -842,6 +928,10 @@ bool SchedSim<Rq>::WakeupPreempt(Cpu& c, Task* wakee) {
     using workload::SchedPolicy;
     if (c.curr->spec->policy == SchedPolicy::kIdle && wakee->spec->policy != SchedPolicy::kIdle) return true;
     if (wakee->spec->policy != SchedPolicy::kNormal) return false;
+  }
+  if constexpr (kMainline) {
+    // find_matching_se(): the first common level of wakee and curr.
+    if (groups_on_) [[unlikely]] return groups_->WakeupPreempt(&c.curr->se, &wakee->se, wakee->cpu);
   }
   return pick_->WakeupPreempt(c.rq, &wakee->se);
 }
@@ -936,7 +1026,11 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
       UpdateCurr(prev);
       TouchLoad(t);  // aged as asleep
       pelt::UtilEstEnqueue(&cpus_[prev].pelt.rq, t->pelt.avg);
-      cpus_[prev].rq.Requeue(&t->se);
+      if (groups_on_) [[unlikely]] {
+        groups_->Requeue(&t->se, prev);
+      } else {
+        cpus_[prev].rq.Requeue(&t->se);
+      }
       t->state = TaskState::kRunnable;
       if (trace_) TraceWakeup(t, /*is_new=*/false, waker_cpu, prev);
       if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[prev].cluster);
@@ -984,14 +1078,22 @@ void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
     if (src.done_event) sim_.Cancel(src.done_event);
     src.done_event = 0;
     if constexpr (kMainline) {
-      src.rq.DequeueCurr(/*sleep=*/false);  // lag saved, deadline kept relative (PLACE_REL_DEADLINE)
+      DequeueCurrFair(src, from, t, /*sleep=*/false);  // lag saved, deadline kept relative (PLACE_REL_DEADLINE)
     } else {
       src.rq.DequeueCurr();
     }
     src.curr = nullptr;
     ++context_switches_;
   } else {
-    src.rq.Dequeue(&t->se);
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] {
+        groups_->Dequeue(&t->se, from);
+      } else {
+        src.rq.Dequeue(&t->se);
+      }
+    } else {
+      src.rq.Dequeue(&t->se);
+    }
   }
   if constexpr (kMainline) PeltDetach(t, /*sync=*/false);  // detach_entity_cfs_rq(), aged above
   // Tick-time HMP moves happen on the source CPU; balancing pulls on the destination.
@@ -1001,9 +1103,15 @@ void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
     // lag it left with (enqueue_entity() -> place_entity()).
     UpdateCurr(to);
     PeltEnqueue(t, to, /*initial=*/false);
-    pick_->PlaceEntity(cpus_[to].rq, &t->se, false);
     t->cpu = to;
     t->state = TaskState::kRunnable;
+    if (groups_on_) [[unlikely]] {
+      groups_->Enqueue(&t->se, to, /*initial=*/false);
+      if (was_running) Schedule(from);
+      Kick(to, t);
+      return;
+    }
+    pick_->PlaceEntity(cpus_[to].rq, &t->se, false);
   } else {
     t->se.vruntime = rel + cpus_[to].rq.min_vruntime();
     t->cpu = to;
@@ -1041,7 +1149,7 @@ void SchedSim<Rq>::Tick(int cpu) {
   bool balance_due = false;
   for (int level = 0; level < balance_levels_; ++level) balance_due = balance_due || Now() >= c.next_balance[level];
   // task_tick_rt(): an RR slice's end; task_tick_fair().
-  if ((rt_on_ && t->rt) ? rt_.rq(cpu).Tick(t->rt) : pick_->TickPreempt(c.rq)) Resched(cpu);
+  if ((rt_on_ && t->rt) ? rt_.rq(cpu).Tick(t->rt) : FairTickPreempt(c, cpu, t)) Resched(cpu);
   if (balance_due) {
     placement_->Tick(cpu);
     RebalanceDomains(cpu, IdleType::kNotIdle);
@@ -1199,24 +1307,47 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   int moved = 0;
   int64_t remaining = static_cast<int64_t>(imbalance);
   Rq& srq = cpus_[src].rq;
-  for (int i = srq.queued() - 1; i >= 0 && remaining > 0 && moved < 32; --i) {
+  // can_migrate_task() and the load checks of detach_tasks() for task t
+  // weighing w; true if t was moved and the scan should go on.
+  auto try_move = [&](Task* t, uint64_t w) -> bool {
+    if constexpr (kMainline) {
+      if (t->se.delayed) return false;  // asleep on the runqueue: not migrated
+    }
+    if (!Allowed(t, this_cpu)) return false;
+    bool hot = Now() - t->exec_start < o_.migration_cost_ns;
+    if (hot && failed <= kCacheNiceTries) return false;
+    if (static_cast<int64_t>(w / 2) > remaining) return false;
+    // Never move a task if that would leave this CPU busier than the source.
+    uint64_t src_after = (srq.load() - w) * 1024 / cpus_[src].power;
+    uint64_t dst_after = (cpus_[this_cpu].rq.load() + w) * 1024 / cpus_[this_cpu].power;
+    if (dst_after > src_after + w * 1024 / cpus_[this_cpu].power) return false;
+    Migrate(t, this_cpu, MigrationKind::kBalance);
+    remaining -= w;
+    ++moved;
+    return true;
+  };
+  bool scanned = false;
+  if constexpr (kMainline) {
+    if (groups_on_) [[unlikely]] {
+      // With task groups the root runqueue holds group entities: the
+      // candidates are the source's queued tasks (rq->cfs_tasks), weighed
+      // by task_h_load() (GroupSched::HWeight()).
+      scanned = true;
+      lb_tasks_.clear();
+      for (const auto& tp : tasks_) {
+        if (tp->cpu == src && tp->state == TaskState::kRunnable && !tp->rt && tp->se.on_rq) lb_tasks_.push_back(tp.get());
+      }
+      for (int i = static_cast<int>(lb_tasks_.size()) - 1; i >= 0 && remaining > 0 && moved < 32; --i) {
+        Task* t = lb_tasks_[i];
+        if (t->cpu != src || t->state != TaskState::kRunnable) continue;
+        if (try_move(t, groups_->HWeight(&t->se, src)) && idle == IdleType::kNewlyIdle) break;
+      }
+    }
+  }
+  for (int i = srq.queued() - 1; !scanned && i >= 0 && remaining > 0 && moved < 32; --i) {
     if (i >= srq.queued()) continue;
     Task* t = tasks_[srq.queued_at(i)->id].get();
-    if constexpr (kMainline) {
-      if (t->se.delayed) continue;  // asleep on the runqueue: not migrated
-    }
-    if (!Allowed(t, this_cpu)) continue;
-    bool hot = Now() - t->exec_start < o_.migration_cost_ns;
-    if (hot && failed <= kCacheNiceTries) continue;
-    if (static_cast<int64_t>(t->se.weight / 2) > remaining) continue;
-    // Never move a task if that would leave this CPU busier than the source.
-    uint64_t src_after = (srq.load() - t->se.weight) * 1024 / cpus_[src].power;
-    uint64_t dst_after = (cpus_[this_cpu].rq.load() + t->se.weight) * 1024 / cpus_[this_cpu].power;
-    if (dst_after > src_after + t->se.weight * 1024 / cpus_[this_cpu].power) continue;
-    Migrate(t, this_cpu, MigrationKind::kBalance);
-    remaining -= t->se.weight;
-    ++moved;
-    if (idle == IdleType::kNewlyIdle) break;
+    if (try_move(t, t->se.weight) && idle == IdleType::kNewlyIdle) break;
   }
   if (moved > 0) {
     failed = 0;
@@ -1275,6 +1406,9 @@ void SchedSim<Rq>::NohzKick() {
   bool overloaded = false, any_idle = false;
   for (const Cpu& c : cpus_) {
     int nr = c.rq.nr_running();
+    if constexpr (kMainline) {
+      if (groups_on_) [[unlikely]] nr = groups_->nr_tasks(static_cast<int>(&c - cpus_.data()));
+    }
     if (rt_on_) nr += rt_.nr_running(static_cast<int>(&c - cpus_.data()));
     overloaded = overloaded || nr >= 2;
     any_idle = any_idle || (c.idle && nr == 0);  // CpuIdle()

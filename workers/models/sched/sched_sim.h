@@ -4,7 +4,8 @@
 // which runs the same core on the mainline runqueue (EevdfRq) with mainline
 // placement, EEVDF, PELT and mainline schedutil (what it mirrors:
 // eevdf_rq.h, eevdf_pick.h, pelt.h, mainline_placement.h and
-// docs/models/sched.md). The core is one template on the runqueue type
+// docs/models/sched.md), with group scheduling for workloads with task
+// groups (group_sched.h; the LSK 3.10 core refuses them). The core is one template on the runqueue type
 // (sched_core.h); what follows describes its 3.10 instance.
 //
 // The simulator is a policy-free core (sched_core.h: engine, runqueues, tick,

@@ -190,7 +190,9 @@ std::string ScenarioJson(const Scenario& s, const std::vector<int>& cpus, int du
   return root.dump(2) + "\n";
 }
 
-StatusOr<std::string> ModelJson(const std::string& rtapp_json, const std::vector<int>& cpus) {
+bool ModelsTaskGroups(const std::string& model) { return model == "sched.eevdf"; }
+
+StatusOr<std::string> ModelJson(const std::string& rtapp_json, const std::vector<int>& cpus, const Scenario* s) {
   Json root;
   try {
     root = Json::parse(rtapp_json);
@@ -219,6 +221,19 @@ StatusOr<std::string> ModelJson(const std::string& rtapp_json, const std::vector
       for (const auto& k : drop) phase.erase(k);
     }
   }
+  if (s && s->needs_cgroups()) {
+    // Task groups for the model: rt-app's `taskgroup` per task, the groups'
+    // weights (cgroup v1 units) in global.kreplay_taskgroups.
+    Json groups = Json::object();
+    for (const auto& t : s->tasks) {
+      if (t.group.empty()) continue;
+      const std::string path = "/" + t.group;
+      if (root["tasks"].contains(t.name)) root["tasks"][t.name]["taskgroup"] = path;
+      groups[path] = Json{{"cpu.shares", t.group_shares}};
+    }
+    if (!root.contains("global")) root["global"] = Json::object();
+    root["global"]["kreplay_taskgroups"] = groups;
+  }
   return root.dump(2) + "\n";
 }
 
@@ -231,8 +246,7 @@ std::vector<Figure> BuildFigures(const Scenario& s, const HostData* host, const 
                                  const std::string& model_note) {
   std::vector<Figure> out;
   const bool groups = s.needs_cgroups();
-  const std::string note = groups ? "not modelled yet: task groups" : model_note;
-  if (groups) model = nullptr;
+  const std::string note = groups && !model ? "not modelled yet: task groups" : model_note;
 
   // Hogs (always runnable): each one's part of the CPU time all the hogs got.
   // Foreign load on the host takes from the hogs as a whole but leaves their

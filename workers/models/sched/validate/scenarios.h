@@ -3,10 +3,10 @@
 // host (rt-app logs, schedstat) and in the model (model::Result).
 //
 // A scenario lists its tasks with everything a figure or a later model
-// needs: role, nice value, CPU, and the task group with its weight (task
-// groups are not modelled yet; when they are, the model side reads
-// ScenarioTask::group/group_shares and the cgroup-shares figures gate like
-// the others).
+// needs: role, nice value, CPU, and the task group with its weight. Models
+// with group scheduling (sched.eevdf) read ScenarioTask::group/group_shares
+// through the model's JSON and the cgroup-shares figures gate like the
+// others; the LSK 3.10 models' side says "not modelled yet: task groups".
 //
 // The JSON rt-app runs is the model's input too, with two mechanical edits
 // (ModelJson): lock/unlock events are dropped (rt-app needs a mutex around
@@ -64,8 +64,16 @@ std::vector<std::string> ScenarioNames();
 // given (no calibration run: every event is a `runtime`, which needs none).
 std::string ScenarioJson(const Scenario& s, const std::vector<int>& cpus, int duration_s, const std::string& logdir,
                          const std::string& basename);
-// The model's copy of a scenario JSON (see the header comment).
-StatusOr<std::string> ModelJson(const std::string& rtapp_json, const std::vector<int>& cpus);
+// The model's copy of a scenario JSON (see the header comment). With
+// `s` given and using task groups, each grouped task gets its `taskgroup`
+// ("/A") and global.kreplay_taskgroups the groups' cpu.shares, which the
+// family's rtapp parser reads (the host's JSON carries neither: validate
+// moves the threads into its own cgroups).
+StatusOr<std::string> ModelJson(const std::string& rtapp_json, const std::vector<int>& cpus,
+                                const Scenario* s = nullptr);
+// Whether `model` models task groups (sched.eevdf does; the LSK 3.10 models
+// do not, and their side of a grouped scenario says "not modelled yet").
+bool ModelsTaskGroups(const std::string& model);
 
 // `--inject-fault nice-off-by-one`: every task of nice n != 0 gets nice n+1
 // (the weight one level off), in the workload handed to the model.
@@ -86,7 +94,7 @@ struct HostData {
 
 // The figures of `s`: kernel values from `host` (null: not measured), model
 // values from `model` (null: not run, `model_note` says why; a scenario with
-// task groups always carries "not modelled yet: task groups").
+// task groups and no model result carries "not modelled yet: task groups").
 std::vector<Figure> BuildFigures(const Scenario& s, const HostData* host, const model::Result* model,
                                  const std::string& model_note);
 

@@ -245,7 +245,7 @@ int RunValidateCommand(const ValidateCli& v) {
     const std::string json_path = work->path() + "/" + s.name + ".json";
     const std::string model_json_path = work->path() + "/" + s.name + ".model.json";
     const std::string json = ScenarioJson(s, *cpus, v.duration, work->path(), s.name);
-    auto model_json = ModelJson(json, *cpus);
+    auto model_json = ModelJson(json, *cpus, &s);
     if (!model_json.ok()) return Fail(kExitInfra, model_json.status().message());
     if (Status st = WriteText(json_path, json); !st.ok()) return Fail(kExitInfra, st.message());
     if (Status st = WriteText(model_json_path, *model_json); !st.ok()) return Fail(kExitInfra, st.message());
@@ -263,7 +263,7 @@ int RunValidateCommand(const ValidateCli& v) {
                         "processes during the " + Fixed(measured->window_s, 1) + " s window");
 
     std::optional<model::Result> result;
-    if (!s.needs_cgroups()) {
+    if (!s.needs_cgroups() || ModelsTaskGroups(choice->model)) {
       Progress("  " + s.name + ": running " + choice->model);
       ModelRunInput mi;
       mi.model = choice->model;

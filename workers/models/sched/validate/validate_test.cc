@@ -281,8 +281,9 @@ TEST(Scenarios, ModelCopyParsesWithTheRtAppKindsParser) {
     auto host = nlohmann::ordered_json::parse(json);
     EXPECT_EQ(host["global"]["duration"], 4);
     EXPECT_EQ(host["global"]["logdir"], "/tmp/logs");
-    auto model_json = ModelJson(json, {3, 5});
+    auto model_json = ModelJson(json, {3, 5}, &s);
     ASSERT_TRUE(model_json.ok()) << model_json.status().message();
+    EXPECT_EQ(host["global"].contains("kreplay_taskgroups"), false);  // the host's cgroups are validate's
     EXPECT_EQ(model_json->find("\"lock"), std::string::npos) << s.name;
     auto w = workload::ParseRtApp(*model_json, s.name);
     ASSERT_TRUE(w.ok()) << s.name << ": " << w.status().message();
@@ -291,6 +292,10 @@ TEST(Scenarios, ModelCopyParsesWithTheRtAppKindsParser) {
     for (size_t i = 0; i < s.tasks.size(); ++i) {
       EXPECT_EQ(w->tasks[i].name, s.tasks[i].name);
       EXPECT_EQ(w->tasks[i].nice, s.tasks[i].nice);
+      EXPECT_EQ(w->tasks[i].group, s.tasks[i].group.empty() ? "" : "/" + s.tasks[i].group);
+      for (const auto& g : w->groups) {
+        if (g.path == w->tasks[i].group) EXPECT_EQ(g.shares, s.tasks[i].group_shares);
+      }
       // The model's platform numbers CPUs as the host: 3 and 5 stay.
       EXPECT_EQ(w->tasks[i].cpu_mask, uint64_t{1} << (s.tasks[i].cpu_index % 2 ? 5 : 3)) << s.tasks[i].name;
       EXPECT_EQ(host["tasks"][s.tasks[i].name]["cpus"][0], s.tasks[i].cpu_index % 2 ? 5 : 3);
@@ -339,13 +344,14 @@ TEST(Scenarios, FiguresFromHostAndModel) {
   EXPECT_DOUBLE_EQ(*f[0].model, 59.0);
   EXPECT_NE(f[2].name.find("nice 5"), std::string::npos);
 
-  // Task groups: measured, never modelled (even if a result is given).
+  // Task groups: without a model result (sched.cfs), "not modelled yet";
+  // with one (sched.eevdf), shares per task and per group.
   const Scenario& g = Named("cgroup-shares");
   HostData gh;
   gh.tasks["grpA_0"].delta.run_ns = 2;
   gh.tasks["grpB_0"].delta.run_ns = 1;
   gh.tasks["grpB_1"].delta.run_ns = 1;
-  auto gf = BuildFigures(g, &gh, &m, "");
+  auto gf = BuildFigures(g, &gh, nullptr, "");
   ASSERT_EQ(gf.size(), 5u);  // three tasks, two groups
   EXPECT_EQ(gf[4].name, "CPU share group B (shares 512)");
   EXPECT_DOUBLE_EQ(*gf[4].kernel, 50.0);
@@ -353,6 +359,17 @@ TEST(Scenarios, FiguresFromHostAndModel) {
     EXPECT_FALSE(x.model.has_value());
     EXPECT_EQ(x.model_note, "not modelled yet: task groups");
   }
+  model::Result gm;
+  gm.Set("task.grpA_0.cpu_time_ms", 20, "ms");
+  gm.Set("task.grpB_0.cpu_time_ms", 10, "ms");
+  gm.Set("task.grpB_1.cpu_time_ms", 10, "ms");
+  auto gmf = BuildFigures(g, &gh, &gm, "");
+  ASSERT_EQ(gmf.size(), 5u);
+  EXPECT_DOUBLE_EQ(*gmf[0].model, 50.0);
+  EXPECT_DOUBLE_EQ(*gmf[4].model, 50.0);
+  EXPECT_TRUE(gmf[4].model_note.empty());
+  EXPECT_TRUE(ModelsTaskGroups("sched.eevdf"));
+  EXPECT_FALSE(ModelsTaskGroups("sched.cfs"));
 }
 
 TEST(Scenarios, ChainLatencyPairsEachWakeWithTheSignalBeforeIt) {
@@ -448,6 +465,34 @@ TEST(ModelSide, NiceSharesThroughTheFamilyAndExecutor) {
 
   Put(plat, "name: [");
   EXPECT_FALSE(RunModel(catalog, in).ok());
+}
+
+// The cgroup-shares scenario through sched.eevdf: group A (1024) against
+// group B (512) on one CPU, B's two hogs equal (sched-design-CFS.rst group
+// scheduling): 2/3, 1/6, 1/6.
+TEST(ModelSide, CgroupSharesThroughSchedEevdf) {
+  family::Catalog catalog;
+  ASSERT_TRUE(RegisterSchedFamily(catalog).ok());
+  if (!catalog.models().Find("sched.eevdf")) GTEST_SKIP() << "sched.eevdf not built";
+  TempDir dir;
+  const Scenario& s = Named("cgroup-shares");
+  const std::string json = dir.path() + "/m.json";
+  const std::string plat = dir.path() + "/p.yaml";
+  Put(json, *ModelJson(ScenarioJson(s, {1}, 3, dir.path(), "x"), {1}, &s));
+  Put(plat, HostPlatformYaml(2, 2596148));
+  ModelRunInput in;
+  in.model = "sched.eevdf";
+  in.workload_json_path = json;
+  in.platform_yaml_path = plat;
+  in.params = {{"governor", std::string("performance")}, {"hz", int64_t{250}}};
+  auto r = RunModel(catalog, in);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto f = BuildFigures(s, nullptr, &*r, "");
+  ASSERT_EQ(f.size(), 5u);
+  EXPECT_NEAR(*f[0].model, 100.0 * 2 / 3, 1.0);
+  EXPECT_NEAR(*f[1].model, 100.0 / 6, 1.0);
+  EXPECT_NEAR(*f[2].model, 100.0 / 6, 1.0);
+  EXPECT_NEAR(*f[4].model, 100.0 / 3, 1.0);
 }
 
 }  // namespace
