@@ -34,6 +34,22 @@ class SpecErrors {
                       bool same_document) = 0;
 };
 
+// SpecErrors for callers outside a spec (a worker regenerating a workload,
+// `kreplay validate`): every error as "field: message", joined by "; ".
+class CollectedErrors final : public SpecErrors {
+ public:
+  void Error(const YAML::Node&, const std::string& field, const std::string& msg) override {
+    text_ += (text_.empty() ? "" : "; ") + field + ": " + msg;
+  }
+  void Nested(const YAML::Node& at, const std::string& field, const std::string& msg, bool) override {
+    Error(at, field, msg);
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
 // One key of a workload entry: its key node (for "this key is wrong") and value.
 struct SpecEntry {
   YAML::Node key;

@@ -8,25 +8,6 @@
 
 namespace kreplay::executor {
 
-namespace {
-
-// A kind parser's errors, collected into one message.
-class CollectErrors final : public family::SpecErrors {
- public:
-  void Error(const YAML::Node&, const std::string& field, const std::string& msg) override {
-    text_ += (text_.empty() ? "" : "; ") + field + ": " + msg;
-  }
-  void Nested(const YAML::Node& at, const std::string& field, const std::string& msg, bool) override {
-    Error(at, field, msg);
-  }
-  const std::string& text() const { return text_; }
-
- private:
-  std::string text_;
-};
-
-}  // namespace
-
 StatusOr<model::AnyValue> GenerateWorkload(const family::Catalog& catalog, const v1::WorkItem& item) {
   const std::string name = "work item " + item.run_key().substr(0, 12) + ": generated workload";
   // The family's generated kind: work items do not name the kind, so a
@@ -47,7 +28,7 @@ StatusOr<model::AnyValue> GenerateWorkload(const family::Catalog& catalog, const
   }
   in.entry.key = in.entry.value;
   in.field = kind->key;
-  CollectErrors errors;
+  family::CollectedErrors errors;
   in.errors = &errors;
   auto parsed = kind->parse(in);
   if (!parsed) return InvalidArgument(name + " does not parse: " + errors.text());

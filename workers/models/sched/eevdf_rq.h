@@ -54,9 +54,10 @@
 //    clamped to [0.1 ms, 100 ms].
 //
 // Simplified, with the reason:
-//  - No group scheduling: every entity is a task. EevdfEntity::my_q is
-//    reserved for a group entity owning its own EevdfRq (a task_group's
-//    per-CPU cfs_rq); the runqueue never reads it today.
+//  - The runqueue knows no hierarchy: an entity is a task or, with
+//    EevdfEntity::my_q set, a group entity owning its own EevdfRq (a
+//    task_group's per-CPU cfs_rq), which group_sched.h walks; the runqueue
+//    itself never reads my_q.
 //  - No NEXT buddy (NEXT_BUDDY is off by default; PICK_BUDDY then never
 //    fires), no SCHED_IDLE/SCHED_BATCH special cases, no reweight of a queued
 //    entity (renice), no bandwidth throttling, no HRTICK (off by default).
@@ -162,7 +163,7 @@ struct EevdfEntity {
   bool on_rq = false;     // queued or curr
   bool delayed = false;   // sched_delayed: asleep but still queued
   uint64_t seq = 0;       // queue insertion order (rb-tree tie-break)
-  EevdfRq* my_q = nullptr;  // reserved: a group entity's own runqueue
+  EevdfRq* my_q = nullptr;  // a group entity's own runqueue (group_sched.h); null for a task
 };
 
 class EevdfRq {

@@ -17,20 +17,6 @@ namespace {
 constexpr char kFallbackModel[] = "sched.cfs";
 constexpr char kEevdfModel[] = "sched.eevdf";
 
-// A kind parser's or platform resolver's errors as one message.
-class CollectErrors final : public family::SpecErrors {
- public:
-  void Error(const YAML::Node&, const std::string& field, const std::string& msg) override {
-    text_ += (text_.empty() ? "" : "; ") + field + ": " + msg;
-  }
-  void Nested(const YAML::Node& at, const std::string& field, const std::string& msg, bool) override {
-    Error(at, field, msg);
-  }
-  const std::string& text() const { return text_; }
-
- private:
-  std::string text_;
-};
 
 family::SpecEntry Scalar(const std::string& key, const std::string& value) {
   return {YAML::Node(key), YAML::Node(value)};
@@ -120,7 +106,7 @@ StatusOr<model::Result> RunModel(const family::Catalog& catalog, const ModelRunI
   if (!kind || kind_family != fam) return Internal("the sched family has no rtapp workload kind");
 
   // The workload: the family's own rtapp kind, as a study's `rtapp: FILE`.
-  CollectErrors errors;
+  family::CollectedErrors errors;
   family::KindInput ki;
   ki.entry = Scalar("rtapp", in.workload_json_path);
   ki.field = "validate.workload";
