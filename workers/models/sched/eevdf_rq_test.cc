@@ -25,36 +25,33 @@ EevdfTraits Traits(const char* version, int ncpus = 6) {
   return *t;
 }
 
-// V = sum w_i v_i / sum w_i over curr and the queue, floored
-// (avg_vruntime()), computed from scratch in 128 bits.
-int64_t ExpectedV(const EevdfRq& rq) {
-  I128 s = 0, w = 0;
+// sum w_i v_i and sum w_i over curr and the queue, in 128 bits.
+struct Sums {
+  I128 wv = 0, w = 0;
+};
+Sums SumsOf(const EevdfRq& rq) {
+  Sums t;
   auto add = [&](const EevdfEntity* e) {
-    s += static_cast<I128>(e->vruntime) * e->weight;
-    w += e->weight;
+    t.wv += static_cast<I128>(e->vruntime) * e->weight;
+    t.w += e->weight;
   };
   if (rq.curr()) add(rq.curr());
   for (int i = 0; i < rq.queued(); ++i) add(rq.queued_at(i));
-  if (w == 0) return rq.min_vruntime();
-  I128 q = s / w;
-  if (s % w != 0 && s < 0) --q;  // floor
+  return t;
+}
+// V = sum w_i v_i / sum w_i, floored (avg_vruntime()), from scratch.
+int64_t ExpectedV(const EevdfRq& rq) {
+  Sums t = SumsOf(rq);
+  if (t.w == 0) return rq.min_vruntime();
+  I128 q = t.wv / t.w;
+  if (t.wv % t.w != 0 && t.wv < 0) --q;  // floor
   return static_cast<int64_t>(q);
 }
-uint64_t TotalWeight(const EevdfRq& rq) {
-  uint64_t w = rq.curr() ? rq.curr()->weight : 0;
-  for (int i = 0; i < rq.queued(); ++i) w += rq.queued_at(i)->weight;
-  return w;
-}
+uint64_t TotalWeight(const EevdfRq& rq) { return static_cast<uint64_t>(SumsOf(rq).w); }
 // lag_i >= 0 <=> v_i <= V, tested exactly: v_i * W <= sum w_j v_j.
 bool ExpectedEligible(const EevdfRq& rq, const EevdfEntity* se) {
-  I128 s = 0, w = 0;
-  auto add = [&](const EevdfEntity* e) {
-    s += static_cast<I128>(e->vruntime) * e->weight;
-    w += e->weight;
-  };
-  if (rq.curr()) add(rq.curr());
-  for (int i = 0; i < rq.queued(); ++i) add(rq.queued_at(i));
-  return static_cast<I128>(se->vruntime) * w <= s;
+  Sums t = SumsOf(rq);
+  return static_cast<I128>(se->vruntime) * t.w <= t.wv;
 }
 
 int64_t Abs(int64_t x) { return x < 0 ? -x : x; }

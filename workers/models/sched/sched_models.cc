@@ -279,6 +279,13 @@ Status CheckModelled(const workload::SchedWorkload& w, const char* models, bool 
   return OkStatus();
 }
 
+constexpr char kCfsName[] = "sched.cfs";
+constexpr char kHmpName[] = "sched.hmp";
+constexpr char kEevdfName[] = "sched.eevdf";
+
+// The policies whose core has group entities (group_sched.h).
+bool PolicyModelsGroups(Policy policy) { return policy == Policy::kEevdf; }
+
 model::RunFn MakeRun(Policy policy) {
   return [policy](const model::RunInput& in) -> StatusOr<model::Result> {
     if (!in.params) return InvalidArgument("sched: params missing");
@@ -287,7 +294,7 @@ model::RunFn MakeRun(Policy policy) {
     if (!platform) return InvalidArgument("sched: platform missing");
     if (!w) return InvalidArgument("sched: scheduler workload missing");
     KREPLAY_RETURN_IF_ERROR(CheckModelled(*w, policy == Policy::kEevdf ? "sched.eevdf does" : "sched.cfs and sched.hmp do",
-                                          /*groups=*/policy == Policy::kEevdf));
+                                          PolicyModelsGroups(policy)));
     KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
     return RunSchedSim(*platform, *w, o, in.seed, in.cancel, nullptr, in.ObserverAs<model::SchedObserver>());
   };
@@ -295,9 +302,17 @@ model::RunFn MakeRun(Policy policy) {
 
 }  // namespace
 
+bool ModelsTaskGroups(const std::string& model) {
+  // Each registered name runs one policy (RegisterSchedModels()).
+  if (model == kCfsName) return PolicyModelsGroups(Policy::kCfs);
+  if (model == kHmpName) return PolicyModelsGroups(Policy::kHmp);
+  if (model == kEevdfName) return PolicyModelsGroups(Policy::kEevdf);
+  return false;
+}
+
 Status RegisterSchedModels(model::Registry& registry) {
   model::ModelInfo cfs;
-  cfs.name = "sched.cfs";
+  cfs.name = kCfsName;
   cfs.family = "sched";
   cfs.version = kVersion;
   cfs.description = "CFS on big.LITTLE (Linaro LSK 3.10): cpu_power-scaled load balancing, no task fit, DVFS and legacy-EAS energy";
@@ -311,7 +326,7 @@ Status RegisterSchedModels(model::Registry& registry) {
   KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(cfs)));
 
   model::ModelInfo hmp;
-  hmp.name = "sched.hmp";
+  hmp.name = kHmpName;
   hmp.family = "sched";
   hmp.version = kVersion;
   hmp.description = "Linaro big.LITTLE MP (global task scheduling) on LSK 3.10 CFS: load_avg_ratio up/down migration";
@@ -325,7 +340,7 @@ Status RegisterSchedModels(model::Registry& registry) {
   KREPLAY_RETURN_IF_ERROR(registry.Register(std::move(hmp)));
 
   model::ModelInfo eevdf;
-  eevdf.name = "sched.eevdf";
+  eevdf.name = kEevdfName;
   eevdf.family = "sched";
   eevdf.version = kEevdfVersion;
   eevdf.description =

@@ -143,6 +143,18 @@ TEST(SchedModels, RefuseWhatTheyDoNotModel) {
     ASSERT_FALSE(r.ok()) << name;
     EXPECT_NE(r.status().message().find("task group '/g'"), std::string::npos) << r.status().ToString();
   }
+  // ModelsTaskGroups() (what `kreplay validate` asks) says what each model's
+  // run does with the same grouped workload.
+  for (const char* name : {"sched.cfs", "sched.hmp", "sched.eevdf"}) {
+    const model::ModelInfo* m = reg.Find(name);
+    model::ParamSet ok = Params(*m);
+    workload::SchedWorkload w = Mixed(10 * kMs);
+    w.tasks[2].group = "/g";
+    w.groups = {{"/g", 512}};
+    model::RunInput in{&ok, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
+    EXPECT_EQ(m->run(in).ok(), ModelsTaskGroups(name)) << name;
+  }
+  EXPECT_FALSE(ModelsTaskGroups("sched.nope"));
 }
 
 TEST(SchedModels, CancelFlagStopsTheRun) {

@@ -190,8 +190,6 @@ std::string ScenarioJson(const Scenario& s, const std::vector<int>& cpus, int du
   return root.dump(2) + "\n";
 }
 
-bool ModelsTaskGroups(const std::string& model) { return model == "sched.eevdf"; }
-
 StatusOr<std::string> ModelJson(const std::string& rtapp_json, const std::vector<int>& cpus, const Scenario* s) {
   Json root;
   try {

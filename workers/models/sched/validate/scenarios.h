@@ -71,9 +71,6 @@ std::string ScenarioJson(const Scenario& s, const std::vector<int>& cpus, int du
 // moves the threads into its own cgroups).
 StatusOr<std::string> ModelJson(const std::string& rtapp_json, const std::vector<int>& cpus,
                                 const Scenario* s = nullptr);
-// Whether `model` models task groups (sched.eevdf does; the LSK 3.10 models
-// do not, and their side of a grouped scenario says "not modelled yet").
-bool ModelsTaskGroups(const std::string& model);
 
 // `--inject-fault nice-off-by-one`: every task of nice n != 0 gets nice n+1
 // (the weight one level off), in the workload handed to the model.

@@ -16,6 +16,7 @@
 #include "workers/models/sched/validate/compare.h"
 #include "workers/models/sched/validate/host_run.h"
 #include "workers/models/sched/validate/model_run.h"
+#include "workers/models/sched/sched_models.h"
 #include "workers/models/sched/validate/scenarios.h"
 
 namespace kreplay::sched::validate {
@@ -263,7 +264,7 @@ int RunValidateCommand(const ValidateCli& v) {
                         "processes during the " + Fixed(measured->window_s, 1) + " s window");
 
     std::optional<model::Result> result;
-    if (!s.needs_cgroups() || ModelsTaskGroups(choice->model)) {
+    if (!s.needs_cgroups() || sched::ModelsTaskGroups(choice->model)) {
       Progress("  " + s.name + ": running " + choice->model);
       ModelRunInput mi;
       mi.model = choice->model;

@@ -14,6 +14,7 @@
 #include "workers/models/sched/validate/compare.h"
 #include "workers/models/sched/validate/host_logs.h"
 #include "workers/models/sched/validate/model_run.h"
+#include "workers/models/sched/sched_models.h"
 #include "workers/models/sched/validate/scenarios.h"
 
 namespace kreplay::sched::validate {
@@ -368,8 +369,8 @@ TEST(Scenarios, FiguresFromHostAndModel) {
   EXPECT_DOUBLE_EQ(*gmf[0].model, 50.0);
   EXPECT_DOUBLE_EQ(*gmf[4].model, 50.0);
   EXPECT_TRUE(gmf[4].model_note.empty());
-  EXPECT_TRUE(ModelsTaskGroups("sched.eevdf"));
-  EXPECT_FALSE(ModelsTaskGroups("sched.cfs"));
+  EXPECT_TRUE(sched::ModelsTaskGroups("sched.eevdf"));
+  EXPECT_FALSE(sched::ModelsTaskGroups("sched.cfs"));
 }
 
 TEST(Scenarios, ChainLatencyPairsEachWakeWithTheSignalBeforeIt) {
