@@ -29,14 +29,8 @@
 // The hooks are defined in eevdf_rq.cc beside the runqueue so that the
 // runqueue's work is inlined into them, as CfsPick does.
 //
-// Measured (Release, -O2, one core of the build machine; nice -3..3 tasks
-// always runnable, UpdateCurr(1 ms) + TickPreempt() per step and PutPrev()
-// + PickNext() when it fires, i.e. a switch every 3-4 steps): 11 ns per
-// step with 2..32 tasks in 6.6 (CfsRq: 4..11 ns), 19 ns with 128; 6.18
-// costs 11 ns at 2 tasks, 18 ns at 32 and 46 ns at 128 because
-// set_protect_slice() and the lag clamp scan the queue for its min/max
-// slice. A sleep + pick + wake-up + preemption cycle with 8 tasks under
-// 6.12 (delayed dequeues included): 31 ns.
+// Cost: sched_bench (sched.eevdf, in docs/models/sched.md) is the measure;
+// a per-operation figure written here would go stale with the queue.
 #pragma once
 
 #include "workers/models/sched/eevdf_rq.h"
