@@ -1,5 +1,6 @@
 // Internal to the scheduler models: the CFS pick/preempt policy of Linaro
-// LSK 3.10. Mirrors pick_next_entity()/set_next_entity(),
+// LSK 3.10 (CfsPick) and of mainline 5.15 .. 6.5 (MainlineCfsPick, the same
+// functions on a runqueue with MainlineCfsRules()). Mirrors pick_next_entity()/set_next_entity(),
 // check_preempt_wakeup() (through wakeup_preempt_entity()),
 // check_preempt_tick() and place_entity() in kernel/sched/fair.c; the
 // arithmetic is CfsRq's (cfs_rq.h), which says what it simplifies (no NEXT/
@@ -14,15 +15,19 @@
 
 namespace kreplay::sched {
 
-class CfsPick final : public PickPolicy {
+template <class Rq>
+class CfsPickT final : public BasicPickPolicy<Rq> {
  public:
-  CfsPick() : PickPolicy("cfs", KernelBase::kLsk310) {}
+  CfsPickT() : BasicPickPolicy<Rq>("cfs", FairRqTypes<Rq>::kBase) {}
 
  private:
-  void DoPlaceEntity(const CfsRq& rq, SchedEntity* se, bool initial) const override;
-  SchedEntity* DoPickNext(CfsRq& rq) const override;
-  bool DoWakeupPreempt(const CfsRq& rq, const SchedEntity* se) const override;
-  bool DoTickPreempt(const CfsRq& rq) const override;
+  void DoPlaceEntity(const Rq& rq, SchedEntity* se, bool initial) const override;
+  SchedEntity* DoPickNext(Rq& rq) const override;
+  bool DoWakeupPreempt(const Rq& rq, const SchedEntity* se) const override;
+  bool DoTickPreempt(const Rq& rq) const override;
 };
+
+using CfsPick = CfsPickT<CfsRq>;
+using MainlineCfsPick = CfsPickT<MainlineCfsRq>;
 
 }  // namespace kreplay::sched

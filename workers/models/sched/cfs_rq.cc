@@ -43,6 +43,15 @@ CfsTunables ScaledCfsTunables(int ncpus, sim::Duration latency_override, sim::Du
   return t;
 }
 
+CfsRules MainlineCfsRules(const MainlineVersion& v) {
+  CfsRules r;
+  r.curr_on_rq_only = true;            // every release since 4.x
+  r.base_slice = v.AtLeast(5, 13);     // "sched,fair: Alternative sched_slice()"
+  r.idle_entities = v.AtLeast(5, 15);  // Josh Don's cgroup SCHED_IDLE series
+  r.tick_slice_capped = v.AtLeast(6, 3);  // "sched/fair: Limit sched slice duration"
+  return r;
+}
+
 sim::Duration CfsRq::Period(int nr_running) const {
   if (nr_running > t_.nr_latency) return nr_running * t_.min_granularity;
   return t_.latency;
@@ -52,7 +61,15 @@ sim::Duration CfsRq::Slice(const SchedEntity* se) const {
   bool on_rq = se == curr_ || se->heap_pos >= 0;
   uint64_t load = load_ + (on_rq ? 0 : se->weight);
   sim::Duration period = Period(nr_running() + (on_rq ? 0 : 1));
-  return static_cast<sim::Duration>(static_cast<uint64_t>(period) * se->weight / load);
+  auto slice = static_cast<sim::Duration>(static_cast<uint64_t>(period) * se->weight / load);
+  if (t_.rules.base_slice) {
+    // sched_idle_cfs_rq(): runnable entities, all of them SCHED_IDLE.
+    bool all_idle = nr_running() > 0 && idle_nr_ == nr_running();
+    sim::Duration floor =
+        t_.rules.idle_entities && se->idle && !all_idle ? t_.idle_min_granularity : t_.min_granularity;
+    slice = std::max(slice, floor);
+  }
+  return slice;
 }
 
 int64_t CfsRq::VSliceIfAdded(const SchedEntity* se) const { return CalcDeltaFair(Slice(se), se->weight); }
@@ -64,8 +81,9 @@ void CfsRq::PlaceEntity(SchedEntity* se, bool initial) const {
     // grab the CPU ahead of the tasks already waiting.
     v += VSliceIfAdded(se);
   } else {
-    // Sleeper credit, halved by GENTLE_FAIR_SLEEPERS.
-    v -= t_.latency / 2;
+    // Sleeper credit, halved by GENTLE_FAIR_SLEEPERS; a SCHED_IDLE entity
+    // gets min_granularity's worth (5.15+).
+    v -= (t_.rules.idle_entities && se->idle ? t_.min_granularity : t_.latency) / 2;
   }
   // Never gain time by sleeping: a short sleeper keeps its own vruntime.
   se->vruntime = std::max(se->vruntime, v);
@@ -77,6 +95,7 @@ void CfsRq::Enqueue(SchedEntity* se) {
   se->heap_pos = static_cast<int32_t>(heap_.size() - 1);
   SiftUp(se->heap_pos);
   load_ += se->weight;
+  idle_nr_ += se->idle;
 }
 
 void CfsRq::Dequeue(SchedEntity* se) {
@@ -91,6 +110,7 @@ void CfsRq::Dequeue(SchedEntity* se) {
     SiftDown(last->heap_pos);
   }
   load_ -= se->weight;
+  idle_nr_ -= se->idle;
   UpdateMinVruntime();
 }
 
@@ -128,10 +148,12 @@ void CfsRq::PutPrev() {
 void CfsRq::DequeueCurr() {
   KREPLAY_CHECK(curr_ != nullptr, "DequeueCurr without a running entity");
   load_ -= curr_->weight;
+  idle_nr_ -= curr_->idle;
   // dequeue_entity() ends with update_min_vruntime() while cfs_rq->curr is
-  // still the leaving entity (put_prev_entity() clears it later), and 3.10's
-  // update_min_vruntime() does not check curr->on_rq.
-  UpdateMinVruntime();
+  // still the leaving entity (put_prev_entity() clears it later); 3.10's
+  // update_min_vruntime() does not check curr->on_rq, mainline's does (the
+  // entity is off the runqueue by then).
+  UpdateMinVruntime(/*curr_counts=*/!t_.rules.curr_on_rq_only);
   curr_ = nullptr;
 }
 
@@ -163,6 +185,7 @@ int CfsRq::FirstQueued(int k, SchedEntity** out) const {
 bool CfsRq::TickPreempt() const {
   if (!curr_ || heap_.empty()) return false;
   sim::Duration ideal = Slice(curr_);
+  if (t_.rules.tick_slice_capped) ideal = std::min(ideal, t_.latency);
   sim::Duration ran = curr_->sum_exec - curr_->prev_sum_exec;
   if (ran > ideal) return true;
   // Do not preempt a task that has run less than min_granularity, so the
@@ -205,10 +228,24 @@ void CfsRq::SiftDown(int i) {
   Place(i, se);
 }
 
-// CfsPick (cfs_pick.h): here so that the calls below are inlined.
-void CfsPick::DoPlaceEntity(const CfsRq& rq, SchedEntity* se, bool initial) const { rq.PlaceEntity(se, initial); }
-SchedEntity* CfsPick::DoPickNext(CfsRq& rq) const { return rq.PickNext(); }
-bool CfsPick::DoWakeupPreempt(const CfsRq& rq, const SchedEntity* se) const { return rq.WakeupPreempt(se); }
-bool CfsPick::DoTickPreempt(const CfsRq& rq) const { return rq.TickPreempt(); }
+// CfsPickT (cfs_pick.h): here so that the calls below are inlined.
+template <class Rq>
+void CfsPickT<Rq>::DoPlaceEntity(const Rq& rq, SchedEntity* se, bool initial) const {
+  rq.PlaceEntity(se, initial);
+}
+template <class Rq>
+SchedEntity* CfsPickT<Rq>::DoPickNext(Rq& rq) const {
+  return rq.PickNext();
+}
+template <class Rq>
+bool CfsPickT<Rq>::DoWakeupPreempt(const Rq& rq, const SchedEntity* se) const {
+  return rq.WakeupPreempt(se);
+}
+template <class Rq>
+bool CfsPickT<Rq>::DoTickPreempt(const Rq& rq) const {
+  return rq.TickPreempt();
+}
+template class CfsPickT<CfsRq>;
+template class CfsPickT<MainlineCfsRq>;
 
 }  // namespace kreplay::sched

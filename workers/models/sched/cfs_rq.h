@@ -11,6 +11,8 @@
 // min(curr, leftmost), never below its old value. __enqueue_entity(),
 // set_next_entity() and put_prev_entity() leave it alone: picking a task does
 // not move min_vruntime past it.
+// The same runqueue serves mainline CFS (5.15 .. 6.5, MainlineCfsRq) with
+// the rules that changed since 3.10 switched on by CfsRules.
 // Simplified: no group scheduling (every entity is a task); no NEXT/LAST
 // buddies; calc_delta_fair() divides exactly instead of using the kernel's
 // 32-bit inverse weights (differences are below 1 ns per update).
@@ -27,6 +29,7 @@
 
 #include "services/core/status.h"
 #include "services/sim/time.h"
+#include "workers/models/sched/mainline_version.h"
 
 namespace kreplay::sched {
 
@@ -40,6 +43,26 @@ inline int64_t CalcDeltaFair(int64_t delta, uint32_t weight) {
 // sched_prio_to_weight (kernel/sched/core.c prio_to_weight[] in 3.10).
 uint32_t NiceToWeight(int nice);
 
+// What mainline fair.c changed in CFS after 3.10; all off is LSK 3.10.
+struct CfsRules {
+  // update_min_vruntime() counts curr only while curr->on_rq (4.10+), so a
+  // sleeping curr no longer holds min_vruntime back at its dequeue.
+  bool curr_on_rq_only = false;
+  // sched_slice() BASE_SLICE (5.13+): a slice never below min_granularity.
+  bool base_slice = false;
+  // SCHED_IDLE entities (5.15+): place_entity() credits a sleeping idle
+  // entity min_granularity instead of latency (before the GENTLE halving),
+  // and its BASE_SLICE floor is sysctl_sched_idle_min_granularity unless
+  // every entity on the runqueue is idle.
+  bool idle_entities = false;
+  // check_preempt_tick() caps the ideal runtime at sched_latency (6.3+,
+  // "sched/fair: Limit sched slice duration").
+  bool tick_slice_capped = false;
+};
+
+// The rules of mainline CFS release `v` (kOldest..kNewestMainlineCfs).
+CfsRules MainlineCfsRules(const MainlineVersion& v);
+
 // CFS tunables after SCHED_TUNABLESCALING_LOG scaling (kernel/sched/core.c
 // update_sysctl(): factor 1 + ilog2(min(ncpus, 8))).
 struct CfsTunables {
@@ -47,6 +70,9 @@ struct CfsTunables {
   sim::Duration min_granularity = 750 * sim::kUs;
   sim::Duration wakeup_granularity = 1 * sim::kMs;
   int64_t nr_latency = 8;  // latency / min_granularity
+  // sysctl_sched_idle_min_granularity (5.15+): 0.75 ms, not CPU-scaled.
+  sim::Duration idle_min_granularity = 750 * sim::kUs;
+  CfsRules rules;
 };
 int TunableScaleFactor(int ncpus);
 // Kernel defaults scaled for `ncpus`; a non-zero override replaces the scaled
@@ -62,6 +88,7 @@ struct SchedEntity {
   int64_t sum_exec = 0;       // ns of CPU time
   int64_t prev_sum_exec = 0;  // sum_exec when last picked (slice accounting)
   int32_t heap_pos = -1;      // position in the queue, -1 if not queued
+  bool idle = false;          // SCHED_IDLE (read only under CfsRules::idle_entities)
 };
 
 class CfsRq {
@@ -110,7 +137,8 @@ class CfsRq {
   // min_vruntime is not touched.
   void PutPrev();
   // curr stops being runnable (sleep, exit, migration of the running task):
-  // dequeue_entity() of curr, whose update_min_vruntime() still sees curr.
+  // dequeue_entity() of curr, whose update_min_vruntime() still sees curr
+  // in 3.10 (and not, once off the runqueue, under curr_on_rq_only).
   void DequeueCurr();
   // The first min(k, queued()) queued entities in pick order (vruntime, then
   // id), as an rb-tree walk from the leftmost would give them; writes them to
@@ -132,10 +160,12 @@ class CfsRq {
   bool WakeupPreempt(const SchedEntity* se) const;
 
  private:
-  void UpdateMinVruntime() {
+  // `curr_counts`: false when curr has just left the runqueue and the
+  // rules say update_min_vruntime() then ignores it.
+  void UpdateMinVruntime(bool curr_counts = true) {
     int64_t v = min_vruntime_;
     bool have = false;
-    if (curr_) {
+    if (curr_ && curr_counts) {
       v = curr_->vruntime;
       have = true;
     }
@@ -158,6 +188,15 @@ class CfsRq {
   SchedEntity* curr_ = nullptr;
   uint64_t load_ = 0;
   int64_t min_vruntime_ = 0;
+  int idle_nr_ = 0;  // SCHED_IDLE entities runnable, curr included (cfs_rq->idle_nr_running)
+};
+
+// The mainline (5.15 .. 6.5) instance: the same runqueue under
+// MainlineCfsRules(); a type of its own so that the core it runs in is the
+// mainline one (sched_core.h FairRqTypes).
+class MainlineCfsRq final : public CfsRq {
+ public:
+  using CfsRq::CfsRq;
 };
 
 }  // namespace kreplay::sched

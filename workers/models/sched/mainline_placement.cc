@@ -2,18 +2,21 @@
 
 namespace kreplay::sched {
 
-void MainlineFairPlacement::DoAttach() {
+template <class Rq>
+void MainlineFairPlacementT<Rq>::DoAttach() {
   asym_ = false;
   for (int cpu = 1; cpu < core().ncpus(); ++cpu) asym_ = asym_ || core().cpu(cpu).power != core().cpu(0).power;
 }
 
-bool MainlineFairPlacement::Fits(const MainlineTask* t, int cpu) const {
+template <class Rq>
+bool MainlineFairPlacementT<Rq>::Fits(const Task* t, int cpu) const {
   // asym_fits_cpu(): only on asymmetric capacity does fitting matter.
   return !asym_ || FitsCapacity(pelt::TaskUtilEst(t->pelt.avg), core().cpu(cpu).power);
 }
 
-int MainlineFairPlacement::SelectIdleSibling(MainlineTask* t, int prev, int target) const {
-  const MainlineCore& c = core();
+template <class Rq>
+int MainlineFairPlacementT<Rq>::SelectIdleSibling(Task* t, int prev, int target) const {
+  const Core& c = core();
   auto idle = [&](int cpu) { return c.CpuIdle(cpu) && c.Allowed(t, cpu); };
   if (idle(target) && Fits(t, target)) return target;
   if (prev != target && SharesCache(prev, target) && idle(prev) && Fits(t, prev)) return prev;
@@ -42,8 +45,9 @@ int MainlineFairPlacement::SelectIdleSibling(MainlineTask* t, int prev, int targ
   return target;
 }
 
-int MainlineFairPlacement::DoSelectWakeCpu(MainlineTask* t, int waker_cpu) {
-  const MainlineCore& c = core();
+template <class Rq>
+int MainlineFairPlacementT<Rq>::DoSelectWakeCpu(Task* t, int waker_cpu) {
+  const Core& c = core();
   int prev = t->cpu;
   int cpu = waker_cpu;
   int target = prev;
@@ -75,8 +79,9 @@ int MainlineFairPlacement::DoSelectWakeCpu(MainlineTask* t, int waker_cpu) {
   return new_cpu;
 }
 
-int MainlineFairPlacement::DoSelectForkCpu(MainlineTask* t, int parent_cpu) {
-  const MainlineCore& c = core();
+template <class Rq>
+int MainlineFairPlacementT<Rq>::DoSelectForkCpu(Task* t, int parent_cpu) {
+  const Core& c = core();
   int best = -1;
   bool best_idle = false;
   int best_nr = 0;
@@ -99,10 +104,11 @@ int MainlineFairPlacement::DoSelectForkCpu(MainlineTask* t, int parent_cpu) {
   return best >= 0 ? best : parent_cpu;
 }
 
-void MainlineFairPlacement::DoTick(int cpu) {
+template <class Rq>
+void MainlineFairPlacementT<Rq>::DoTick(int cpu) {
   if (!asym_) return;  // update_misfit_status() returns early without asymmetry
-  MainlineCore& c = core();
-  MainlineTask* t = c.cpu(cpu).curr;
+  Core& c = core();
+  Task* t = c.cpu(cpu).curr;
   if (!t) return;
   uint32_t util = pelt::TaskUtilEst(t->pelt.avg);
   uint32_t here = c.cpu(cpu).power;
@@ -125,5 +131,8 @@ void MainlineFairPlacement::DoTick(int cpu) {
   }
   if (best >= 0) c.Migrate(t, best, MigrationKind::kBalance);
 }
+
+template class MainlineFairPlacementT<EevdfRq>;
+template class MainlineFairPlacementT<MainlineCfsRq>;
 
 }  // namespace kreplay::sched

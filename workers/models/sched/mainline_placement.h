@@ -1,6 +1,10 @@
 // Internal to the scheduler models: fair-task placement of mainline
-// kernel/sched/fair.c (v6.6 .. v6.18) on the mainline core (EevdfRq), for
-// SoCs with or without asymmetric CPU capacity. Reads PELT (pelt.h), which
+// kernel/sched/fair.c on the mainline cores (v5.15 .. v6.5 with CFS,
+// MainlineCfsRq; v6.6 .. v6.18 with EEVDF, EevdfRq), for SoCs with or
+// without asymmetric CPU capacity. The rules below are the same in all
+// these releases at default uclamp and without thermal pressure (6.2's
+// util_fits_cpu() reduces to fits_capacity() then; capacity_greater() is
+// 5.13's). Reads PELT (pelt.h), which
 // the mainline core always keeps.
 //
 // Mirrors (fair.c, 6.6+):
@@ -41,11 +45,16 @@
 
 namespace kreplay::sched {
 
-class MainlineFairPlacement final : public MainlinePlacementPolicy {
+template <class Rq>
+class MainlineFairPlacementT final : public BasicPlacementPolicy<Rq> {
+  using Task = TaskT<Rq>;
+  using Core = SchedCoreT<Rq>;
+  using BasicPlacementPolicy<Rq>::core;
+
  public:
-  MainlineFairPlacement()
-      : BasicPlacementPolicy("mainline", KernelBase::kMainline,
-                             Needs{LoadTracking::kNone, /*cross_cluster_balance=*/true, /*tick_migrations=*/true,
+  MainlineFairPlacementT()
+      : BasicPlacementPolicy<Rq>("mainline", KernelBase::kMainline,
+                             typename BasicPlacementPolicy<Rq>::Needs{LoadTracking::kNone, /*cross_cluster_balance=*/true, /*tick_migrations=*/true,
                                    /*idle_pull=*/false, /*tick_each=*/true}) {}
 
   // fits_capacity(): util * 1280 < capacity * 1024.
@@ -59,16 +68,19 @@ class MainlineFairPlacement final : public MainlinePlacementPolicy {
 
  private:
   void DoAttach() override;
-  int DoSelectForkCpu(MainlineTask* t, int parent_cpu) override;
-  int DoSelectWakeCpu(MainlineTask* t, int waker_cpu) override;
+  int DoSelectForkCpu(Task* t, int parent_cpu) override;
+  int DoSelectWakeCpu(Task* t, int waker_cpu) override;
   // update_misfit_status() and the misfit move.
   void DoTick(int cpu) override;
 
-  bool Fits(const MainlineTask* t, int cpu) const;
+  bool Fits(const Task* t, int cpu) const;
   bool SharesCache(int a, int b) const { return core().cpu(a).cluster == core().cpu(b).cluster; }
-  int SelectIdleSibling(MainlineTask* t, int prev, int target) const;
+  int SelectIdleSibling(Task* t, int prev, int target) const;
 
   bool asym_ = false;  // sched_asym_cpucap_active(): CPU capacities differ
 };
+
+using MainlineFairPlacement = MainlineFairPlacementT<EevdfRq>;
+using MainlineCfsPlacement = MainlineFairPlacementT<MainlineCfsRq>;
 
 }  // namespace kreplay::sched

@@ -1,7 +1,7 @@
-// Internal to the scheduler models: a mainline (6.x) kernel release named by
-// a study, e.g. "6.6", "6.12", "6.18". Mainline policies (EEVDF today; EAS
-// later) turn it into their version traits, so one parser and one set of
-// error messages serve them all.
+// Internal to the scheduler models: a mainline kernel release named by a
+// study, e.g. "6.1", "6.12", "6.18". Mainline policies (CFS before 6.6,
+// EEVDF from 6.6; EAS later) turn it into their version traits, so one
+// parser and one set of error messages serve them all.
 //
 // Only release tags MAJOR.MINOR are accepted: a stable point release
 // ("6.12.30") carries backports (the 0.70 ms base slice reached 6.14.y, the
@@ -30,9 +30,16 @@ struct MainlineVersion {
 inline constexpr MainlineVersion kOldestMainline = {6, 6};   // EEVDF replaced CFS in 6.6
 inline constexpr MainlineVersion kNewestMainline = {6, 18};  // newest release checked against
 
-// Parses "6.12" (a leading 'v' is accepted). InvalidArgument, naming the
-// text, for anything else or for a release outside kOldest..kNewestMainline.
-inline StatusOr<MainlineVersion> ParseMainlineVersion(std::string_view text) {
+// The releases mainline CFS is modelled for (sched.cfs kernel_version):
+// 5.15 has every rule MainlineCfsRules() switches on (BASE_SLICE 5.13,
+// SCHED_IDLE sleeper credit and slice 5.15); 6.5 is the last before EEVDF.
+inline constexpr MainlineVersion kOldestMainlineCfs = {5, 15};
+inline constexpr MainlineVersion kNewestMainlineCfs = {6, 5};
+
+// Parses "MAJOR.MINOR" (a leading 'v' is accepted) naming a mainline
+// release that exists (5.0 .. 5.19, 6.x). InvalidArgument naming the text
+// otherwise. Range checks are the callers'.
+inline StatusOr<MainlineVersion> ParseMainlineRelease(std::string_view text) {
   std::string_view s = text;
   if (!s.empty() && (s[0] == 'v' || s[0] == 'V')) s.remove_prefix(1);
   MainlineVersion v;
@@ -49,14 +56,39 @@ inline StatusOr<MainlineVersion> ParseMainlineVersion(std::string_view text) {
                            "': give a mainline release as MAJOR.MINOR, e.g. \"6.12\" (stable point releases carry "
                            "backports that are not modelled)");
   }
+  if (v.major == 5 && v.minor > 19) {
+    return InvalidArgument("kernel_version '" + std::string(text) + "': there is no such release (5.19 was followed by 6.0)");
+  }
+  return v;
+}
+
+// An EEVDF release (kOldest..kNewestMainline). InvalidArgument, naming the
+// text, for anything else.
+inline StatusOr<MainlineVersion> ParseMainlineVersion(std::string_view text) {
+  KREPLAY_ASSIGN_OR_RETURN(MainlineVersion v, ParseMainlineRelease(text));
   if (!v.AtLeast(kOldestMainline.major, kOldestMainline.minor)) {
     return InvalidArgument("kernel_version '" + std::string(text) + "': EEVDF replaced CFS in " +
-                           kOldestMainline.ToString() +
-                           "; older kernels are not mainline-modelled (the LSK 3.10 CFS models cover 3.10)");
+                           kOldestMainline.ToString() + "; for " + kOldestMainlineCfs.ToString() + " .. " +
+                           kNewestMainlineCfs.ToString() + " use sched.cfs with this kernel_version");
   }
   if (v.AtLeast(kNewestMainline.major, kNewestMainline.minor + 1)) {
     return InvalidArgument("kernel_version '" + std::string(text) + "': not modelled yet (the newest release checked is " +
                            kNewestMainline.ToString() + ")");
+  }
+  return v;
+}
+
+// A mainline CFS release (kOldest..kNewestMainlineCfs).
+inline StatusOr<MainlineVersion> ParseMainlineCfsVersion(std::string_view text) {
+  KREPLAY_ASSIGN_OR_RETURN(MainlineVersion v, ParseMainlineRelease(text));
+  if (v.AtLeast(kOldestMainline.major, kOldestMainline.minor)) {
+    return InvalidArgument("kernel_version '" + std::string(text) + "': CFS was replaced by EEVDF in " +
+                           kOldestMainline.ToString() + "; use sched.eevdf for " + kOldestMainline.ToString() +
+                           " .. " + kNewestMainline.ToString());
+  }
+  if (!v.AtLeast(kOldestMainlineCfs.major, kOldestMainlineCfs.minor)) {
+    return InvalidArgument("kernel_version '" + std::string(text) + "': mainline CFS is modelled from " +
+                           kOldestMainlineCfs.ToString() + " (and LSK \"3.10\")");
   }
   return v;
 }

@@ -133,5 +133,6 @@ typename RtClass<Rq>::Task* RtClass<Rq>::NextHighest(int src, int this_cpu) cons
 
 template class RtClass<CfsRq>;
 template class RtClass<EevdfRq>;
+template class RtClass<MainlineCfsRq>;
 
 }  // namespace kreplay::sched

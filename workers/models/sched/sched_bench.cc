@@ -1,5 +1,5 @@
 // Throughput of the scheduler models: engine events per wall second and
-// simulated seconds per wall second, CFS, HMP and EEVDF (6.12) on Juno r0 with 64 mixed
+// simulated seconds per wall second, CFS (LSK 3.10 and mainline 6.1), HMP and EEVDF (6.12) on Juno r0 with 64 mixed
 // tasks (periodic, interactive, batch). Not a test; run by hand.
 #include <benchmark/benchmark.h>
 
@@ -46,7 +46,7 @@ workload::SchedWorkload Mixed64(uint64_t seed, int64_t duration) {
   return w;
 }
 
-void BM_Sched(benchmark::State& state, Policy policy) {
+void BM_Sched(benchmark::State& state, Policy policy, const char* release) {
   auto p = platforms::LoadBuiltinPlatform("juno-r0");
   if (!p.ok()) {
     state.SkipWithError(p.status().ToString().c_str());
@@ -55,6 +55,7 @@ void BM_Sched(benchmark::State& state, Policy policy) {
   workload::SchedWorkload w = Mixed64(1, 10 * sim::kSec);
   SchedOptions o;
   o.policy = policy;
+  o.kernel_version = release;
   o.governor.kind = GovernorKind::kOndemand;
   uint64_t events = 0;
   double sim_s = 0, switches = 0, run_events = 0;
@@ -76,9 +77,10 @@ void BM_Sched(benchmark::State& state, Policy policy) {
   state.counters["switches"] = switches;
 }
 
-BENCHMARK_CAPTURE(BM_Sched, cfs_juno_64, Policy::kCfs)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Sched, hmp_juno_64, Policy::kHmp)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Sched, eevdf_juno_64, Policy::kEevdf)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Sched, cfs_juno_64, Policy::kCfs, "3.10")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Sched, hmp_juno_64, Policy::kHmp, "3.10")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Sched, cfs61_juno_64, Policy::kCfs, "6.1")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Sched, eevdf_juno_64, Policy::kEevdf, "6.12")->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kreplay::sched

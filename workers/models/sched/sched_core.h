@@ -5,8 +5,9 @@
 // state below and act through the few methods SchedCore exposes.
 //
 // One core serves both kernel bases: it is a template on the fair runqueue
-// (CfsRq for LSK 3.10, EevdfRq for mainline 6.x), the task's entity type
-// following it (FairRqTypes). SchedCore/Cpu/Task name the 3.10 instances,
+// (CfsRq for LSK 3.10; MainlineCfsRq for mainline CFS 5.15 .. 6.5 and
+// EevdfRq for EEVDF 6.6+, both on the mainline base), the task's entity
+// type and the base following it (FairRqTypes). SchedCore/Cpu/Task name the 3.10 instances,
 // MainlineCore/MainlineCpu/MainlineTask the mainline ones. What else differs
 // between the bases is data (VersionTraits, sched_version.h).
 //
@@ -38,6 +39,7 @@ template <class Rq>
 struct FairRqTypes;
 template <>
 struct FairRqTypes<CfsRq> {
+  static constexpr KernelBase kBase = KernelBase::kLsk310;
   using Entity = SchedEntity;
   using Params = CfsTunables;
   // The pick policy's view for place_entity()/check_preempt_wakeup(): 3.10
@@ -49,22 +51,39 @@ struct FairRqTypes<CfsRq> {
   struct CpuPelt {};
   static constexpr bool kPelt = false;
 };
+// The mainline base's per-task and per-CPU PELT state.
+struct MainlineTaskPelt {
+  pelt::Avg avg;
+  int attached_cpu = -1;  // the CPU whose cfs_rq sums hold this task (-1: none)
+};
+struct MainlineCpuPelt {
+  pelt::Clock clock;
+  pelt::RqAvg rq;
+  uint32_t freq_cap = 1024;  // arch_scale_freq_capacity(): cur kHz * 1024 / max kHz
+};
+// Mainline CFS (5.15 .. 6.5): the 3.10 runqueue's entity and decisions, the
+// mainline base's PELT.
+template <>
+struct FairRqTypes<MainlineCfsRq> {
+  static constexpr KernelBase kBase = KernelBase::kMainline;
+  using Entity = SchedEntity;
+  using Params = CfsTunables;
+  using DecideRq = const MainlineCfsRq&;
+  using Wakee = const SchedEntity*;
+  using TaskPelt = MainlineTaskPelt;
+  using CpuPelt = MainlineCpuPelt;
+  static constexpr bool kPelt = true;
+};
 template <>
 struct FairRqTypes<EevdfRq> {
+  static constexpr KernelBase kBase = KernelBase::kMainline;
   using Entity = EevdfEntity;
   using Params = EevdfTraits;
   // PREEMPT_SHORT changes curr's slice protection at a wake-up.
   using DecideRq = EevdfRq&;
   using Wakee = EevdfEntity*;
-  struct TaskPelt {
-    pelt::Avg avg;
-    int attached_cpu = -1;  // the CPU whose cfs_rq sums hold this task (-1: none)
-  };
-  struct CpuPelt {
-    pelt::Clock clock;
-    pelt::RqAvg rq;
-    uint32_t freq_cap = 1024;  // arch_scale_freq_capacity(): cur kHz * 1024 / max kHz
-  };
+  using TaskPelt = MainlineTaskPelt;
+  using CpuPelt = MainlineCpuPelt;
   static constexpr bool kPelt = true;
 };
 
@@ -286,5 +305,8 @@ using SchedCore = SchedCoreT<CfsRq>;
 using MainlineTask = TaskT<EevdfRq>;
 using MainlineCpu = CpuT<EevdfRq>;
 using MainlineCore = SchedCoreT<EevdfRq>;
+// Mainline CFS (sched.cfs with a kernel_version before 6.6).
+using MainlineCfsTask = TaskT<MainlineCfsRq>;
+using MainlineCfsCore = SchedCoreT<MainlineCfsRq>;
 
 }  // namespace kreplay::sched

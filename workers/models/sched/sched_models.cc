@@ -26,10 +26,21 @@ using model::ParamType;
 // time is hmp_next_up/down_threshold in 1024-ns units (replacing
 // hmp_min_migration_interval_us).
 constexpr char kVersion[] = "1.2.0";
+// sched.cfs 1.3.0: kernel_version (mainline CFS 5.15 .. 6.5 beside LSK
+// 3.10); hz, governor, imbalance_pct, mc_imbalance_pct and busy_factor
+// default to the release's values; LSK 3.10 results unchanged from 1.2.0.
+constexpr char kCfsVersion[] = "1.3.0";
 // sched.eevdf, on the mainline core.
 constexpr char kEevdfVersion[] = "1.0.0";
 
 
+
+// The mainline release defaults shared by sched.cfs (mainline releases) and
+// sched.eevdf.
+constexpr int kMainlineImbalancePct = 117;  // sd_init() in 5.x/6.x
+constexpr int kMainlineBusyFactor = 16;     // sd_init() since 5.10
+constexpr int kLskImbalancePct = 125;       // 3.10 SD_CPU_INIT / SD_MC_INIT
+constexpr int kLskBusyFactor = 64;
 
 std::vector<ParamSpec> CommonParams() {
   std::vector<ParamSpec> v;
@@ -96,13 +107,13 @@ std::vector<ParamSpec> EevdfParams() {
           "util / capacity, the lowest OPP at or above, at most once per rate_limit_us; performance/powersave: "
           "top/bottom OPP; ondemand/interactive as on sched.cfs. Changes take the platform's dvfs_transition_ns.";
     } else if (p.name == "imbalance_pct") {
-      p.default_value = int64_t{117};
+      p.default_value = int64_t{kMainlineImbalancePct};
       p.help = "PKG/DIE (cluster-level) domain imbalance_pct (sd_init() default 117 in 6.x).";
     } else if (p.name == "mc_imbalance_pct") {
-      p.default_value = int64_t{117};
+      p.default_value = int64_t{kMainlineImbalancePct};
       p.help = "MC (within-cluster, SD_SHARE_LLC) domain imbalance_pct (sd_init() 117 in 6.x).";
     } else if (p.name == "busy_factor") {
-      p.default_value = int64_t{16};
+      p.default_value = int64_t{kMainlineBusyFactor};
       p.help = "Balance interval multiplier on a busy CPU (sd_init() busy_factor 16 since 5.10).";
     }
     v.push_back(std::move(p));
@@ -121,6 +132,56 @@ std::vector<ParamSpec> EevdfParams() {
                   "schedutil rate_limit_us; -1: cpufreq_policy_transition_delay_us() of the cluster's "
                   "dvfs_transition_ns (6.6-6.8: min(latency x 1000, 10 ms); 6.9+: min(latency x 1000, 2 ms), "
                   "or the latency itself above 2 ms)."));
+  return v;
+}
+
+// sched.cfs: the common parameters with the release-dependent defaults left
+// to kernel_version (0 / "default": the release's value), plus
+// kernel_version and mainline schedutil's rate_limit_us.
+std::vector<ParamSpec> CfsParams() {
+  std::vector<ParamSpec> v;
+  v.push_back(model::StringParam("kernel_version", "3.10",
+                  "Kernel release: \"3.10\" (Linaro LSK 3.10, the big.LITTLE-era base) or a mainline release 5.15 "
+                  "to 6.5 as MAJOR.MINOR (mainline CFS: PELT with util_est, capacity-aware wake placement and "
+                  "misfit, mainline schedutil; min_vruntime ignores a dequeued curr, BASE_SLICE and SCHED_IDLE "
+                  "rules; 6.3+ caps the tick's ideal runtime at sched_latency). 6.6+ is sched.eevdf."));
+  for (ParamSpec& p : CommonParams()) {
+    if (p.name == "hz") {
+      p.default_value = int64_t{0};
+      p.min = 0;
+      p.help = "Scheduler tick rate; 0 = the release's CONFIG_HZ default: 100 on 3.10 (arm64 fixed HZ at 100, the "
+               "vexpress defconfig keeps 100), 250 on mainline (kernel/Kconfig.hz, arm64 defconfig).";
+    } else if (p.name == "governor") {
+      p.default_value = std::string("default");
+      p.choices.insert(p.choices.begin(), "default");
+      p.help = "cpufreq governor per cluster; default = ondemand on 3.10 (the Linaro LSK boards' choice), schedutil "
+               "on mainline (PELT cpu_util(), 1.25 x f_max x util / capacity, at most once per rate_limit_us). "
+               "ondemand: busiest CPU's busy % each sampling_rate_us; interactive: busy % each sampling_rate_us, "
+               "hold min_sample_time; schedutil on 3.10: invariant utilisation, up/down_rate_limit_us; "
+               "performance/powersave: top/bottom OPP. Changes take the platform's dvfs_transition_ns.";
+    } else if (p.name == "imbalance_pct") {
+      p.default_value = int64_t{0};
+      p.min = 0;
+      p.help = "DIE/PKG (cluster-level) domain imbalance_pct; 0 = the release's: 125 on 3.10 (SD_CPU_INIT), 117 on "
+               "mainline (sd_init()).";
+    } else if (p.name == "mc_imbalance_pct") {
+      p.default_value = int64_t{0};
+      p.min = 0;
+      p.help = "MC (within-cluster) domain imbalance_pct; 0 = the release's: 125 on 3.10 (SD_MC_INIT), 117 on "
+               "mainline (sd_init()).";
+    } else if (p.name == "busy_factor") {
+      p.default_value = int64_t{0};
+      p.min = 0;
+      p.help = "Balance interval multiplier on a busy CPU; 0 = the release's: 64 on 3.10, 16 on mainline "
+               "(sd_init() since 5.10).";
+    } else if (p.name == "up_rate_limit_us" || p.name == "down_rate_limit_us") {
+      p.help += " 3.10 only (mainline schedutil has one rate_limit_us).";
+    }
+    v.push_back(std::move(p));
+  }
+  v.push_back(model::IntParam("rate_limit_us", "us", -1, -1, 10000000,
+                  "Mainline releases: schedutil rate_limit_us; -1: cpufreq_policy_transition_delay_us() of the "
+                  "cluster's dvfs_transition_ns (min(latency x 1000, 10 ms) in 5.15 .. 6.5)."));
   return v;
 }
 
@@ -195,11 +256,47 @@ std::vector<MetricSpec> Metrics(bool hmp) {
   return m;
 }
 
+// sched.cfs's release: "3.10" (LSK) or a mainline CFS release; the
+// release-dependent parameters resolved, and parameters of the other base
+// refused when set.
+Status ResolveCfsRelease(const model::ParamSet& p, SchedOptions* o) {
+  const std::string& release = p.Str("kernel_version");
+  bool mainline = IsMainlineCfsVersion(release);
+  if (mainline) {
+    auto v = ParseMainlineCfsVersion(release);
+    if (!v.ok()) return InvalidArgument("params." + v.status().message());
+  }
+  o->kernel_version = release;
+  if (o->hz == 0) o->hz = mainline ? kMainlineTraits.default_hz : kLsk310Traits.default_hz;
+  if (p.Str("governor") == "default") {
+    o->governor.kind = mainline ? GovernorKind::kSchedutil : GovernorKind::kOndemand;
+  }
+  if (o->imbalance_pct == 0) o->imbalance_pct = mainline ? kMainlineImbalancePct : kLskImbalancePct;
+  if (o->mc_imbalance_pct == 0) o->mc_imbalance_pct = mainline ? kMainlineImbalancePct : kLskImbalancePct;
+  if (o->busy_factor == 0) o->busy_factor = mainline ? kMainlineBusyFactor : kLskBusyFactor;
+  int64_t rl = p.Int("rate_limit_us");
+  if (mainline) {
+    for (const char* name : {"up_rate_limit_us", "down_rate_limit_us"}) {
+      int64_t def = name[0] == 'u' ? 500 : 20000;
+      if (p.Int(name) != def) {
+        return InvalidArgument(std::string("params.") + name + ": applies to kernel_version 3.10 only; mainline "
+                               "schedutil has one rate_limit_us");
+      }
+    }
+    o->sugov_rate_limit_ns = rl < 0 ? -1 : rl * sim::kUs;
+  } else if (rl != -1) {
+    return InvalidArgument("params.rate_limit_us: applies to mainline releases; on 3.10 use up_rate_limit_us and "
+                           "down_rate_limit_us");
+  }
+  return OkStatus();
+}
+
 StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
   SchedOptions o;
   o.policy = policy;
   o.hz = static_cast<int>(p.Int("hz"));
-  if (!ParseGovernor(p.Str("governor"), &o.governor.kind)) {
+  if (o.hz != 0 && o.hz < 24) return InvalidArgument("params.hz: must be 24..1000 (0: the release's default)");
+  if (p.Str("governor") != "default" && !ParseGovernor(p.Str("governor"), &o.governor.kind)) {
     return InvalidArgument("params.governor: unknown governor '" + p.Str("governor") + "'");
   }
   o.governor.sampling_ns = p.Int("sampling_rate_us") * sim::kUs;
@@ -242,7 +339,13 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
   o.imbalance_pct = static_cast<int>(p.Int("imbalance_pct"));
   o.mc_imbalance_pct = static_cast<int>(p.Int("mc_imbalance_pct"));
   o.busy_factor = static_cast<int>(p.Int("busy_factor"));
+  for (const char* name : {"imbalance_pct", "mc_imbalance_pct"}) {
+    if (p.Int(name) != 0 && p.Int(name) < 100) {
+      return InvalidArgument(std::string("params.") + name + ": must be 100..400 (0: the release's default)");
+    }
+  }
   o.max_sim_time_ns = p.Int("max_sim_time") * sim::kSec;
+  if (policy == Policy::kCfs) KREPLAY_RETURN_IF_ERROR(ResolveCfsRelease(p, &o));
   if (policy == Policy::kHmp) {
     o.hmp_up_threshold = static_cast<uint32_t>(p.Int("hmp_up_threshold"));
     o.hmp_down_threshold = static_cast<uint32_t>(p.Int("hmp_down_threshold"));
@@ -314,10 +417,14 @@ Status RegisterSchedModels(model::Registry& registry) {
   model::ModelInfo cfs;
   cfs.name = kCfsName;
   cfs.family = "sched";
-  cfs.version = kVersion;
-  cfs.description = "CFS on big.LITTLE (Linaro LSK 3.10): cpu_power-scaled load balancing, no task fit, DVFS and legacy-EAS energy";
-  cfs.mirrors = "kernel/sched/fair.c, kernel/sched/core.c, arch/arm/kernel/topology.c, Linaro LSK 3.10";
-  cfs.params = CommonParams();
+  cfs.version = kCfsVersion;
+  cfs.description =
+      "CFS on big.LITTLE: Linaro LSK 3.10 (kernel_version 3.10, default: cpu_power-scaled load balancing, no task "
+      "fit) or mainline 5.15..6.5 (PELT, capacity-aware placement and misfit, schedutil); DVFS and legacy-EAS energy";
+  cfs.mirrors =
+      "kernel/sched/fair.c, kernel/sched/core.c, arch/arm/kernel/topology.c (Linaro LSK 3.10); kernel/sched/pelt.c, "
+      "kernel/sched/cpufreq_schedutil.c (mainline v5.15..v6.5)";
+  cfs.params = CfsParams();
   cfs.metrics = Metrics(false);
   cfs.run = MakeRun(Policy::kCfs);
   // sched_bench, 64 mixed tasks on juno-r0, one core of the 2-core dev VM.

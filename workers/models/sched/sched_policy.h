@@ -12,9 +12,9 @@
 //
 // Both are templates on the fair runqueue type, as the core is
 // (sched_core.h): PlacementPolicy/PickPolicy are the LSK 3.10 (CfsRq)
-// instances, MainlinePlacementPolicy/MainlinePickPolicy the mainline
-// (EevdfRq) ones, so a policy cannot be handed a runqueue it was not
-// written for.
+// instances, MainlinePlacementPolicy/MainlinePickPolicy the mainline EEVDF
+// (EevdfRq) ones and MainlineCfs* the mainline CFS (MainlineCfsRq) ones, so
+// a policy cannot be handed a runqueue it was not written for.
 //
 // Both follow the project's pattern: the base class's public methods are
 // non-virtual and do the bookkeeping (and skip hooks a policy declared it does
@@ -133,5 +133,7 @@ using PlacementPolicy = BasicPlacementPolicy<CfsRq>;
 using PickPolicy = BasicPickPolicy<CfsRq>;
 using MainlinePlacementPolicy = BasicPlacementPolicy<EevdfRq>;
 using MainlinePickPolicy = BasicPickPolicy<EevdfRq>;
+using MainlineCfsPlacementPolicy = BasicPlacementPolicy<MainlineCfsRq>;
+using MainlineCfsPickPolicy = BasicPickPolicy<MainlineCfsRq>;
 
 }  // namespace kreplay::sched

@@ -112,9 +112,11 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   using Params = typename FairRqTypes<Rq>::Params;
   using Placement = BasicPlacementPolicy<Rq>;
   using Pick = BasicPickPolicy<Rq>;
-  // The mainline runqueue: lag-based placement across CPUs, delayed dequeue,
-  // PELT and mainline schedutil.
-  static constexpr bool kMainline = std::is_same_v<Rq, EevdfRq>;
+  // The mainline base: PELT, mainline schedutil, the RT class's 6.x rules.
+  static constexpr bool kMainline = FairRqTypes<Rq>::kBase == KernelBase::kMainline;
+  // The EEVDF runqueue: lag-based placement across CPUs (no vruntime
+  // renormalization), delayed dequeue, and task groups (group_sched.h).
+  static constexpr bool kEevdf = std::is_same_v<Rq, EevdfRq>;
   using Base::p_, Base::w_, Base::o_, Base::sim_, Base::decay_, Base::cpus_, Base::clusters_, Base::nclusters_,
       Base::tasks_, Base::track_load_;
   using Base::Now, Base::Units, Base::CpuIdle, Base::Allowed, Base::TouchLoad, Base::TouchLoads, Base::PeltSync,
@@ -144,7 +146,8 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
 
   // The runqueue's parameters: 3.10 CFS tunables scaled for the CPU count,
   // or the mainline release's EEVDF traits with the feature overrides.
-  Status MakeRqParams(int ncpus, Params* out) const;
+  // On the mainline base also the release (`version_`).
+  Status MakeRqParams(int ncpus, Params* out, MainlineVersion* version) const;
 
   // --- mainline PELT around the runqueue operations (sched_core.h has the
   // update_load_avg() parts)
@@ -183,7 +186,7 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   // The fair class's tasks on `cpu`: the root runqueue's entities, or with
   // task groups every task in the hierarchy (h_nr_queued).
   int FairNrRunning(int cpu) const {
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] return groups_->nr_tasks(cpu);
     }
     return cpus_[cpu].rq.nr_running();
@@ -202,14 +205,14 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   // `c` is cpus_[cpu] (passed so that the path without groups reads the
   // runqueue as before, with no reload of the CPU table).
   Entity* PickFair(Cpu& c, int cpu) {
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] return groups_->Pick(cpu);
     }
     return pick_->PickNext(c.rq);
   }
   // dequeue of the running fair task (the runqueue's DequeueCurr()).
   void DequeueCurrFair(Cpu& c, int cpu, Task* t, bool sleep) {
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] {
         groups_->DequeueCurr(&t->se, cpu, sleep);
         return;
@@ -222,7 +225,7 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
 
   // task_tick_fair(): entity_tick() at every level with task groups.
   bool FairTickPreempt(Cpu& c, int cpu, Task* t) {
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] return groups_->TickPreempt(&t->se, cpu);
     }
     return pick_->TickPreempt(c.rq);
@@ -285,6 +288,7 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   std::vector<int> trace_running_;       // per CPU, the task the trace last showed running (-1 = idle)
   EnergyMeter meter_;
   Params rq_params_;  // CfsTunables or EevdfTraits
+  MainlineVersion version_;  // the mainline release (mainline base only)
   std::vector<Duration> sugov_rate_limit_ns_;  // mainline schedutil, per cluster
   bool freq_invariant_scale_ = false;  // see FreqScale()
   Duration tick_ns_ = 10 * sim::kMs;
@@ -315,9 +319,9 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
 };
 
 template <class Rq>
-Status SchedSim<Rq>::MakeRqParams(int ncpus, Params* out) const {
-  if constexpr (kMainline) {
-    auto traits = MainlineEevdfTraits(o_.kernel_version, ncpus, o_.hz);
+Status SchedSim<Rq>::MakeRqParams(int ncpus, Params* out, MainlineVersion* version) const {
+  if constexpr (kEevdf) {
+    auto traits = MainlineEevdfTraits(o_.kernel_version.empty() ? "6.12" : o_.kernel_version, ncpus, o_.hz);
     if (!traits.ok()) return InvalidArgument("params." + traits.status().message());
     EevdfTraits t = *traits;
     struct Override {
@@ -334,6 +338,15 @@ Status SchedSim<Rq>::MakeRqParams(int ncpus, Params* out) const {
       if (!st.ok()) return InvalidArgument(std::string("params.") + ov.param + ": " + st.message());
     }
     *out = t;
+    *version = t.version;
+  } else if constexpr (kMainline) {
+    // Mainline CFS: the 3.10 tunables (same defaults and scaling) under the
+    // release's rules.
+    auto v = ParseMainlineCfsVersion(o_.kernel_version);
+    if (!v.ok()) return InvalidArgument("params." + v.status().message());
+    *out = ScaledCfsTunables(ncpus, o_.latency_ns, o_.min_granularity_ns, o_.wakeup_granularity_ns);
+    out->rules = MainlineCfsRules(*v);
+    *version = *v;
   } else {
     *out = ScaledCfsTunables(ncpus, o_.latency_ns, o_.min_granularity_ns, o_.wakeup_granularity_ns);
   }
@@ -396,7 +409,7 @@ Status SchedSim<Rq>::Init() {
   if (o_.hz < 1 || o_.hz > 10000) return InvalidArgument("params.hz: out of range");
   tick_ns_ = sim::kSec / o_.hz;
   int ncpus = static_cast<int>(p_.total_cpus());
-  KREPLAY_RETURN_IF_ERROR(MakeRqParams(ncpus, &rq_params_));
+  KREPLAY_RETURN_IF_ERROR(MakeRqParams(ncpus, &rq_params_, &version_));
   // LSK cpufreq_policy_callback() recognises the performance and powersave
   // governors by name as single-frequency and pins the load scale at 1024
   // (SCHED_LOAD_FREQINVAR_SINGLEFREQ), whatever frequency they hold.
@@ -440,7 +453,7 @@ Status SchedSim<Rq>::Init() {
   }
   nclusters_ = static_cast<int>(clusters_.size());
   for (int cpu = 0; cpu < ncpus; ++cpu) meter_.SetIdle(cpu, cpus_[cpu].idle_state, 0);
-  if constexpr (kMainline) {
+  if constexpr (kEevdf) {
     // A delayed task finally leaving its runqueue (__block_task()): it is
     // asleep already; nothing to account (its lag is saved by the rq).
     for (Cpu& c : cpus_) c.rq.set_blocked_hook([](void*, EevdfEntity*) {}, nullptr);
@@ -454,17 +467,22 @@ Status SchedSim<Rq>::Init() {
         groups_on_ = true;
       }
     }
+  }
+  if constexpr (kMainline) {
     for (const auto& pc : p_.clusters) {
       sugov_rate_limit_ns_.push_back(o_.sugov_rate_limit_ns >= 0
                                          ? o_.sugov_rate_limit_ns
-                                         : SugovTransitionDelay(rq_params_.version, pc.dvfs_transition_ns));
+                                         : SugovTransitionDelay(version_, pc.dvfs_transition_ns));
     }
   }
 
-  if constexpr (!kMainline) {
+  if constexpr (!kEevdf) {
     bool grouped = !w_.groups.empty();
     for (const auto& s : w_.tasks) grouped = grouped || !s.group.empty();
-    if (grouped) return InvalidArgument("workload.groups: the LSK 3.10 core does not model group scheduling");
+    if (grouped) {
+      return InvalidArgument(std::string("workload.groups: the ") + traits_.name +
+                             " CFS core does not model group scheduling");
+    }
   }
   uint64_t all = ncpus >= 64 ? ~0ull : ((1ull << ncpus) - 1);
   for (size_t i = 0; i < w_.tasks.size(); ++i) {
@@ -490,7 +508,10 @@ Status SchedSim<Rq>::Init() {
     t->se.id = static_cast<uint32_t>(i);
     t->se.weight = NiceToWeight(s.nice);
     // set_load_weight(): SCHED_IDLE weighs WEIGHT_IDLEPRIO whatever its nice.
-    if (s.policy == workload::SchedPolicy::kIdle) t->se.weight = 3;
+    if (s.policy == workload::SchedPolicy::kIdle) {
+      t->se.weight = 3;
+      if constexpr (std::is_same_v<Entity, SchedEntity>) t->se.idle = true;  // CfsRules::idle_entities
+    }
     fair_policies_ = fair_policies_ || s.policy == workload::SchedPolicy::kIdle ||
                      s.policy == workload::SchedPolicy::kBatch;
     t->batch = s.kind == "batch";
@@ -532,7 +553,7 @@ void SchedSim<Rq>::UpdateCurr(int cpu) {
   if (dt <= 0) return;
   c.seg_start = Now();
   if (!(rt_on_ && t->rt)) {  // update_curr_rt(): CPU time, no vruntime
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] {
         groups_->UpdateCurr(&t->se, cpu, dt);  // every level of the hierarchy
       } else {
@@ -675,7 +696,7 @@ void SchedSim<Rq>::EnqueueOn(Task* t, int cpu, bool initial) {
     return;
   }
   Rq& rq = cpus_[cpu].rq;
-  if constexpr (kMainline) {
+  if constexpr (kEevdf) {
     // enqueue_entity() (6.6+): update_curr(), then place_entity() from the
     // lag saved when the task left (vruntime is not renormalized between
     // CPUs: the lag carries its position), then __enqueue_entity(). A new
@@ -692,17 +713,35 @@ void SchedSim<Rq>::EnqueueOn(Task* t, int cpu, bool initial) {
     pick_->PlaceEntity(rq, &t->se, initial);
   } else if (initial) {
     // A new task: place_entity(initial) relative to the target's
-    // min_vruntime as it stands (task_fork_fair() places it before
-    // enqueue_entity()'s update_curr()), then enqueue_entity().
-    pick_->PlaceEntity(rq, &t->se, true);
-    UpdateCurr(cpu);
+    // min_vruntime (task_fork_fair()), then enqueue_entity(). 3.10 adds
+    // the target's min_vruntime before enqueue_entity()'s update_curr(),
+    // mainline after it (a task not curr is renormalized "at the current
+    // moment in time").
+    if constexpr (kMainline) {
+      UpdateCurr(cpu);
+      pick_->PlaceEntity(rq, &t->se, true);
+      PeltEnqueue(t, cpu, true);  // update_load_avg(DO_ATTACH), post_init_entity_util_avg()
+    } else {
+      pick_->PlaceEntity(rq, &t->se, true);
+      UpdateCurr(cpu);
+    }
   } else {
     // A wake-up. Vruntime is relative to the runqueue: task_waking_fair()
-    // subtracts the old queue's min_vruntime and enqueue_entity() adds the
-    // new one's before its update_curr(); place_entity() then sees the
-    // min_vruntime that update_curr() brought up to now.
-    if (t->cpu != cpu) t->se.vruntime = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime() + rq.min_vruntime();
-    UpdateCurr(cpu);
+    // (mainline: migrate_task_rq_fair()) subtracts the old queue's
+    // min_vruntime and enqueue_entity() adds the new one's, before its
+    // update_curr() in 3.10, after it on mainline (ENQUEUE_MIGRATED);
+    // place_entity() then sees the min_vruntime that update_curr() brought
+    // up to now.
+    if constexpr (kMainline) {
+      int64_t rel = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime();
+      bool migrated = t->cpu != cpu;
+      UpdateCurr(cpu);
+      if (migrated) t->se.vruntime = rel + rq.min_vruntime();
+      PeltEnqueue(t, cpu, false);
+    } else {
+      if (t->cpu != cpu) t->se.vruntime = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime() + rq.min_vruntime();
+      UpdateCurr(cpu);
+    }
     pick_->PlaceEntity(rq, &t->se, false);
   }
   t->cpu = cpu;
@@ -750,7 +789,7 @@ void SchedSim<Rq>::Resched(int cpu) {
   UpdateCurr(cpu);
   TouchLoad(t);
   if (!(rt_on_ && t->rt)) {  // put_prev_task_rt(): it stays on its list
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] {
         groups_->PutPrev(&t->se, cpu);  // every level
       } else {
@@ -847,7 +886,7 @@ void SchedSim<Rq>::BlockCurr(int cpu, Time wake_at) {
     // with DELAY_DEQUEUE an ineligible task stays queued, delayed, until a
     // pick dequeues it or a wake-up requeues it (Wake()).
     PeltUtilEstDequeue(t, cpu, /*sleep=*/true);
-    DequeueCurrFair(c, cpu, t, /*sleep=*/true);
+    DequeueCurrFair(c, cpu, t, /*sleep=*/true);  // CFS: dequeue_entity()
   } else {
     c.rq.DequeueCurr();
   }
@@ -929,7 +968,7 @@ bool SchedSim<Rq>::WakeupPreempt(Cpu& c, Task* wakee) {
     if (c.curr->spec->policy == SchedPolicy::kIdle && wakee->spec->policy != SchedPolicy::kIdle) return true;
     if (wakee->spec->policy != SchedPolicy::kNormal) return false;
   }
-  if constexpr (kMainline) {
+  if constexpr (kEevdf) {
     // find_matching_se(): the first common level of wakee and curr.
     if (groups_on_) [[unlikely]] return groups_->WakeupPreempt(&c.curr->se, &wakee->se, wakee->cpu);
   }
@@ -1019,7 +1058,7 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
   t->wake_pending = true;
   t->activation = Now();
   int prev = t->cpu;
-  if constexpr (kMainline) {
+  if constexpr (kEevdf) {
     if (t->se.delayed) {
       // ttwu_runnable(): the task never left its runqueue (DELAY_DEQUEUE),
       // so no CPU is selected; requeue_delayed_entity() after update_curr().
@@ -1072,20 +1111,17 @@ void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
   TouchLoad(t);
   UpdateCurr(from);
   int64_t rel = 0;
-  if constexpr (!kMainline) rel = t->se.vruntime - src.rq.min_vruntime();
+  if constexpr (!kEevdf) rel = t->se.vruntime - src.rq.min_vruntime();
   if constexpr (kMainline) PeltUtilEstDequeue(t, from, /*sleep=*/false);
   if (was_running) {
     if (src.done_event) sim_.Cancel(src.done_event);
     src.done_event = 0;
-    if constexpr (kMainline) {
-      DequeueCurrFair(src, from, t, /*sleep=*/false);  // lag saved, deadline kept relative (PLACE_REL_DEADLINE)
-    } else {
-      src.rq.DequeueCurr();
-    }
+    // EEVDF: lag saved, deadline kept relative (PLACE_REL_DEADLINE).
+    DequeueCurrFair(src, from, t, /*sleep=*/false);
     src.curr = nullptr;
     ++context_switches_;
   } else {
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] {
         groups_->Dequeue(&t->se, from);
       } else {
@@ -1098,7 +1134,7 @@ void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
   if constexpr (kMainline) PeltDetach(t, /*sync=*/false);  // detach_entity_cfs_rq(), aged above
   // Tick-time HMP moves happen on the source CPU; balancing pulls on the destination.
   CountMigration(t, from, to, kind, kind == MigrationKind::kForced || kind == MigrationKind::kOffload ? from : to);
-  if constexpr (kMainline) {
+  if constexpr (kEevdf) {
     // 6.6+: no renormalization; the destination re-places the task by the
     // lag it left with (enqueue_entity() -> place_entity()).
     UpdateCurr(to);
@@ -1113,10 +1149,18 @@ void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
     }
     pick_->PlaceEntity(cpus_[to].rq, &t->se, false);
   } else {
-    t->se.vruntime = rel + cpus_[to].rq.min_vruntime();
+    // 3.10 renormalizes before the destination's update_curr(), mainline
+    // after it (enqueue_entity(): a task that is not curr).
+    if constexpr (kMainline) {
+      UpdateCurr(to);
+      t->se.vruntime = rel + cpus_[to].rq.min_vruntime();
+      PeltEnqueue(t, to, /*initial=*/false);
+    } else {
+      t->se.vruntime = rel + cpus_[to].rq.min_vruntime();
+      UpdateCurr(to);
+    }
     t->cpu = to;
     t->state = TaskState::kRunnable;
-    UpdateCurr(to);
   }
   cpus_[to].rq.Enqueue(&t->se);
   if (was_running) Schedule(from);
@@ -1310,7 +1354,7 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   // can_migrate_task() and the load checks of detach_tasks() for task t
   // weighing w; true if t was moved and the scan should go on.
   auto try_move = [&](Task* t, uint64_t w) -> bool {
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (t->se.delayed) return false;  // asleep on the runqueue: not migrated
     }
     if (!Allowed(t, this_cpu)) return false;
@@ -1327,7 +1371,7 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
     return true;
   };
   bool scanned = false;
-  if constexpr (kMainline) {
+  if constexpr (kEevdf) {
     if (groups_on_) [[unlikely]] {
       // With task groups the root runqueue holds group entities: the
       // candidates are the source's queued tasks (rq->cfs_tasks), weighed
@@ -1406,7 +1450,7 @@ void SchedSim<Rq>::NohzKick() {
   bool overloaded = false, any_idle = false;
   for (const Cpu& c : cpus_) {
     int nr = c.rq.nr_running();
-    if constexpr (kMainline) {
+    if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] nr = groups_->nr_tasks(static_cast<int>(&c - cpus_.data()));
     }
     if (rt_on_) nr += rt_.nr_running(static_cast<int>(&c - cpus_.data()));
@@ -1783,6 +1827,15 @@ StatusOr<model::Result> RunSched(const VersionTraits& base, MainlinePolicies pol
   (void)seed;
   return RunOn<EevdfRq>(kMainlineTraits, base, policies.placement, policies.pick, platform, workload, options, cancel,
                         observer, trace);
+}
+
+StatusOr<model::Result> RunSched(const VersionTraits& base, MainlineCfsPolicies policies,
+                                 const workload::Platform& platform, const workload::SchedWorkload& workload,
+                                 const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
+                                 SchedObserver* observer, model::SchedObserver* trace) {
+  (void)seed;
+  return RunOn<MainlineCfsRq>(kMainlineTraits, base, policies.placement, policies.pick, platform, workload, options,
+                              cancel, observer, trace);
 }
 
 }  // namespace kreplay::sched

@@ -101,12 +101,15 @@ struct SchedOptions {
   uint32_t hmp_next_up_threshold = 4096;
   uint32_t hmp_next_down_threshold = 4096;
   sim::Duration max_sim_time_ns = 600 * sim::kSec;
-  // Mainline base (sched.eevdf): the release whose EEVDF rules and base
-  // slice apply (MainlineEevdfTraits()), feature switches (unset: the
-  // release's default; validated against the release), and schedutil's
+  // The kernel release. "" = the policy's default: LSK "3.10" for kCfs and
+  // kHmp, "6.12" for kEevdf. kCfs also runs mainline releases 5.15 .. 6.5
+  // (MainlineCfsRules()).
+  // Mainline base: the release's EEVDF rules and base slice
+  // (MainlineEevdfTraits()) or CFS rules, EEVDF feature switches (unset:
+  // the release's default; validated against the release), and schedutil's
   // rate_limit_us (-1: cpufreq_policy_transition_delay_us() of the
   // platform's DVFS latency).
-  std::string kernel_version = "6.12";
+  std::string kernel_version;
   std::optional<bool> run_to_parity;
   std::optional<bool> place_lag;
   std::optional<bool> delay_dequeue;
@@ -133,6 +136,7 @@ class SchedObserver {
 // `trace` (the schedule as sched/power tracepoints, model/sched_observer.h)
 // may be null; neither changes the result.
 class CfsRq;
+class MainlineCfsRq;
 class EevdfRq;
 template <class Rq>
 class BasicPlacementPolicy;
@@ -142,6 +146,8 @@ using PlacementPolicy = BasicPlacementPolicy<CfsRq>;
 using PickPolicy = BasicPickPolicy<CfsRq>;
 using MainlinePlacementPolicy = BasicPlacementPolicy<EevdfRq>;
 using MainlinePickPolicy = BasicPickPolicy<EevdfRq>;
+using MainlineCfsPlacementPolicy = BasicPlacementPolicy<MainlineCfsRq>;
+using MainlineCfsPickPolicy = BasicPickPolicy<MainlineCfsRq>;
 
 // One run's policies (sched_policy.h), both required, owned by the caller.
 // A policy object keeps per-run state: one run at a time. (Not allocated per
@@ -158,10 +164,16 @@ struct MainlinePolicies {
   MainlinePlacementPolicy* placement = nullptr;
   MainlinePickPolicy* pick = nullptr;
 };
+// Mainline CFS (5.15 .. 6.5) on the mainline base (MainlineCfsRq).
+struct MainlineCfsPolicies {
+  MainlineCfsPlacementPolicy* placement = nullptr;
+  MainlineCfsPickPolicy* pick = nullptr;
+};
 
 // Runs the workload on the platform with the core of kernel base `base` and
 // the given policies: the LSK 3.10 core (CfsRq) for SchedPolicies, the
-// mainline core (EevdfRq) for MainlinePolicies. InvalidArgument if `base`
+// mainline cores for MainlinePolicies (EevdfRq) and MainlineCfsPolicies
+// (MainlineCfsRq, whose release is options.kernel_version). InvalidArgument if `base`
 // is not the base of that core, or a policy declares another base.
 // Otherwise as RunSchedSim(); `options.policy` is ignored.
 StatusOr<model::Result> RunSched(const VersionTraits& base, SchedPolicies policies, const workload::Platform& platform,
@@ -172,12 +184,22 @@ StatusOr<model::Result> RunSched(const VersionTraits& base, MainlinePolicies pol
                                  const workload::Platform& platform, const workload::SchedWorkload& workload,
                                  const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
                                  SchedObserver* observer = nullptr, model::SchedObserver* trace = nullptr);
+StatusOr<model::Result> RunSched(const VersionTraits& base, MainlineCfsPolicies policies,
+                                 const workload::Platform& platform, const workload::SchedWorkload& workload,
+                                 const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
+                                 SchedObserver* observer = nullptr, model::SchedObserver* trace = nullptr);
 
-// RunSched() on LSK 3.10 with the policies of options.policy: CFS placement
-// (sched.cfs) or HMP placement (sched.hmp), and the CFS pick policy.
+// RunSched() with the policies of options.policy: on LSK 3.10 CFS placement
+// (sched.cfs) or HMP placement (sched.hmp), and the CFS pick policy; kCfs
+// with a mainline options.kernel_version (5.15 .. 6.5) runs mainline CFS,
+// kEevdf mainline EEVDF.
 StatusOr<model::Result> RunSchedSim(const workload::Platform& platform, const workload::SchedWorkload& workload,
                                     const SchedOptions& options, uint64_t seed, const std::atomic<bool>* cancel,
                                     SchedObserver* observer = nullptr, model::SchedObserver* trace = nullptr);
+
+// True if sched.cfs's kernel_version selects mainline CFS (anything but
+// "" and LSK "3.10"; the release itself is checked by the run).
+bool IsMainlineCfsVersion(const std::string& kernel_version);
 
 // cpu_power per CPU as LSK 3.10 arch/arm/kernel/topology.c computes it:
 // (top_hz >> 20) * cpu_efficiency, divided by a middle capacity chosen so the

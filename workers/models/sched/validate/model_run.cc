@@ -9,6 +9,7 @@
 #include "kreplay/v1/study.pb.h"
 #include "services/workload/sched_workload.h"
 #include "workers/executor/executor.h"
+#include "workers/models/sched/mainline_version.h"
 #include "workers/models/sched/validate/scenarios.h"
 
 namespace kreplay::sched::validate {
@@ -38,6 +39,18 @@ std::string MainlineReleaseFor(const std::string& release, std::string* note) {
     return newest;
   }
   return std::to_string(v->first) + "." + std::to_string(v->second);
+}
+
+// The kernel_version `model` gets for host kernel `release` when the caller
+// gave none: sched.eevdf the host's release (MainlineReleaseFor()),
+// sched.cfs the host's release when it is a mainline CFS release (5.15 ..
+// 6.5), else "" (the model's default).
+std::string HostKernelVersionFor(const std::string& model, const std::string& release) {
+  if (model == kEevdfModel) return MainlineReleaseFor(release, nullptr);
+  auto v = KernelVersion(release);
+  if (!v) return "";
+  std::string mm = std::to_string(v->first) + "." + std::to_string(v->second);
+  return ParseMainlineCfsVersion(mm).ok() ? mm : "";
 }
 
 }  // namespace
@@ -135,7 +148,9 @@ StatusOr<model::Result> RunModel(const family::Catalog& catalog, const ModelRunI
   for (const auto& spec : info->params) {
     if (spec.name != "kernel_version" || given.count("kernel_version")) continue;
     struct utsname u {};
-    if (uname(&u) == 0) given["kernel_version"] = MainlineReleaseFor(u.release, nullptr);
+    if (uname(&u) != 0) continue;
+    std::string kv = HostKernelVersionFor(info->name, u.release);
+    if (!kv.empty()) given["kernel_version"] = kv;
   }
   KREPLAY_ASSIGN_OR_RETURN(model::ParamSet params, model::ResolveParams(info->params, given, "params"));
 

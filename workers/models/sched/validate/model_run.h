@@ -25,7 +25,9 @@ struct ModelChoice {
   std::string model;
   std::string note;  // e.g. the fallback, said plainly; "" when none
 };
-// The model for kernel `release`: >= 6.6 "sched.eevdf", else "sched.cfs".
+// The model for kernel `release`: >= 6.6 "sched.eevdf", else "sched.cfs"
+// (RunModel() then gives either the host's release as kernel_version when
+// the model mirrors it: mainline CFS 5.15 .. 6.5, EEVDF 6.6+).
 // An unregistered choice falls back to "sched.cfs" with a note. `override`
 // (--model) wins; NotFound if it is not registered.
 StatusOr<ModelChoice> ChooseModel(const std::string& release, const model::Registry& models,
