@@ -1,5 +1,6 @@
-// The scheduler model family: big.LITTLE SoCs under CFS and HMP (both on the
-// Linaro LSK 3.10 base), with DVFS governors and a legacy-EAS energy model.
+// The scheduler model family: big.LITTLE SoCs under CFS and HMP (Linaro LSK
+// 3.10; CFS also mainline 5.15 .. 6.5) and EEVDF (mainline 6.6 .. 6.18), with
+// DVFS governors and a legacy-EAS energy model.
 #pragma once
 
 #include <string>
@@ -8,13 +9,13 @@
 
 namespace kreplay::sched {
 
-// Registers "sched.cfs", "sched.hmp" (LSK 3.10) and "sched.eevdf" (mainline);
-// later IKS and EAS.
+// Registers "sched.cfs" (LSK 3.10 or mainline CFS by kernel_version),
+// "sched.hmp" (LSK 3.10) and "sched.eevdf" (mainline); later IKS and EAS.
 Status RegisterSchedModels(model::Registry& registry);
 
 // Whether the registered model `model` runs workloads with task groups (the
-// mainline core has group entities; the LSK 3.10 models refuse such
-// workloads). `kreplay validate` asks before running a cgroup scenario.
+// EEVDF runqueue has group entities; the CFS models, LSK 3.10 or mainline,
+// refuse such workloads). `kreplay validate` asks before running a cgroup scenario.
 bool ModelsTaskGroups(const std::string& model);
 
 }  // namespace kreplay::sched

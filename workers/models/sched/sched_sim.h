@@ -2,7 +2,9 @@
 // "sched.cfs" and "sched.hmp", which run the Linaro LSK 3.10 core with the
 // CFS pick policy (so the two differ only in placement), and "sched.eevdf",
 // which runs the same core on the mainline runqueue (EevdfRq) with mainline
-// placement, EEVDF, PELT and mainline schedutil (what it mirrors:
+// placement, EEVDF, PELT and mainline schedutil (sched.cfs with a mainline
+// kernel_version runs that mainline core with the CFS runqueue,
+// MainlineCfsRq) (what it mirrors:
 // eevdf_rq.h, eevdf_pick.h, pelt.h, mainline_placement.h and
 // docs/models/sched.md), with group scheduling for workloads with task
 // groups (group_sched.h; the LSK 3.10 core refuses them). The core is one template on the runqueue type
