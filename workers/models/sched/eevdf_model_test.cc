@@ -321,7 +321,7 @@ class EevdfRegistered : public ::testing::Test {
 
 TEST_F(EevdfRegistered, DefaultsAndErrorsNameTheParameter) {
   EXPECT_EQ(info_->family, "sched");
-  EXPECT_EQ(info_->version, "1.0.0");
+  EXPECT_EQ(info_->version, "1.1.0");
   auto defaults = model::ResolveParams(info_->params, {}, "params");
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->Str("kernel_version"), "6.12");

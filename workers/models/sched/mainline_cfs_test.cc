@@ -224,6 +224,44 @@ TEST(MainlineCfsModel, MisfitTaskMovesFromLittleToBig) {
   EXPECT_EQ(Scalar(r, "migrations"), 1);  // it fits the A57: it stays
 }
 
+// Fork placement, sched_balance_find_dst_cpu() on Juno r0 (CPUs 0-3 A53,
+// capacity 447; 4-5 A57, 1024), six hogs forked by the parent on CPU 0 at
+// t = 0, each enqueued before the next fork (util 0 at placement: it fits
+// everywhere; each placed task gets post_init util 223 on an A53, 512 on an
+// A57, below imbalance_pct 117's spare-capacity limits, so a CPU with one
+// task is a "has spare" group with no idle CPU):
+//   T0: PKG: A53 4 idle vs A57 2: stay; MC: {1} has as many idle CPUs as
+//       {0}: stay -> CPU 0.
+//   T1: PKG: A53 3 idle vs 2: stay; MC: {1} (first of the idle ones) has
+//       1 idle CPU, {0} none -> CPU 1.
+//   T2: PKG: 2 vs 2: stay -> CPU 2.
+//   T3: PKG: A53 1 idle vs A57 2 -> the A57s; find_dst_group_cpu(): both
+//       idle in the same state since boot -> CPU 4; MC of CPU 4: {5} has no
+//       more idle CPUs than {4}: stay -> CPU 4.
+//   T4: PKG: 1 vs 1: stay; MC -> CPU 3.
+//   T5: PKG: A53 0 idle vs A57 1 -> CPU 5.
+// The simplified "first idle CPU from the parent's" rule would give 0..5.
+struct FirstRun : SchedObserver {
+  std::vector<int> cpu_of = std::vector<int>(16, -1);
+  void OnRun(sim::Time, int cpu, int task) override {
+    if (cpu_of[task] < 0) cpu_of[task] = cpu;
+  }
+};
+
+TEST(MainlinePlacement, ForkWalksTheDomainsAsTheKernel) {
+  workload::SchedWorkload w;
+  w.duration_ns = 20 * kMs;
+  for (int i = 0; i < 6; ++i) w.tasks.push_back(Task("t" + std::to_string(i), 0, -1, {Runtime(1 * sim::kSec)}));
+  SchedOptions eevdf = MainlineCfs("6.12");
+  eevdf.policy = Policy::kEevdf;
+  for (const SchedOptions& o : {MainlineCfs("6.1"), eevdf}) {
+    FirstRun obs;
+    RunIt(testing::Builtin("juno-r0"), w, o, &obs);
+    EXPECT_EQ(std::vector<int>(obs.cpu_of.begin(), obs.cpu_of.begin() + 6), (std::vector<int>{0, 1, 2, 4, 3, 5}))
+        << o.kernel_version;
+  }
+}
+
 // --- The registered model: the release picks the defaults; the other
 // base's parameters are refused by name.
 class CfsRegistered : public ::testing::Test {

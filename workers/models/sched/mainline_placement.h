@@ -23,11 +23,21 @@
 //   util * 1280 < capacity * 1024, on task_util_est() (max of util_avg and
 //   util_est), uclamp at its defaults;
 // - fork: select_task_rq_fair() with SD_BALANCE_FORK ->
-//   sched_balance_find_dst_cpu() (find_idlest_cpu() before 6.10).
-//   Simplified: the idlest allowed CPU, i.e. an idle one first, then the
-//   fewest runnable tasks, then the least load, ties to the parent's CPU and
-//   then the lowest index; find_idlest_group()'s group classification and
-//   spare-capacity rules are not mirrored;
+//   sched_balance_find_dst_cpu() (find_idlest_cpu() before 6.10): from the
+//   PKG domain (groups: clusters; absent on one cluster) down to MC (groups:
+//   CPUs), sched_balance_find_dst_group(): update_sg_wakeup_stats() and
+//   group_classify() (has spare < fully busy < misfit < overloaded, on the
+//   CPUs' PELT util, runnable and load against the domain's imbalance_pct),
+//   update_pick_idlest(), then the local group kept unless the idlest is of
+//   a lower type, or of the same type with more idle CPUs (has spare), more
+//   capacity (misfit), or a load lower by the imbalance (busy);
+//   sched_balance_find_dst_group_cpu(): an idle CPU in the shallowest idle
+//   state, ties to the most recently idled, else the least loaded. The new
+//   task's util is 0 when it is placed (post_init_entity_util_avg() runs
+//   after), so it fits every CPU. Simplified: RT tasks queued behind a
+//   running one do not count in nr_running (a running RT task does);
+//   capacity_of() is the CPU's capacity (no RT/IRQ pressure);
+//   sched_idle_cpu() (a CPU running only SCHED_IDLE tasks) is not checked;
 // - misfit: update_misfit_status() at every tick of a busy CPU (the task's
 //   util_est does not fit its CPU's capacity), and the move of a misfit
 //   task to an idle CPU of greater capacity (capacity_greater(): more than
@@ -40,6 +50,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "workers/models/sched/sched_policy.h"
 
@@ -72,6 +83,25 @@ class MainlineFairPlacementT final : public BasicPlacementPolicy<Rq> {
   int DoSelectWakeCpu(Task* t, int waker_cpu) override;
   // update_misfit_status() and the misfit move.
   void DoTick(int cpu) override;
+
+  // A sched_group of the fork walk: CPUs first .. first + n - 1.
+  struct Span {
+    int first = 0;
+    int n = 0;
+  };
+  // enum group_type, in its order (the ones the slow path meets).
+  enum class GroupType { kHasSpare, kFullyBusy, kMisfitTask, kOverloaded };
+  struct GroupStats {  // struct sg_lb_stats, the fields the slow path reads
+    GroupType type = GroupType::kHasSpare;
+    uint64_t load = 0, avg_load = 0, util = 0;
+    int nr_running = 0, idle_cpus = 0;
+    uint32_t max_capacity = 0;
+    bool misfit = false;
+  };
+  GroupStats WakeupStats(const Task* t, int first, int n, int imbalance_pct) const;
+  // The index in `groups` of the group to move to, or -1 to stay local.
+  int FindIdlestGroup(const Task* t, const std::vector<Span>& groups, int this_cpu, int imbalance_pct) const;
+  int FindIdlestGroupCpu(const Task* t, const Span& group, int this_cpu) const;
 
   bool Fits(const Task* t, int cpu) const;
   bool SharesCache(int a, int b) const { return core().cpu(a).cluster == core().cpu(b).cluster; }

@@ -185,6 +185,10 @@ class SchedCoreT {
   // No task running or queued, and not leaving an idle state.
   bool CpuIdle(int cpu) const { return cpus_[cpu].idle && cpus_[cpu].rq.nr_running() == 0; }
   bool IsFastest(int cpu) const { return cpus_[cpu].cluster == nclusters() - 1; }
+  // The exit latency of the idle state `cpu` is in (idle_get_state()).
+  int64_t IdleExitLatency(int cpu) const {
+    return p_.clusters[cpus_[cpu].cluster].idle_states[cpus_[cpu].idle_state].exit_latency_ns;
+  }
   bool IsSlowest(int cpu) const { return cpus_[cpu].cluster == 0; }
 
   // Brings t's load signal up to now: the LSK runnable average when a

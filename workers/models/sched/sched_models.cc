@@ -30,8 +30,10 @@ constexpr char kVersion[] = "1.2.0";
 // 3.10); hz, governor, imbalance_pct, mc_imbalance_pct and busy_factor
 // default to the release's values; LSK 3.10 results unchanged from 1.2.0.
 constexpr char kCfsVersion[] = "1.3.0";
-// sched.eevdf, on the mainline core.
-constexpr char kEevdfVersion[] = "1.0.0";
+// sched.eevdf, on the mainline core. 1.1.0: fork placement walks the
+// domains (sched_balance_find_dst_cpu()) instead of taking the first idle
+// CPU; results of workloads that fork while CPUs are busy or idle change.
+constexpr char kEevdfVersion[] = "1.1.0";
 
 
 
