@@ -4,7 +4,7 @@
 #include <unordered_map>
 
 #include "services/blocktrace/parsers.h"
-#include "services/blocktrace/source.h"
+#include "services/textio/source.h"
 
 namespace kreplay::blocktrace {
 
@@ -44,7 +44,7 @@ class BlockTraceReader::Impl {
  public:
   std::string name;
   ReaderOptions opts;
-  std::unique_ptr<LineReader> lines;
+  std::unique_ptr<textio::LineReader> lines;
   std::vector<std::string> pending;  // lines read ahead for format detection
   size_t pending_pos = 0;
   std::unique_ptr<internal::LineParser> parser;
@@ -83,7 +83,7 @@ StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::Create(std::unique
   Impl& im = *r->impl_;
   im.name = name;
   im.opts = opts;
-  im.lines = std::make_unique<LineReader>(std::move(src), name);
+  im.lines = std::make_unique<textio::LineReader>(std::move(src), name);
   r->format_ = opts.format;
   // Look ahead a few lines: format detection, and the plain CSV's header.
   std::string_view l;
@@ -116,13 +116,13 @@ StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::Create(std::unique
 }
 
 StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::Open(const std::string& path, const ReaderOptions& opts) {
-  KREPLAY_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> src, OpenSource(path));
+  KREPLAY_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> src, textio::OpenSource(path));
   return Create(std::move(src), path == "-" ? "<stdin>" : path, opts);
 }
 
 StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::FromString(std::string data, const std::string& name,
                                                                          const ReaderOptions& opts) {
-  KREPLAY_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> src, Decompress(MemorySource(std::move(data)), name));
+  KREPLAY_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> src, textio::Decompress(textio::MemorySource(std::move(data)), name));
   return Create(std::move(src), name, opts);
 }
 

@@ -79,7 +79,12 @@ struct ReaderStats {
   uint64_t clamped_times = 0;  // requests whose time went backwards and was clamped
 };
 
+}  // namespace kreplay::blocktrace
+namespace kreplay::textio {
 class ByteSource;
+}  // namespace kreplay::textio
+namespace kreplay::blocktrace {
+using textio::ByteSource;
 
 class BlockTraceReader {
  public:

@@ -1,4 +1,4 @@
-// Byte and line sources for trace importers: a file, stdin ("-") or an
+// Byte and line sources for trace importers (block traces, memory traces): a file, stdin ("-") or an
 // in-memory string, transparently decompressed when it starts with a gzip
 // (1f 8b) or zstd (28 b5 2f fd) magic number. The extension is never looked
 // at. Memory is constant: fixed-size buffers whatever the input length.
@@ -12,7 +12,7 @@
 
 #include "services/core/status.h"
 
-namespace kreplay::blocktrace {
+namespace kreplay::textio {
 
 class ByteSource {
  public:
@@ -52,4 +52,4 @@ class LineReader {
   uint64_t line_ = 0;
 };
 
-}  // namespace kreplay::blocktrace
+}  // namespace kreplay::textio

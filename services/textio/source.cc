@@ -1,4 +1,4 @@
-#include "services/blocktrace/source.h"
+#include "services/textio/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-namespace kreplay::blocktrace {
+namespace kreplay::textio {
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;
@@ -239,4 +239,4 @@ StatusOr<bool> LineReader::Next(std::string_view* line) {
   }
 }
 
-}  // namespace kreplay::blocktrace
+}  // namespace kreplay::textio
