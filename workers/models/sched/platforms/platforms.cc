@@ -6,80 +6,13 @@
 #include <set>
 
 #include "services/core/strings.h"
+#include "services/yamlread/yaml_reader.h"
 #include "workers/models/sched/platforms/embedded.h"
 
 namespace kreplay::platforms {
 namespace {
 
-// Walks one document, remembering the source name so every error can say
-// "file:line: field.path: what".
-class Reader {
- public:
-  explicit Reader(const std::string& source) : source_(source) {}
-
-  Status Error(const YAML::Node& node, const std::string& field, const std::string& what) const {
-    // yaml-cpp marks are 0-based; editors count from 1. A missing node has no mark.
-    int line = node.IsDefined() && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    std::string where = line > 0 ? source_ + ":" + std::to_string(line) : source_;
-    return InvalidArgument(where + ": " + field + ": " + what);
-  }
-
-  // `parent[key]`, which must exist; errors point at the parent's line.
-  StatusOr<YAML::Node> Child(const YAML::Node& parent, const std::string& key,
-                             const std::string& field) const {
-    YAML::Node n = parent[key];
-    if (!n.IsDefined() || n.IsNull()) return Error(parent, field, "missing");
-    return n;
-  }
-
-  StatusOr<std::string> String(const YAML::Node& parent, const std::string& key, const std::string& field,
-                               bool allow_empty = false) const {
-    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
-    if (!n.IsScalar()) return Error(n, field, "expected a string");
-    std::string s = n.Scalar();
-    if (!allow_empty && s.empty()) return Error(n, field, "must not be empty");
-    return s;
-  }
-
-  StatusOr<int64_t> Int(const YAML::Node& parent, const std::string& key, const std::string& field,
-                        int64_t min, int64_t max) const {
-    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
-    if (!n.IsScalar()) return Error(n, field, "expected an integer");
-    std::optional<int64_t> v = ParseInt(Trim(n.Scalar()));
-    if (!v) return Error(n, field, "expected an integer, got '" + n.Scalar() + "'");
-    if (*v < min || *v > max) {
-      return Error(n, field, "out of range [" + std::to_string(min) + ", " + std::to_string(max) +
-                                 "]: " + std::to_string(*v));
-    }
-    return *v;
-  }
-
-  StatusOr<double> Number(const YAML::Node& parent, const std::string& key, const std::string& field) const {
-    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
-    if (!n.IsScalar()) return Error(n, field, "expected a number");
-    std::optional<double> v = ParseDouble(Trim(n.Scalar()));
-    if (!v) return Error(n, field, "expected a number, got '" + n.Scalar() + "'");
-    if (!(*v >= 0) || *v > 1e12) return Error(n, field, "must be a finite non-negative number");
-    return *v;
-  }
-
-  StatusOr<bool> Bool(const YAML::Node& parent, const std::string& key, const std::string& field) const {
-    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
-    if (n.IsScalar() && n.Scalar() == "true") return true;
-    if (n.IsScalar() && n.Scalar() == "false") return false;
-    return Error(n, field, "expected true or false");
-  }
-
-  StatusOr<YAML::Node> List(const YAML::Node& parent, const std::string& key, const std::string& field) const {
-    KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
-    if (!n.IsSequence()) return Error(n, field, "expected a list");
-    if (n.size() == 0) return Error(n, field, "must not be empty");
-    return n;
-  }
-
- private:
-  const std::string& source_;
-};
+using Reader = yamlread::YamlReader;
 
 StatusOr<workload::Opp> ParseOpp(const Reader& r, const YAML::Node& n, const std::string& f) {
   if (!n.IsMap()) return r.Error(n, f, "expected a mapping");
@@ -157,13 +90,8 @@ StatusOr<workload::Cluster> ParseCluster(const Reader& r, const YAML::Node& n, c
 }  // namespace
 
 StatusOr<workload::Platform> ParsePlatformYaml(std::string_view yaml_text, const std::string& source_name) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(source_name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
   Reader r(source_name);
+  KREPLAY_ASSIGN_OR_RETURN(YAML::Node root, r.Load(yaml_text));
   if (!root.IsMap()) return r.Error(root, "<document>", "expected a mapping");
   workload::Platform p;
   KREPLAY_ASSIGN_OR_RETURN(p.name, r.String(root, "name", "name"));

@@ -1,0 +1,48 @@
+// Reading a small YAML configuration file (a platform, a memory profile)
+// with errors that say where: "file:LINE: field.path: what". Each accessor
+// takes the parent node, the key and the dotted field path for messages;
+// a missing key points at the parent's line. Not thread-safe (keeps the
+// source name); cheap to create per document.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "services/core/status.h"
+
+namespace kreplay::yamlread {
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::string source) : source_(std::move(source)) {}
+
+  // Parses `text`; a syntax error becomes "source:LINE: message".
+  StatusOr<YAML::Node> Load(std::string_view text) const;
+
+  Status Error(const YAML::Node& node, const std::string& field, const std::string& what) const;
+  // `parent[key]`, which must exist and not be null.
+  StatusOr<YAML::Node> Child(const YAML::Node& parent, const std::string& key, const std::string& field) const;
+  StatusOr<std::string> String(const YAML::Node& parent, const std::string& key, const std::string& field,
+                               bool allow_empty = false) const;
+  // An integer within [min, max].
+  StatusOr<int64_t> Int(const YAML::Node& parent, const std::string& key, const std::string& field, int64_t min,
+                        int64_t max) const;
+  // A finite number within [min, max].
+  StatusOr<double> Number(const YAML::Node& parent, const std::string& key, const std::string& field,
+                          double min = 0, double max = 1e12) const;
+  StatusOr<bool> Bool(const YAML::Node& parent, const std::string& key, const std::string& field) const;
+  // A non-empty sequence.
+  StatusOr<YAML::Node> List(const YAML::Node& parent, const std::string& key, const std::string& field) const;
+  // A mapping (the node itself).
+  Status RequireMap(const YAML::Node& node, const std::string& field) const;
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace kreplay::yamlread
