@@ -1,14 +1,12 @@
 // Internal: the shipped platform YAML texts, compiled in by a build step
-// (embed_platforms.cmake). Read through platforms.h, not directly.
+// (kreplay_embed_texts()). Read through platforms.h, not directly.
 #pragma once
+
+#include "services/core/embedded_text.h"
 
 namespace kreplay::platforms::internal {
 
-struct EmbeddedPlatform {
-  const char* name;  // file stem, e.g. "juno-r0"
-  const char* yaml;
-};
-extern const EmbeddedPlatform kEmbeddedPlatforms[];
-extern const int kEmbeddedPlatformCount;
+extern const EmbeddedText kEmbeddedTexts[];
+extern const int kEmbeddedTextCount;
 
 }  // namespace kreplay::platforms::internal

@@ -122,14 +122,14 @@ StatusOr<workload::Platform> ParsePlatformYaml(std::string_view yaml_text, const
 
 std::vector<std::string> BuiltinPlatformNames() {
   std::vector<std::string> out;
-  for (int i = 0; i < internal::kEmbeddedPlatformCount; ++i) out.emplace_back(internal::kEmbeddedPlatforms[i].name);
+  for (int i = 0; i < internal::kEmbeddedTextCount; ++i) out.emplace_back(internal::kEmbeddedTexts[i].name);
   std::sort(out.begin(), out.end());
   return out;
 }
 
 StatusOr<std::string> BuiltinPlatformYaml(const std::string& name) {
-  for (int i = 0; i < internal::kEmbeddedPlatformCount; ++i) {
-    if (name == internal::kEmbeddedPlatforms[i].name) return std::string(internal::kEmbeddedPlatforms[i].yaml);
+  for (int i = 0; i < internal::kEmbeddedTextCount; ++i) {
+    if (name == internal::kEmbeddedTexts[i].name) return std::string(internal::kEmbeddedTexts[i].text);
   }
   return NotFound("unknown platform '" + name + "'; known: " + Join(BuiltinPlatformNames(), ", "));
 }
