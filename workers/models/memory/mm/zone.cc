@@ -641,6 +641,7 @@ void Zone::ReserveHighatomicPageblock(uint32_t pfn) {
 
 std::optional<uint32_t> Zone::GetPageFromFreelist(unsigned order, MigrateType mt, uint32_t alloc_flags,
                                                   unsigned cpu) {
+  KREPLAY_CHECK((alloc_flags & alloc::kWmarkMask) <= alloc::kWmarkHigh, "alloc_flags: no such watermark");
   for (;;) {
     const bool no_fallback = alloc_flags & alloc::kNoFragment;
     const uint64_t mark = WmarkPages(static_cast<Wmark>(alloc_flags & alloc::kWmarkMask));

@@ -86,6 +86,9 @@ inline constexpr uint32_t kNoFragment = 0x100;   // ALLOC_NOFRAGMENT
 }  // namespace alloc
 
 // gfp_to_alloc_flags_cma(): movable allocations may use CMA pageblocks.
+// Callers set alloc::kCma exactly for movable requests, as the kernel does;
+// before 5.9 __rmqueue() and rmqueue() keyed the CMA decisions on the
+// migratetype itself, which is the same thing under this contract.
 constexpr uint32_t AllocFlagsCma(MigrateType mt, uint32_t flags) {
   return mt == MigrateType::kMovable ? (flags | alloc::kCma) : flags;
 }
@@ -158,7 +161,8 @@ class Zone {
   // the mark chosen by alloc_flags (unless kNoWatermarks), then rmqueue();
   // reserve_highatomic_pageblock() after an order > 0 kHarder success;
   // retries without kNoFragment. Returns the head PFN, or nullopt (expected
-  // outcome, not an error).
+  // outcome, not an error). REQUIRES: the watermark bits name min, low or
+  // high.
   std::optional<uint32_t> GetPageFromFreelist(unsigned order, MigrateType migratetype, uint32_t alloc_flags,
                                               unsigned cpu);
   // rmqueue(): no watermark check. Per-CPU list for pcp_allowed_order().
