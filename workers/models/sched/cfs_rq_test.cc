@@ -155,8 +155,23 @@ TEST(CfsRq, PickingDoesNotAdvanceMinVruntime) {
 }
 
 // dequeue_entity() of the running task updates min_vruntime while
-// cfs_rq->curr is still set: the sleeper's own vruntime counts.
+// cfs_rq->curr is still set: in 3.10 the sleeper's own vruntime counts; in
+// mainline (update_min_vruntime() checks curr->on_rq, which dequeue_entity()
+// has cleared) it does not, so the leftmost alone sets it.
 TEST(CfsRq, DequeueOfCurrUpdatesWithCurrStillSet) {
+  {
+    CfsTunables t = ScaledCfsTunables(1);
+    t.rules.curr_on_rq_only = true;
+    CfsRq rq(t);
+    SchedEntity a{1}, b{2};
+    b.vruntime = 20 * kMs;
+    rq.Enqueue(&a);
+    rq.Enqueue(&b);
+    ASSERT_EQ(rq.PickNext(), &a);
+    rq.UpdateCurr(5 * kMs);
+    rq.DequeueCurr();
+    EXPECT_EQ(rq.min_vruntime(), 20 * kMs);
+  }
   CfsRq rq(ScaledCfsTunables(1));
   SchedEntity a{1}, b{2};
   b.vruntime = 20 * kMs;

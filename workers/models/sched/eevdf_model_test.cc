@@ -32,14 +32,8 @@ SchedOptions Eevdf(const std::string& version, GovernorKind gov = GovernorKind::
   return o;
 }
 
-model::Result RunModel(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o,
-                  SchedObserver* obs = nullptr) {
-  auto r = RunSchedSim(p, w, o, 1, nullptr, obs);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : model::Result{};
-}
-
-double Scalar(const model::Result& r, const std::string& k) { return r.scalars.at(k).value; }
+using testing::RunOk;
+using testing::Scalar;
 
 // --- CPU shares: EEVDF gives each always-runnable task service in
 // proportion to its weight, its lag (service owed or overdrawn) bounded by
@@ -47,12 +41,7 @@ double Scalar(const model::Result& r, const std::string& k) { return r.scalars.a
 // (sched_prio_to_weight: nice -3 1991, 0 1024, 5 335).
 TEST(EevdfModel, HogsShareByWeight) {
   for (const char* v : {"6.6", "6.12", "6.18"}) {
-    workload::SchedWorkload w;
-    w.duration_ns = 10 * sim::kSec;
-    w.tasks.push_back(Task("a", -3, -1, {Runtime(1 * sim::kSec)}));
-    w.tasks.push_back(Task("b", 0, -1, {Runtime(1 * sim::kSec)}));
-    w.tasks.push_back(Task("c", 5, -1, {Runtime(1 * sim::kSec)}));
-    model::Result r = RunModel(FlatPlatform(1), w, Eevdf(v));
+    model::Result r = RunOk(FlatPlatform(1), testing::NiceHogs(10 * sim::kSec), Eevdf(v));
     const double total = 1991.0 + 1024.0 + 335.0;
     const double run_ms = 10000.0;
     // Lag stays within max(2 * slice, TICK_NSEC) of virtual time, i.e. a few
@@ -71,7 +60,7 @@ model::Result PeriodicVsHogs(const SchedOptions& o) {
   w.tasks.push_back(Task("hog0", 0, -1, {Runtime(1 * sim::kSec)}));
   w.tasks.push_back(Task("hog1", 0, -1, {Runtime(1 * sim::kSec)}));
   w.tasks.push_back(Task("p", 0, -1, {Runtime(1 * kMs), Timer(10300 * sim::kUs)}, "periodic"));
-  return RunModel(FlatPlatform(1), w, o);
+  return RunOk(FlatPlatform(1), w, o);
 }
 
 // DELAY_DEQUEUE (6.12+, with DELAY_ZERO): a task that goes to sleep while
@@ -147,7 +136,7 @@ TEST(EevdfModel, SchedutilPicksTheOppForTheInvariantUtil) {
   workload::SchedWorkload w;
   w.duration_ns = 5 * sim::kSec;
   w.tasks.push_back(Task("p", 0, -1, {Work(4 * kMs), Timer(16 * kMs)}, "periodic"));
-  model::Result r = RunModel(TenOpps(), w, Eevdf("6.12", GovernorKind::kSchedutil));
+  model::Result r = RunOk(TenOpps(), w, Eevdf("6.12", GovernorKind::kSchedutil));
   const double at_want = Scalar(r, "cluster.c0.opp." + std::to_string(want) + ".time_ms");
   EXPECT_GT(at_want, 0.95 * 5000) << "settles at " << want << " kHz";
   EXPECT_EQ(Scalar(r, "deadline_misses"), 0);
@@ -244,7 +233,7 @@ TEST(MainlinePlacement, MisfitTaskMovesFromLittleToAnIdleBigCpu) {
   w.duration_ns = 100 * kMs;
   w.tasks.push_back(Task("hog", 0, -1, {Runtime(1 * sim::kSec)}));
   Moves obs;
-  model::Result r = RunModel(p, w, Eevdf("6.12"), &obs);
+  model::Result r = RunOk(p, w, Eevdf("6.12"), &obs);
   const double y = std::pow(0.5, 1.0 / 32);
   const double t_pelt_ms = std::log((1024 - 357.6) / (1024 - 223.0)) / std::log(y);
   const double t_wall_ms = t_pelt_ms * 1024 / 447;

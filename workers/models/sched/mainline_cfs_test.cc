@@ -41,26 +41,6 @@ TEST(MainlineCfsRules, FollowTheRelease) {
   EXPECT_NE(ParseMainlineCfsVersion("6.6").status().message().find("sched.eevdf"), std::string::npos);
 }
 
-// update_min_vruntime() counts curr only while curr->on_rq; dequeue_entity()
-// clears on_rq before it: the sleeper no longer holds min_vruntime back, the
-// leftmost sets it (3.10 would keep min(curr 5 ms, leftmost 20 ms) = 5 ms).
-TEST(MainlineCfsRq, DequeuedCurrDoesNotHoldMinVruntimeBack) {
-  CfsRq rq(Mainline(1, "6.1"));
-  SchedEntity a{1}, b{2};
-  b.vruntime = 20 * kMs;
-  rq.Enqueue(&a);
-  rq.Enqueue(&b);
-  ASSERT_EQ(rq.PickNext(), &a);
-  rq.UpdateCurr(5 * kMs);
-  ASSERT_EQ(rq.min_vruntime(), 5 * kMs);
-  rq.DequeueCurr();
-  EXPECT_EQ(rq.min_vruntime(), 20 * kMs);
-  // With nothing queued it stays where it was (never backwards).
-  ASSERT_EQ(rq.PickNext(), &b);
-  rq.DequeueCurr();
-  EXPECT_EQ(rq.min_vruntime(), 20 * kMs);
-}
-
 // sched_slice() with BASE_SLICE: at least min_granularity. One CPU (6 ms
 // latency, 0.75 ms min_granularity): three nice-0 tasks and a nice-19 one
 // (weight 15); the latter's share of the period is 6 ms x 15 / 3087 =
@@ -156,24 +136,14 @@ SchedOptions MainlineCfs(const std::string& release, GovernorKind gov = Governor
   return o;
 }
 
-model::Result RunIt(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o,
-                    SchedObserver* obs = nullptr) {
-  auto r = RunSchedSim(p, w, o, 1, nullptr, obs);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : model::Result{};
-}
-double Scalar(const model::Result& r, const std::string& k) { return r.scalars.at(k).value; }
+using testing::RunOk;
+using testing::Scalar;
 
 // Always-runnable tasks share one CPU by weight (sched_prio_to_weight: nice
 // -3 1991, 0 1024, 5 335): CFS keeps their vruntimes within a slice.
 TEST(MainlineCfsModel, HogsShareByWeight) {
   for (const char* release : {"5.15", "6.1", "6.5"}) {
-    workload::SchedWorkload w;
-    w.duration_ns = 10 * sim::kSec;
-    w.tasks.push_back(Task("a", -3, -1, {Runtime(1 * sim::kSec)}));
-    w.tasks.push_back(Task("b", 0, -1, {Runtime(1 * sim::kSec)}));
-    w.tasks.push_back(Task("c", 5, -1, {Runtime(1 * sim::kSec)}));
-    model::Result r = RunIt(FlatPlatform(1), w, MainlineCfs(release));
+    model::Result r = RunOk(FlatPlatform(1), testing::NiceHogs(10 * sim::kSec), MainlineCfs(release));
     const double total = 1991.0 + 1024.0 + 335.0;
     EXPECT_NEAR(Scalar(r, "task.a.cpu_time_ms"), 10000.0 * 1991 / total, 10.0) << release;
     EXPECT_NEAR(Scalar(r, "task.b.cpu_time_ms"), 10000.0 * 1024 / total, 10.0) << release;
@@ -193,7 +163,7 @@ TEST(MainlineCfsModel, LongSleeperPreemptsAtWakeUp) {
   w.tasks.push_back(Task("a", 0, -1, {Runtime(1 * sim::kSec)}));
   w.tasks.push_back(Task("b", 0, -1, {Runtime(1 * sim::kSec)}));
   w.tasks.push_back(Task("p", 0, -1, {Runtime(1 * kMs), Timer(17300 * kUs)}, "periodic"));
-  model::Result r = RunIt(FlatPlatform(1), w, MainlineCfs("6.1"));
+  model::Result r = RunOk(FlatPlatform(1), w, MainlineCfs("6.1"));
   EXPECT_LT(Scalar(r, "task.p.wakeup_latency_p99_us"), 100.0);
   EXPECT_GT(Scalar(r, "task.p.cpu_time_ms"), 500.0);
 }
@@ -214,7 +184,7 @@ TEST(MainlineCfsModel, MisfitTaskMovesFromLittleToBig) {
   w.duration_ns = 100 * kMs;
   w.tasks.push_back(Task("hog", 0, -1, {Runtime(1 * sim::kSec)}));
   Moves obs;
-  model::Result r = RunIt(testing::Builtin("juno-r0"), w, MainlineCfs("6.1"), &obs);
+  model::Result r = RunOk(testing::Builtin("juno-r0"), w, MainlineCfs("6.1"), &obs);
   const double y = std::pow(0.5, 1.0 / 32);
   const double t_wall_ms = std::log((1024 - 357.6) / (1024 - 223.0)) / std::log(y) * 1024 / 447;
   ASSERT_EQ(obs.to.size(), 1u);
@@ -256,7 +226,7 @@ TEST(MainlinePlacement, ForkWalksTheDomainsAsTheKernel) {
   eevdf.policy = Policy::kEevdf;
   for (const SchedOptions& o : {MainlineCfs("6.1"), eevdf}) {
     FirstRun obs;
-    RunIt(testing::Builtin("juno-r0"), w, o, &obs);
+    RunOk(testing::Builtin("juno-r0"), w, o, &obs);
     EXPECT_EQ(std::vector<int>(obs.cpu_of.begin(), obs.cpu_of.begin() + 6), (std::vector<int>{0, 1, 2, 4, 3, 5}))
         << o.kernel_version;
   }

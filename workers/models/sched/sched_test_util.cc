@@ -53,4 +53,22 @@ SchedOptions Options(Policy policy, GovernorKind governor) {
   return o;
 }
 
+model::Result RunOk(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o,
+                    SchedObserver* obs) {
+  auto r = RunSchedSim(p, w, o, 1, nullptr, obs);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : model::Result{};
+}
+
+double Scalar(const model::Result& r, const std::string& key) { return r.scalars.at(key).value; }
+
+workload::SchedWorkload NiceHogs(int64_t duration) {
+  workload::SchedWorkload w;
+  w.duration_ns = duration;
+  w.tasks.push_back(Task("a", -3, -1, {Runtime(1 * sim::kSec)}));
+  w.tasks.push_back(Task("b", 0, -1, {Runtime(1 * sim::kSec)}));
+  w.tasks.push_back(Task("c", 5, -1, {Runtime(1 * sim::kSec)}));
+  return w;
+}
+
 }  // namespace kreplay::sched::testing

@@ -23,4 +23,13 @@ workload::Phase Timer(int64_t ns);
 
 SchedOptions Options(Policy policy, GovernorKind governor);
 
+// RunSchedSim() that must succeed (the test fails otherwise; an empty
+// result comes back then).
+model::Result RunOk(const workload::Platform& p, const workload::SchedWorkload& w, const SchedOptions& o,
+                    SchedObserver* obs = nullptr);
+double Scalar(const model::Result& r, const std::string& key);
+// Tasks "a", "b", "c" at nice -3, 0 and 5, always runnable, for `duration`
+// ns: their CPU shares follow sched_prio_to_weight (1991, 1024, 335).
+workload::SchedWorkload NiceHogs(int64_t duration);
+
 }  // namespace kreplay::sched::testing
