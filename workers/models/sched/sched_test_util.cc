@@ -71,4 +71,12 @@ workload::SchedWorkload NiceHogs(int64_t duration) {
   return w;
 }
 
+void ExpectNiceHogShares(const model::Result& r, double run_ms, double tol_ms, const std::string& label) {
+  const double total = 1991.0 + 1024.0 + 335.0;
+  EXPECT_NEAR(Scalar(r, "task.a.cpu_time_ms"), run_ms * 1991 / total, tol_ms) << label;
+  EXPECT_NEAR(Scalar(r, "task.b.cpu_time_ms"), run_ms * 1024 / total, tol_ms) << label;
+  EXPECT_NEAR(Scalar(r, "task.c.cpu_time_ms"), run_ms * 335 / total, tol_ms) << label;
+  EXPECT_GT(Scalar(r, "context_switches"), 1000) << label;  // really time-shared
+}
+
 }  // namespace kreplay::sched::testing

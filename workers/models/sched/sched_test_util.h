@@ -31,5 +31,8 @@ double Scalar(const model::Result& r, const std::string& key);
 // Tasks "a", "b", "c" at nice -3, 0 and 5, always runnable, for `duration`
 // ns: their CPU shares follow sched_prio_to_weight (1991, 1024, 335).
 workload::SchedWorkload NiceHogs(int64_t duration);
+// Checks a NiceHogs() run on one CPU for `run_ms`: each task's CPU time is
+// its weight's share within `tol_ms`, and the CPU was really time-shared.
+void ExpectNiceHogShares(const model::Result& r, double run_ms, double tol_ms, const std::string& label);
 
 }  // namespace kreplay::sched::testing
