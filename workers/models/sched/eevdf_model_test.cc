@@ -281,23 +281,14 @@ TEST(MainlineCore, BasesAreKeptApart) {
 class EevdfRegistered : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(reg_.RegisterFamily("sched").ok());
-    ASSERT_TRUE(RegisterSchedModels(reg_).ok());
-    info_ = reg_.Find("sched.eevdf");
-    ASSERT_NE(info_, nullptr);
     p_ = testing::Builtin("juno-r0");
     w_.duration_ns = 200 * kMs;
     w_.tasks.push_back(Task("hog", 0, -1, {Runtime(1 * sim::kSec)}));
     w_.tasks.push_back(Task("p", 0, -1, {Work(2 * kMs), Timer(10300 * sim::kUs)}, "periodic"));
   }
-  StatusOr<model::Result> Run(std::map<std::string, model::ParamValue> given) {
-    auto params = model::ResolveParams(info_->params, given, "params");
-    if (!params.ok()) return params.status();
-    model::RunInput in{&*params, 1, model::AnyRef::Of(&p_), model::AnyRef::Of(&w_), nullptr};
-    return info_->run(in);
-  }
-  model::Registry reg_;
-  const model::ModelInfo* info_ = nullptr;
+  StatusOr<model::Result> Run(const std::map<std::string, model::ParamValue>& given) { return model_.Run(p_, w_, given); }
+  testing::RegisteredModel model_{"sched.eevdf"};
+  const model::ModelInfo* info_ = &model_.info();
   workload::Platform p_;
   workload::SchedWorkload w_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "workers/models/sched/platforms/platforms.h"
+#include "workers/models/sched/sched_models.h"
 
 namespace kreplay::sched::testing {
 
@@ -77,6 +78,20 @@ void ExpectNiceHogShares(const model::Result& r, double run_ms, double tol_ms, c
   EXPECT_NEAR(Scalar(r, "task.b.cpu_time_ms"), run_ms * 1024 / total, tol_ms) << label;
   EXPECT_NEAR(Scalar(r, "task.c.cpu_time_ms"), run_ms * 335 / total, tol_ms) << label;
   EXPECT_GT(Scalar(r, "context_switches"), 1000) << label;  // really time-shared
+}
+
+RegisteredModel::RegisteredModel(const std::string& name) {
+  EXPECT_TRUE(reg_.RegisterFamily("sched").ok());
+  EXPECT_TRUE(RegisterSchedModels(reg_).ok());
+  info_ = reg_.Find(name);
+  KREPLAY_CHECK(info_ != nullptr, "RegisteredModel: no model " + name);
+}
+
+StatusOr<model::Result> RegisteredModel::Run(const workload::Platform& p, const workload::SchedWorkload& w,
+                                             const std::map<std::string, model::ParamValue>& given) const {
+  KREPLAY_ASSIGN_OR_RETURN(model::ParamSet params, model::ResolveParams(info_->params, given, "params"));
+  model::RunInput in{&params, 1, model::AnyRef::Of(&p), model::AnyRef::Of(&w), nullptr};
+  return info_->run(in);
 }
 
 }  // namespace kreplay::sched::testing

@@ -1,8 +1,11 @@
 // Test helpers for the scheduler models: small platforms and task programs.
 #pragma once
 
+#include <map>
 #include <string>
 
+#include "services/model/params.h"
+#include "services/model/registry.h"
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
 #include "workers/models/sched/sched_sim.h"
@@ -34,5 +37,20 @@ workload::SchedWorkload NiceHogs(int64_t duration);
 // Checks a NiceHogs() run on one CPU for `run_ms`: each task's CPU time is
 // its weight's share within `tol_ms`, and the CPU was really time-shared.
 void ExpectNiceHogShares(const model::Result& r, double run_ms, double tol_ms, const std::string& label);
+
+// A registered scheduler model run the way a work item runs it: its
+// ParamSpecs resolve the given parameters, then ModelInfo::run.
+class RegisteredModel {
+ public:
+  // REQUIRES: `name` is registered by RegisterSchedModels().
+  explicit RegisteredModel(const std::string& name);
+  const model::ModelInfo& info() const { return *info_; }
+  StatusOr<model::Result> Run(const workload::Platform& p, const workload::SchedWorkload& w,
+                              const std::map<std::string, model::ParamValue>& given) const;
+
+ private:
+  model::Registry reg_;
+  const model::ModelInfo* info_ = nullptr;
+};
 
 }  // namespace kreplay::sched::testing
