@@ -26,23 +26,46 @@ constexpr size_t kArity = 2;
 }  // namespace
 
 EventId Simulator::At(Time at, EventHandler* handler, uint64_t tag) {
-  constexpr uint64_t kMaxSeq = uint64_t{1} << (64 - kSlotBits);
-  KREPLAY_CHECK(at >= now_, "event scheduled in the past");
-  KREPLAY_CHECK(next_seq_ < kMaxSeq, "event sequence numbers exhausted");
-  uint32_t slot;
-  if (!free_.empty()) {
-    slot = free_.back();
-    free_.pop_back();
-  } else {
-    KREPLAY_CHECK(slots_.size() <= kSlotMask, "too many pending events");
-    slot = static_cast<uint32_t>(slots_.size());
-    slots_.push_back(Slot{});
-  }
+  // The common case touches no allocator and reports no error, so it is a
+  // leaf that needs no stack frame; the rest is left to AtSlow() and
+  // ParkSlow() as tail calls (a frame here saved and restored six registers
+  // on every call, ~2 per event in the scheduler models).
+  if (at < now_ || free_.empty() || next_seq_ >= kMaxSeq) [[unlikely]]
+    return AtSlow(at, handler, tag);
+  uint32_t slot = free_.back();
+  free_.pop_back();
   uint64_t key = (next_seq_++ << kSlotBits) | slot;
   slots_[slot] = Slot{handler, tag, key};
-  Park(Entry{at, key});
   ++live_;
+  // Park() with the vector's growth checked first, so that push_back() below
+  // compiles to a plain store.
+  Entry e{at, key};
+  std::vector<Entry>* to = &heap_;
+  if (at > horizon_) {
+    int64_t b = at >> shift_;  // after cur_, see Park()
+    to = b < epoch_end_ ? &buckets_[static_cast<size_t>(b) & (kBuckets - 1)] : &overflow_;
+  }
+  if (to->size() == to->capacity()) [[unlikely]]
+    return ParkSlow(e);
+  to->push_back(e);
+  if (to == &heap_) SiftUp(heap_.size() - 1, e);
   return key;
+}
+
+EventId Simulator::AtSlow(Time at, EventHandler* handler, uint64_t tag) {
+  KREPLAY_CHECK(at >= now_, "event scheduled in the past");
+  KREPLAY_CHECK(next_seq_ < kMaxSeq, "event sequence numbers exhausted");
+  if (free_.empty()) {
+    KREPLAY_CHECK(slots_.size() <= kSlotMask, "too many pending events");
+    free_.push_back(static_cast<uint32_t>(slots_.size()));
+    slots_.push_back(Slot{});
+  }
+  return At(at, handler, tag);
+}
+
+EventId Simulator::ParkSlow(Entry e) {
+  Park(e);
+  return e.key;
 }
 
 bool Simulator::Cancel(EventId id) {
@@ -58,7 +81,10 @@ bool Simulator::Cancel(EventId id) {
 
 void Simulator::PushHeap(Entry e) {
   heap_.push_back(e);
-  size_t i = heap_.size() - 1;
+  SiftUp(heap_.size() - 1, e);
+}
+
+void Simulator::SiftUp(size_t i, Entry e) {
   while (i > 0) {
     size_t parent = (i - 1) / kArity;
     if (!Before(e, heap_[parent])) break;
@@ -89,21 +115,31 @@ void Simulator::PopHeap() {
   heap_.pop_back();
   size_t n = heap_.size();
   if (n == 0) return;
+  Entry* h = heap_.data();
   size_t i = 0;
-  for (;;) {
-    size_t c = kArity * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n) c += Before(heap_[c + 1], heap_[c]);
-    heap_[i] = heap_[c];
+  size_t c = 1;
+  while (c + 1 < n) {  // two children
+    c += Before(h[c + 1], h[c]);
+    h[i] = h[c];
+    i = c;
+    c = kArity * i + 1;
+  }
+  if (c < n) {  // an only child, the last entry
+    h[i] = h[c];
     i = c;
   }
   while (i > 0) {
     size_t parent = (i - 1) / kArity;
-    if (!Before(last, heap_[parent])) break;
-    heap_[i] = heap_[parent];
+    if (!Before(last, h[parent])) break;
+    h[i] = h[parent];
     i = parent;
   }
-  heap_[i] = last;
+  h[i] = last;
+}
+
+void Simulator::Heapify() {
+  if (heap_.size() < 2) return;
+  for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) SiftDown(i, heap_[i]);
 }
 
 Time Simulator::BucketEnd(int64_t b) const {
@@ -154,14 +190,20 @@ void Simulator::Refill() {
       ++cur_;
       horizon_ = BucketEnd(cur_);
       epoch_loaded_ += bucket.size();
-      for (const Entry& e : bucket) {
-        if (IsLive(e)) {
-          PushHeap(e);
-        } else {
-          --tombstones_;
-        }
+      // The heap is empty: take the bucket's buffer whole (the bucket gets
+      // the heap's), drop its tombstones and heapify once, instead of a push
+      // per entry. Entries are totally ordered by (at, key), so any heap of
+      // them pops in the same order.
+      // Buffers thus move between the heap and the buckets, each growing to
+      // the most it is given, so allocation still stops at the peak.
+      heap_.swap(bucket);
+      size_t live = 0;
+      for (const Entry& e : heap_) {
+        if (IsLive(e)) heap_[live++] = e;
       }
-      bucket.clear();
+      tombstones_ -= heap_.size() - live;
+      heap_.erase(heap_.begin() + static_cast<ptrdiff_t>(live), heap_.end());
+      Heapify();
       continue;
     }
     // The epoch is used up: start the next one at the earliest overflow
@@ -207,8 +249,7 @@ void Simulator::Compact() {
   for (auto& bucket : buckets_) bucket.erase(std::remove_if(bucket.begin(), bucket.end(), stale), bucket.end());
   overflow_.erase(std::remove_if(overflow_.begin(), overflow_.end(), stale), overflow_.end());
   tombstones_ = 0;
-  if (heap_.size() < 2) return;
-  for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) SiftDown(i, heap_[i]);
+  Heapify();
 }
 
 void Simulator::RunUntil(Time until) {

@@ -73,6 +73,7 @@ class Simulator {
   // and the index of its slot in the low kSlotBits.
   static constexpr int kSlotBits = 24;
   static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+  static constexpr uint64_t kMaxSeq = uint64_t{1} << (64 - kSlotBits);
 
   // What the heap orders; the payload stays in the slot so sifting moves
   // 16 bytes per level.
@@ -91,20 +92,33 @@ class Simulator {
 
   // Branch-free on purpose: which child is smaller is a coin toss, and a
   // mispredicted branch per heap level costs more than the comparison.
+  // (at, key) compared as one 128-bit unsigned number: a compare and a
+  // subtract-with-borrow. Exact because at >= 0 (At() requires at >= Now()).
   static bool Before(const Entry& a, const Entry& b) {
-    return (a.at < b.at) | ((a.at == b.at) & (a.key < b.key));
+    __extension__ typedef unsigned __int128 U128;
+    return ((U128{static_cast<uint64_t>(a.at)} << 64) | a.key) < ((U128{static_cast<uint64_t>(b.at)} << 64) | b.key);
   }
+  // At()'s rare cases, reached by tail calls so that At() itself is a leaf:
+  // AtSlow() checks the arguments and adds a slot when none is free, and
+  // ParkSlow() files an entry whose vector must grow. Both return At()'s id.
+  [[gnu::noinline]] EventId AtSlow(Time at, EventHandler* handler, uint64_t tag);
+  [[gnu::noinline]] EventId ParkSlow(Entry e);
   // Files an entry in the heap, a bucket or the overflow by its time.
   void Park(Entry e);
   void PushHeap(Entry e);
+  // The heap's inner loops. Declared inline and defined in engine.cc, the
+  // only file that calls them, so that the hot paths there need no calls.
+  inline void SiftUp(size_t i, Entry e);
+  inline void SiftDown(size_t i, Entry e);
+  inline void PopHeap();
   // REQUIRES: heap_ empty. Loads the next non-empty bucket into the heap,
   // starting a new epoch from the overflow when the buckets are used up.
   void Refill();
   // Re-files all bucketed events with narrower buckets (see engine.cc).
   void Narrow(size_t load, size_t target);
   Time BucketEnd(int64_t bucket) const;
-  void PopHeap();
-  void SiftDown(size_t i, Entry e);
+  // Makes heap_ a heap (Floyd's bottom-up build).
+  void Heapify();
   // Drops tombstones and re-heapifies; called when they outnumber live
   // entries, which bounds the heap at about twice the pending events.
   void Compact();

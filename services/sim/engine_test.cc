@@ -194,6 +194,58 @@ TEST(Engine, EventsAtBucketEdgesKeepOrder) {
   EXPECT_EQ(h.seen, want);
 }
 
+// A bucket enters the heap all at once (heapified, tombstones dropped):
+// randomized times drawn from a handful of values, so most events tie with
+// others in their bucket, some cancelled before their bucket loads, some
+// added to the loaded bucket from inside handlers. The order must be time,
+// then scheduling order, exactly as with one push per event.
+TEST(Engine, BucketLoadsKeepOrderAmongTies) {
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    Simulator sim;
+    Rng rng(seed);
+    struct Joiner : EventHandler {
+      Simulator* sim;
+      Rng* rng;
+      uint64_t next_tag;
+      std::vector<std::pair<Time, uint64_t>> seen;
+      std::vector<std::pair<Time, uint64_t>> added;  // scheduled from handlers
+      void OnEvent(uint64_t tag) override {
+        seen.emplace_back(sim->Now(), tag);
+        if (rng->Bernoulli(0.2) && next_tag < 100000) {
+          Time at = sim->Now() + static_cast<Time>(rng->Below(3));  // ties with pending events
+          added.emplace_back(at, next_tag);
+          sim->At(at, this, next_tag++);
+        }
+      }
+    } h;
+    h.sim = &sim;
+    h.rng = &rng;
+    h.next_tag = 50000;
+    // A few distinct times per bucket (2^20 ns wide at first) over ~40 buckets.
+    std::vector<std::pair<Time, uint64_t>> want;
+    std::vector<EventId> ids;
+    for (uint64_t i = 0; i < 3000; ++i) {
+      Time at = static_cast<Time>(rng.Below(40)) * (Time{1} << 20) + static_cast<Time>(rng.Below(4)) * 1000;
+      ids.push_back(sim.At(at, &h, i));
+      want.emplace_back(at, i);
+    }
+    for (uint64_t i = 0; i < 3000; ++i) {
+      if (rng.Bernoulli(0.25)) {
+        EXPECT_TRUE(sim.Cancel(ids[i]));
+        want[i].second = UINT64_MAX;
+      }
+    }
+    want.erase(std::remove_if(want.begin(), want.end(), [](auto& e) { return e.second == UINT64_MAX; }), want.end());
+    sim.Run();
+    // Events added from handlers were scheduled after every initial one and
+    // in tag order, so (time, tag) is (time, scheduling order).
+    want.insert(want.end(), h.added.begin(), h.added.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(h.seen, want) << "seed " << seed;
+    EXPECT_TRUE(sim.Empty());
+  }
+}
+
 // The engine against a plainly correct reference queue (linear scan for the
 // earliest (time, schedule order)), driven by the same random program:
 // handlers schedule follow-ups at delays from 0 to seconds, cancel pending

@@ -1,6 +1,5 @@
 #include "services/sim/histogram.h"
 
-#include <bit>
 
 #include "services/core/status.h"
 
@@ -8,17 +7,6 @@ namespace kreplay::sim {
 
 Histogram::Histogram(int sub_bucket_bits) : bits_(sub_bucket_bits) {
   KREPLAY_CHECK(bits_ >= 2 && bits_ <= 16, "histogram sub_bucket_bits out of range");
-}
-
-size_t Histogram::IndexOf(int64_t value) const {
-  uint64_t v = value < 0 ? 0 : static_cast<uint64_t>(value);
-  uint64_t exact = uint64_t{1} << bits_;
-  if (v < exact) return static_cast<size_t>(v);
-  int msb = 63 - std::countl_zero(v);
-  int shift = msb - bits_ + 1;  // >= 1
-  uint64_t half = exact >> 1;
-  uint64_t top = v >> shift;    // in [half, exact)
-  return static_cast<size_t>(exact + static_cast<uint64_t>(shift - 1) * half + (top - half));
 }
 
 int64_t Histogram::LowerBound(size_t index) const {
@@ -39,44 +27,50 @@ int64_t Histogram::UpperBound(size_t index) const {
   return LowerBound(index) + static_cast<int64_t>((uint64_t{1} << shift) - 1);
 }
 
-void Histogram::Grow(size_t i) {
-  // The first allocation is kFirstReserve buckets (32 KiB; values up to
-  // ~2^38 at the default resolution), later ones double, up to the most any
-  // int64 can need. resize()'s own small geometric steps left a different
-  // mix of freed blocks after every run, and a scheduler model run spent
-  // 12-15 % of its time faulting fresh pages in (sched_bench: ~180 minor
-  // faults per run before, none after). Only capacity differs: the vector's
-  // size, hence buckets(), is what it was.
-  constexpr size_t kFirstReserve = 4096;
-  if (counts_.capacity() <= i) {
-    size_t most = IndexOf(INT64_MAX) + 1;
-    size_t want = i < kFirstReserve ? kFirstReserve : std::max(i + 1, 2 * counts_.capacity());
-    counts_.reserve(std::max(i + 1, std::min(want, most)));
+uint64_t& Histogram::AddBucket(size_t i) {
+  size_ = std::max(size_, i + 1);
+  size_t p = i >> kPageBits;
+  if (p >= page_at_.size()) page_at_.resize(p + 1, kNoPage);
+  if (page_at_[p] == kNoPage) {
+    // Room for 32 pages (8 KiB) at first, then doubling: a task's wake-up
+    // histogram in sched_bench fits in the first. Only capacity; a page is
+    // zeroed when added. Smaller first steps left a different mix of freed
+    // blocks after every run, so malloc trimmed the heap and the next run
+    // faulted it back in (4 KiB: ~60 minor faults per run; 8 KiB: none).
+    constexpr size_t kFirstReserve = 32 * kPageBuckets;
+    if (counts_.size() == counts_.capacity()) counts_.reserve(std::max(kFirstReserve, 2 * counts_.capacity()));
+    page_at_[p] = static_cast<uint32_t>(counts_.size());
+    counts_.resize(counts_.size() + kPageBuckets, 0);
   }
-  counts_.resize(i + 1, 0);
-}
-
-void Histogram::Record(int64_t value, uint64_t n) {
-  if (n == 0) return;
-  if (value < 0) value = 0;
-  size_t i = IndexOf(value);
-  if (i >= counts_.size()) Grow(i);
-  counts_[i] += n;
-  count_ += n;
-  sum_ += value * static_cast<int64_t>(n);
-  if (value < min_) min_ = value;
-  if (value > max_) max_ = value;
+  return counts_[page_at_[p] + (i & (kPageBuckets - 1))];
 }
 
 void Histogram::Merge(const Histogram& o) {
   KREPLAY_CHECK(o.bits_ == bits_, "merging histograms of different resolution");
   if (o.count_ == 0) return;
-  if (o.counts_.size() > counts_.size()) counts_.resize(o.counts_.size(), 0);
-  for (size_t i = 0; i < o.counts_.size(); ++i) counts_[i] += o.counts_[i];
+  for (size_t p = 0; p < o.page_at_.size(); ++p) {
+    const uint64_t* from = o.Page(p);
+    if (!from) continue;
+    uint64_t* to = &Bucket(p << kPageBits);  // the page's first bucket
+    for (size_t j = 0; j < kPageBuckets; ++j) to[j] += from[j];
+  }
+  size_ = std::max(size_, o.size_);
   count_ += o.count_;
   sum_ += o.sum_;
   if (o.min_ < min_) min_ = o.min_;
   if (o.max_ > max_) max_ = o.max_;
+}
+
+std::vector<uint64_t> Histogram::buckets() const {
+  std::vector<uint64_t> out(size_, 0);
+  for (size_t p = 0; p < page_at_.size(); ++p) {
+    const uint64_t* c = Page(p);
+    if (!c) continue;
+    size_t first = p << kPageBits;
+    size_t n = std::min(kPageBuckets, size_ - first);
+    std::copy(c, c + n, out.begin() + static_cast<ptrdiff_t>(first));
+  }
+  return out;
 }
 
 int64_t Histogram::Percentile(double q) const {
@@ -92,27 +86,38 @@ int64_t Histogram::Percentile(double q) const {
   // percentiles are found from the top: the same bucket is the last one (from
   // above) whose count of values at or above it exceeds N - rank, and it is
   // reached after a few buckets rather than most of them.
-  size_t found = counts_.size();
+  // Pages never added hold only zeros, where the running count can't cross
+  // the rank, so they are skipped.
+  constexpr size_t kNotFound = SIZE_MAX;
+  size_t found = kNotFound;
   if (rank > count_ / 2) {
     uint64_t above = 0;
-    for (size_t i = counts_.size(); i-- > 0;) {
-      above += counts_[i];
-      if (above > count_ - rank) {
-        found = i;
-        break;
+    for (size_t p = page_at_.size(); p-- > 0 && found == kNotFound;) {
+      const uint64_t* c = Page(p);
+      if (!c) continue;
+      for (size_t j = kPageBuckets; j-- > 0;) {
+        above += c[j];
+        if (above > count_ - rank) {
+          found = (p << kPageBits) + j;
+          break;
+        }
       }
     }
   } else {
     uint64_t seen = 0;
-    for (size_t i = 0; i < counts_.size(); ++i) {
-      seen += counts_[i];
-      if (seen >= rank) {
-        found = i;
-        break;
+    for (size_t p = 0; p < page_at_.size() && found == kNotFound; ++p) {
+      const uint64_t* c = Page(p);
+      if (!c) continue;
+      for (size_t j = 0; j < kPageBuckets; ++j) {
+        seen += c[j];
+        if (seen >= rank) {
+          found = (p << kPageBits) + j;
+          break;
+        }
       }
     }
   }
-  if (found == counts_.size()) return max_;
+  if (found == kNotFound) return max_;
   int64_t lo = LowerBound(found), hi = UpperBound(found);
   int64_t mid = lo + (hi - lo) / 2;
   if (mid < min_) mid = min_;
@@ -125,9 +130,7 @@ Histogram Histogram::FromParts(int bits, const std::vector<uint32_t>& index,
                                int64_t sum) {
   Histogram h(bits);
   for (size_t k = 0; k < index.size() && k < counts.size(); ++k) {
-    size_t i = index[k];
-    if (i >= h.counts_.size()) h.counts_.resize(i + 1, 0);
-    h.counts_[i] += counts[k];
+    h.Bucket(index[k]) += counts[k];  // a zero count still extends buckets()
     h.count_ += counts[k];
   }
   if (h.count_) {
@@ -141,11 +144,14 @@ Histogram Histogram::FromParts(int bits, const std::vector<uint32_t>& index,
 bool Histogram::operator==(const Histogram& o) const {
   if (bits_ != o.bits_ || count_ != o.count_ || sum_ != o.sum_ || min() != o.min() || max_ != o.max_)
     return false;
-  size_t n = std::max(counts_.size(), o.counts_.size());
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t a = i < counts_.size() ? counts_[i] : 0;
-    uint64_t b = i < o.counts_.size() ? o.counts_[i] : 0;
-    if (a != b) return false;
+  size_t pages = std::max(page_at_.size(), o.page_at_.size());
+  for (size_t p = 0; p < pages; ++p) {
+    const uint64_t* a = Page(p);
+    const uint64_t* b = o.Page(p);
+    if (!a && !b) continue;
+    for (size_t j = 0; j < kPageBuckets; ++j) {
+      if ((a ? a[j] : 0) != (b ? b[j] : 0)) return false;
+    }
   }
   return true;
 }

@@ -100,5 +100,80 @@ TEST(Histogram, RoundTripThroughParts) {
   EXPECT_TRUE(back == h);
 }
 
+// Buckets live in pages added on first use. Against a plain dense count per
+// bucket: buckets(), percentiles (both scan directions, across pages never
+// added) and merges in either order, over values from 0 to 2^48 and several
+// resolutions.
+TEST(Histogram, PagedStorageMatchesDenseCounts) {
+  Rng r(23);
+  for (int bits : {2, 5, 8, 12}) {
+    for (int n : {1, 7, 300, 4000}) {
+      Histogram h(bits), a(bits), b(bits);
+      std::vector<uint64_t> dense;
+      for (int i = 0; i < n; ++i) {
+        int64_t v;
+        switch (r.Below(5)) {
+          case 0: v = static_cast<int64_t>(r.Below(300)); break;
+          case 1: v = static_cast<int64_t>(r.Exponential(2e4)); break;
+          case 2: v = static_cast<int64_t>(r.Exponential(5e7)); break;
+          case 3: v = static_cast<int64_t>(r.Below(uint64_t{1} << 48)); break;  // sum stays in range
+          default: v = -5; break;
+        }
+        uint64_t count = 1 + r.Below(3);
+        h.Record(v, count);
+        (i % 2 ? a : b).Record(v, count);
+        size_t idx = h.IndexOf(v);
+        if (idx >= dense.size()) dense.resize(idx + 1, 0);
+        dense[idx] += count;
+      }
+      EXPECT_EQ(h.buckets(), dense) << "bits=" << bits << " n=" << n;
+      Histogram ab = a, ba = b;
+      ab.Merge(b);
+      ba.Merge(a);
+      EXPECT_TRUE(ab == h);
+      EXPECT_TRUE(ba == h);
+      EXPECT_EQ(ab.buckets(), dense);
+      for (double q : {0.001, 0.1, 0.5, 0.5001, 0.9, 0.999}) {
+        // Nearest rank over the dense counts, as Percentile() defines it.
+        uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(h.count())));
+        if (rank == 0) rank = 1;
+        size_t i = 0;
+        for (uint64_t seen = 0; (seen += dense[i]) < rank;) ++i;
+        int64_t want = std::clamp(h.LowerBound(i) + (h.UpperBound(i) - h.LowerBound(i)) / 2, h.min(), h.max());
+        EXPECT_EQ(h.Percentile(q), want) << "bits=" << bits << " n=" << n << " q=" << q;
+        EXPECT_EQ(ba.Percentile(q), want);
+      }
+    }
+  }
+}
+
+TEST(Histogram, EqualityAndPartsIgnoreWhichPagesExist) {
+  Histogram a, b;
+  a.Record(5);
+  a.Record(1'000'000);
+  b.Record(1'000'000);
+  b.Record(5);
+  EXPECT_TRUE(a == b);
+  b.Record(70);
+  EXPECT_FALSE(a == b);
+  // A zero count in the parts still extends buckets(), as it always did.
+  Histogram z = Histogram::FromParts(8, {3, 4000}, {2, 0}, 3, 3, 6);
+  EXPECT_EQ(z.buckets().size(), 4001u);
+  EXPECT_EQ(z.count(), 2u);
+  EXPECT_EQ(z.Percentile(0.99), 3);
+  Histogram y;
+  y.Record(3, 2);
+  EXPECT_TRUE(y == z);
+  Histogram top;  // the last page there is
+  top.Record(INT64_MAX);
+  EXPECT_EQ(top.buckets().size(), top.IndexOf(INT64_MAX) + 1);
+  EXPECT_EQ(top.Percentile(0.5), INT64_MAX);
+  Histogram m;  // merging into an empty histogram, and with itself
+  m.Merge(a);
+  m.Merge(m);
+  EXPECT_EQ(m.count(), 4u);
+  EXPECT_EQ(m.buckets()[5], 2u);
+}
+
 }  // namespace
 }  // namespace kreplay::sim
