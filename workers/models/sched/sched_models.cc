@@ -374,6 +374,10 @@ Status CheckModelled(const workload::SchedWorkload& w, const char* models, bool 
       return InvalidArgument("sched: task '" + t.name + "' has policy " + workload::SchedPolicyName(t.policy) +
                              " with priority " + std::to_string(t.rt_priority) + " (1..99)");
     }
+    if (t.policy == workload::SchedPolicy::kDeadline) {
+      return InvalidArgument("sched: task '" + t.name + "' has policy SCHED_DEADLINE, which " + models +
+                             " not model yet");
+    }
     if (!t.group.empty() && !groups) {
       return InvalidArgument("sched: task '" + t.name + "' is in task group '" + t.group + "'; " + models +
                              " not model group scheduling (sched.eevdf does)");
