@@ -37,7 +37,32 @@
 //   the last one pulled, unless it would preempt its own CPU's curr;
 // - check_preempt_curr_dl() / wakeup_preempt_dl(): an earlier deadline
 //   preempts; the class order (dl above rt and fair) is the core's.
+// The core (sched_sim.cc, Dl*()) mirrors the rest with dl_rq.h's arithmetic:
+// enqueue_task_dl() (setup_new_dl_entity() at the start, update_dl_entity()
+// at a wake-up, dl_check_constrained_dl(), task_contending()),
+// update_curr_dl() at every update of the running task (ticks, switches,
+// wake-ups on its CPU, frequency changes: HRTICK_DL is off by default, so
+// a task overruns by up to a tick), the throttle and start_dl_timer() /
+// dl_task_timer() (replenish_dl_entity(), then preempt and push once),
+// dequeue_task_dl(DEQUEUE_SLEEP) with task_non_contending() and
+// inactive_task_timer() (running_bw), balance_dl(), and schedutil's
+// cpu_bw_dl() in effective_cpu_util().
 // Simplified, and why:
+// - the fair class gets nothing while deadline (or RT) tasks keep a CPU
+//   busy: no fair server (6.12's dl_server, 50 ms per second for fair tasks
+//   by default) and no RT throttling; a study should see the starvation
+//   rather than have it masked, and 5.15..6.11 have no fair server;
+// - admission is checked once at the start for every deadline task of the
+//   workload (the kernel checks each sched_setattr() and frees a task's
+//   bandwidth when it exits, so deadline tasks that never overlap in time
+//   could be admitted there and are refused here);
+// - a deadline task is one from its start: rt-app's thread starts
+//   SCHED_OTHER and switches itself; the model sets up its first instance
+//   at its start time and places it by select_task_rq_dl()'s wake-up rule
+//   from the parent's CPU;
+// - no deadline PELT (rq->avg_dl): schedutil's saturation test and, from
+//   6.8, cpu_util_dl() in the summed utilisation are left out; the running
+//   bandwidth it must grant is kept;
 // - cpudl's max-heap breaks ties of equal deadlines by its own history;
 //   here the lowest CPU wins. The cpumask_any_and_distribute() cursor is
 //   the class's own; the kernel shares one per CPU with the RT class, which

@@ -7,6 +7,7 @@
 // the model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -466,6 +467,49 @@ TEST(DlClassLsk, Lsk310ModelsRefuseDeadlineTasks) {
       EXPECT_EQ(r->scalars.count("dl_throttles"), 1u);
     }
   }
+}
+
+// Juno r0 (4 x A53 of capacity 447, 2 x A57 of 1024, asymmetric): a
+// 50/100 ms deadline task does not fit an A53 (cap_scale(100 ms, 447) =
+// 43.6 ms < 50 ms), so select_task_rq_dl() looks further at its start and
+// find_later_rq() keeps the free CPUs where it fits, the A57s; neither is
+// task_cpu (0) nor in CPU 0's cluster, and cpumask_any_and_distribute()
+// from CPU 0's cursor (0) gives CPU 4. Beside it deadline, RT and fair
+// tasks of every kind run under schedutil for 2 s: the run completes,
+// CPU time stays within the platform's, and a second run gives the same
+// numbers bit for bit.
+TEST_P(DlClassTest, MixedClassesOnJunoPlaceByCapacityAndRepeat) {
+  workload::SchedWorkload w;
+  w.duration_ns = 2000 * kMs;
+  w.tasks.push_back(Dl("big", 50 * kMs, 100 * kMs, 100 * kMs, -1, {st::Work(20 * kMs), st::Timer(100 * kMs)}));
+  for (int i = 0; i < 3; ++i) {
+    auto small = Dl("small" + std::to_string(i), 5 * kMs, 30 * kMs, 50 * kMs, -1, {st::Work(2 * kMs), st::Timer(50 * kMs)});
+    small.delay_ns = (i + 1) * 3 * kMs;
+    w.tasks.push_back(small);
+  }
+  auto hog = Dl("dlhog", 10 * kMs, 40 * kMs, 40 * kMs, 1, {st::Runtime(3000 * kMs)});
+  w.tasks.push_back(hog);
+  auto rt = st::Task("rt", 0, -1, {st::Work(1 * kMs), st::Sleep(7 * kMs)});
+  rt.policy = SchedPolicy::kFifo;
+  rt.rt_priority = 50;
+  w.tasks.push_back(rt);
+  for (int i = 0; i < 4; ++i) {
+    w.tasks.push_back(st::Task("fair" + std::to_string(i), i - 2, -1, {st::Work((3 + i) * kMs), st::Sleep((5 + 2 * i) * kMs)}));
+  }
+  w.tasks.push_back(st::Task("fairhog", 0, 1, {st::Work(5000 * kMs)}));
+  workload::Platform juno = st::Builtin("juno-r0");
+  Recorder rec;
+  auto r = Run(juno, w, 250, &rec, GovernorKind::kSchedutil);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto first = std::find_if(rec.runs.begin(), rec.runs.end(), [](const RunAt& x) { return x.task == 0; });
+  ASSERT_NE(first, rec.runs.end());
+  EXPECT_EQ(first->cpu, 4);
+  EXPECT_LE(Metric(*r, "cpu_time_ms"), 6 * 2000.0);
+  EXPECT_GT(Metric(*r, "dl_throttles"), 0.0);  // the hog is out of runtime every period
+  auto again = Run(juno, w, 250, nullptr, GovernorKind::kSchedutil);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->scalars.size(), r->scalars.size());
+  for (const auto& [name, v] : r->scalars) EXPECT_EQ(again->scalars.at(name).value, v.value) << name;
 }
 
 // A workload without deadline tasks reports no deadline metrics (and runs
