@@ -45,6 +45,13 @@ TEST(SchedTrace, PoliciesAndGroupsTravel) {
   w.tasks[1].policy = workload::SchedPolicy::kIdle;
   w.tasks[2].group = "/a/b";
   w.groups = {{"/a", 512}, {"/a/b", 2048}};
+  auto dl = MakeWorkload(1, 4, 7).tasks[0];
+  dl.name = "dl";
+  dl.policy = workload::SchedPolicy::kDeadline;
+  dl.dl_runtime_ns = 10'000'000;
+  dl.dl_deadline_ns = 30'000'000;
+  dl.dl_period_ns = 100'000'000;
+  w.tasks.push_back(dl);
   auto back = RoundTrip(w, 1024);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(*back == w);

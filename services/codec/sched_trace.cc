@@ -31,6 +31,9 @@ v1::SchedWorkloadHeader MakeHeader(const workload::SchedWorkload& w) {
     p->set_policy(static_cast<uint32_t>(t.policy));
     p->set_rt_priority(t.rt_priority);
     p->set_group(t.group);
+    p->set_dl_runtime_ns(t.dl_runtime_ns);
+    p->set_dl_deadline_ns(t.dl_deadline_ns);
+    p->set_dl_period_ns(t.dl_period_ns);
   }
   for (const auto& g : w.groups) {
     auto* p = h.add_groups();
@@ -114,6 +117,9 @@ SchedTraceAssembler::SchedTraceAssembler(v1::TraceManifest manifest)
       s.policy = static_cast<workload::SchedPolicy>(bad_policy_ ? 0 : t.policy());
       s.rt_priority = t.rt_priority();
       s.group = t.group();
+      s.dl_runtime_ns = t.dl_runtime_ns();
+      s.dl_deadline_ns = t.dl_deadline_ns();
+      s.dl_period_ns = t.dl_period_ns();
       w_.tasks.push_back(std::move(s));
     }
     for (const auto& g : h.groups()) w_.groups.push_back({g.path(), g.shares()});

@@ -103,21 +103,17 @@ const EventPrefix* MatchEvent(const std::string& key) {
   return nullptr;
 }
 
-// rt-app's policy names; SCHED_DEADLINE parses in rt-app but no model has a
-// deadline class, so it is refused here with the field named.
+// rt-app's policy names.
 StatusOr<SchedPolicy> ParsePolicy(const std::string& policy, const std::string& path, const std::string& source) {
   static const std::pair<const char*, SchedPolicy> kPolicies[] = {
       {"SCHED_OTHER", SchedPolicy::kNormal}, {"SCHED_BATCH", SchedPolicy::kBatch},
       {"SCHED_IDLE", SchedPolicy::kIdle},    {"SCHED_FIFO", SchedPolicy::kFifo},
-      {"SCHED_RR", SchedPolicy::kRr}};
+      {"SCHED_RR", SchedPolicy::kRr},        {"SCHED_DEADLINE", SchedPolicy::kDeadline}};
   for (const auto& [name, p] : kPolicies) {
     if (policy == name) return p;
   }
-  if (policy == "SCHED_DEADLINE") {
-    return InvalidArgument(source + ": " + path + ": unsupported policy SCHED_DEADLINE (no deadline class is modelled)");
-  }
   return InvalidArgument(source + ": " + path + ": unknown policy '" + policy +
-                         "' (expected SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR)");
+                         "' (expected SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR, SCHED_DEADLINE)");
 }
 
 // A task group path: "/" then names separated by '/', no empty, "." or ".."
@@ -182,6 +178,8 @@ class Parser {
   Status ParseGroups(const Json& groups, SchedWorkload* w);
   Status ParseTask(const std::string& name, const Json& t, const std::string& default_policy,
                    SchedWorkload* w);
+  // A SCHED_DEADLINE task's dl-runtime, dl-period and dl-deadline.
+  Status ParseDeadline(const Json& t, const std::string& path, SchedTaskSpec* spec) const;
   // Appends the events of `obj` (a phase, or a task in the one-phase form)
   // to `out`. Keys in `ignore` are attributes handled by the caller.
   Status ParseEvents(const Json& obj, const std::string& path, const std::set<std::string>& ignore,
@@ -382,7 +380,9 @@ Status Parser::ParseTask(const std::string& name, const Json& t, const std::stri
     KREPLAY_ASSIGN_OR_RETURN(policy, String(t["policy"], path + ".policy"));
   }
   KREPLAY_ASSIGN_OR_RETURN(spec.policy, ParsePolicy(policy, policy_path, source_));
-  if (IsRealTime(spec.policy)) {
+  if (spec.policy == SchedPolicy::kDeadline) {
+    KREPLAY_RETURN_IF_ERROR(ParseDeadline(t, path, &spec));
+  } else if (IsRealTime(spec.policy)) {
     // rt-app: a real-time thread's sched_priority, 10 when not given.
     spec.rt_priority = 10;
     if (t.contains("priority")) {
@@ -419,12 +419,15 @@ Status Parser::ParseTask(const std::string& name, const Json& t, const std::stri
   if (t.contains("kreplay_kind")) {
     KREPLAY_ASSIGN_OR_RETURN(spec.kind, String(t["kreplay_kind"], path + ".kreplay_kind"));
   }
-  for (const char* dl : {"dl-runtime", "dl-period", "dl-deadline"}) {
-    if (t.contains(dl)) return Error(path + "." + dl, "unsupported key (SCHED_DEADLINE is not modelled)");
+  if (spec.policy != SchedPolicy::kDeadline) {
+    for (const char* dl : {"dl-runtime", "dl-period", "dl-deadline"}) {
+      if (t.contains(dl)) return Error(path + "." + dl, "only used with policy SCHED_DEADLINE, the task is " + policy);
+    }
   }
 
-  static const std::set<std::string> kTaskKeys = {"instance", "delay",  "policy",       "priority", "cpus",
-                                                  "loop",     "phases", "kreplay_kind", "taskgroup"};
+  static const std::set<std::string> kTaskKeys = {"instance", "delay",       "policy",    "priority",
+                                                  "cpus",     "loop",        "phases",    "kreplay_kind",
+                                                  "taskgroup", "dl-runtime", "dl-period", "dl-deadline"};
   if (t.contains("phases")) {
     const Json& phases = t["phases"];
     const std::string pp = path + ".phases";
@@ -490,6 +493,38 @@ Status Parser::ParseTask(const std::string& name, const Json& t, const std::stri
     w->tasks.push_back(std::move(copy));
   }
   return OkStatus();
+}
+
+Status Parser::ParseDeadline(const Json& t, const std::string& path, SchedTaskSpec* spec) const {
+  // rt-app: dl-runtime (default 0), dl-period (default the runtime) and
+  // dl-deadline (default the period), in us, passed to sched_setattr().
+  // "priority" is not used for SCHED_DEADLINE, and a restricted affinity
+  // would make sched_setattr() fail (EPERM: a deadline task must be allowed
+  // on its whole root domain).
+  if (t.contains("priority")) {
+    return Error(path + ".priority", "not used with SCHED_DEADLINE (its parameters are dl-runtime, dl-period, dl-deadline)");
+  }
+  if (t.contains("cpus")) {
+    return Error(path + ".cpus", "a SCHED_DEADLINE task must be allowed on every CPU (sched_setattr() refuses a "
+                                 "restricted affinity with EPERM)");
+  }
+  // rt-app's default runtime, 0, would fail sched_setattr(): say so by key.
+  if (!t.contains("dl-runtime")) return Error(path + ".dl-runtime", "missing (a SCHED_DEADLINE task needs its runtime)");
+  KREPLAY_ASSIGN_OR_RETURN(spec->dl_runtime_ns, Micros(t["dl-runtime"], path + ".dl-runtime"));
+  spec->dl_period_ns = spec->dl_runtime_ns;
+  if (t.contains("dl-period")) {
+    KREPLAY_ASSIGN_OR_RETURN(spec->dl_period_ns, Micros(t["dl-period"], path + ".dl-period"));
+  }
+  spec->dl_deadline_ns = spec->dl_period_ns;
+  if (t.contains("dl-deadline")) {
+    KREPLAY_ASSIGN_OR_RETURN(spec->dl_deadline_ns, Micros(t["dl-deadline"], path + ".dl-deadline"));
+  }
+  std::string err = DeadlineParamsError(*spec);
+  if (err.empty()) return OkStatus();
+  // Name the rt-app key of the field __checkparam_dl() refused.
+  std::string field = err.substr(0, err.find(':'));
+  std::string key = field == "dl_runtime_ns" ? "dl-runtime" : field == "dl_period_ns" ? "dl-period" : "dl-deadline";
+  return Error(path + "." + key, err.substr(err.find(':') + 2) + " (sched_setattr() would fail with EINVAL)");
 }
 
 Status Parser::ParseEvents(const Json& obj, const std::string& path, const std::set<std::string>& ignore,
@@ -598,7 +633,13 @@ std::string WriteRtApp(const SchedWorkload& w) {
     task["instance"] = 1;
     task["loop"] = t.loops;
     task["policy"] = SchedPolicyName(t.policy);
-    task["priority"] = IsRealTime(t.policy) ? t.rt_priority : t.nice;
+    if (t.policy == SchedPolicy::kDeadline) {
+      task["dl-runtime"] = RoundToMicros(t.dl_runtime_ns);
+      task["dl-period"] = RoundToMicros(t.dl_period_ns != 0 ? t.dl_period_ns : t.dl_deadline_ns);
+      task["dl-deadline"] = RoundToMicros(t.dl_deadline_ns);
+    } else {
+      task["priority"] = IsRealTime(t.policy) ? t.rt_priority : t.nice;
+    }
     if (!t.group.empty()) task["taskgroup"] = t.group;
     if (t.delay_ns != 0) task["delay"] = RoundToMicros(t.delay_ns);
     if (t.cpu_mask != 0) {

@@ -12,7 +12,14 @@
 //    cpus [..] -> cpu_mask; policy SCHED_OTHER/BATCH/IDLE/FIFO/RR -> policy;
 //    priority -> nice (-20..19, default 0) for the fair policies and
 //    rt_priority (1..99, default 10) for FIFO/RR, as rt-app applies it.
-//    SCHED_DEADLINE, dl-* keys and per-phase cpus or taskgroup are rejected.
+//    SCHED_DEADLINE: dl-runtime (default 0), dl-period (default the
+//    runtime), dl-deadline (default the period), in us as rt-app takes them,
+//    -> dl_runtime_ns/dl_period_ns/dl_deadline_ns, checked as the kernel's
+//    __checkparam_dl() (an error names the key); "priority" and "cpus" are
+//    refused for it (sched_setattr() refuses a deadline task whose affinity
+//    is not every CPU, EPERM), as are dl-* keys on other policies. Admission
+//    control needs the platform and is the model's. Per-phase cpus or
+//    taskgroup are rejected.
 //  - taskgroup "/a/b" (the key later rt-app versions use; "/" = root) ->
 //    group; global.kreplay_taskgroups {"/a": {"cpu.shares": N} or
 //    {"cpu.weight": N}} -> groups (v1 shares clamped to 2..262144, v2 weight
@@ -52,7 +59,9 @@ StatusOr<SchedWorkload> ParseRtApp(std::string_view json_text, const std::string
 // events keyed "<op><index>", timers as {"ref": "unique", "mode": "absolute"},
 // resource a as "r<a>". ParseRtApp(WriteRtApp(w)) == w when durations are
 // whole microseconds and resource ids are numbered in order of first
-// appearance (as ParseRtApp numbers them). REQUIRES: every task has phases.
+// appearance (as ParseRtApp numbers them), and deadline tasks give their
+// period (a period of 0, "= the deadline", is written as the deadline).
+// REQUIRES: every task has phases.
 // Caveat: rt-app expects a wait to be bracketed by lock/unlock of its mutex,
 // which kreplay cannot express; such files run on rt-app only as a sketch.
 std::string WriteRtApp(const SchedWorkload& w);

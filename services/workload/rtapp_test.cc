@@ -116,7 +116,7 @@ TEST(RtApp, ErrorsNameSourceAndFieldPath) {
               HasSubstr("global.duraton: unknown key"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"run": 1, "colour": 1}}})"), HasSubstr("tasks.t.colour: unknown key"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_DEADLINE", "run": 1}}})"),
-              HasSubstr("tasks.t.policy: unsupported policy SCHED_DEADLINE"));
+              HasSubstr("x.json: tasks.t.dl-runtime: missing"));
   EXPECT_THAT(ErrorOf(R"({"global": {"default_policy": "SCHED_EDF"}, "tasks": {"t": {"run": 1}}})"),
               HasSubstr("global.default_policy: unknown policy 'SCHED_EDF'"));
   EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_FIFO", "priority": 0, "run": 1}}})"),
@@ -195,6 +195,63 @@ TEST(RtApp, TaskGroupsGetSharesAndTheirAncestors) {
   EXPECT_EQ(SharesFromCgroupWeight(10000), 102400u);
 }
 
+TEST(RtApp, DeadlineTasksTakeRtAppKeysInMicrosecondsWithRtAppDefaults) {
+  // rt-app (doc/tutorial.txt): dl-runtime, dl-period (default: the runtime)
+  // and dl-deadline (default: the period), all in us.
+  auto w = ParseRtApp(R"({"tasks": {
+      "constrained": {"policy": "SCHED_DEADLINE", "dl-runtime": 10000, "dl-period": 100000, "dl-deadline": 30000,
+                      "run": 5000, "sleep": 95000},
+      "implicit": {"policy": "SCHED_DEADLINE", "dl-runtime": 5000, "dl-period": 20000, "run": 1},
+      "whole": {"policy": "SCHED_DEADLINE", "dl-runtime": 2000, "run": 1}}})",
+                      "x.json");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_EQ(w->tasks.size(), 3u);
+  EXPECT_EQ(w->tasks[0].policy, SchedPolicy::kDeadline);
+  EXPECT_EQ(w->tasks[0].dl_runtime_ns, 10 * kMs);
+  EXPECT_EQ(w->tasks[0].dl_period_ns, 100 * kMs);
+  EXPECT_EQ(w->tasks[0].dl_deadline_ns, 30 * kMs);
+  EXPECT_EQ(w->tasks[0].rt_priority, 0);
+  EXPECT_EQ(w->tasks[1].dl_deadline_ns, 20 * kMs);  // = the period
+  EXPECT_EQ(w->tasks[2].dl_period_ns, 2 * kMs);     // = the runtime
+  EXPECT_EQ(w->tasks[2].dl_deadline_ns, 2 * kMs);   // = the period
+  auto again = ParseRtApp(WriteRtApp(*w), "again.json");
+  ASSERT_TRUE(again.ok()) << again.status().ToString() << "\n" << WriteRtApp(*w);
+  EXPECT_EQ(*again, *w);
+  auto j = nlohmann::ordered_json::parse(WriteRtApp(*w));
+  EXPECT_EQ(j["tasks"]["constrained"]["dl-deadline"], 30000);
+  EXPECT_FALSE(j["tasks"]["constrained"].contains("priority"));
+}
+
+TEST(RtApp, DeadlineParametersAreCheckedAsCheckparamDlWithTheKeyNamed) {
+  auto dl = [](const std::string& keys) {
+    return ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_DEADLINE", )" + keys + R"(, "run": 1}}})");
+  };
+  // 1 us = 1000 ns < 1 << DL_SCALE.
+  EXPECT_EQ(dl(R"("dl-runtime": 1, "dl-period": 1000)"),
+            "x.json: tasks.t.dl-runtime: 1000 ns is below 1024 ns (1 << DL_SCALE) (sched_setattr() would fail with "
+            "EINVAL)");
+  EXPECT_THAT(dl(R"("dl-runtime": 1000, "dl-period": 10000, "dl-deadline": 20000)"),
+              HasSubstr("tasks.t.dl-period: 10000000 ns is below the deadline 20000000 ns"));
+  EXPECT_THAT(dl(R"("dl-runtime": 5000, "dl-period": 10000, "dl-deadline": 2000)"),
+              HasSubstr("tasks.t.dl-deadline: 2000000 ns is below the runtime 5000000 ns"));
+  EXPECT_THAT(dl(R"("dl-runtime": 1000, "dl-period": 10000, "dl-deadline": 0)"),
+              HasSubstr("tasks.t.dl-deadline: must not be 0"));
+  EXPECT_THAT(dl(R"("dl-runtime": 10, "dl-period": 50)"),
+              HasSubstr("tasks.t.dl-period: period 50000 ns is below sched_dl_period_min_us (100 us)"));
+  // 1 << 22 us is the largest period; one more us is refused.
+  EXPECT_EQ(dl(R"("dl-runtime": 1000, "dl-period": 4194304)"), "");
+  EXPECT_THAT(dl(R"("dl-runtime": 1000, "dl-period": 4194305)"),
+              HasSubstr("tasks.t.dl-period: period 4194305000 ns is above sched_dl_period_max_us"));
+  EXPECT_THAT(dl(R"("dl-runtime": 1000, "dl-period": 10000, "priority": 5)"),
+              HasSubstr("tasks.t.priority: not used with SCHED_DEADLINE"));
+  EXPECT_THAT(dl(R"("dl-runtime": 1000, "dl-period": 10000, "cpus": [0])"),
+              HasSubstr("tasks.t.cpus: a SCHED_DEADLINE task must be allowed on every CPU"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"policy": "SCHED_FIFO", "dl-runtime": 1000, "run": 1}}})"),
+              HasSubstr("tasks.t.dl-runtime: only used with policy SCHED_DEADLINE, the task is SCHED_FIFO"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"t": {"dl-period": 1000, "run": 1}}})"),
+              HasSubstr("tasks.t.dl-period: only used with policy SCHED_DEADLINE, the task is SCHED_OTHER"));
+}
+
 TEST(SchedWorkloadDigest, NewFieldsCountOnlyWhenSet) {
   auto w = ParseRtApp(R"({"tasks": {"a": {"run": 1}, "b": {"run": 2}}})", "x.json");
   ASSERT_TRUE(w.ok());
@@ -209,6 +266,18 @@ TEST(SchedWorkloadDigest, NewFieldsCountOnlyWhenSet) {
   std::string with_group = SchedWorkloadDigest(v);
   v.groups = {{"/g", 2048}};
   EXPECT_NE(SchedWorkloadDigest(v), with_group);
+  // SCHED_DEADLINE and each of its parameters count.
+  v = *w;
+  v.tasks[0].policy = SchedPolicy::kDeadline;
+  v.tasks[0].dl_runtime_ns = 1'000'000;
+  v.tasks[0].dl_deadline_ns = 10'000'000;
+  const std::string dl = SchedWorkloadDigest(v);
+  EXPECT_NE(dl, base);
+  v.tasks[0].dl_period_ns = 20'000'000;
+  EXPECT_NE(SchedWorkloadDigest(v), dl);
+  v.tasks[0].dl_period_ns = 0;
+  v.tasks[0].dl_runtime_ns = 2'000'000;
+  EXPECT_NE(SchedWorkloadDigest(v), dl);
   // The defaults hash as before the fields existed: this workload's digest
   // as computed by the format without them (pinned when they were added).
   SchedWorkload old;

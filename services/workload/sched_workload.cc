@@ -23,8 +23,40 @@ const char* SchedPolicyName(SchedPolicy p) {
     case SchedPolicy::kIdle: return "SCHED_IDLE";
     case SchedPolicy::kFifo: return "SCHED_FIFO";
     case SchedPolicy::kRr: return "SCHED_RR";
+    case SchedPolicy::kDeadline: return "SCHED_DEADLINE";
   }
   return "?";
+}
+
+std::string DeadlineParamsError(const SchedTaskSpec& t) {
+  if (t.policy != SchedPolicy::kDeadline) {
+    if (t.dl_runtime_ns != 0 || t.dl_deadline_ns != 0 || t.dl_period_ns != 0) {
+      return std::string("dl_runtime_ns: deadline parameters are only used with SCHED_DEADLINE, the task is ") +
+             SchedPolicyName(t.policy);
+    }
+    return "";
+  }
+  auto ns = [](int64_t v) { return std::to_string(v) + " ns"; };
+  // The order of __checkparam_dl()'s tests. The kernel's values are u64
+  // with the top bit refused, which a negative int64 here stands for.
+  if (t.dl_deadline_ns == 0) return "dl_deadline_ns: must not be 0";
+  if (t.dl_runtime_ns < kDlMinRuntimeNs)
+    return "dl_runtime_ns: " + ns(t.dl_runtime_ns) + " is below 1024 ns (1 << DL_SCALE)";
+  if (t.dl_deadline_ns < 0) return "dl_deadline_ns: negative";
+  if (t.dl_period_ns < 0) return "dl_period_ns: negative";
+  int64_t period = t.dl_period_ns != 0 ? t.dl_period_ns : t.dl_deadline_ns;
+  if (period < t.dl_deadline_ns)
+    return "dl_period_ns: " + ns(period) + " is below the deadline " + ns(t.dl_deadline_ns) +
+           " (runtime <= deadline <= period)";
+  if (t.dl_deadline_ns < t.dl_runtime_ns)
+    return "dl_deadline_ns: " + ns(t.dl_deadline_ns) + " is below the runtime " + ns(t.dl_runtime_ns) +
+           " (runtime <= deadline <= period)";
+  const char* field = t.dl_period_ns != 0 ? "dl_period_ns" : "dl_deadline_ns";
+  if (period < kDlPeriodMinNs)
+    return std::string(field) + ": period " + ns(period) + " is below sched_dl_period_min_us (100 us)";
+  if (period > kDlPeriodMaxNs)
+    return std::string(field) + ": period " + ns(period) + " is above sched_dl_period_max_us (4194304 us)";
+  return "";
 }
 
 uint64_t SharesFromCgroupWeight(uint64_t weight) {
@@ -69,6 +101,12 @@ void SchedDigestBuilder::AddTask(const SchedTaskSpec& t) {
   if (!t.group.empty()) {
     h.UpdateField("group");
     h.UpdateField(t.group);
+  }
+  if (t.dl_runtime_ns != 0 || t.dl_deadline_ns != 0 || t.dl_period_ns != 0) {
+    h.UpdateField("dl");
+    h.UpdateU64(static_cast<uint64_t>(t.dl_runtime_ns));
+    h.UpdateU64(static_cast<uint64_t>(t.dl_deadline_ns));
+    h.UpdateU64(static_cast<uint64_t>(t.dl_period_ns));
   }
   // The same bytes as Sha256::UpdateU64 per field (little-endian), fed in
   // blocks: one digest call per 8-byte field costs more than the hashing.

@@ -43,8 +43,9 @@ enum class SchedPolicy : uint8_t {
   kIdle = 2,    // SCHED_IDLE: fair, weight 3 whatever the nice value
   kFifo = 3,    // SCHED_FIFO: real-time, fixed priority 1..99, no slice
   kRr = 4,      // SCHED_RR: real-time, fixed priority, round-robin slice
+  kDeadline = 5,  // SCHED_DEADLINE: EDF + CBS with dl_runtime/dl_deadline/dl_period
 };
-constexpr int kSchedPolicyCount = 5;
+constexpr int kSchedPolicyCount = 6;
 // "SCHED_OTHER", "SCHED_BATCH", ... as sched_setscheduler(2) and rt-app name them.
 const char* SchedPolicyName(SchedPolicy p);
 inline bool IsRealTime(SchedPolicy p) { return p == SchedPolicy::kFifo || p == SchedPolicy::kRr; }
@@ -76,8 +77,27 @@ struct SchedTaskSpec {
   SchedPolicy policy = SchedPolicy::kNormal;
   int rt_priority = 0;       // 1..99 for SCHED_FIFO/SCHED_RR, else 0
   std::string group;         // task group path ("" = the root group)
+  // SCHED_DEADLINE only (sched_setattr(2) sched_runtime, sched_deadline,
+  // sched_period), else 0. dl_period_ns 0 means "= dl_deadline_ns", as in
+  // the kernel.
+  int64_t dl_runtime_ns = 0;
+  int64_t dl_deadline_ns = 0;
+  int64_t dl_period_ns = 0;
   bool operator==(const SchedTaskSpec&) const = default;
 };
+
+// __checkparam_dl() (kernel/sched/deadline.c, v5.15..v6.x) for a
+// SCHED_DEADLINE task: deadline != 0, runtime >= 1 << DL_SCALE (1024 ns),
+// runtime <= deadline <= period (period 0: the deadline), and the period
+// within sysctl_sched_dl_period_min (100 us) .. sysctl_sched_dl_period_max
+// (1 << 22 us, ~4.19 s), the sysctls' defaults. For other policies every
+// dl_* field must be 0. Returns "" when valid, else "<field>: <what>" with
+// the field as named in SchedTaskSpec (dl_runtime_ns, dl_deadline_ns,
+// dl_period_ns).
+std::string DeadlineParamsError(const SchedTaskSpec& t);
+inline constexpr int64_t kDlMinRuntimeNs = int64_t{1} << 10;           // 1 << DL_SCALE
+inline constexpr int64_t kDlPeriodMinNs = 100 * int64_t{1000};         // sysctl_sched_dl_period_min
+inline constexpr int64_t kDlPeriodMaxNs = (int64_t{1} << 22) * 1000;   // sysctl_sched_dl_period_max
 
 struct SchedWorkload {
   std::vector<SchedTaskSpec> tasks;
@@ -95,7 +115,7 @@ struct SchedWorkload {
 // worker that regenerates a synthetic workload checks it. Policy, priority,
 // group and the group table are hashed only when not the defaults, so a
 // workload without them keeps the digest it had before they existed (and
-// stored results stay reusable).
+// stored results stay reusable); so are the dl_* parameters.
 std::string SchedWorkloadDigest(const SchedWorkload& w);
 
 // SchedWorkloadDigest fed one task at a time, for producers that never hold

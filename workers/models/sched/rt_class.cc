@@ -36,7 +36,8 @@ int RtClass<Rq>::SelectCpu(const Task* t, int this_cpu) {
   int cpu = t->cpu;
   if (Migratory(t)) {
     const Task* curr = core_->cpu(cpu).curr;
-    if (curr && curr->rt && (!Migratory(curr) || curr->rt->prio <= t->rt->prio)) {
+    // rt_task(curr): an RT or a deadline curr (prio < MAX_RT_PRIO).
+    if (TaskPrio(curr) < kMaxRtPrio && (!Migratory(curr) || TaskPrio(curr) <= t->rt->prio)) {
       int target = FindLowestRq(t, this_cpu);
       if (target != -1 && t->rt->prio < rqs_[target].highest_prio()) cpu = target;
     }
@@ -97,8 +98,8 @@ template <class Rq>
 bool RtClass<Rq>::WokenShouldPush(int cpu, const Task* t) const {
   const auto& c = core_->cpu(cpu);
   const Task* curr = c.curr;
-  return curr != t && !c.need_resched && Migratory(t) && curr && curr->rt &&
-         (!Migratory(curr) || curr->rt->prio <= t->rt->prio);
+  return curr != t && !c.need_resched && Migratory(t) && TaskPrio(curr) < kMaxRtPrio &&
+         (!Migratory(curr) || TaskPrio(curr) <= t->rt->prio);
 }
 
 template <class Rq>

@@ -108,12 +108,11 @@ class RtClass {
   Task* NextPushable(int cpu) const;
   // pick_next_highest_task_rt(src, this_cpu).
   Task* NextHighest(int src, int this_cpu) const;
-  // The priority the CPU's curr runs at: an RT curr's, else MAX_RT_PRIO
-  // and above (fair or idle).
-  int CurrPrio(int cpu) const {
-    const Task* c = core_->cpu(cpu).curr;
-    return c && c->rt ? c->rt->prio : kMaxRtPrio;
-  }
+  // The priority the CPU's curr runs at: a deadline curr's -1 (MAX_DL_PRIO
+  // - 1, which rt_task() also counts as real-time), an RT curr's, else
+  // MAX_RT_PRIO and above (fair or idle).
+  int CurrPrio(int cpu) const { return TaskPrio(core_->cpu(cpu).curr); }
+  static int TaskPrio(const Task* c) { return c && c->dl ? -1 : c && c->rt ? c->rt->prio : kMaxRtPrio; }
 
   Core* core_ = nullptr;
   std::vector<RtRq> rqs_;

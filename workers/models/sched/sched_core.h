@@ -23,6 +23,7 @@
 #include "services/workload/platform.h"
 #include "services/workload/sched_workload.h"
 #include "workers/models/sched/cfs_rq.h"
+#include "workers/models/sched/dl_rq.h"
 #include "workers/models/sched/eevdf_rq.h"
 #include "workers/models/sched/load_avg.h"
 #include "workers/models/sched/pelt.h"
@@ -113,6 +114,7 @@ struct TaskT {
   sim::Histogram wakeup_hist;
   [[no_unique_address]] typename FairRqTypes<Rq>::TaskPelt pelt;  // mainline only
   RtEntity* rt = nullptr;  // SCHED_FIFO/SCHED_RR (rt_class.h); nullptr: the fair class
+  DlEntity* dl = nullptr;  // SCHED_DEADLINE (dl_class.h, mainline base only)
 };
 
 template <class Rq>
@@ -208,7 +210,7 @@ class SchedCoreT {
   void TouchLoads(int cpu) {
     if constexpr (kPelt) {
       PeltSync(cpu);
-      if (cpus_[cpu].curr && !cpus_[cpu].curr->rt) PeltTask(cpus_[cpu].curr);
+      if (cpus_[cpu].curr && !cpus_[cpu].curr->rt && !cpus_[cpu].curr->dl) PeltTask(cpus_[cpu].curr);
       PeltRq(cpu);
     } else {
       if (!track_load_) return;
@@ -245,7 +247,7 @@ class SchedCoreT {
     uint64_t now = c.pelt.clock.Now();
     if (now >= c.pelt.rq.avg.last_update_time && ((now - c.pelt.rq.avg.last_update_time) >> 10) == 0) return;
     pelt::UpdateRq(now, &c.pelt.rq, c.rq.load(), static_cast<uint32_t>(c.rq.nr_runnable()),
-                   c.curr != nullptr && !c.curr->rt);  // an RT curr is not the cfs_rq's
+                   c.curr != nullptr && !c.curr->rt && !c.curr->dl);  // an RT or DL curr is not the cfs_rq's
   }
   // update_load_avg(cfs_rq, se): task then its CPU.
   void PeltUpdate(Task* t) {

@@ -34,6 +34,12 @@ constexpr char kCfsVersion[] = "1.3.0";
 // domains (sched_balance_find_dst_cpu()) instead of taking the first idle
 // CPU; results of workloads that fork while CPUs are busy or idle change.
 constexpr char kEevdfVersion[] = "1.1.0";
+// The deadline class (SCHED_DEADLINE, dl_class.h) changes no version: a
+// workload without deadline tasks runs none of its paths (one flag test per
+// hook) and reports exactly the metrics it did, bit for bit (the goldens pin
+// it); migrations_dl_push/pull and dl_throttles appear only for workloads
+// with deadline tasks, which these versions refused before (their inputs
+// digest tells them apart). The RT class was added to the same rule.
 
 
 
@@ -242,6 +248,16 @@ std::vector<MetricSpec> Metrics(bool hmp) {
        "made by the source's push). Only for workloads with SCHED_FIFO/SCHED_RR tasks."},
       {"migrations_rt_pull", "count", Better::kNone,
        "RT tasks pulled by a CPU whose priority dropped (3.10 pull_rt_task()). Only for workloads with RT tasks."},
+      {"migrations_dl_push", "count", Better::kNone,
+       "SCHED_DEADLINE tasks pushed to a CPU whose earliest deadline is later (push_dl_task()). Only for workloads "
+       "with deadline tasks (sched.eevdf, sched.cfs on a mainline kernel_version)."},
+      {"migrations_dl_pull", "count", Better::kNone,
+       "SCHED_DEADLINE tasks pulled by a CPU a deadline task left (pull_dl_task()). Only for workloads with deadline "
+       "tasks."},
+      {"dl_throttles", "count", Better::kNone,
+       "Times a SCHED_DEADLINE task ran out of runtime and was throttled until its next period "
+       "(update_curr_dl(); charged at ticks and switches, so up to a tick late). Only for workloads with deadline "
+       "tasks."},
       {"context_switches", "count", Better::kLower, "Times a task left a CPU (voluntary + involuntary switches)."},
       {"deadline_misses", "count", Better::kLower, "Periodic activations that overran their period (timer already expired)."},
       {"cpu_time_ms", "ms", Better::kNone, "CPU time of all tasks."},
@@ -254,7 +270,10 @@ std::vector<MetricSpec> Metrics(bool hmp) {
       {"response_time", "ns", Better::kLower, "Histogram of response times (see response_time_p50_ms)."},
       {"task.<name>.wakeup_latency", "ns", Better::kLower, "Histogram of the task's wake-up latencies."},
   };
-  (void)hmp;
+  if (hmp) {
+    // sched.hmp runs LSK 3.10 only, which has no deadline class.
+    std::erase_if(m, [](const MetricSpec& x) { return x.name.starts_with("migrations_dl_") || x.name == "dl_throttles"; });
+  }
   return m;
 }
 
@@ -366,15 +385,23 @@ StatusOr<SchedOptions> OptionsFrom(const model::ParamSet& p, Policy policy) {
 
 // What the models do not model is refused by name rather than run as
 // something else: task groups on the LSK 3.10 base (sched.eevdf models them,
-// group_sched.h). Every policy is modelled: SCHED_OTHER,
-// SCHED_BATCH and SCHED_IDLE in the fair class, SCHED_FIFO and SCHED_RR in
-// the RT class (rt_class.h). Version: results of workloads these models ran
-// before are unchanged, so the versions stay (see docs/models/sched.md).
-Status CheckModelled(const workload::SchedWorkload& w, const char* models, bool groups) {
+// group_sched.h), and SCHED_DEADLINE there (`lsk`: the LSK 3.10 model, which
+// predates the deadline class). Otherwise every policy is modelled:
+// SCHED_OTHER, SCHED_BATCH and SCHED_IDLE in the fair class, SCHED_FIFO and
+// SCHED_RR in the RT class (rt_class.h), SCHED_DEADLINE in the deadline
+// class on the mainline base (dl_class.h). Version: results of workloads
+// these models ran before are unchanged, so the versions stay (see
+// docs/models/sched.md).
+Status CheckModelled(const workload::SchedWorkload& w, const char* models, bool groups, const char* lsk) {
   for (const auto& t : w.tasks) {
     if (workload::IsRealTime(t.policy) && (t.rt_priority < 1 || t.rt_priority > 99)) {
       return InvalidArgument("sched: task '" + t.name + "' has policy " + workload::SchedPolicyName(t.policy) +
                              " with priority " + std::to_string(t.rt_priority) + " (1..99)");
+    }
+    if (t.policy == workload::SchedPolicy::kDeadline && lsk) {
+      return InvalidArgument("sched: task '" + t.name + "' has policy SCHED_DEADLINE; " + lsk +
+                             " runs Linaro LSK 3.10, which predates the deadline class (added in Linux 3.14); "
+                             "sched.eevdf and sched.cfs with a mainline kernel_version (5.15..6.5) model it");
     }
     if (!t.group.empty() && !groups) {
       return InvalidArgument("sched: task '" + t.name + "' is in task group '" + t.group + "'; " + models +
@@ -398,8 +425,12 @@ model::RunFn MakeRun(Policy policy) {
     const auto* w = in.WorkloadAs<workload::SchedWorkload>();
     if (!platform) return InvalidArgument("sched: platform missing");
     if (!w) return InvalidArgument("sched: scheduler workload missing");
+    const char* lsk = policy == Policy::kHmp ? "sched.hmp"
+                      : policy == Policy::kCfs && !IsMainlineCfsVersion(in.params->Str("kernel_version"))
+                          ? "sched.cfs with kernel_version 3.10"
+                          : nullptr;
     KREPLAY_RETURN_IF_ERROR(CheckModelled(*w, policy == Policy::kEevdf ? "sched.eevdf does" : "sched.cfs and sched.hmp do",
-                                          PolicyModelsGroups(policy)));
+                                          PolicyModelsGroups(policy), lsk));
     KREPLAY_ASSIGN_OR_RETURN(SchedOptions o, OptionsFrom(*in.params, policy));
     return RunSchedSim(*platform, *w, o, in.seed, in.cancel, nullptr, in.ObserverAs<model::SchedObserver>());
   };

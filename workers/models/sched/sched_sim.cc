@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "workers/models/sched/dl_class.h"
 #include "workers/models/sched/energy.h"
 #include "workers/models/sched/group_sched.h"
 #include "workers/models/sched/rt_class.h"
@@ -30,6 +31,8 @@ const char* MigrationKindName(MigrationKind k) {
     case MigrationKind::kBalance: return "balance";
     case MigrationKind::kRtPush: return "rt_push";
     case MigrationKind::kRtPull: return "rt_pull";
+    case MigrationKind::kDlPush: return "dl_push";
+    case MigrationKind::kDlPull: return "dl_pull";
   }
   return "?";
 }
@@ -64,7 +67,10 @@ using sim::Duration;
 using sim::Time;
 using workload::PhaseOp;
 
-enum EventKind : uint64_t { kEvDone = 0, kEvTick, kEvResume, kEvWake, kEvFork, kEvGovSample, kEvDvfs };
+enum EventKind : uint64_t {
+  kEvDone = 0, kEvTick, kEvResume, kEvWake, kEvFork, kEvGovSample, kEvDvfs,
+  kEvDlTimer, kEvDlInactive, kEvDlResched  // the deadline class's timers and deferred resched_curr()
+};
 constexpr int kKindBits = 4;
 uint64_t Tag(EventKind k, uint64_t index) { return (index << kKindBits) | k; }
 
@@ -182,7 +188,9 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   // check_preempt_wakeup_fair() (6.x), then the pick policy.
   bool WakeupPreempt(Cpu& c, Task* wakee);
   // rq->nr_running: the fair and the RT tasks of a CPU.
-  int NrRunning(int cpu) const { return FairNrRunning(cpu) + (rt_on_ ? rt_.nr_running(cpu) : 0); }
+  int NrRunning(int cpu) const {
+    return FairNrRunning(cpu) + (rt_on_ ? rt_.nr_running(cpu) : 0) + (dl_on_ ? dl_.nr_running(cpu) : 0);
+  }
   // The fair class's tasks on `cpu`: the root runqueue's entities, or with
   // task groups every task in the hierarchy (h_nr_queued).
   int FairNrRunning(int cpu) const {
@@ -199,6 +207,33 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   void RtPush(int cpu);
   // Moves a queued RT task to `to` and lets `to` reschedule.
   void RtMove(Task* t, int to, MigrationKind kind);
+
+  // --- the deadline class (dl_class.h; mainline only), behind dl_on_.
+  // enqueue_task_dl() of a new (`initial`) or woken task on `cpu`.
+  void DlEnqueue(Task* t, int cpu, bool initial);
+  // update_curr_dl(): charges the running deadline task `dt` of wall time,
+  // scaled; throttles it when its runtime runs out.
+  void DlUpdateCurr(int cpu, Task* t, Duration dt);
+  // dequeue_task_dl(DEQUEUE_SLEEP) of curr `t` (it blocks or exits), with
+  // task_non_contending().
+  void DlDequeueSleep(int cpu, Task* t);
+  // start_dl_timer(): the replenishment timer at dl_next_period(); false
+  // if that has passed.
+  bool DlStartTimer(Task* t);
+  // resched_curr() from inside update_curr_dl(): acted on at once by the
+  // caller where it can (tick, end of a phase, wake-up check), else by an
+  // event at the same instant.
+  void DlResched(int cpu);
+  // balance_dl() after deadline task prev left `cpu`: pull_dl_task(), then
+  // balance_rt() when no deadline task is runnable here.
+  void DlBalance(int cpu);
+  // push_dl_tasks() on `cpu` (at most `max` pushes).
+  void DlPush(int cpu, int max = 1 << 30);
+  // Moves a queued deadline task to `to` (running_bw with it) and lets `to` reschedule.
+  void DlMove(Task* t, int to, MigrationKind kind);
+  // dl_task_timer() and inactive_task_timer().
+  void DlTimer(Task* t);
+  void DlInactive(Task* t);
 
   // --- task groups (group_sched.h; mainline only). A run without task
   // groups tests groups_on_ and takes the root runqueue's path as before.
@@ -312,6 +347,13 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   bool fair_policies_ = false;  // ... SCHED_IDLE or SCHED_BATCH tasks
   int64_t rt_migrations_[kRtMigrationKinds] = {};
   RtClass<Rq> rt_;
+  // The deadline class (mainline), after the RT class for the same reason.
+  bool dl_on_ = false;     // the workload has SCHED_DEADLINE tasks
+  bool dl_final_ = false;  // the run's closing accounting: charge, do not throttle
+  int64_t dl_migrations_[kDlMigrationKinds] = {};
+  int64_t dl_throttles_ = 0;
+  std::vector<uint8_t> dl_resched_pending_;  // per CPU: a kEvDlResched is queued
+  DlClass<Rq> dl_;
   // Task groups (mainline), after the RT class for the same reason.
   bool groups_on_ = false;
   std::unique_ptr<GroupSched> groups_;
@@ -524,6 +566,21 @@ Status SchedSim<Rq>::Init() {
     tasks_.push_back(std::move(t));
   }
   rt_on_ = rt_.Init(this, o_.hz, /*distribute=*/kMainline);
+  for (const auto& s : w_.tasks) {
+    if (s.policy != workload::SchedPolicy::kDeadline && s.dl_runtime_ns == 0 && s.dl_deadline_ns == 0 &&
+        s.dl_period_ns == 0) {
+      continue;
+    }
+    if constexpr (!kMainline) {
+      return InvalidArgument("workload: task '" + s.name + "' has policy SCHED_DEADLINE; the " + traits_.name +
+                             " base predates the deadline class (Linux 3.14)");
+    }
+    // Parameters, affinity and admission control; the class's flag.
+    KREPLAY_RETURN_IF_ERROR(dl_.Init(this));
+    dl_on_ = dl_.active();
+    dl_resched_pending_.assign(cpus_.size(), 0);
+    break;
+  }
   // The policies: what the placement needs of the core is fixed for the run.
   placement_->Attach(this);
   track_load_ = placement_->needs().load == LoadTracking::kLsk310RunnableAvg;
@@ -552,7 +609,9 @@ void SchedSim<Rq>::UpdateCurr(int cpu) {
   Duration dt = Now() - c.seg_start;
   if (dt <= 0) return;
   c.seg_start = Now();
-  if (!(rt_on_ && t->rt)) {  // update_curr_rt(): CPU time, no vruntime
+  if (dl_on_ && t->dl) [[unlikely]] {
+    DlUpdateCurr(cpu, t, dt);  // update_curr_dl(): runtime, no vruntime
+  } else if (!(rt_on_ && t->rt)) {  // update_curr_rt(): CPU time, no vruntime
     if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] {
         groups_->UpdateCurr(&t->se, cpu, dt);  // every level of the hierarchy
@@ -681,13 +740,21 @@ template <class Rq>
 void SchedSim<Rq>::CountMigration(Task* t, int from, int to, MigrationKind kind, int on_cpu) {
   if (from == to) return;
   int k = static_cast<int>(kind);
-  ++(k < kMigrationKinds ? migrations_[k] : rt_migrations_[k - kMigrationKinds]);
+  if (k < kMigrationKinds + kRtMigrationKinds) {
+    ++(k < kMigrationKinds ? migrations_[k] : rt_migrations_[k - kMigrationKinds]);
+  } else {
+    ++dl_migrations_[k - kMigrationKinds - kRtMigrationKinds];
+  }
   if (obs_) obs_->OnMigration(Now(), t->index, from, to, kind);
   if (trace_) TraceMigrate(t, from, to, on_cpu);
 }
 
 template <class Rq>
 void SchedSim<Rq>::EnqueueOn(Task* t, int cpu, bool initial) {
+  if (dl_on_ && t->dl) [[unlikely]] {
+    DlEnqueue(t, cpu, initial);
+    return;
+  }
   if (rt_on_ && t->rt) {
     // enqueue_task_rt(): the tail of its priority's list.
     t->cpu = cpu;
@@ -753,6 +820,8 @@ template <class Rq>
 void SchedSim<Rq>::Kick(int cpu, Task* wakee) {
   Cpu& c = cpus_[cpu];
   if (c.resuming) return;  // will pick at resume
+  // A deadline wakee still throttled is not queued: its timer will kick.
+  if (dl_on_ && wakee && wakee->dl && !wakee->dl->on_rq) [[unlikely]] return;
   if (c.idle) {
     // Leave the idle state: pay its exit latency, then schedule.
     TouchUtil(cpu);
@@ -788,7 +857,9 @@ void SchedSim<Rq>::Resched(int cpu) {
   if (!t) return;
   UpdateCurr(cpu);
   TouchLoad(t);
-  if (!(rt_on_ && t->rt)) {  // put_prev_task_rt(): it stays on its list
+  // put_prev_task_rt()/_dl(): it stays on its list or tree (a throttled
+  // deadline task has left its tree).
+  if (!(rt_on_ && t->rt) && !(dl_on_ && t->dl)) {
     if constexpr (kEevdf) {
       if (groups_on_) [[unlikely]] {
         groups_->PutPrev(&t->se, cpu);  // every level
@@ -802,6 +873,7 @@ void SchedSim<Rq>::Resched(int cpu) {
   t->state = TaskState::kRunnable;
   c.curr = nullptr;
   ++context_switches_;
+  if (dl_on_ && t->dl && !t->dl->on_rq) DlBalance(cpu);  // throttled: balance_dl() pulls
   Schedule(cpu);
 }
 
@@ -809,20 +881,21 @@ template <class Rq>
 void SchedSim<Rq>::Schedule(int cpu) {
   Cpu& c = cpus_[cpu];
   if (c.curr || c.resuming) return;
-  // pick_next_task(): the RT class before the fair one.
-  RtEntity* rt_se = rt_on_ ? rt_.rq(cpu).PickNext() : nullptr;
-  Entity* se = rt_se ? nullptr : PickFair(c, cpu);
-  if (!se && !rt_se && IdleBalance(cpu)) {
+  // pick_next_task(): the deadline class, then RT, then fair.
+  DlEntity* dl_se = dl_on_ ? dl_.rq(cpu).PickNext() : nullptr;
+  RtEntity* rt_se = rt_on_ && !dl_se ? rt_.rq(cpu).PickNext() : nullptr;
+  Entity* se = rt_se || dl_se ? nullptr : PickFair(c, cpu);
+  if (!se && !rt_se && !dl_se && IdleBalance(cpu)) {
     if (c.curr || c.resuming) return;  // the pulled task started already
     se = PickFair(c, cpu);
   }
-  if (!se && !rt_se) {
+  if (!se && !rt_se && !dl_se) {
     if (c.done_event) sim_.Cancel(c.done_event);
     c.done_event = 0;
     GoIdle(cpu, -1);
     return;
   }
-  Task* t = tasks_[rt_se ? rt_se->id : se->id].get();
+  Task* t = tasks_[dl_se ? dl_se->id : rt_se ? rt_se->id : se->id].get();
   c.need_resched = false;
   TouchLoad(t);
   t->state = TaskState::kRunning;
@@ -839,6 +912,7 @@ void SchedSim<Rq>::Schedule(int cpu) {
   StartSegment(cpu);
   if (!c.tick_event) ArmTick(cpu);
   if (rt_se) RtPush(cpu);  // post_schedule_rt()
+  if (dl_se) DlPush(cpu);  // set_next_task_dl(): deadline_queue_push_tasks()
 }
 
 template <class Rq>
@@ -879,7 +953,9 @@ void SchedSim<Rq>::BlockCurr(int cpu, Time wake_at) {
   Cpu& c = cpus_[cpu];
   Task* t = c.curr;
   TouchLoad(t);
-  if (rt_on_ && t->rt) {
+  if (dl_on_ && t->dl) {
+    DlDequeueSleep(cpu, t);
+  } else if (rt_on_ && t->rt) {
     RtDequeueCurr(cpu, t);
   } else if constexpr (kMainline) {
     // dequeue_task_fair(DEQUEUE_SLEEP): util_est_dequeue()/util_est_update();
@@ -895,6 +971,7 @@ void SchedSim<Rq>::BlockCurr(int cpu, Time wake_at) {
   ++context_switches_;
   if (wake_at >= 0) t->wake_event = sim_.At(wake_at, this, Tag(kEvWake, t->index));
   if (rt_on_ && t->rt) RtPull(cpu, t);
+  if (dl_on_ && t->dl) DlBalance(cpu);
   if (NrRunning(cpu) == 0 && !IdleBalance(cpu)) {
     if (c.done_event) sim_.Cancel(c.done_event);
     c.done_event = 0;
@@ -928,7 +1005,9 @@ void SchedSim<Rq>::FinishBusy(int cpu) {
   if (!t->batch) RecordResponse(t);
   if (t->batch) response_hist_.Record(Now() - t->start_time);
   TouchLoad(t);
-  if (rt_on_ && t->rt) {
+  if (dl_on_ && t->dl) {
+    DlDequeueSleep(cpu, t);  // do_exit(): TASK_DEAD dequeues as a sleep
+  } else if (rt_on_ && t->rt) {
     RtDequeueCurr(cpu, t);
   } else if constexpr (kMainline) {
     // An exiting task leaves at once (no delayed dequeue).
@@ -946,6 +1025,7 @@ void SchedSim<Rq>::FinishBusy(int cpu) {
     last_finish_ = Now();
   }
   if (rt_on_ && t->rt) RtPull(cpu, t);
+  if (dl_on_ && t->dl) DlBalance(cpu);
   Schedule(cpu);
   MaybeFinishRun();
 }
@@ -960,6 +1040,7 @@ void SchedSim<Rq>::MaybeFinishRun() {
 
 template <class Rq>
 bool SchedSim<Rq>::WakeupPreempt(Cpu& c, Task* wakee) {
+  if (dl_on_ && (wakee->dl || c.curr->dl)) [[unlikely]] return DlClass<Rq>::WakeupPreempt(c.curr, wakee);
   if (rt_on_ && (wakee->rt || c.curr->rt)) return RtClass<Rq>::WakeupPreempt(c.curr, wakee);
   if (fair_policies_) {
     // An idle curr yields to a non-idle wakee; batch and idle wakees never
@@ -1015,6 +1096,182 @@ void SchedSim<Rq>::RtMove(Task* t, int to, MigrationKind kind) {
   Kick(to, t);
 }
 
+// ------------------------------------------------------------ deadline class
+
+template <class Rq>
+void SchedSim<Rq>::DlEnqueue(Task* t, int cpu, bool initial) {
+  DlEntity* e = t->dl;
+  DlRq& rq = dl_.rq(cpu);
+  int prev = t->cpu;
+  t->cpu = cpu;
+  t->state = TaskState::kRunnable;
+  if (initial) {
+    // sched_setattr() on a running task: ENQUEUE_RESTORE adds its running
+    // bandwidth; Fork() set up its first instance.
+    rq.AddRunningBw(e->dl_bw);
+    rq.Enqueue(e);
+    return;
+  }
+  // migrate_task_rq_dl(): a waking task still non-contending on its old CPU
+  // takes its bandwidth off there now.
+  if (prev != cpu && e->non_contending) {
+    dl_.rq(prev).SubRunningBw(e->dl_bw);
+    e->non_contending = false;
+    if (e->inactive_event) sim_.Cancel(e->inactive_event);
+    e->inactive_event = 0;
+  }
+  // enqueue_task_dl(ENQUEUE_WAKEUP): dl_check_constrained_dl() throttles a
+  // constrained task woken past its deadline until its next period.
+  if (!e->throttled && DlConstrainedWakeThrottles(*e, Now()) && DlStartTimer(t)) {
+    e->throttled = true;
+    if (e->runtime > 0) e->runtime = 0;
+  }
+  // task_contending(): back in running_bw unless it never left it.
+  if (e->non_contending) {
+    e->non_contending = false;
+    if (e->inactive_event) sim_.Cancel(e->inactive_event);
+    e->inactive_event = 0;
+  } else {
+    rq.AddRunningBw(e->dl_bw);
+  }
+  if (e->throttled) return;  // its timer replenishes and enqueues it
+  UpdateDlEntity(e, Now());   // the CBS wake-up rule
+  rq.Enqueue(e);
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlUpdateCurr(int cpu, Task* t, Duration dt) {
+  if constexpr (kMainline) {
+    DlEntity* e = t->dl;
+    if (!e->on_rq) return;  // throttled already: !on_dl_rq()
+    // dl_scaled_delta_exec(): arch_scale_freq_capacity() then
+    // arch_scale_cpu_capacity().
+    e->runtime -= DlScaledDelta(dt, cpus_[cpu].pelt.freq_cap, cpus_[cpu].power);
+    if (e->runtime > 0 || dl_final_) return;
+    // dl_runtime_exceeded(): throttle, dequeue, arm the replenishment timer
+    // (or replenish at once if the next period has begun: ENQUEUE_REPLENISH),
+    // and reschedule unless it is still the leftmost.
+    e->throttled = true;
+    ++dl_throttles_;
+    DlRq& rq = dl_.rq(cpu);
+    rq.Dequeue(e);
+    if (!DlStartTimer(t)) {
+      ReplenishDlEntity(e, Now());
+      rq.Enqueue(e);
+    }
+    if (!rq.IsLeftmost(e)) DlResched(cpu);
+  }
+}
+
+template <class Rq>
+bool SchedSim<Rq>::DlStartTimer(Task* t) {
+  Time at = DlNextPeriod(*t->dl);
+  if (at < Now()) return false;
+  t->dl->timer_event = sim_.At(at, this, Tag(kEvDlTimer, t->index));
+  return true;
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlResched(int cpu) {
+  cpus_[cpu].need_resched = true;
+  if (dl_resched_pending_[cpu]) return;
+  dl_resched_pending_[cpu] = 1;
+  sim_.At(Now(), this, Tag(kEvDlResched, cpu));
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlDequeueSleep(int cpu, Task* t) {
+  DlEntity* e = t->dl;
+  DlRq& rq = dl_.rq(cpu);
+  if (e->on_rq) rq.Dequeue(e);
+  // task_non_contending(): the bandwidth stays in running_bw until the
+  // 0-lag time (the inactive timer), or leaves now if that has passed.
+  Time zero_lag = DlZeroLagTime(*e);
+  if (zero_lag < Now()) {
+    rq.SubRunningBw(e->dl_bw);
+    return;
+  }
+  e->non_contending = true;
+  e->inactive_event = sim_.At(zero_lag, this, Tag(kEvDlInactive, t->index));
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlBalance(int cpu) {
+  dl_.Pull(cpu, [this](Task* t, int to) { DlMove(t, to, MigrationKind::kDlPull); });
+  // balance_rt() with prev's priority, -1 (a deadline task), above every RT one.
+  if (rt_on_ && dl_.nr_running(cpu) == 0) {
+    rt_.Pull(
+        cpu, -1, [this](Task* t, int to) { RtMove(t, to, MigrationKind::kRtPull); },
+        [this](int k) { RtPush(k); });
+  }
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlPush(int cpu, int max) {
+  dl_.PushTasks(
+      cpu, [this](Task* t, int to) { DlMove(t, to, MigrationKind::kDlPush); },
+      [this](int k) {
+        // resched_curr(): deferred while the CPU's task runs its program.
+        if (k == advancing_cpu_) {
+          cpus_[k].need_resched = true;
+        } else {
+          Resched(k);
+        }
+      },
+      max);
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlMove(Task* t, int to, MigrationKind kind) {
+  // deactivate_task(), set_task_cpu(), activate_task() (TASK_ON_RQ_MIGRATING
+  // moves running_bw along), then the target reschedules (push:
+  // resched_curr(later_rq); pull: the pulling CPU is about to pick).
+  int from = t->cpu;
+  dl_.rq(from).Dequeue(t->dl);
+  dl_.rq(from).SubRunningBw(t->dl->dl_bw);
+  CountMigration(t, from, to, kind, kind == MigrationKind::kDlPush ? from : to);
+  t->cpu = to;
+  dl_.rq(to).AddRunningBw(t->dl->dl_bw);
+  dl_.rq(to).Enqueue(t->dl);
+  if (o_.governor.kind == GovernorKind::kSchedutil) {
+    SchedutilUpdate(cpus_[from].cluster);
+    if (cpus_[to].cluster != cpus_[from].cluster) SchedutilUpdate(cpus_[to].cluster);
+  }
+  Kick(to, t);
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlTimer(Task* t) {
+  DlEntity* e = t->dl;
+  e->timer_event = 0;
+  if (t->state == TaskState::kDone || !e->throttled) return;
+  ReplenishDlEntity(e, Now());
+  // Asleep: replenished, and enqueued by its wake-up.
+  if (t->state == TaskState::kBlocked) return;
+  if (t->state == TaskState::kRunning) {
+    // Still curr (its reschedule not taken yet): back in the tree.
+    dl_.rq(t->cpu).Enqueue(e);
+    if (!dl_.rq(t->cpu).IsLeftmost(e)) DlResched(t->cpu);
+    return;
+  }
+  // enqueue_task_dl(ENQUEUE_REPLENISH), then wakeup_preempt_dl() against a
+  // deadline curr or resched_curr() of any other, then push_dl_task() once.
+  int cpu = t->cpu;
+  dl_.rq(cpu).Enqueue(e);
+  Kick(cpu, t);
+  DlPush(cpu, 1);
+}
+
+template <class Rq>
+void SchedSim<Rq>::DlInactive(Task* t) {
+  DlEntity* e = t->dl;
+  e->inactive_event = 0;
+  if (!e->non_contending) return;
+  e->non_contending = false;
+  dl_.rq(t->cpu).SubRunningBw(e->dl_bw);
+  if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[t->cpu].cluster);
+}
+
 template <class Rq>
 void SchedSim<Rq>::Fork(Task* t) {
   t->start_time = Now();
@@ -1038,7 +1295,16 @@ void SchedSim<Rq>::Fork(Task* t) {
     if (t->blocked_until >= 0) t->wake_event = sim_.At(t->blocked_until, this, Tag(kEvWake, t->index));
     return;
   }
-  int cpu = rt_on_ && t->rt ? rt_.SelectCpu(t, 0) : placement_->SelectForkCpu(t, 0);
+  int cpu;
+  if (dl_on_ && t->dl) [[unlikely]] {
+    // rt-app's thread makes itself SCHED_DEADLINE as it starts: its first
+    // instance begins now (setup_new_dl_entity()), and it is placed by
+    // select_task_rq_dl()'s wake-up rule from the parent's CPU.
+    SetupNewDlEntity(t->dl, Now());
+    cpu = dl_.SelectCpu(t, 0);
+  } else {
+    cpu = rt_on_ && t->rt ? rt_.SelectCpu(t, 0) : placement_->SelectForkCpu(t, 0);
+  }
   CountMigration(t, 0, cpu, MigrationKind::kFork, 0);
   EnqueueOn(t, cpu, /*initial=*/true);
   if (trace_) TraceWakeup(t, /*is_new=*/true, 0, cpu);
@@ -1047,6 +1313,7 @@ void SchedSim<Rq>::Fork(Task* t) {
   if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[cpu].cluster);
   Kick(cpu, t);
   if (rt_on_ && t->rt && rt_.WokenShouldPush(cpu, t)) RtPush(cpu);  // task_woken_rt()
+  if (dl_on_ && t->dl && dl_.WokenShouldPush(cpu, t)) DlPush(cpu);  // task_woken_dl()
 }
 
 template <class Rq>
@@ -1080,7 +1347,9 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
   // select_task_rq_fair() reads the load average as it was left when the
   // task went to sleep; enqueue_entity_load_avg() decays it over the sleep
   // only once the CPU is chosen.
-  int cpu = rt_on_ && t->rt ? rt_.SelectCpu(t, waker_cpu) : placement_->SelectWakeCpu(t, waker_cpu);
+  int cpu = dl_on_ && t->dl  ? dl_.SelectCpu(t, waker_cpu)
+            : rt_on_ && t->rt ? rt_.SelectCpu(t, waker_cpu)
+                              : placement_->SelectWakeCpu(t, waker_cpu);
   if constexpr (kMainline) {
     // The task is aged as asleep by the enqueue on `cpu` (PeltEnqueue()),
     // or first on prev as it leaves it (migrate_task_rq_fair():
@@ -1096,6 +1365,7 @@ void SchedSim<Rq>::Wake(Task* t, int waker_cpu) {
   if (o_.governor.kind == GovernorKind::kSchedutil) SchedutilUpdate(cpus_[cpu].cluster);
   Kick(cpu, t);
   if (rt_on_ && t->rt && rt_.WokenShouldPush(cpu, t)) RtPush(cpu);  // task_woken_rt()
+  if (dl_on_ && t->dl && dl_.WokenShouldPush(cpu, t)) DlPush(cpu);  // task_woken_dl()
 }
 
 template <class Rq>
@@ -1192,8 +1462,14 @@ void SchedSim<Rq>::Tick(int cpu) {
   // pass (HMP: hmp_force_up_migration()) before rebalance_domains().
   bool balance_due = false;
   for (int level = 0; level < balance_levels_; ++level) balance_due = balance_due || Now() >= c.next_balance[level];
-  // task_tick_rt(): an RR slice's end; task_tick_fair().
-  if ((rt_on_ && t->rt) ? rt_.rq(cpu).Tick(t->rt) : FairTickPreempt(c, cpu, t)) Resched(cpu);
+  // task_tick_dl(): update_curr_dl() above, no slice (HRTICK_DL is off by
+  // default, so a throttle waits for this tick); task_tick_rt(): an RR
+  // slice's end; task_tick_fair().
+  if (dl_on_ && t->dl) [[unlikely]] {
+    if (c.need_resched) Resched(cpu);
+  } else if ((rt_on_ && t->rt) ? rt_.rq(cpu).Tick(t->rt) : FairTickPreempt(c, cpu, t)) {
+    Resched(cpu);
+  }
   if (balance_due) {
     placement_->Tick(cpu);
     RebalanceDomains(cpu, IdleType::kNotIdle);
@@ -1241,6 +1517,17 @@ void SchedSim<Rq>::OnEvent(uint64_t tag) {
     case kEvDvfs:
       ApplyOpp(static_cast<int>(idx));
       break;
+    case kEvDlTimer:
+      DlTimer(tasks_[idx].get());
+      break;
+    case kEvDlInactive:
+      DlInactive(tasks_[idx].get());
+      break;
+    case kEvDlResched: {
+      dl_resched_pending_[idx] = 0;
+      if (cpus_[idx].curr && cpus_[idx].need_resched) Resched(static_cast<int>(idx));
+      break;
+    }
   }
 }
 
@@ -1402,7 +1689,7 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   // need_active_balance(): after repeated failures push the source's running
   // task here (active_load_balance_cpu_stop()).
   Task* running = cpus_[src].curr;
-  if (idle != IdleType::kNewlyIdle && failed > kCacheNiceTries + 2 && running && !running->rt &&
+  if (idle != IdleType::kNewlyIdle && failed > kCacheNiceTries + 2 && running && !running->rt && !running->dl &&
       Allowed(running, this_cpu) &&
       CpuIdle(this_cpu) && srq.nr_running() >= 1) {
     failed = kCacheNiceTries + 1;
@@ -1454,6 +1741,7 @@ void SchedSim<Rq>::NohzKick() {
       if (groups_on_) [[unlikely]] nr = groups_->nr_tasks(static_cast<int>(&c - cpus_.data()));
     }
     if (rt_on_) nr += rt_.nr_running(static_cast<int>(&c - cpus_.data()));
+    if (dl_on_) nr += dl_.nr_running(static_cast<int>(&c - cpus_.data()));
     overloaded = overloaded || nr >= 2;
     any_idle = any_idle || (c.idle && nr == 0);  // CpuIdle()
     if (overloaded && any_idle) break;
@@ -1578,15 +1866,34 @@ void SchedSim<Rq>::SchedutilUpdate(int cluster) {
     // CPUs' blocked load decaying through update_blocked_averages()).
     if (Now() - cl.last_change < sugov_rate_limit_ns_[cluster]) return;
     uint32_t util = 0;
+    uint32_t dl_floor = 0;  // 6.8+: the largest cpu_bw_dl(), a floor without the +25 %
     for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
       PeltSync(cpu);
       PeltRq(cpu);
-      util = std::max(util, PeltCpuUtil(cpu));
+      uint32_t cpu_util = PeltCpuUtil(cpu);
+      if (dl_on_) [[unlikely]] {
+        // effective_cpu_util(): the deadline class's running bandwidth,
+        // cpu_bw_dl() = running_bw x 1024 >> BW_SHIFT, is added to the
+        // request, capped at the capacity (to 6.7); 6.8's "Rework schedutil
+        // governor performance estimation" makes it the floor instead.
+        uint32_t bw = static_cast<uint32_t>((dl_.rq(cpu).running_bw() << 10) >> kBwShift);
+        if (version_.AtLeast(6, 8)) {
+          dl_floor = std::max(dl_floor, std::min(bw, cpus_[cpu].power));
+        } else {
+          cpu_util = std::min(cpus_[cpu].power, cpu_util + bw);
+        }
+      }
+      util = std::max(util, cpu_util);
       // effective_cpu_util(): a runnable RT task asks for the top (no uclamp).
       if (rt_on_ && rt_.nr_running(cpu)) util = std::max(util, cpus_[cpu].power);
     }
     int cur = cl.pending_opp >= 0 ? cl.pending_opp : cl.opp;
     int target = SchedutilTarget(p_.clusters[cluster], util);
+    if (dl_floor > 0) {
+      // map_util_freq() of the floor: f_max x bw / capacity.
+      const workload::Cluster& pc = p_.clusters[cluster];
+      target = std::max(target, LowestOppAtLeast(pc, pc.opps.back().khz * dl_floor / pc.capacity));
+    }
     if (target != cur) RequestOpp(cluster, target);
     return;
   }
@@ -1609,7 +1916,9 @@ template <class Rq>
 model::SchedTaskRef SchedSim<Rq>::TraceRef(int task, int cpu) const {
   if (task < 0) return {0, trace_comm_[tasks_.size() + cpu], model::SchedPrio(0)};
   const Task* t = tasks_[task].get();
-  return {model::kSchedTaskPidBase + task, trace_comm_[task], t->rt ? t->rt->prio : model::SchedPrio(t->spec->nice)};
+  // A deadline task's prio is -1 (MAX_DL_PRIO - 1).
+  int prio = t->dl ? -1 : t->rt ? t->rt->prio : model::SchedPrio(t->spec->nice);
+  return {model::kSchedTaskPidBase + task, trace_comm_[task], prio};
 }
 
 template <class Rq>
@@ -1697,6 +2006,7 @@ StatusOr<model::Result> SchedSim<Rq>::Run() {
   sim_.RunUntil(limit);
   if (cancelled_) return Cancelled("sched run cancelled at simulated " + std::to_string(Now()) + " ns");
   Time end = finished_early_ ? Now() : limit;
+  dl_final_ = true;
   for (int cpu = 0; cpu < static_cast<int>(cpus_.size()); ++cpu) UpdateCurr(cpu);
   meter_.Flush(end);
   model::Result r;
@@ -1742,6 +2052,15 @@ void SchedSim<Rq>::FillResult(model::Result& r, Time end) {
       r.Set(std::string("migrations_") + MigrationKindName(static_cast<MigrationKind>(kMigrationKinds + k)),
             static_cast<double>(rt_migrations_[k]), "count");
     }
+  }
+  if (dl_on_) {
+    for (int k = 0; k < kDlMigrationKinds; ++k) {
+      total_mig += dl_migrations_[k];
+      r.Set(std::string("migrations_") +
+                MigrationKindName(static_cast<MigrationKind>(kMigrationKinds + kRtMigrationKinds + k)),
+            static_cast<double>(dl_migrations_[k]), "count");
+    }
+    r.Set("dl_throttles", static_cast<double>(dl_throttles_), "count");
   }
   r.Set("migrations", static_cast<double>(total_mig), "count");
   r.Set("context_switches", static_cast<double>(context_switches_), "count");

@@ -7,7 +7,8 @@
 // MainlineCfsRq) (what it mirrors:
 // eevdf_rq.h, eevdf_pick.h, pelt.h, mainline_placement.h and
 // docs/models/sched.md), with group scheduling for workloads with task
-// groups (group_sched.h; the LSK 3.10 core refuses them). The core is one template on the runqueue type
+// groups (group_sched.h; the LSK 3.10 core refuses them), and on the
+// mainline base the deadline class (dl_class.h; LSK 3.10 predates it). The core is one template on the runqueue type
 // (sched_core.h); what follows describes its 3.10 instance.
 //
 // The simulator is a policy-free core (sched_core.h: engine, runqueues, tick,
@@ -71,11 +72,14 @@ namespace kreplay::sched {
 // on the LSK 3.10 core, kEevdf on the mainline core.
 enum class Policy { kCfs, kHmp, kEevdf };
 
-enum class MigrationKind { kFork, kWake, kForced, kIdlePull, kOffload, kBalance, kRtPush, kRtPull };
+enum class MigrationKind { kFork, kWake, kForced, kIdlePull, kOffload, kBalance, kRtPush, kRtPull, kDlPush, kDlPull };
 inline constexpr int kMigrationKinds = 6;  // the fair kinds (kFork..kBalance), always reported
 // kRtPush/kRtPull (push_rt_task(), pull_rt_task()): reported only for
 // workloads with real-time tasks (rt_class.h).
 inline constexpr int kRtMigrationKinds = 2;
+// kDlPush/kDlPull (push_dl_task(), pull_dl_task()): reported only for
+// workloads with SCHED_DEADLINE tasks (dl_class.h).
+inline constexpr int kDlMigrationKinds = 2;
 const char* MigrationKindName(MigrationKind k);
 
 struct SchedOptions {
