@@ -1,5 +1,7 @@
 #include "workers/models/sched/dl_class.h"
 
+#include "workers/models/sched/cpu_pick.h"
+
 #include <cstdio>
 #include <string>
 
@@ -122,33 +124,9 @@ int DlClass<Rq>::FindLaterRq(const Task* t, int this_cpu) {
     if (best < 0 || !core_->Allowed(t, best) || !DlTimeBefore(t->dl->deadline, rqs_[best].earliest())) return -1;
     mask[best] = 1;
   }
-  int cpu = t->cpu;
-  if (mask[cpu]) return cpu;
-  int caller = this_cpu;
-  if (this_cpu < 0 || !mask[this_cpu]) this_cpu = -1;
-  // cpumask_any_and_distribute(): the next CPU of the mask in the span
-  // after the one returned last on this CPU.
-  auto any_in = [&](int first, int len) {
-    int prev = distribute_prev_[caller];
-    for (int i = 1; i <= n; ++i) {
-      int k = (prev + i) % n;
-      if (k >= first && k < first + len && mask[k]) {
-        distribute_prev_[caller] = k;
-        return k;
-      }
-    }
-    return -1;
-  };
-  // for_each_domain(task_cpu): the cluster (MC), then every CPU (PKG/DIE).
-  const ClusterRt& cl = core_->cluster(core_->cpu(cpu).cluster);
-  int spans[2][2] = {{cl.first, cl.n}, {0, n}};
-  for (const auto& span : spans) {
-    if (this_cpu != -1 && this_cpu >= span[0] && this_cpu < span[0] + span[1]) return this_cpu;
-    int best = any_in(span[0], span[1]);
-    if (best >= 0) return best;
-  }
-  if (this_cpu != -1) return this_cpu;
-  return any_in(0, n);
+  // cpumask_any_and_distribute() by domain, from the task's CPU.
+  return PickInDomains(core_->cluster(core_->cpu(t->cpu).cluster), n, t->cpu, this_cpu, /*distribute=*/true,
+                       distribute_prev_[this_cpu], [&](int k) { return k >= 0 && mask[k] != 0; });
 }
 
 template <class Rq>

@@ -23,27 +23,9 @@ namespace st = kreplay::sched::testing;
 using workload::SchedPolicy;
 constexpr int64_t kMs = sim::kMs;
 
-struct RunAt {
-  sim::Time t;
-  int cpu, task;
-  bool operator==(const RunAt&) const = default;
-};
-std::ostream& operator<<(std::ostream& os, const RunAt& r) {
-  return os << "{" << r.t / kMs << " ms, cpu " << r.cpu << ", task " << r.task << "}";
-}
-struct Mig {
-  sim::Time t;
-  int task, from, to;
-  MigrationKind kind;
-};
-struct Recorder : SchedObserver {
-  std::vector<RunAt> runs;
-  std::vector<Mig> migs;
-  void OnRun(sim::Time t, int cpu, int task) override { runs.push_back({t, cpu, task}); }
-  void OnMigration(sim::Time t, int task, int from, int to, MigrationKind k) override {
-    migs.push_back({t, task, from, to, k});
-  }
-};
+using st::Mig;
+using st::Recorder;
+using st::RunAt;
 
 enum class Core { kEevdf612, kCfs61 };
 

@@ -1,5 +1,7 @@
 #include "workers/models/sched/rt_class.h"
 
+#include "workers/models/sched/cpu_pick.h"
+
 #include "workers/models/sched/cfs_rq.h"
 #include "workers/models/sched/eevdf_rq.h"
 
@@ -61,37 +63,9 @@ int RtClass<Rq>::FindLowestRq(const Task* t, int this_cpu) {
   }
   if (level <= t->rt->prio) return -1;
   auto in_mask = [&](int k) { return k >= 0 && core_->Allowed(t, k) && rqs_[k].highest_prio() == level; };
-  int cpu = t->cpu;
-  if (in_mask(cpu)) return cpu;
-  int caller = this_cpu;
-  if (!in_mask(this_cpu)) this_cpu = -1;
-  // The first (3.10) or next-distributed (6.x) CPU of the mask in [first, first + len).
-  auto any_in = [&](int first, int len) {
-    if (!distribute_) {
-      for (int k = first; k < first + len; ++k) {
-        if (in_mask(k)) return k;
-      }
-      return -1;
-    }
-    int prev = distribute_prev_[caller];
-    for (int i = 1; i <= n; ++i) {
-      int k = (prev + i) % n;
-      if (k >= first && k < first + len && in_mask(k)) {
-        distribute_prev_[caller] = k;
-        return k;
-      }
-    }
-    return -1;
-  };
-  // for_each_domain(cpu): the cluster (MC), then every CPU (DIE/PKG).
-  const ClusterRt& cl = core_->cluster(core_->cpu(cpu).cluster);
-  int spans[2][2] = {{cl.first, cl.n}, {0, n}};
-  for (const auto& span : spans) {
-    if (this_cpu != -1 && this_cpu >= span[0] && this_cpu < span[0] + span[1]) return this_cpu;
-    int best = any_in(span[0], span[1]);
-    if (best >= 0) return best;
-  }
-  return this_cpu;
+  // The first (3.10) or next-distributed (6.x) CPU of the mask, by domain.
+  return PickInDomains(core_->cluster(core_->cpu(t->cpu).cluster), n, t->cpu, this_cpu, distribute_,
+                       distribute_prev_[this_cpu], in_mask);
 }
 
 template <class Rq>

@@ -39,30 +39,9 @@ class StayPlacement final : public MainlinePlacementPolicy {
 enum class Base { kLsk310, kMainline };
 const char* Name(Base b) { return b == Base::kLsk310 ? "lsk-3.10" : "mainline"; }
 
-struct RunAt {
-  sim::Time t;
-  int cpu, task;
-};
-struct Mig {
-  sim::Time t;
-  int task, from, to;
-  MigrationKind kind;
-};
-struct Recorder : SchedObserver {
-  std::vector<RunAt> runs;
-  std::vector<Mig> migs;
-  void OnRun(sim::Time t, int cpu, int task) override { runs.push_back({t, cpu, task}); }
-  void OnMigration(sim::Time t, int task, int from, int to, MigrationKind k) override {
-    migs.push_back({t, task, from, to, k});
-  }
-  std::vector<RunAt> Of(int task) const {
-    std::vector<RunAt> out;
-    for (const RunAt& r : runs) {
-      if (r.task == task) out.push_back(r);
-    }
-    return out;
-  }
-};
+using st::Mig;
+using st::Recorder;
+using st::RunAt;
 
 StatusOr<model::Result> RunOn(Base b, const workload::Platform& p, const workload::SchedWorkload& w, int hz,
                               SchedObserver* obs) {

@@ -80,6 +80,17 @@ void ExpectNiceHogShares(const model::Result& r, double run_ms, double tol_ms, c
   EXPECT_GT(Scalar(r, "context_switches"), 1000) << label;  // really time-shared
 }
 
+std::ostream& operator<<(std::ostream& os, const RunAt& r) {
+  return os << "{" << r.t / sim::kMs << " ms, cpu " << r.cpu << ", task " << r.task << "}";
+}
+
+std::vector<RunAt> Recorder::Of(int task) const {
+  std::vector<RunAt> out;
+  for (const RunAt& r : runs)
+    if (r.task == task) out.push_back(r);
+  return out;
+}
+
 RegisteredModel::RegisteredModel(const std::string& name) {
   EXPECT_TRUE(reg_.RegisterFamily("sched").ok());
   EXPECT_TRUE(RegisterSchedModels(reg_).ok());

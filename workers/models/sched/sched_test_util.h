@@ -2,7 +2,9 @@
 #pragma once
 
 #include <map>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "services/model/params.h"
 #include "services/model/registry.h"
@@ -37,6 +39,30 @@ workload::SchedWorkload NiceHogs(int64_t duration);
 // Checks a NiceHogs() run on one CPU for `run_ms`: each task's CPU time is
 // its weight's share within `tol_ms`, and the CPU was really time-shared.
 void ExpectNiceHogShares(const model::Result& r, double run_ms, double tol_ms, const std::string& label);
+
+// What an observed run did: each time a task started running, and each
+// migration.
+struct RunAt {
+  sim::Time t;
+  int cpu, task;
+  bool operator==(const RunAt&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const RunAt& r);
+struct Mig {
+  sim::Time t;
+  int task, from, to;
+  MigrationKind kind;
+};
+struct Recorder : SchedObserver {
+  std::vector<RunAt> runs;
+  std::vector<Mig> migs;
+  void OnRun(sim::Time t, int cpu, int task) override { runs.push_back({t, cpu, task}); }
+  void OnMigration(sim::Time t, int task, int from, int to, MigrationKind k) override {
+    migs.push_back({t, task, from, to, k});
+  }
+  // The runs of one task, in order.
+  std::vector<RunAt> Of(int task) const;
+};
 
 // A registered scheduler model run the way a work item runs it: its
 // ParamSpecs resolve the given parameters, then ModelInfo::run.
