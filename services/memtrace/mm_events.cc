@@ -1,8 +1,8 @@
 #include "services/memtrace/mm_events.h"
 
+#include <array>
 #include <charconv>
 #include <utility>
-#include <vector>
 
 #include "services/textio/source.h"
 
@@ -31,31 +31,35 @@ constexpr EventDef kEvents[] = {
 };
 
 // "key=value" tokens separated by spaces. A value runs to the next space;
-// CMA area names and gfp flag lists hold none.
+// CMA area names and gfp flag lists hold none. Fixed storage: decoded once
+// per trace line, so no allocation; no event has more than kMax keys (keys
+// past it, which only a future layout could add, are not seen).
 class KeyValues {
  public:
   explicit KeyValues(std::string_view body) {
-    while (!body.empty()) {
+    while (!body.empty() && n_ < kMax) {
       size_t sp = body.find(' ');
       std::string_view tok = body.substr(0, sp);
       size_t eq = tok.find('=');
       if (eq != std::string_view::npos) {
         std::string_view v = tok.substr(eq + 1);
         if (!v.empty() && v.back() == ',') v.remove_suffix(1);  // a stray comma in some layouts
-        kv_.emplace_back(tok.substr(0, eq), v);
+        kv_[n_++] = {tok.substr(0, eq), v};
       }
       if (sp == std::string_view::npos) break;
       body.remove_prefix(sp + 1);
     }
   }
   std::optional<std::string_view> Get(std::string_view key) const {
-    for (const auto& [k, v] : kv_)
-      if (k == key) return v;
+    for (size_t i = 0; i < n_; ++i)
+      if (kv_[i].first == key) return kv_[i].second;
     return std::nullopt;
   }
 
  private:
-  std::vector<std::pair<std::string_view, std::string_view>> kv_;
+  static constexpr size_t kMax = 24;
+  std::array<std::pair<std::string_view, std::string_view>, kMax> kv_;
+  size_t n_ = 0;
 };
 
 template <class T>

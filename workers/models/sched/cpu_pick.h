@@ -8,8 +8,6 @@
 // cpumask_any_and_distribute()). -1 if the mask is empty.
 #pragma once
 
-#include <vector>
-
 #include "workers/models/sched/sched_core.h"
 
 namespace kreplay::sched {

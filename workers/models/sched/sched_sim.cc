@@ -800,8 +800,8 @@ void SchedSim<Rq>::EnqueueOn(Task* t, int cpu, bool initial) {
     // place_entity() then sees the min_vruntime that update_curr() brought
     // up to now.
     if constexpr (kMainline) {
-      int64_t rel = t->se.vruntime - cpus_[t->cpu].rq.min_vruntime();
-      bool migrated = t->cpu != cpu;
+      const bool migrated = t->cpu != cpu;
+      const int64_t rel = migrated ? t->se.vruntime - cpus_[t->cpu].rq.min_vruntime() : 0;
       UpdateCurr(cpu);
       if (migrated) t->se.vruntime = rel + rq.min_vruntime();
       PeltEnqueue(t, cpu, false);

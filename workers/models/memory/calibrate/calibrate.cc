@@ -88,7 +88,7 @@ long Futex(std::atomic<int>* addr, int op, int val) {
 // copy_highpage()/clear_page() of a cached 4 KiB page: memcpy/memset in a
 // loop over two page buffers that stay in L1/L2.
 double HotPageNs(bool copy) {
-  alignas(4096) static char src[kPage], dst[kPage];
+  alignas(4096) char src[kPage], dst[kPage];
   std::memset(src, 1, kPage);
   constexpr int kLoops = 200000;
   int64_t t0 = NowNs();
@@ -438,9 +438,10 @@ StatusOr<MemProfile> CalibrateHost(const CalibrateOptions& o, const std::functio
   } else {
     notes += " writeback not measured (defaults);";
   }
-  if (auto at = ReadFile("/proc/meminfo").find("CmaTotal:"); at != std::string::npos) {
+  const std::string meminfo = ReadFile("/proc/meminfo");
+  if (auto at = meminfo.find("CmaTotal:"); at != std::string::npos) {
     // CmaTotal in kB; one area of that size (its device-tree names are not visible here).
-    std::string line = ReadFile("/proc/meminfo").substr(at + 9);
+    std::string line = meminfo.substr(at + 9);
     if (auto kb = ParseInt(Trim(line.substr(0, line.find("kB")))); kb && *kb > 0) {
       uint64_t pages = static_cast<uint64_t>(*kb) / 4;
       pages -= pages % p.pageblock_pages();

@@ -28,6 +28,17 @@ TEST(CalibrateMemory, MeasuresThisHostIntoAProfileThatReadsBack) {
                     p->costs.map_pte, p->costs.alloc_page, p->costs.isolate_pageblock}) {
     EXPECT_GE(c, 1);
   }
+  // Costs are clamped to 1 ns, so the loop above cannot fail on its own:
+  // the measured (not derived) ones must be above the clamp, and the
+  // orderings the mechanisms guarantee by a wide margin must hold (a DRAM
+  // copy is many times a cached one; a fault zeroes a page, a minor fault
+  // of a cached file page does not).
+  for (int64_t measured : {p->costs.copy_page_hot, p->costs.copy_page_cold, p->costs.page_fault,
+                           p->costs.unmap_pte, p->costs.map_pte, p->costs.ipi}) {
+    EXPECT_GT(measured, 1);
+  }
+  EXPECT_GT(p->costs.copy_page_cold, p->costs.copy_page_hot);
+  EXPECT_GT(p->costs.page_fault, p->costs.map_pte);
   EXPECT_GT(p->mem_bandwidth_mbps, 0);
   EXPECT_EQ(p->cpus, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   EXPECT_NE(p->source.find("kreplay calibrate memory"), std::string::npos);
