@@ -188,23 +188,6 @@ struct ComponentState {
 
 }  // namespace
 
-StatusOr<uint64_t> ParseByteSize(const std::string& text) {
-  std::string_view t = Trim(text);
-  size_t i = 0;
-  while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
-  auto num = ParseUint(t.substr(0, i));
-  if (!num) return Status(InvalidArgument("expected a size such as 4KiB (got '" + text + "')"));
-  std::string_view suf = Trim(t.substr(i));
-  uint64_t mult = 0;
-  if (suf.empty() || suf == "B") mult = 1;
-  else if (suf == "KiB" || suf == "K") mult = uint64_t{1} << 10;
-  else if (suf == "MiB" || suf == "M") mult = uint64_t{1} << 20;
-  else if (suf == "GiB" || suf == "G") mult = uint64_t{1} << 30;
-  else if (suf == "TiB" || suf == "T") mult = uint64_t{1} << 40;
-  else return Status(InvalidArgument("unknown size suffix '" + std::string(suf) + "' (B, KiB, MiB, GiB, TiB)"));
-  if (*num > std::numeric_limits<uint64_t>::max() / mult) return Status(InvalidArgument("size out of range: " + text));
-  return *num * mult;
-}
 
 StatusOr<BlockSynthSpec> ParseBlockSynthSpec(const YAML::Node& node, const std::string& field) {
   BlockSynthSpec s;

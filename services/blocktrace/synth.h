@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "services/core/status.h"
+#include "services/core/units.h"
 #include "services/sim/rng.h"
 #include "services/workload/block_workload.h"
 
@@ -100,7 +101,6 @@ StatusOr<BlockSynthSpec> ParseBlockSynthSpec(const YAML::Node& node, const std::
 // REQUIRES: `spec` as ParseBlockSynthSpec validates it.
 workload::BlockWorkload GenerateBlockSynthetic(const BlockSynthSpec& spec, uint64_t seed);
 
-// "4KiB" -> 4096. Suffixes B, KiB, MiB, GiB, TiB (also K, M, G, T); plain integers are bytes.
-StatusOr<uint64_t> ParseByteSize(const std::string& text);
+using ::kreplay::ParseByteSize;  // services/core/units.h
 
 }  // namespace kreplay::blocktrace

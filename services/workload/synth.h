@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "services/core/status.h"
+#include "services/core/units.h"
 #include "services/workload/sched_workload.h"
 
 namespace YAML {
@@ -118,8 +119,6 @@ inline constexpr int kSynthGeneratorVersion = 1;
 // workload to name it.
 std::string SyntheticWorkloadDigest(const SynthSpec& spec, uint64_t seed);
 
-// "10ms" -> 10'000'000. Accepts ns, us, ms, s, min; a bare integer is ns;
-// decimals are exact ("1.5ms") and must resolve to whole ns.
-StatusOr<int64_t> ParseDuration(const std::string& text);
+using ::kreplay::ParseDuration;  // services/core/units.h
 
 }  // namespace kreplay::workload

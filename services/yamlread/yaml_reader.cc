@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "services/core/strings.h"
+#include "services/core/units.h"
 
 namespace kreplay::yamlread {
 
@@ -17,8 +18,10 @@ StatusOr<YAML::Node> YamlReader::Load(std::string_view text) const {
 Status YamlReader::Error(const YAML::Node& node, const std::string& field, const std::string& what) const {
   // yaml-cpp marks are 0-based; editors count from 1. A missing node has no mark.
   int line = node.IsDefined() && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-  std::string where = line > 0 ? source_ + ":" + std::to_string(line) : source_;
-  return InvalidArgument(where + ": " + field + ": " + what);
+  // Without a source (a part of a study spec) the line leads, as the spec
+  // parser's nested messages expect: "LINE: field: what".
+  std::string where = line > 0 ? (source_.empty() ? "" : source_ + ":") + std::to_string(line) : source_;
+  return InvalidArgument((where.empty() ? "" : where + ": ") + field + ": " + what);
 }
 
 StatusOr<YAML::Node> YamlReader::Child(const YAML::Node& parent, const std::string& key,
@@ -68,6 +71,26 @@ StatusOr<bool> YamlReader::Bool(const YAML::Node& parent, const std::string& key
   if (n.IsScalar() && n.Scalar() == "true") return true;
   if (n.IsScalar() && n.Scalar() == "false") return false;
   return Error(n, field, "expected true or false");
+}
+
+StatusOr<int64_t> YamlReader::Duration(const YAML::Node& parent, const std::string& key, const std::string& field,
+                                       int64_t min, int64_t max) const {
+  KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
+  if (!n.IsScalar()) return Error(n, field, "expected a duration such as 100ms");
+  auto d = ParseDuration(n.Scalar());
+  if (!d.ok()) return Error(n, field, d.status().message());
+  if (*d < min || *d > max) return Error(n, field, "must be in " + std::to_string(min) + ".." + std::to_string(max) + " ns (got '" + n.Scalar() + "')");
+  return *d;
+}
+
+StatusOr<uint64_t> YamlReader::Bytes(const YAML::Node& parent, const std::string& key, const std::string& field,
+                                     uint64_t min, uint64_t max) const {
+  KREPLAY_ASSIGN_OR_RETURN(YAML::Node n, Child(parent, key, field));
+  if (!n.IsScalar()) return Error(n, field, "expected a size such as 64MiB");
+  auto b = ParseByteSize(n.Scalar());
+  if (!b.ok()) return Error(n, field, b.status().message());
+  if (*b < min || *b > max) return Error(n, field, "must be in " + std::to_string(min) + ".." + std::to_string(max) + " bytes (got '" + n.Scalar() + "')");
+  return *b;
 }
 
 StatusOr<YAML::Node> YamlReader::List(const YAML::Node& parent, const std::string& key,

@@ -1,7 +1,8 @@
 // Reading a small YAML configuration file (a platform, a memory profile)
 // with errors that say where: "file:LINE: field.path: what". Each accessor
 // takes the parent node, the key and the dotted field path for messages;
-// a missing key points at the parent's line. Not thread-safe (keeps the
+// a missing key points at the parent's line. With an empty source (a part
+// of a study spec) messages read "LINE: field.path: what". Not thread-safe (keeps the
 // source name); cheap to create per document.
 #pragma once
 
@@ -33,6 +34,12 @@ class YamlReader {
   // A finite number within [min, max].
   StatusOr<double> Number(const YAML::Node& parent, const std::string& key, const std::string& field,
                           double min = 0, double max = 1e12) const;
+  // A duration ("100ms", units.h) within [min, max] ns.
+  StatusOr<int64_t> Duration(const YAML::Node& parent, const std::string& key, const std::string& field,
+                             int64_t min, int64_t max) const;
+  // A byte size ("64MiB", units.h) within [min, max].
+  StatusOr<uint64_t> Bytes(const YAML::Node& parent, const std::string& key, const std::string& field, uint64_t min,
+                           uint64_t max) const;
   StatusOr<bool> Bool(const YAML::Node& parent, const std::string& key, const std::string& field) const;
   // A non-empty sequence.
   StatusOr<YAML::Node> List(const YAML::Node& parent, const std::string& key, const std::string& field) const;
