@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "workers/models/memory/cma/migrate.h"
 #include "workers/models/memory/state/page_state.h"
 
 namespace kreplay::memory {
@@ -13,7 +14,6 @@ using mm::PageUse;
 
 constexpr unsigned kCompactClusterMax = 32;  // COMPACT_CLUSTER_MAX (SWAP_CLUSTER_MAX)
 constexpr int kContigTries = 5;              // __alloc_contig_migrate_range(): ++tries == 5
-constexpr int kMigratePasses = 10;           // migrate_pages(): pass < 10
 constexpr int kMaxReclaimRetries = 16;       // MAX_RECLAIM_RETRIES (__GFP_RETRY_MAYFAIL keeps going while it progresses)
 
 // Pages on an LRU list (PageLRU()): what isolate_migratepages_block() takes.
@@ -211,65 +211,44 @@ class Attempt {
     list_.resize(kept);
   }
 
-  // A target page for migration (alloc_migration_target()): the low mark,
-  // then min, then direct reclaim while it makes progress. nullopt: -ENOMEM.
-  std::optional<uint32_t> NewPage(unsigned order) {
-    const uint32_t flags = mm::AllocFlagsCma(MigrateType::kMovable, 0);
-    if (auto p = z_.GetPageFromFreelist(order, MigrateType::kMovable, flags | mm::alloc::kWmarkLow, req_.cpu)) return p;
-    for (int i = 0;; ++i) {
-      if (auto p = z_.GetPageFromFreelist(order, MigrateType::kMovable, flags | mm::alloc::kWmarkMin, req_.cpu))
-        return p;
-      if (i == kMaxReclaimRetries) return std::nullopt;
-      const ReclaimOutcome r = u_.DirectReclaim(kCompactClusterMax, t_);
-      ++st_.direct_reclaims;
-      Work(r.cpu_ns);
-      if (r.freed == 0) return std::nullopt;
-    }
-  }
-
-  // migrate_pages(MIGRATE_SYNC, MR_CONTIG_RANGE) over list_; pages that
-  // still fail after the passes stay on it. false on -ENOMEM.
-  bool MigratePages() {
-    for (int pass = 0; pass < kMigratePasses && !list_.empty(); ++pass) {
-      size_t kept = 0;
-      for (size_t i = 0; i < list_.size(); ++i) {
-        const uint32_t p = list_[i];
-        const unsigned order = z_.Page(p).order;
-        bool waited = false;
-        if (Kind(p) == PageKind::kFileWriteback) {  // folio_wait_writeback()
-          const sim::Time done = u_.WritebackDoneAt(p);
-          if (done > t_) {
-            st_.writeback_wait_ns += done - t_;
-            t_ = done;
-          }
-          waited = true;
-        }
-        const std::optional<uint32_t> np = NewPage(order);
-        if (!np) {  // -ENOMEM: migrate_pages() bails out at once
-          for (size_t j = i; j < list_.size(); ++j) list_[kept++] = list_[j];
-          list_.resize(kept);
-          return false;
-        }
-        Work(c_.alloc_page);
-        const unsigned mapped = u_.MappedCpus(p);
-        const sim::Duration remap = mapped ? c_.unmap_pte + c_.Flush(mapped) + c_.map_pte : 0;
-        if (u_.RefHeldUntil(p, t_) > t_) {  // folio_migrate_mapping(): -EAGAIN
-          Work(remap);
-          z_.FreePages(*np, order, req_.cpu);
-          ++st_.migrate_retries;
-          list_[kept++] = p;
-          continue;
-        }
-        Work(remap + c_.copy_page * (int64_t{1} << order));
-        u_.Migrated(p, *np, t_);
-        z_.FreePages(p, order, req_.cpu);
-        st_.pages_migrated += 1u << order;
-        st_.bytes_copied += uint64_t{mm::kPageSize} << order;
-        if (waited) st_.pages_waited_writeback += 1u << order;
+  // alloc_migration_target(): the low mark, then min, then direct reclaim
+  // while it makes progress (__GFP_RETRY_MAYFAIL); nullopt: -ENOMEM.
+  class Targets final : public MigrationTargets {
+   public:
+    explicit Targets(Attempt& a) : a_(a) {}
+    std::optional<uint32_t> NewPage(unsigned order, OpClock& clock) override {
+      mm::Zone& z = a_.z_;
+      const uint32_t flags = mm::AllocFlagsCma(MigrateType::kMovable, 0);
+      const unsigned cpu = a_.req_.cpu;
+      if (auto p = z.GetPageFromFreelist(order, MigrateType::kMovable, flags | mm::alloc::kWmarkLow, cpu)) return p;
+      for (int i = 0;; ++i) {
+        if (auto p = z.GetPageFromFreelist(order, MigrateType::kMovable, flags | mm::alloc::kWmarkMin, cpu)) return p;
+        if (i == kMaxReclaimRetries) return std::nullopt;
+        const ReclaimOutcome r = a_.u_.DirectReclaim(kCompactClusterMax, clock.t);
+        ++a_.st_.direct_reclaims;
+        clock.Work(r.cpu_ns);
+        if (r.freed == 0) return std::nullopt;
       }
-      list_.resize(kept);
     }
-    return true;
+    void PutNewPage(uint32_t pfn, unsigned order) override { a_.z_.FreePages(pfn, order, a_.req_.cpu); }
+
+   private:
+    Attempt& a_;
+  };
+
+  // migrate_pages(MIGRATE_SYNC, MR_CONTIG_RANGE) over list_. false on -ENOMEM.
+  bool MigratePages() {
+    Targets targets(*this);
+    OpClock clock{t_, &st_.cpu_ns};
+    MigrateCounters n;
+    const bool ok = memory::MigratePages(z_, u_, c_, targets, MigrateMode::kSync, req_.cpu, &list_, &clock, &n);
+    t_ = clock.t;
+    st_.pages_migrated += n.migrated;
+    st_.migrate_retries += n.retries;
+    st_.pages_waited_writeback += n.waited_writeback;
+    st_.bytes_copied += n.bytes_copied;
+    st_.writeback_wait_ns += n.writeback_wait_ns;
+    return ok;
   }
 
   // __alloc_contig_migrate_range().
