@@ -107,3 +107,19 @@ Status YamlReader::RequireMap(const YAML::Node& node, const std::string& field) 
 }
 
 }  // namespace kreplay::yamlread
+
+namespace kreplay::yamlread {
+
+Status YamlReader::CheckKeys(const YAML::Node& node, const std::string& field,
+                             const std::set<std::string>& allowed) const {
+  KREPLAY_RETURN_IF_ERROR(RequireMap(node, field));
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    if (!allowed.count(key))
+      return Error(it->first, field + "." + key,
+                   "unknown key (allowed: " + Join(std::vector<std::string>(allowed.begin(), allowed.end()), ", ") + ")");
+  }
+  return OkStatus();
+}
+
+}  // namespace kreplay::yamlread

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,8 @@ class YamlReader {
   StatusOr<YAML::Node> List(const YAML::Node& parent, const std::string& key, const std::string& field) const;
   // A mapping (the node itself).
   Status RequireMap(const YAML::Node& node, const std::string& field) const;
+  // A mapping whose keys are all in `allowed` (the error lists them).
+  Status CheckKeys(const YAML::Node& node, const std::string& field, const std::set<std::string>& allowed) const;
 
   const std::string& source() const { return source_; }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "services/core/strings.h"
 #include "services/core/units.h"
@@ -14,19 +13,6 @@ namespace {
 constexpr uint64_t kMaxCalls = 1'000'000;
 constexpr uint64_t kMaxPages = uint64_t{1} << 32;
 constexpr sim::Duration kMaxTime = 24 * 3600 * sim::kSec;
-
-Status CheckKeys(const yamlread::YamlReader& r, const YAML::Node& node, const std::string& field,
-                 const std::set<std::string>& allowed) {
-  KREPLAY_RETURN_IF_ERROR(r.RequireMap(node, field));
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const std::string key = it->first.Scalar();
-    if (!allowed.count(key))
-      return r.Error(it->first, field + "." + key,
-                     "unknown key (allowed: " + Join(std::vector<std::string>(allowed.begin(), allowed.end()), ", ") +
-                         ")");
-  }
-  return OkStatus();
-}
 
 // A size in pages: a plain integer, or bytes with a suffix rounded up.
 StatusOr<uint64_t> SizePages(const yamlread::YamlReader& r, const YAML::Node& n, const std::string& field) {
@@ -55,7 +41,7 @@ uint32_t DmaAlignOrder(uint64_t pages) {
 StatusOr<ForegroundSpec> ParseForegroundSpec(const YAML::Node& node, const std::string& field) {
   const yamlread::YamlReader r("");
   ForegroundSpec s;
-  KREPLAY_RETURN_IF_ERROR(CheckKeys(r, node, field,
+  KREPLAY_RETURN_IF_ERROR(r.CheckKeys(node, field,
                                     {"sizes", "per_size", "order", "arrival", "start", "hold", "area", "align",
                                      "timeout"}));
   KREPLAY_ASSIGN_OR_RETURN(YAML::Node sizes, r.List(node, "sizes", field + ".sizes"));
@@ -77,7 +63,7 @@ StatusOr<ForegroundSpec> ParseForegroundSpec(const YAML::Node& node, const std::
   }
   if (node["arrival"]) {
     const YAML::Node a = node["arrival"];
-    KREPLAY_RETURN_IF_ERROR(CheckKeys(r, a, field + ".arrival", {"kind", "rate"}));
+    KREPLAY_RETURN_IF_ERROR(r.CheckKeys(a, field + ".arrival", {"kind", "rate"}));
     if (a["kind"]) {
       KREPLAY_ASSIGN_OR_RETURN(std::string k, r.String(a, "kind", field + ".arrival.kind"));
       if (k != "fixed" && k != "poisson")

@@ -1,0 +1,494 @@
+#include "workers/models/memory/models/mem_sim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "services/sim/engine.h"
+#include "services/sim/histogram.h"
+#include "services/sim/rng.h"
+#include "workers/models/memory/cma/cma_alloc.h"
+#include "workers/models/memory/cma/contig.h"
+#include "workers/models/memory/load/background.h"
+#include "workers/models/memory/mm/zone.h"
+#include "workers/models/memory/state/page_state.h"
+
+namespace kreplay::memory {
+namespace {
+
+constexpr uint32_t kNone = 0xffffffffu;
+
+// What a finished call reports.
+struct CallOutcome {
+  bool done = false;
+  bool ok = false;
+  CmaFailure failure = CmaFailure::kNone;
+  sim::Time finished = 0;
+  uint32_t pfn = 0;
+  uint64_t pages = 0;  // what the allocator took (carve-outs round up)
+  uint32_t busy_retries = 0, sweeps = 0;
+};
+
+// A reservation outside the zone (carve-out, GCMA): its bitmap, placed in
+// PFNs above the zone's.
+struct Reservation {
+  std::string name;
+  CmaBitmap bitmap;
+};
+
+// GCMA's cleancache side: the reservation's free pages hold clean page-cache
+// pages the background evicts, replaced oldest first (a clock over the
+// pages); an allocation discards the ones in its range.
+class GcmaCache final : public CleanCache {
+ public:
+  explicit GcmaCache(std::vector<Reservation>* areas) : areas_(*areas) {
+    for (size_t a = 0; a < areas_.size(); ++a) {
+      base_.push_back(static_cast<uint32_t>(slots_.size()));
+      slots_.resize(slots_.size() + areas_[a].bitmap.count(), kNone);
+    }
+  }
+  void Put(uint32_t fidx, sim::Time) override {
+    ++puts_;
+    if (where_.count(fidx)) return;
+    for (size_t tries = 0; tries < slots_.size(); ++tries) {
+      const uint32_t s = hand_;
+      hand_ = (hand_ + 1) % static_cast<uint32_t>(slots_.size());
+      if (Allocated(s)) continue;
+      if (slots_[s] != kNone) where_.erase(slots_[s]);  // the oldest entry makes room
+      slots_[s] = fidx;
+      where_[fidx] = s;
+      ++stored_;
+      return;
+    }
+  }
+  bool Get(uint32_t fidx, sim::Time) override {
+    if (!where_.count(fidx)) return false;
+    ++hits_;
+    return true;
+  }
+  // The cached pages of [first, first + n) of area `a` are discarded.
+  uint64_t Discard(size_t a, uint64_t first, uint64_t n) {
+    uint64_t dropped = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint32_t& s = slots_[base_[a] + first + i];
+      if (s == kNone) continue;
+      where_.erase(s);
+      s = kNone;
+      ++dropped;
+    }
+    return dropped;
+  }
+  uint64_t puts() const { return puts_; }
+  uint64_t stored() const { return stored_; }
+  uint64_t hits() const { return hits_; }
+  uint64_t cached() const { return where_.size(); }
+
+ private:
+  bool Allocated(uint32_t slot) const {
+    size_t a = static_cast<size_t>(std::upper_bound(base_.begin(), base_.end(), slot) - base_.begin()) - 1;
+    const CmaBitmap& bm = areas_[a].bitmap;
+    return bm.Test((slot - base_[a]) >> bm.order_per_bit());
+  }
+  std::vector<Reservation>& areas_;
+  std::vector<uint32_t> base_;
+  std::vector<uint32_t> slots_;  // per reserved page: the cached file page, or kNone
+  std::unordered_map<uint32_t, uint32_t> where_;
+  uint32_t hand_ = 0;
+  uint64_t puts_ = 0, stored_ = 0, hits_ = 0;
+};
+
+uint32_t Granule(const MemProfile& p, const ContigRules& r) {
+  const uint32_t pb = 1u << p.pageblock_order, maxb = 1u << p.max_order;
+  return r.pageblock_granule && pb >= maxb ? pb : std::max(pb, maxb);
+}
+
+class MemSim final : public sim::EventHandler {
+ public:
+  MemSim(const MemRunConfig& c, const MemProfile& p, const MemWorkload& w, uint64_t seed)
+      : cfg_(c), prof_(p), w_(w), seed_(seed) {}
+
+  StatusOr<model::Result> Run(const std::atomic<bool>* cancel) {
+    KREPLAY_RETURN_IF_ERROR(Setup());
+    const sim::Time horizon = Horizon();
+    const sim::Time stop_at = w_.duration > 0 ? w_.duration : horizon;
+    // In slices, so that a cancelled study stops a long run.
+    for (sim::Time t = 0; t < stop_at && !finished_;) {
+      if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("memory run cancelled");
+      t = std::min(stop_at, t + 100 * sim::kMs);
+      sim_.RunUntil(t);
+    }
+    end_ = sim_.Now();
+    bg_->Stop();
+    return Collect();
+  }
+
+  void OnEvent(uint64_t tag) override {
+    const size_t i = tag >> 2;
+    const sim::Time now = sim_.Now();
+    switch (tag & 3) {
+      case kArrive: Begin(i, now); [[fallthrough]];
+      case kStep: Step(i, now); break;
+      case kRelease: Release(i, now); break;
+    }
+  }
+
+ private:
+  enum : uint64_t { kArrive = 0, kStep = 1, kRelease = 2 };
+  uint64_t Tag(size_t i, uint64_t kind) const { return (uint64_t{i} << 2) | kind; }
+
+  Status Setup() {
+    KREPLAY_ASSIGN_OR_RETURN(mm::MmRules rules, mm::MmRulesFor(cfg_.kernel_version));
+    const ContigRules crules = ContigRules::For(rules);
+    const uint32_t granule = Granule(prof_, crules);
+    const bool in_zone = cfg_.variant == MemVariant::kCma || cfg_.variant == MemVariant::kCmaAndroid;
+    const bool reserved = cfg_.variant == MemVariant::kCarveout || cfg_.variant == MemVariant::kGcma;
+    uint64_t reserve = 0;
+    if (reserved)
+      for (const auto& a : prof_.cma_areas) reserve += a.pages;
+    const uint64_t pb = prof_.pageblock_pages();
+    if (prof_.pages <= reserve + 4 * pb) return InvalidArgument(prof_.name + ": the reservation leaves no memory");
+    mm::ZoneConfig zc;
+    zc.nr_pages = static_cast<uint32_t>((prof_.pages - reserve) / pb * pb);
+    zc.pageblock_order = static_cast<unsigned>(prof_.pageblock_order);
+    zc.max_order = static_cast<unsigned>(prof_.max_order);
+    zc.nr_cpus = static_cast<unsigned>(prof_.cpus);
+    zc.min_free_kbytes = static_cast<int>(prof_.min_free_kbytes);
+    zc.watermark_scale_factor = static_cast<int>(prof_.watermark_scale_factor);
+    zc.rules = rules;
+    if (in_zone) {
+      KREPLAY_ASSIGN_OR_RETURN(areas_, PlaceCmaAreas(prof_.cma_areas, zc.nr_pages, granule));
+      for (const auto& a : areas_) zc.cma_ranges.push_back({a.base_pfn(), a.base_pfn() + static_cast<uint32_t>(a.count())});
+      std::sort(zc.cma_ranges.begin(), zc.cma_ranges.end(),
+                [](const mm::PfnRange& x, const mm::PfnRange& y) { return x.start < y.start; });
+    } else if (reserved) {
+      uint32_t base = zc.nr_pages;  // PFNs past the zone: the reservation is not the allocator's
+      for (const auto& a : prof_.cma_areas) {
+        resv_.push_back(Reservation{a.name, CmaBitmap(base, a.pages, a.order_per_bit)});
+        base += static_cast<uint32_t>(a.pages);
+      }
+    }
+    KREPLAY_ASSIGN_OR_RETURN(mm::Zone zone, mm::Zone::Create(zc));
+    zone_ = std::make_unique<mm::Zone>(std::move(zone));
+    KREPLAY_RETURN_IF_ERROR(ResolveAreas());
+
+    // The initial state, then the background adopting it.
+    sim::Rng root(seed_);
+    PopulateOptions po;
+    po.seed = root.Fork(1).NextU64();
+    po.churn = w_.initial.churn;
+    po.cpu = cfg_.cpu;
+    KREPLAY_ASSIGN_OR_RETURN(PopulateResult pop, Populate(*zone_, ResolveInitial(w_.initial, zc.nr_pages), po));
+    BackgroundSpec bs = ResolveBackground(w_.background, prof_.pages);
+    uint64_t files = 0;
+    for (PageKind k : {PageKind::kFileClean, PageKind::kFileDirty, PageKind::kFileWriteback})
+      files += pop.pfns[static_cast<int>(k)].size();
+    bs.cache.file_pages = std::max(bs.cache.file_pages, files);  // the initial page cache is part of the file set
+    KREPLAY_ASSIGN_OR_RETURN(bg_, Background::Create(*zone_, sim_, prof_, bs, root.Fork(2).NextU64()));
+    KREPLAY_RETURN_IF_ERROR(bg_->Adopt(pop));
+    if (cfg_.variant == MemVariant::kGcma) {
+      gcma_ = std::make_unique<GcmaCache>(&resv_);
+      bg_->SetCleanCache(gcma_.get());
+    }
+    bg_->Start();
+
+    env_.zone = zone_.get();
+    env_.users = bg_.get();
+    env_.costs = ContigCosts::FromProfile(prof_);
+    env_.rules = crules;
+    variant_.android_retries = cfg_.variant == MemVariant::kCmaAndroid;
+    variant_.max_retries = cfg_.android_max_retries;
+    variant_.retry_sleep = cfg_.android_retry_sleep;
+
+    const auto& calls = w_.foreground.calls;
+    out_.assign(calls.size(), CallOutcome{});
+    cma_calls_.resize(calls.size());
+    pending_ = calls.size();
+    finished_ = calls.empty() && w_.duration == 0;
+    for (size_t i = 0; i < calls.size(); ++i) sim_.At(calls[i].at, this, Tag(i, kArrive));
+    return OkStatus();
+  }
+
+  // Each call's area, by name ("" = the profile's first).
+  Status ResolveAreas() {
+    const size_t n = cfg_.variant == MemVariant::kBuddy ? 0 : std::max(areas_.size(), resv_.size());
+    for (const std::string& name : w_.foreground.areas) {
+      if (cfg_.variant == MemVariant::kBuddy) {
+        area_of_.push_back(0);
+        continue;
+      }
+      if (n == 0) return InvalidArgument(prof_.name + " has no CMA area for the workload's calls");
+      if (name.empty()) {
+        area_of_.push_back(0);
+        continue;
+      }
+      size_t found = n;
+      std::string known;
+      for (size_t a = 0; a < n; ++a) {
+        const std::string& an = areas_.empty() ? resv_[a].name : areas_[a].name;
+        known += (a ? ", " : "") + an;
+        if (an == name) found = a;
+      }
+      if (found == n) return InvalidArgument("the workload names CMA area '" + name + "'; " + prof_.name + " has " + known);
+      area_of_.push_back(static_cast<uint16_t>(found));
+    }
+    return OkStatus();
+  }
+
+  // The run ends when every call is done and released; this bounds it.
+  sim::Time Horizon() const {
+    sim::Time last = 0, hold = 0;
+    for (const ContigCall& c : w_.foreground.calls) {
+      last = std::max(last, c.at);
+      hold = std::max(hold, c.hold);
+    }
+    return last + hold + 3600 * sim::kSec;
+  }
+
+  void Begin(size_t i, sim::Time now) {
+    const ContigCall& c = w_.foreground.calls[i];
+    if (cfg_.variant == MemVariant::kCma || cfg_.variant == MemVariant::kCmaAndroid) {
+      CmaAllocRequest r;
+      r.count = c.pages;
+      r.align = c.align;
+      r.cpu = cfg_.cpu;
+      r.deadline = c.timeout > 0 ? c.at + c.timeout : sim::kTimeMax;
+      cma_calls_[i] = std::make_unique<CmaAllocation>(&areas_[area_of_[c.area]], r, variant_, now);
+    }
+  }
+
+  void Step(size_t i, sim::Time now) {
+    const ContigCall& c = w_.foreground.calls[i];
+    CallOutcome& o = out_[i];
+    switch (cfg_.variant) {
+      case MemVariant::kCma:
+      case MemVariant::kCmaAndroid: {
+        CmaAllocation& a = *cma_calls_[i];
+        if (auto next = a.Step(env_, mutex_, now, &contig_)) {
+          sim_.At(*next, this, Tag(i, kStep));
+          return;
+        }
+        o.ok = a.ok();
+        o.failure = a.failure();
+        o.finished = a.finished_at();
+        o.pfn = a.pfn().value_or(0);
+        o.pages = c.pages;
+        o.busy_retries = a.busy_retries();
+        o.sweeps = a.sweeps();
+        cma_calls_[i].reset();
+        break;
+      }
+      case MemVariant::kCarveout: {
+        // dma_alloc_from_dev_coherent(): bitmap_find_free_region() of
+        // get_order(size) under the pool's lock.
+        CmaBitmap& bm = resv_[area_of_[c.area]].bitmap;
+        const unsigned order = DmaAlignOrder(c.pages);
+        const uint64_t bits = bm.PagesToBits(uint64_t{1} << order);
+        const uint64_t mask = bm.AlignedMask(order);
+        const uint64_t no = bm.FindNextZeroAreaOff(0, bits, mask, 0);
+        o.finished = now + (cfg_.carveout_alloc_ns >= 0 ? cfg_.carveout_alloc_ns : prof_.costs.alloc_page);
+        contig_.cpu_ns += o.finished - now;
+        if (no + bits <= bm.MaxNo()) {
+          bm.Set(no, bits);
+          o.ok = true;
+          o.pfn = bm.PfnOf(no);
+          o.pages = uint64_t{1} << order;
+        } else {
+          o.failure = CmaFailure::kNoRange;
+        }
+        break;
+      }
+      case MemVariant::kGcma: {
+        // The cma_alloc() search over the reservation, then each cached page
+        // of the range discarded (no migration: the cache is a copy).
+        CmaBitmap& bm = resv_[area_of_[c.area]].bitmap;
+        const unsigned align = std::min(c.align, kCmaAlignmentMax);
+        const uint64_t bits = bm.PagesToBits(c.pages);
+        const uint64_t no = bm.FindNextZeroAreaOff(0, bits, bm.AlignedMask(align), bm.AlignedOffset(align));
+        sim::Duration cost = prof_.costs.alloc_page;
+        if (no + bits <= bm.MaxNo()) {
+          bm.Set(no, bits);
+          const uint64_t first = no << bm.order_per_bit();
+          const uint64_t dropped = gcma_->Discard(area_of_[c.area], first, c.pages);
+          gcma_discarded_ += dropped;
+          cost += static_cast<sim::Duration>(dropped) * prof_.costs.drop_clean_page +
+                  static_cast<sim::Duration>(c.pages) * env_.costs.scan_pfn;
+          o.ok = true;
+          o.pfn = bm.PfnOf(no);
+          o.pages = c.pages;
+        } else {
+          o.failure = CmaFailure::kNoRange;
+        }
+        contig_.cpu_ns += cost;
+        o.finished = now + cost;
+        break;
+      }
+      case MemVariant::kBuddy:
+        o.failure = CmaFailure::kNoRange;  // until compaction/ lands
+        o.finished = now;
+        break;
+    }
+    o.done = true;
+    const sim::Duration latency = o.finished - c.at;
+    (o.ok ? latency_ok_ : latency_failed_).Record(latency);
+    by_size_[c.pages].Record(latency);
+    if (o.ok && c.hold >= 0) {
+      sim_.At(o.finished + c.hold, this, Tag(i, kRelease));
+    } else {
+      Finish();
+    }
+  }
+
+  void Release(size_t i, sim::Time) {
+    const ContigCall& c = w_.foreground.calls[i];
+    const CallOutcome& o = out_[i];
+    switch (cfg_.variant) {
+      case MemVariant::kCma:
+      case MemVariant::kCmaAndroid: CmaRelease(*zone_, areas_[area_of_[c.area]], o.pfn, o.pages, cfg_.cpu); break;
+      case MemVariant::kCarveout:
+      case MemVariant::kGcma: resv_[area_of_[c.area]].bitmap.ClearPages(o.pfn, o.pages); break;
+      case MemVariant::kBuddy: break;
+    }
+    Finish();
+  }
+
+  void Finish() {
+    if (--pending_ == 0 && w_.duration == 0) {
+      finished_ = true;
+      sim_.Stop();
+    }
+  }
+
+  // unusable_free_index(): the share of free memory in blocks smaller than
+  // 2^order (mm/vmstat.c, debugfs extfrag/unusable_index), in thousandths.
+  double UnusableIndex(unsigned order) const {
+    uint64_t free = 0, usable = 0;
+    for (unsigned o = 0; o <= zone_->config().max_order; ++o) {
+      const uint64_t pages = zone_->nr_free(o) << o;
+      free += pages;
+      if (o >= order) usable += pages;
+    }
+    return free ? static_cast<double>(free - usable) / static_cast<double>(free) : 0;
+  }
+
+  StatusOr<model::Result> Collect() {
+    model::Result r;
+    uint64_t ok = 0, failed = 0, unfinished = 0, retries = 0, sweeps = 0;
+    std::array<uint64_t, 7> causes{};
+    for (const CallOutcome& o : out_) {
+      if (!o.done) {
+        ++unfinished;
+        continue;
+      }
+      (o.ok ? ok : failed) += 1;
+      ++causes[static_cast<int>(o.failure)];
+      retries += o.busy_retries;
+      sweeps += o.sweeps;
+    }
+    const auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
+    r.Set("calls", static_cast<double>(out_.size()), "count");
+    r.Set("alloc_success", static_cast<double>(ok), "count");
+    r.Set("alloc_fail", static_cast<double>(failed), "count");
+    r.Set("alloc_unfinished", static_cast<double>(unfinished), "count");
+    r.Set("alloc_success_ratio", out_.empty() ? 0.0 : 100.0 * static_cast<double>(ok) / static_cast<double>(out_.size()), "%");
+    for (CmaFailure f : {CmaFailure::kPinned, CmaFailure::kUnmovable, CmaFailure::kBusy, CmaFailure::kNoRange,
+                         CmaFailure::kNoMemory, CmaFailure::kTimeout})
+      r.Set(std::string("fail_") + CmaFailureName(f), static_cast<double>(causes[static_cast<int>(f)]), "count");
+    r.Set("busy_retries", static_cast<double>(retries), "count");
+    r.Set("android_sweeps", static_cast<double>(sweeps), "count");
+    r.Set("alloc_latency_p50_ms", ms(latency_ok_.Percentile(0.5)), "ms");
+    r.Set("alloc_latency_p99_ms", ms(latency_ok_.Percentile(0.99)), "ms");
+    r.Set("alloc_latency_p999_ms", ms(latency_ok_.Percentile(0.999)), "ms");
+    r.Set("alloc_latency_max_ms", ms(latency_ok_.max()), "ms");
+    r.Set("alloc_latency_mean_ms", latency_ok_.Mean() / 1e6, "ms");
+    r.Set("pages_migrated", static_cast<double>(contig_.pages_migrated), "pages");
+    r.Set("pages_dropped", static_cast<double>(contig_.pages_dropped + gcma_discarded_), "pages");
+    r.Set("pages_waited_writeback", static_cast<double>(contig_.pages_waited_writeback), "pages");
+    r.Set("migrate_retries", static_cast<double>(contig_.migrate_retries), "count");
+    r.Set("bytes_copied", static_cast<double>(contig_.bytes_copied), "bytes");
+    r.Set("alloc_cpu_ms", ms(contig_.cpu_ns), "ms");
+    r.Set("writeback_wait_ms", ms(contig_.writeback_wait_ns), "ms");
+    // The background's slowdown and the memory it had.
+    const BackgroundStats& b = bg_->stats();
+    r.Set("bg_refaults", static_cast<double>(b.refaults), "count");
+    r.Set("bg_kswapd_reclaimed", static_cast<double>(b.kswapd_reclaimed), "pages");
+    r.Set("bg_kswapd_cpu_ms", ms(b.kswapd_cpu_ns), "ms");
+    r.Set("bg_direct_reclaim_stall_ms", ms(b.direct_stall_ns + b.external_reclaim_ns), "ms");
+    r.Set("bg_dirty_throttle_ms", ms(b.dirty_throttle_ns), "ms");
+    r.Set("bg_alloc_failures", static_cast<double>(b.alloc_failures), "count");
+    r.Set("bg_pin_migrated_pages", static_cast<double>(b.pin_migrated_pages), "pages");
+    if (gcma_) r.Set("gcma_cache_hits", static_cast<double>(gcma_->hits()), "count");
+    uint64_t reserved = 0;
+    for (const auto& a : resv_) reserved += a.bitmap.count();
+    r.Set("reserved_mib", static_cast<double>(reserved) / 256.0, "MiB");
+    const MemSample now = bg_->Sample(end_);
+    double avail_sum = 0, avail_min = static_cast<double>(now.mem_available);
+    const auto& samples = bg_->samples();
+    model::TimeSeries avail;
+    avail.unit = "MiB";
+    for (const MemSample& s : samples) {
+      avail_sum += static_cast<double>(s.mem_available);
+      avail_min = std::min(avail_min, static_cast<double>(s.mem_available));
+      avail.t.push_back(s.at);
+      avail.value.push_back(static_cast<double>(s.mem_available) / 256.0);
+    }
+    r.Set("mem_available_min_mib", avail_min / 256.0, "MiB");
+    r.Set("mem_available_mean_mib",
+          (samples.empty() ? static_cast<double>(now.mem_available) : avail_sum / static_cast<double>(samples.size())) / 256.0,
+          "MiB");
+    if (!samples.empty()) r.series["mem_available"] = std::move(avail);
+    r.Set("unusable_free_index_o4", UnusableIndex(4), "ratio");
+    r.Set("unusable_free_index_pageblock", UnusableIndex(zone_->config().pageblock_order), "ratio");
+    r.Set("unusable_free_index_max_order", UnusableIndex(zone_->config().max_order), "ratio");
+    // Latency against the request size: t is the size in pages.
+    model::TimeSeries curve;
+    curve.unit = "ms";
+    for (const auto& [pages, h] : by_size_) {
+      curve.t.push_back(static_cast<sim::Time>(pages));
+      curve.value.push_back(h.Mean() / 1e6);
+    }
+    if (!curve.t.empty()) r.series["latency_by_size"] = std::move(curve);
+    r.histograms["alloc_latency"] = latency_ok_;
+    if (latency_failed_.count()) r.histograms["alloc_latency_failed"] = latency_failed_;
+    r.Set("page_events", static_cast<double>(zone_->counters().page_events), "count");
+    r.sim_events = sim_.events_processed();
+    r.sim_time_ns = end_;
+    return r;
+  }
+
+  const MemRunConfig& cfg_;
+  const MemProfile& prof_;
+  const MemWorkload& w_;
+  const uint64_t seed_;
+  sim::Simulator sim_;
+  std::unique_ptr<mm::Zone> zone_;
+  std::unique_ptr<Background> bg_;
+  std::unique_ptr<GcmaCache> gcma_;
+  std::vector<CmaAreaState> areas_;  // CMA areas in the zone
+  std::vector<Reservation> resv_;    // reservations outside it
+  std::vector<uint16_t> area_of_;    // foreground area index -> areas_/resv_ index
+  ContigEnv env_;
+  CmaVariant variant_;
+  CmaMutex mutex_;
+  ContigStats contig_;
+  uint64_t gcma_discarded_ = 0;
+  std::vector<std::unique_ptr<CmaAllocation>> cma_calls_;
+  std::vector<CallOutcome> out_;
+  size_t pending_ = 0;
+  bool finished_ = false;
+  sim::Time end_ = 0;
+  sim::Histogram latency_ok_, latency_failed_;
+  std::map<uint64_t, sim::Histogram> by_size_;
+};
+
+}  // namespace
+
+StatusOr<model::Result> RunMemory(const MemRunConfig& config, const MemProfile& profile, const MemWorkload& workload,
+                                  uint64_t seed, const std::atomic<bool>* cancel) {
+  MemSim s(config, profile, workload, seed);
+  return s.Run(cancel);
+}
+
+}  // namespace kreplay::memory

@@ -1,0 +1,91 @@
+// A memory study's workload as its spec says it (`memory:` entries) and
+// as a run uses it: the foreground of contiguous calls, the background
+// load and the initial state. Sizes in the spec may be fractions of the
+// machine's memory ("30%") or bytes ("300MiB"), so one workload runs on
+// every profile; Resolve*() turns them into pages for one profile.
+//
+//   memory:
+//     requests: {...}        foreground.h (ForegroundSpec)
+//     background:            load/background.h (BackgroundSpec), sizes as above
+//       anon:  {working_set: 30%, fault_rate: 20000, mapped_cpus: 4}
+//       cache: {files: 40%, read_rate: 5000, write_rate: 1000, hot_fraction: 0.2,
+//               hot_access: 0.8, dirty_ratio: 20, dirty_background_ratio: 10,
+//               dirty_expire: 30s, dirty_writeback_interval: 5s, mapped_cpus: 0}
+//       build: {spawn_rate: 20, anon: 1MiB, kernel: 32KiB, file_reads: 64,
+//               lifetime: 500ms, mapped_cpus: 1}
+//       pin:   {rate: 1, size: 1MiB, duration: 1s, longterm: true}
+//       slab:  {rate: 1000, reclaimable_fraction: 0.5, lifetime: 1s}
+//       lru_batch_pages: 15
+//       sample_interval: 100ms
+//     initial: {used: 85%, anon: 40, file_clean: 30, file_dirty: 3,
+//               file_writeback: 0, slab_reclaimable: 7, kernel: 20, pinned: 0,
+//               churn: 1}          shares of `used`, by page kind
+//     duration: 0              0: until the last call is released
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "services/core/status.h"
+#include "workers/models/memory/load/background.h"
+#include "workers/models/memory/profiles/mem_profile.h"
+#include "workers/models/memory/state/page_state.h"
+#include "workers/models/memory/workload/foreground.h"
+
+namespace kreplay::memory {
+
+// A size relative to the machine or absolute.
+struct MemSize {
+  double fraction = 0;  // of the profile's memory, when bytes == 0
+  uint64_t bytes = 0;
+  uint64_t Pages(uint64_t total_pages) const;
+  bool operator==(const MemSize&) const = default;
+};
+
+// BackgroundSpec with MemSize where the spec may name sizes.
+struct BackgroundTemplate {
+  BackgroundSpec spec;  // sizes below override its page counts
+  MemSize anon_working_set, cache_files, build_anon, build_kernel, pin_size;
+};
+
+struct InitialSpec {
+  double used = 0.85;                      // of the zone, allocated at the start
+  std::array<double, kPageKinds> shares{};  // by PageKind; normalised
+  double churn = 1.0;                      // PopulateOptions::churn
+};
+
+struct MemWorkloadSpec {
+  ForegroundSpec requests;
+  BackgroundTemplate background;
+  InitialSpec initial;
+  sim::Duration duration = 0;
+};
+
+// Errors are "LINE: field.key: message" lines.
+StatusOr<MemWorkloadSpec> ParseMemWorkloadSpec(const YAML::Node& node, const std::string& field);
+
+// A built workload: what a run reads (the foreground fixed, the rest as
+// specified). Traces build one with the foreground they recorded.
+struct MemWorkload {
+  Foreground foreground;
+  BackgroundTemplate background;
+  InitialSpec initial;
+  sim::Duration duration = 0;
+};
+
+// The spec's defaults for the background and initial state: a quiet
+// system (no background activity) 85 % full of a desktop-like mix.
+BackgroundTemplate DefaultBackground();
+InitialSpec DefaultInitial();
+
+BackgroundSpec ResolveBackground(const BackgroundTemplate& t, uint64_t total_pages);
+// The initial mix for a zone of `zone_pages`.
+StateMix ResolveInitial(const InitialSpec& s, uint64_t zone_pages);
+
+// Canonical text of a workload (every field a run reads) for digests.
+std::string CanonicalMemWorkloadText(const MemWorkload& w);
+
+}  // namespace kreplay::memory
