@@ -612,10 +612,13 @@ void Background::DirtyPush(uint32_t fidx, sim::Time now) {
   zone_.SetAux(pfn, dirty_.PushBack({fidx, static_cast<uint32_t>(now / sim::kMs)}));
 }
 
+// Reads all take the same time and start in event order, so the ring is
+// sorted by `until`: walk from the newest while still in flight.
 bool Background::ReadRefHeld(uint32_t fidx, sim::Time now, sim::Time* until) const {
-  for (uint32_t i = 0; i < reads_.size(); ++i) {
+  for (uint32_t i = reads_.size(); i-- > 0;) {
     const ReadEntry& e = reads_.at(reads_.SlotAt(i));
-    if (e.fidx == fidx && e.until > now) {
+    if (e.until <= now) break;
+    if (e.fidx == fidx) {
       *until = e.until;
       return true;
     }
@@ -699,7 +702,7 @@ void Background::IssueWriteback(uint32_t fidx, uint32_t pfn, sim::Time now) {
   SetPageKind(pfn, PageKind::kFileWriteback);
   zone_.SetAux(pfn, wb_.PushBack({fidx, done}));
   ++stats_.writeback_started;
-  if (!wb_event_pending_) {
+  if (!wb_event_pending_ && wb_.size() == 1) {  // the new page is the head
     sim_.At(done, this, Tag(kEvWritebackDone));
     wb_event_pending_ = true;
   }

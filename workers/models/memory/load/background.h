@@ -217,8 +217,10 @@ class CleanCache {
 class Background final : public PageUsers, public sim::EventHandler {
  public:
   // Validates the spec and that the profile has what it uses (InvalidArgument
-  // naming the field). zone and sim must outlive the Background; the zone's
-  // caller-owned kind/aux of the pages it owns are the Background's.
+  // naming the field). zone and sim must outlive the Background, and the
+  // simulator must dispatch none of its events after it is destroyed (they
+  // are not cancelled). The zone's caller-owned kind/aux of the pages it
+  // owns are the Background's.
   static StatusOr<std::unique_ptr<Background>> Create(mm::Zone& zone, sim::Simulator& sim, const MemProfile& profile,
                                                       const BackgroundSpec& spec, uint64_t seed);
   ~Background() override;
@@ -271,7 +273,7 @@ class Background final : public PageUsers, public sim::EventHandler {
   };
   struct DirtyEntry {
     uint32_t fidx;
-    uint32_t dirtied_ms;  // for dirty_expire
+    uint32_t dirtied_ms;  // for dirty_expire (ms: runs up to 49 days)
   };
   struct WbEntry {
     uint32_t fidx;
