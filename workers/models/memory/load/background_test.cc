@@ -171,6 +171,37 @@ TEST(Background, KswapdWakesBelowLowAndStopsAtHigh) {
   EXPECT_INVARIANTS(z);
 }
 
+// Direct reclaim: when kswapd cannot keep up, an allocation that fails at
+// the min watermark reclaims SWAP_CLUSTER_MAX pages itself and stalls for
+// them; with nothing reclaimable (anonymous memory, no swap) it fails.
+TEST(Background, DirectReclaimWhenKswapdFallsBehindAndFailureWithoutCache) {
+  mm::Zone z = MakeZone(16384);
+  PopulateResult init = Fill(z, Mix(0, 15000, 0));
+  BackgroundSpec s;
+  s.anon.working_set_pages = 100000;
+  s.anon.fault_rate = 100000;  // 10 pages per ms against kswapd's 1 page per 100 us
+  s.cache.file_pages = 15000;
+  MemProfile p = Profile();
+  p.costs.drop_clean_page = 100 * sim::kUs;
+  sim::Simulator sim;
+  auto b = Make(z, sim, s, 1, p);
+  ASSERT_TRUE(b->Adopt(init).ok());
+  b->Start();
+  sim.RunUntil(50 * sim::kMs);
+  const BackgroundStats& st = b->stats();
+  EXPECT_GT(st.direct_reclaim_events, 0u);
+  EXPECT_EQ(st.direct_stall_ns, static_cast<int64_t>(st.direct_reclaim_pages) * 100 * sim::kUs);
+  EXPECT_LE(st.direct_reclaim_pages, 32 * st.direct_reclaim_events);
+  EXPECT_EQ(st.alloc_failures, 0u);
+  // Run on until the cache is gone: then allocations fail.
+  sim.RunUntil(400 * sim::kMs);
+  EXPECT_LT(b->pages(PageKind::kFileClean), 100u);
+  EXPECT_GT(st.alloc_failures, 0u);
+  EXPECT_EQ(b->pages(PageKind::kAnon), st.anon_faults - st.alloc_failures);
+  EXPECT_FALSE(z.ZoneWatermarkOk(0, z.WmarkPages(Wmark::kMin), 0));
+  EXPECT_INVARIANTS(z);
+}
+
 // Free CMA pages do not count for kswapd (zone_watermark_ok(..., 0)): a zone
 // whose free memory is nearly all CMA still reclaims, though its total free
 // is above the high watermark.
