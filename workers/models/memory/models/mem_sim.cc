@@ -180,7 +180,8 @@ class MemSim final : public sim::EventHandler {
     po.seed = root.Fork(1).NextU64();
     po.churn = w_.initial.churn;
     po.cpu = cfg_.cpu;
-    KREPLAY_ASSIGN_OR_RETURN(PopulateResult pop, Populate(*zone_, ResolveInitial(w_.initial, zc.nr_pages), po));
+    KREPLAY_ASSIGN_OR_RETURN(StateMix mix, FitInitial());
+    KREPLAY_ASSIGN_OR_RETURN(PopulateResult pop, Populate(*zone_, mix, po));
     BackgroundSpec bs = ResolveBackground(w_.background, prof_.pages);
     uint64_t files = 0;
     for (PageKind k : {PageKind::kFileClean, PageKind::kFileDirty, PageKind::kFileWriteback})
@@ -209,6 +210,29 @@ class MemSim final : public sim::EventHandler {
     finished_ = calls.empty() && w_.duration == 0;
     for (size_t i = 0; i < calls.size(); ++i) sim_.At(calls[i].at, this, Tag(i, kArrive));
     return OkStatus();
+  }
+
+  // The initial state is a share of the machine's memory, the same for
+  // every allocator; where a reservation leaves less, the clean page cache
+  // that does not fit above the high watermark is left out (reclaim would
+  // have evicted it), so the carve-out's cost shows as refaults later.
+  StatusOr<StateMix> FitInitial() {
+    StateMix mix = ResolveInitial(w_.initial, prof_.pages);
+    // Room: free pages above the high watermark, less what the per-CPU
+    // lists may hold while the fill runs (not free to the watermark check).
+    const uint64_t reserve =
+        zone_->WmarkPages(mm::Wmark::kHigh) + uint64_t{zone_->pcp_high()} * zone_->config().nr_cpus;
+    const uint64_t room = zone_->nr_free_pages() - std::min(zone_->nr_free_pages(), reserve);
+    uint64_t& clean = mix.pages[static_cast<int>(PageKind::kFileClean)];
+    if (mix.total() > room) {
+      const uint64_t over = mix.total() - room;
+      initial_evicted_ = std::min(clean, over);
+      clean -= initial_evicted_;
+    }
+    if (mix.total() > room)
+      return InvalidArgument("initial: " + std::to_string(mix.total()) + " pages other than clean page cache do not fit in the " +
+                             std::to_string(room) + " pages " + prof_.name + " leaves above its high watermark; lower initial.used");
+    return mix;
   }
 
   // Each call's area, by name ("" = the profile's first).
@@ -413,6 +437,7 @@ class MemSim final : public sim::EventHandler {
     // The background's slowdown and the memory it had.
     const BackgroundStats& b = bg_->stats();
     r.Set("bg_refaults", static_cast<double>(b.refaults), "count");
+    r.Set("initial_cache_left_out", static_cast<double>(initial_evicted_), "pages");
     r.Set("bg_kswapd_reclaimed", static_cast<double>(b.kswapd_reclaimed), "pages");
     r.Set("bg_kswapd_cpu_ms", ms(b.kswapd_cpu_ns), "ms");
     r.Set("bg_direct_reclaim_stall_ms", ms(b.direct_stall_ns + b.external_reclaim_ns), "ms");
@@ -474,6 +499,7 @@ class MemSim final : public sim::EventHandler {
   CmaMutex mutex_;
   ContigStats contig_;
   uint64_t gcma_discarded_ = 0;
+  uint64_t initial_evicted_ = 0;  // clean page cache the initial state could not hold
   std::vector<std::unique_ptr<CmaAllocation>> cma_calls_;
   std::vector<CallOutcome> out_;
   size_t pending_ = 0;

@@ -115,6 +115,15 @@ StatusOr<PopulateResult> Populate(mm::Zone& zone, const StateMix& mix, const Pop
         free_half_pool();
         continue;
       }
+      // The slow path's last resorts: kswapd, woken by the boost that
+      // fallback steals raised, would have reclaimed it and cleared it;
+      // after a failed reclaim drain_all_pages() returns the per-CPU lists.
+      if (zone.watermark_boost() > 0 || zone.pcp_count(o.cpu) > 0) {
+        zone.ClearWatermarkBoost();
+        zone.DrainAllPages();
+        if (zone.ZoneWatermarkOk(0, zone.WmarkPages(mm::Wmark::kMin), mm::AllocFlagsCma(KindMigratetype(k), 0)))
+          continue;
+      }
       return FailedPrecondition("memory state: " + std::to_string(total) + " pages do not fit above the min watermark (" +
                                 std::to_string(total - remaining) + " placed)");
     }
