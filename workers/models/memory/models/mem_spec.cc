@@ -4,6 +4,7 @@
 
 #include "services/core/strings.h"
 #include "services/core/units.h"
+#include "services/memtrace/mm_events.h"
 #include "services/yamlread/yaml_reader.h"
 
 namespace kreplay::memory {
@@ -246,6 +247,52 @@ StatusOr<MemWorkloadSpec> ParseMemWorkloadSpec(const YAML::Node& node, const std
   // machine, so the error comes at load rather than on a worker.
   Status st = ResolveBackground(s.background, uint64_t{1} << 18).Validate();
   if (!st.ok()) return r.Error(node["background"] ? node["background"] : node, field + ".background", st.message());
+  return s;
+}
+
+StatusOr<BackgroundTemplate> ParseBackgroundTemplate(const YAML::Node& node, const std::string& field) {
+  const yamlread::YamlReader r("");
+  BackgroundTemplate t = DefaultBackground();
+  KREPLAY_RETURN_IF_ERROR(ParseBackground(r, node, field, &t));
+  Status st = ResolveBackground(t, uint64_t{1} << 18).Validate();
+  if (!st.ok()) return r.Error(node, field, st.message());
+  return t;
+}
+
+StatusOr<InitialSpec> ParseInitialSpec(const YAML::Node& node, const std::string& field) {
+  const yamlread::YamlReader r("");
+  InitialSpec s = DefaultInitial();
+  KREPLAY_RETURN_IF_ERROR(ParseInitial(r, node, field, &s));
+  return s;
+}
+
+MemWorkload WorkloadFromTrace(const MmTraceSummary& trace, const InitialSpec& initial) {
+  MemWorkload w;
+  w.foreground = trace.foreground;
+  w.initial = initial;
+  w.background = DefaultBackground();
+  BackgroundSpec& b = w.background.spec;
+  double total = 0;
+  for (double x : initial.shares) total += x;
+  const double anon_share = total > 0 ? initial.shares[static_cast<int>(PageKind::kAnon)] / total : 0;
+  w.background.anon_working_set.fraction = initial.used * anon_share;
+  b.anon.fault_rate = trace.PagesAllocPerSec(memtrace::kMtMovable);
+  const double unmovable = trace.PagesAllocPerSec(memtrace::kMtUnmovable) + trace.PagesAllocPerSec(memtrace::kMtHighAtomic);
+  const double reclaimable = trace.PagesAllocPerSec(memtrace::kMtReclaimable);
+  b.slab.rate = unmovable + reclaimable;
+  b.slab.reclaimable_fraction = b.slab.rate > 0 ? reclaimable / b.slab.rate : 0.5;
+  b.slab.mean_lifetime = sim::kSec;
+  return w;
+}
+
+StatusOr<InitialSpec> InitialFromZoneInfo(const memtrace::ZoneInfo& zi) {
+  constexpr uint64_t kScale = 1'000'000;  // pages per million of the node's managed pages
+  KREPLAY_ASSIGN_OR_RETURN(StateMix mix, MixFromZoneInfo(zi, kScale));
+  InitialSpec s;
+  s.shares.fill(0);
+  for (int k = 1; k < kPageKinds; ++k) s.shares[k] = static_cast<double>(mix.pages[k]);
+  s.used = std::min(0.98, static_cast<double>(mix.total()) / kScale);
+  if (mix.total() == 0) return InvalidArgument("zoneinfo: the node uses no memory");
   return s;
 }
 

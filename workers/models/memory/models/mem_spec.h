@@ -34,6 +34,7 @@
 #include "workers/models/memory/profiles/mem_profile.h"
 #include "workers/models/memory/state/page_state.h"
 #include "workers/models/memory/workload/foreground.h"
+#include "workers/models/memory/workload/from_trace.h"
 
 namespace kreplay::memory {
 
@@ -67,6 +68,11 @@ struct MemWorkloadSpec {
 // Errors are "LINE: field.key: message" lines.
 StatusOr<MemWorkloadSpec> ParseMemWorkloadSpec(const YAML::Node& node, const std::string& field);
 
+// The `background:` and `initial:` parts alone (the `memtrace:` kind takes
+// them as options); errors as ParseMemWorkloadSpec's.
+StatusOr<BackgroundTemplate> ParseBackgroundTemplate(const YAML::Node& node, const std::string& field);
+StatusOr<InitialSpec> ParseInitialSpec(const YAML::Node& node, const std::string& field);
+
 // A built workload: what a run reads (the foreground fixed, the rest as
 // specified). Traces build one with the foreground they recorded.
 struct MemWorkload {
@@ -84,6 +90,16 @@ InitialSpec DefaultInitial();
 BackgroundSpec ResolveBackground(const BackgroundTemplate& t, uint64_t total_pages);
 // The initial mix for a zone of `zone_pages`.
 StateMix ResolveInitial(const InitialSpec& s, uint64_t zone_pages);
+
+// A recorded trace as a workload: its calls in order, and a background
+// estimated from its page rates (kmem:mm_page_alloc): movable pages as
+// anonymous faults (the trace cannot tell page cache from anonymous
+// memory) over a working set of the initial state's anonymous share,
+// unmovable and reclaimable pages as slab with a 1 s mean lifetime.
+MemWorkload WorkloadFromTrace(const MmTraceSummary& trace, const InitialSpec& initial);
+// The initial state from a host's /proc/zoneinfo: its node's use of memory
+// as shares, `used` = their sum over the node's managed pages.
+StatusOr<InitialSpec> InitialFromZoneInfo(const memtrace::ZoneInfo& zi);
 
 // Canonical text of a workload (every field a run reads) for digests.
 std::string CanonicalMemWorkloadText(const MemWorkload& w);

@@ -1,0 +1,337 @@
+#include "workers/models/memory/family.h"
+
+#include <CLI/CLI.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "services/core/digest.h"
+#include "services/core/files.h"
+#include "services/core/strings.h"
+#include "services/memtrace/procfs.h"
+#include "workers/models/memory/calibrate/calibrate.h"
+#include "workers/models/memory/codec/mem_codec.h"
+#include "workers/models/memory/models/mem_models.h"
+#include "workers/models/memory/models/mem_spec.h"
+#include "workers/models/memory/profiles/mem_profile.h"
+#include "workers/models/memory/workload/from_trace.h"
+
+namespace kreplay::memory {
+namespace {
+
+uint64_t WorkloadBytes(const MemWorkload& w) { return sizeof(w) + w.foreground.calls.size() * sizeof(ContigCall); }
+const MemWorkload& W(const model::AnyValue& v) { return *v.As<MemWorkload>(); }
+std::string Digest(const model::AnyValue& v) { return MemWorkloadDigest(W(v)); }
+// Relative cost: calls weigh by the pages they move, the background by its events.
+double Cost(const MemWorkload& w) {
+  double pages = 0;
+  for (const ContigCall& c : w.foreground.calls) pages += static_cast<double>(c.pages);
+  return static_cast<double>(w.foreground.calls.size()) + pages / 32;
+}
+
+sim::Duration ForegroundSpan(const ForegroundSpec& s) {
+  const double calls = static_cast<double>(s.calls());
+  return s.start + static_cast<sim::Duration>(calls / s.rate * 1e9) + s.hold;
+}
+
+// Background simulator events per second of a template (generators and the
+// work each event starts), for plan estimates.
+double BackgroundEventsPerSec(const BackgroundSpec& b) {
+  return b.anon.fault_rate + b.cache.read_rate + 2 * b.cache.write_rate + 2 * b.build.spawn_rate + 2 * b.pin.rate +
+         2 * b.slab.rate;
+}
+
+family::WorkloadEstimate Estimate(double calls, sim::Duration span, const BackgroundSpec& b) {
+  family::WorkloadEstimate e;
+  e.requests = calls;
+  e.duration_ns = span;
+  e.trace_records = static_cast<uint64_t>(calls);
+  e.trace_bytes = calls * 12;
+  e.phases = BackgroundEventsPerSec(b) * static_cast<double>(span) / 1e9;
+  return e;
+}
+
+// `memory:` entries: regenerated per seed, named by content.
+family::WorkloadKind MemoryKind() {
+  family::WorkloadKind k;
+  k.key = "memory";
+  k.noun = "a memory workload";
+  k.generated = true;
+  k.parse = [](const family::KindInput& in) { return family::ParseGeneratorEntry(in, "memory", ParseMemWorkloadSpec); };
+  k.build = [](const family::ParsedWorkload& p, uint64_t seed) -> StatusOr<model::AnyValue> {
+    const auto& s = *p.spec.As<MemWorkloadSpec>();
+    MemWorkload w;
+    w.foreground = GenerateForeground(s.requests, sim::Rng(seed));
+    w.background = s.background;
+    w.initial = s.initial;
+    w.duration = s.duration;
+    const uint64_t bytes = WorkloadBytes(w);
+    return model::AnyValue::Make(std::move(w), bytes);
+  };
+  k.digest = Digest;
+  k.cost = [](const model::AnyValue& v) { return Cost(W(v)); };
+  k.estimate = [](const family::ParsedWorkload& p) {
+    const auto& s = *p.spec.As<MemWorkloadSpec>();
+    return Estimate(static_cast<double>(s.requests.calls()), s.duration > 0 ? s.duration : ForegroundSpan(s.requests),
+                    ResolveBackground(s.background, uint64_t{1} << 18));
+  };
+  return k;
+}
+
+// `memtrace: FILE` entries: a recorded cma/kmem/migrate trace read at load
+// (the calls and the page rates), with optional `background:`, `initial:`
+// or `zoneinfo: FILE` to set what the trace cannot say.
+family::WorkloadKind MemTraceKind() {
+  family::WorkloadKind k;
+  k.key = "memtrace";
+  k.options = {"background", "initial", "zoneinfo"};
+  k.noun = "a recorded memory trace";
+  k.parse = [](const family::KindInput& in) -> std::optional<family::ParsedWorkload> {
+    family::SpecErrors& err = *in.errors;
+    const std::string f = in.field + ".memtrace";
+    auto path = family::SpecString(in.entry, f, err);
+    if (!path) return std::nullopt;
+    family::ParsedWorkload p;
+    p.path = family::ResolveSpecPath(in.base_dir, *path);
+    InitialSpec initial = DefaultInitial();
+    bool ok = true;
+    if (auto it = in.options.find("zoneinfo"); it != in.options.end()) {
+      if (auto zpath = family::SpecString(it->second, in.field + ".zoneinfo", err)) {
+        const std::string zp = family::ResolveSpecPath(in.base_dir, *zpath);
+        auto text = ReadFile(zp);
+        auto zi = text.ok() ? memtrace::ParseZoneInfo(*text, zp) : StatusOr<memtrace::ZoneInfo>(text.status());
+        auto init = zi.ok() ? InitialFromZoneInfo(*zi) : StatusOr<InitialSpec>(zi.status());
+        if (init.ok()) {
+          initial = *init;
+        } else {
+          err.Error(it->second.value, in.field + ".zoneinfo", init.status().message());
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+    }
+    if (auto it = in.options.find("initial"); it != in.options.end()) {
+      auto s = ParseInitialSpec(it->second.value, in.field + ".initial");
+      if (s.ok()) {
+        initial = *s;
+      } else {
+        err.Nested(it->second.key, in.field + ".initial", s.status().message(), true);
+        ok = false;
+      }
+    }
+    auto trace = ReadMmTrace(p.path);
+    if (!trace.ok()) {
+      err.Error(in.entry.value, f, trace.status().message());
+      return std::nullopt;
+    }
+    MemWorkload w = WorkloadFromTrace(*trace, initial);
+    if (auto it = in.options.find("background"); it != in.options.end()) {
+      auto b = ParseBackgroundTemplate(it->second.value, in.field + ".background");
+      if (b.ok()) {
+        w.background = *b;
+      } else {
+        err.Nested(it->second.key, in.field + ".background", b.status().message(), true);
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    const uint64_t bytes = WorkloadBytes(w);
+    p.spec = model::AnyValue::Make(std::move(w), bytes);
+    return p;
+  };
+  // The trace was read at load: building shares it.
+  k.build = [](const family::ParsedWorkload& p, uint64_t) -> StatusOr<model::AnyValue> { return p.spec; };
+  k.digest = Digest;
+  k.cost = [](const model::AnyValue& v) { return Cost(W(v)); };
+  k.estimate = [](const family::ParsedWorkload& p) {
+    const MemWorkload& w = W(p.spec);
+    sim::Duration span = w.duration;
+    for (const ContigCall& c : w.foreground.calls) span = std::max(span, c.at + std::max<sim::Duration>(0, c.hold));
+    return Estimate(static_cast<double>(w.foreground.calls.size()), span,
+                    ResolveBackground(w.background, uint64_t{1} << 18));
+  };
+  return k;
+}
+
+// A `platforms:` entry: a shipped memory profile, or a profile YAML file
+// (a '/' or a .yaml/.yml suffix) relative to the spec.
+std::optional<family::SystemEntry> ResolveProfile(const family::SpecEntry& entry, const std::string& field,
+                                                  const std::string& base_dir, family::SpecErrors& errors) {
+  if (!entry.value.IsScalar()) {
+    errors.Error(entry.value, field, "expected a memory profile name or file path");
+    return std::nullopt;
+  }
+  const std::string text = entry.value.Scalar();
+  const bool is_file = text.find('/') != std::string::npos || text.ends_with(".yaml") || text.ends_with(".yml");
+  family::SystemEntry se;
+  StatusOr<MemProfile> p = InvalidArgument("");
+  if (is_file) {
+    se.source = family::ResolveSpecPath(base_dir, text);
+    auto yaml = ReadFile(se.source);
+    if (!yaml.ok()) {
+      errors.Error(entry.value, field, yaml.status().message());
+      return std::nullopt;
+    }
+    p = ParseMemProfileYaml(*yaml, se.source);
+    if (!p.ok()) {
+      errors.Nested(entry.value, field, p.status().message(), false);
+      return std::nullopt;
+    }
+  } else {
+    p = LoadBuiltinMemProfile(text);
+    if (!p.ok()) {
+      auto known = BuiltinMemProfileNames();
+      errors.Error(entry.value, field,
+                   "unknown memory profile '" + text + "'" + DidYouMean(text, known) + " (shipped: " + Join(known, ", ") +
+                       "; a file path needs a '/' or a .yaml suffix)");
+      return std::nullopt;
+    }
+    se.source = "builtin:" + text;
+  }
+  se.name = p->name.empty() ? std::filesystem::path(text).stem().string() : p->name;
+  se.canonical = CanonicalMemProfileText(*p);
+  se.config = MemProfileYaml(*p);
+  se.cpus = p->cpus;
+  se.system = model::AnyValue::Make(std::move(p).value(), sizeof(MemProfile));
+  return se;
+}
+
+StatusOr<model::AnyValue> DecodeProfile(std::string_view config) {
+  KREPLAY_ASSIGN_OR_RETURN(MemProfile p, ParseMemProfileYaml(config, "work item memory profile"));
+  return model::AnyValue::Make(std::move(p), sizeof(MemProfile));
+}
+
+// `kreplay memprofiles [NAME]`: the shipped profiles, or one as YAML.
+StatusOr<std::string> ShowProfiles(const std::string& name) {
+  if (!name.empty()) return BuiltinMemProfileYaml(name);
+  std::string out;
+  for (const auto& n : BuiltinMemProfileNames()) {
+    KREPLAY_ASSIGN_OR_RETURN(MemProfile p, LoadBuiltinMemProfile(n));
+    uint64_t cma = 0;
+    for (const auto& a : p.cma_areas) cma += a.pages;
+    char line[256];
+    std::snprintf(line, sizeof line, "%-16s %-7s %6.0f MiB, %2d CPUs, CMA %5.0f MiB in %zu area(s)\n", n.c_str(),
+                  p.arch.c_str(), static_cast<double>(p.pages) / 256, p.cpus, static_cast<double>(cma) / 256,
+                  p.cma_areas.size());
+    out += line;
+  }
+  return out;
+}
+
+// `kreplay calibrate memory`: measure this host, write a profile.
+struct CalibrateCli {
+  CLI::App* cmd = nullptr;
+  CalibrateOptions o;
+  std::string out;
+  bool no_writeback = false;
+};
+
+constexpr char kCalibrateHelp[] =
+    "Measures on this host what a memory profile's costs are made of: a 4 KiB copy hot and cold, an anonymous\n"
+    "fault, unmapping a page, a local and a remote TLB flush, a cross-CPU call, dropping a clean page-cache page,\n"
+    "writeback bandwidth; derives what user space cannot reach and says so in the profile's `source`. Run it on\n"
+    "an otherwise idle machine; it pins itself to two CPUs and writes a scratch file (removed afterwards).\n"
+    "Use the profile in a study: platforms: [./host.yaml].";
+
+std::shared_ptr<CalibrateCli> AddCalibrateCommand(CLI::App& app) {
+  auto c = std::make_shared<CalibrateCli>();
+  CLI::App* calibrate = nullptr;
+  try {
+    calibrate = app.get_subcommand("calibrate");
+  } catch (const CLI::OptionNotFound&) {
+    calibrate = app.add_subcommand("calibrate", "Measure this host for a model family's profile (`calibrate memory`)");
+    calibrate->require_subcommand(1);
+  }
+  c->cmd = calibrate->add_subcommand("memory", "Measure this host's memory primitives and write a memory profile");
+  c->cmd->footer(kCalibrateHelp);
+  c->cmd->add_option("--out", c->out, "Write the profile here (default: print it)");
+  c->cmd->add_option("--name", c->o.name, "The profile's name")->capture_default_str();
+  c->cmd->add_option("--scratch-dir", c->o.scratch_dir, "Directory for the scratch file (a disk-backed filesystem)")
+      ->capture_default_str();
+  c->cmd->add_option("--repeats", c->o.repeats, "Medians over this many runs")->capture_default_str()->check(CLI::Range(1, 100));
+  c->cmd->add_option("--cold-mib", c->o.cold_mib, "Working set of the cold copy, MiB")->capture_default_str()->check(CLI::Range(16, 65536));
+  c->cmd->add_option("--cpus", c->o.cpu_a, "First CPU to pin to")->capture_default_str();
+  c->cmd->add_option("--second-cpu", c->o.cpu_b, "Second CPU (remote flushes, cross-CPU calls)")->capture_default_str();
+  c->cmd->add_flag("--no-writeback", c->no_writeback, "Do not write to disk (the writeback section keeps its default)");
+  return c;
+}
+
+int RunCalibrate(CalibrateCli& c) {
+  c.o.measure_writeback = !c.no_writeback;
+  auto p = CalibrateHost(c.o, [](const std::string& line) { std::fprintf(stderr, "calibrate: %s\n", line.c_str()); });
+  if (!p.ok()) {
+    std::fprintf(stderr, "kreplay calibrate memory: %s\n", p.status().message().c_str());
+    return 2;
+  }
+  const std::string yaml = MemProfileYaml(*p);
+  if (c.out.empty()) {
+    std::cout << yaml;
+    return 0;
+  }
+  std::ofstream f(c.out);
+  f << yaml;
+  f.close();
+  if (!f) {
+    std::fprintf(stderr, "kreplay calibrate memory: cannot write %s\n", c.out.c_str());
+    return 3;
+  }
+  std::fprintf(stderr, "wrote %s\n", c.out.c_str());
+  return 0;
+}
+
+family::RunWork MemRunWork(const family::RunWorkInput& in) {
+  // Background events over the span plus a few per call; Populate() and
+  // migrations add page work the estimate does not see.
+  const double events = in.estimate->phases + 3 * in.estimate->requests;
+  return {events, true};
+}
+
+v1::TraceManifest Encode(const model::AnyValue& w, size_t max_chunk_bytes, const family::ChunkSink& sink,
+                         const std::string& source) {
+  const auto* mw = w.As<MemWorkload>();
+  KREPLAY_CHECK(mw != nullptr, "memory trace codec given another family's workload");
+  return EncodeMemWorkload(*mw, max_chunk_bytes, sink, source);
+}
+
+}  // namespace
+
+family::FamilyInfo MemoryFamilyInfo() {
+  family::FamilyInfo f;
+  f.name = "memory";
+  f.description = "Contiguous memory: CMA against carve-out, GCMA and buddy allocation under a background load";
+  f.workload_noun = "a memory workload";
+  f.kinds = {MemoryKind(), MemTraceKind()};
+  f.has_systems = true;
+  f.resolve_system = ResolveProfile;
+  f.decode_system = DecodeProfile;
+  f.listings = {{"memprofiles", "List the shipped memory profiles (memory models' platforms:), or show one",
+                 "Profile to print as YAML", ShowProfiles}};
+  f.add_commands = [](CLI::App& app) -> std::function<std::optional<int>()> {
+    std::shared_ptr<CalibrateCli> c = AddCalibrateCommand(app);
+    return [c]() -> std::optional<int> {
+      if (!c->cmd->parsed()) return std::nullopt;
+      return RunCalibrate(*c);
+    };
+  };
+  f.curve_series = {{"latency_by_size", "mean call latency (ms) by request size (pages)"}};
+  f.default_work_unit = "events";
+  f.default_work_per_core_s = 1e6;
+  f.run_work = MemRunWork;
+  f.trace_family = "memory";
+  f.encode_trace = Encode;
+  f.assemble_trace = [](const v1::TraceManifest& m) -> std::unique_ptr<family::TraceAssembler> {
+    return std::make_unique<family::TypedAssembler<MemTraceAssembler, MemWorkload>>(m, WorkloadBytes);
+  };
+  return f;
+}
+
+Status RegisterMemoryFamily(family::Catalog& catalog) {
+  KREPLAY_RETURN_IF_ERROR(catalog.RegisterFamily(MemoryFamilyInfo()));
+  return RegisterMemoryModels(catalog.models());
+}
+
+}  // namespace kreplay::memory
