@@ -228,12 +228,10 @@ Status AddSeriesCurves(const Report& r, const family::FamilyInfo::CurveSeries& s
     c.label = variants.size() > 1 ? series.label + " " + p.variant : series.label;
     c.platform = p.platform;
     c.workload = p.workload;
-    // The family table declares no axes: every series is a miss ratio over
-    // the cache size (curves.h).
-    c.metric = "miss_ratio";
-    c.unit = "ratio";
-    c.x_param = "cache_size";
-    c.x_unit = "bytes";
+    c.metric = series.metric;
+    c.unit = series.unit;
+    c.x_param = series.x_param;
+    c.x_unit = series.x_unit;
     for (const auto& [x, v] : p.values) c.points.push_back(PointFrom(x, stats::Summarize(v)));
     out->push_back(std::move(c));
   }
@@ -283,7 +281,8 @@ Axis LinearAxis(double lo, double hi, int target_ticks) {
 }
 
 // Whole powers of two around [min_x, max_x], at most 9 of them labelled.
-Axis BytesAxis(double min_x, double max_x) {
+// A log2 axis; tick labels in bytes ("4 KiB") or as counts (pages).
+Axis Log2Axis(double min_x, double max_x, bool bytes) {
   Axis a;
   a.log2 = true;
   double lo = std::floor(DetLog2(min_x)), hi = std::ceil(DetLog2(max_x));
@@ -293,7 +292,8 @@ Axis BytesAxis(double min_x, double max_x) {
   a.hi = std::ceil(hi / step) * step;
   for (double k = a.lo; k <= a.hi; k += step) {
     a.ticks.push_back(k);
-    a.labels.push_back(FormatBytes(std::ldexp(1.0, static_cast<int>(k))));
+    const double v = std::ldexp(1.0, static_cast<int>(k));
+    a.labels.push_back(bytes ? FormatBytes(v) : FormatDouble(v));
   }
   return a;
 }
@@ -504,17 +504,20 @@ StatusOr<std::string> CurvesSvg(const std::vector<Curve>& curves, const std::str
     if (c.metric == metric && !c.points.empty()) sel.push_back(&c);
   if (sel.empty()) return NotFound("no curve of metric '" + metric + "'");
 
-  // x: a log2 axis when every curve is in bytes and every x is positive.
-  bool bytes = true;
+  // x: a log2 axis when every curve is in bytes (or every one in pages)
+  // and every x is positive.
+  const std::string& xu = sel.front()->x_unit;
+  bool log2 = xu == "bytes" || xu == "pages";
   double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin;
   for (const Curve* c : sel) {
-    bytes = bytes && c->x_unit == "bytes";
+    log2 = log2 && c->x_unit == xu;
     xmin = std::min(xmin, c->points.front().x);
     xmax = std::max(xmax, c->points.back().x);
   }
-  bytes = bytes && xmin > 0;
+  log2 = log2 && xmin > 0;
+  const bool bytes = log2 && xu == "bytes";
   auto [ylo, yhi] = YRange(sel);
-  Frame f{bytes ? BytesAxis(xmin, xmax) : LinearAxis(xmin, xmax, 6), LinearAxis(ylo, yhi, 5)};
+  Frame f{log2 ? Log2Axis(xmin, xmax, bytes) : LinearAxis(xmin, xmax, 6), LinearAxis(ylo, yhi, 5)};
 
   const Curve& first = *sel.front();
   const std::string y_title = AxisTitle(metric, first.unit);
@@ -530,7 +533,7 @@ StatusOr<std::string> CurvesSvg(const std::vector<Curve>& curves, const std::str
        "</clipPath></defs>\n";
   s += Elem("rect", {{"width", "100%"}, {"height", "100%"}, {"fill", "white"}});
   s += Elem("text", {{"x", N(kWidth / 2)}, {"y", "24"}, {"text-anchor", "middle"}, {"font-size", "14"}}, title);
-  s += AxesSvg(f, AxisTitle(first.x_param, bytes ? "bytes, log2 scale" : first.x_unit), y_title);
+  s += AxesSvg(f, AxisTitle(first.x_param, log2 ? xu + ", log2 scale" : first.x_unit), y_title);
   for (size_t i = 0; i < sel.size(); ++i) s += CurveSvg(*sel[i], i, f);
   s += LegendSvg(sel, legend_top);
   return s + "</svg>\n";

@@ -18,11 +18,10 @@
 //     t = cache size in bytes, value = miss ratio). Every run reporting one
 //     gives a curve labelled with the series' label ("fixed-block LRU
 //     (one-pass MRC)", with the variant name appended when several variants
-//     report that series). The table declares no axes yet, so every series
-//     curve is drawn as metric "miss_ratio" (unit "ratio", the name block.lru
-//     reports, so a per-size block.lru sweep and the MRC share a plot) over
-//     x_param "cache_size" in bytes. Per x: mean and interval over the seeds
-//     whose series holds that x.
+//     report that series), drawn with the axes the table declares (metric,
+//     unit, x_param, x_unit; block.mrc's is "miss_ratio" over "cache_size" in
+//     bytes, so a per-size block.lru sweep and the MRC share a plot). Per x:
+//     mean and interval over the seeds whose series holds that x.
 //
 // Ordering: curves by source (grid curves first, in the order of their first
 // variant in the report, then series curves in the order of `series`), then

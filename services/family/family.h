@@ -172,11 +172,16 @@ struct FamilyInfo {
 
   // Report series: names of per-run result series (model::Result::series)
   // that the report draws as what-if curves (x = the series' t, y = its
-  // values, mean over seeds), each with its legend label; e.g. block.mrc's
-  // one-pass miss-ratio curve.
+  // values, mean over seeds), each with its legend label and axes; e.g.
+  // block.mrc's one-pass miss-ratio curve. An x in "bytes" or "pages" is
+  // drawn on a log2 axis.
   struct CurveSeries {
     std::string series;  // "fixed_lru_mrc"
     std::string label;   // "fixed-block LRU (one-pass MRC)"
+    std::string metric;  // y: "miss_ratio" (a scalar metric of the same name shares the plot)
+    std::string unit;    // y unit: "ratio"
+    std::string x_param; // "cache_size"
+    std::string x_unit;  // "bytes"
   };
   std::vector<CurveSeries> curve_series;
 

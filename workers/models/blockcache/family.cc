@@ -343,7 +343,9 @@ family::FamilyInfo BlockCacheFamilyInfo() {
       return RunTraceCommand(*t);
     };
   };
-  f.curve_series = {{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"}};  // block.mrc (fixed/mrc.h)
+  // block.mrc (fixed/mrc.h); drawn as block.lru's miss_ratio so a per-size
+  // block.lru sweep and the MRC share a plot.
+  f.curve_series = {{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)", "miss_ratio", "ratio", "cache_size", "bytes"}};
   f.trace_family = "blockcache";
   f.legacy_trace_families = {"block"};
   f.encode_trace = Encode;
