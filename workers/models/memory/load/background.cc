@@ -381,6 +381,10 @@ void Background::OnEvent(uint64_t tag) {
         throttle_since_ = now;
         throttled_fidx_ = fidx;
         ++stats_.dirty_throttles;
+        // Over the limit is over the background threshold (bg < limit):
+        // writeback runs, so a completion comes to wake the writer even if
+        // the limits moved with free memory since the last write.
+        StartWriteback(now);
         return;
       }
       WriteFile(fidx, now);

@@ -9,8 +9,9 @@
 //   LRU add batches           folio_add_lru() / lru_add_drain_all()
 //                             (mm/swap.c): PAGEVEC_SIZE (15) pages per CPU
 //                             hold a reference until the batch is drained
-//   page cache reads          filemap_read() -> page_cache_ra_unbounded()
-//                             (one page per read, no readahead)
+//   page cache reads          filemap_read(): a miss allocates and adds a
+//                             page (filemap_add_folio()); one page per
+//                             read, no readahead
 //   refaults                  workingset_eviction()/workingset_refault()
 //                             (mm/workingset.c): a shadow bit per file page
 //   dirty limits, flusher     global_dirtyable_memory(),
@@ -71,7 +72,8 @@
 //     adopted kernel and reclaimable-slab pages are never freed (the
 //     kernel's baseline).
 //
-// Memory: per zone page at most ~10 bytes in a full zone (the test asserts
+// Memory: about 9 bytes per zone page in a full zone with a file set as
+// large as memory (measured 9.2 at 1 GiB, 9.1 at 8 GiB; the test asserts
 // <= 12): a slot per resident page in the structure that owns it (4 bytes:
 // the working set, a process or pin, the LRU FIFO, the dirty FIFO), a bit
 // per page for the LRU batches; plus 4 bytes per page of the file set (the
@@ -138,8 +140,10 @@ struct BackgroundSpec {
     uint32_t pages = 0;      // anonymous pages per pin (< 2^19)
     sim::Duration duration = sim::kSec;
     // FOLL_LONGTERM (RDMA, VFIO, io_uring fixed buffers): pages in CMA
-    // pageblocks are migrated out first. false: short-term GUP (O_DIRECT, a
-    // driver's get_user_pages()), pages stay where they are.
+    // pageblocks are migrated out first (5.1+: check_and_migrate_cma_pages(),
+    // later check_and_migrate_movable_pages(); before 5.1 a long-term pin
+    // behaved like `false`). false: short-term GUP (O_DIRECT, a driver's
+    // get_user_pages()), pages stay where they are.
     bool longterm = true;
   } pin;
   // Slab: order-0 kernel allocations with a lifetime.
