@@ -23,7 +23,12 @@
 //                    MIGRATE_ASYNC nor MIGRATE_SYNC_LIGHT, pinned anonymous
 //                    pages (page_count > mapcount) are not taken),
 //                    isolate_freepages() + suitable_migration_target() +
-//                    isolate_freepages_block() (async stride), split_map_pages(),
+//                    isolate_freepages_block() (async stride), split_map_pages();
+//                    targets come from MOVABLE and CMA pageblocks for every
+//                    request (is_migrate_movable(): the pages moved are
+//                    movable, so 6.1 does not ask whether the request itself
+//                    may use CMA), never from a pageblock starting with a free
+//                    block of >= pageblock_order,
 //                    compaction_alloc() / compaction_free(), release_freepages()
 //   mm/migrate.c     migrate_pages() through cma/migrate.h
 //   mm/page_alloc.c  __alloc_pages() fast path (ALLOC_WMARK_LOW),
