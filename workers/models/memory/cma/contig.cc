@@ -16,19 +16,6 @@ constexpr unsigned kCompactClusterMax = 32;  // COMPACT_CLUSTER_MAX (SWAP_CLUSTE
 constexpr int kContigTries = 5;              // __alloc_contig_migrate_range(): ++tries == 5
 constexpr int kMaxReclaimRetries = 16;       // MAX_RECLAIM_RETRIES (__GFP_RETRY_MAYFAIL keeps going while it progresses)
 
-// Pages on an LRU list (PageLRU()): what isolate_migratepages_block() takes.
-bool OnLru(PageKind k) {
-  switch (k) {
-    case PageKind::kAnon:
-    case PageKind::kPinned:
-    case PageKind::kFileClean:
-    case PageKind::kFileDirty:
-    case PageKind::kFileWriteback: return true;
-    default: return false;
-  }
-}
-// page_mapping() == NULL: anonymous memory (pins are taken on user memory).
-bool IsAnon(PageKind k) { return k == PageKind::kAnon || k == PageKind::kPinned; }
 
 }  // namespace
 

@@ -56,6 +56,10 @@ bool MigratePages(mm::Zone& zone, PageUsers& users, const ContigCosts& costs, Mi
         continue;
       }
       c.Work(remap + costs.copy_page * (int64_t{1} << order));
+      // The new page holds what the old one did: an LRU page, movable
+      // whatever it was taken as (compaction's targets are isolated free
+      // pages).
+      zone.SetAllocatedMigratetype(*np, zone.Page(p).migratetype);
       users.Migrated(p, *np, c.t);
       zone.FreePages(p, order, cpu);
       n.migrated += 1u << order;

@@ -24,69 +24,6 @@ constexpr int kSlowpathLoopLimit = 1 << 20;
 
 int Idx(MigrateType mt) { return static_cast<int>(mt); }
 
-// PageLRU(): anonymous and page-cache pages.
-bool OnLru(PageKind k) {
-  switch (k) {
-    case PageKind::kAnon:
-    case PageKind::kPinned:
-    case PageKind::kFileClean:
-    case PageKind::kFileDirty:
-    case PageKind::kFileWriteback: return true;
-    default: return false;
-  }
-}
-// page_mapping() == NULL: anonymous memory (pins are taken on user memory).
-bool IsAnon(PageKind k) { return k == PageKind::kAnon || k == PageKind::kPinned; }
-
-// fallbacks[] (mm/page_alloc.c, 6.1) for the three PCP types.
-constexpr MigrateType kFallbacks[mm::kPcpTypes][2] = {
-    {MigrateType::kReclaimable, MigrateType::kMovable},    // UNMOVABLE
-    {MigrateType::kReclaimable, MigrateType::kUnmovable},  // MOVABLE
-    {MigrateType::kUnmovable, MigrateType::kMovable},      // RECLAIMABLE
-};
-
-// can_steal_fallback().
-bool CanStealFallback(const mm::Zone& z, unsigned order, MigrateType start_mt) {
-  const unsigned pbo = z.config().pageblock_order;
-  if (order >= pbo) return true;
-  return order >= pbo / 2 || start_mt == MigrateType::kReclaimable || start_mt == MigrateType::kUnmovable ||
-         z.mobility_disabled();
-}
-
-// find_suitable_fallback(only_stealable = true): a fallback type with a
-// free block at `order` that the allocation could steal, or -1.
-int FindStealableFallback(const mm::Zone& z, unsigned order, MigrateType mt) {
-  if (z.nr_free(order) == 0) return -1;
-  for (MigrateType fb : kFallbacks[Idx(mt)]) {
-    if (z.free_list_length(order, fb) == 0) continue;
-    if (CanStealFallback(z, order, mt)) return Idx(fb);
-  }
-  return -1;
-}
-
-// __zone_watermark_ok() with a caller-given free count (mm::Zone's takes
-// NR_FREE_PAGES only): the same arithmetic as Zone::ZoneWatermarkOk().
-bool WatermarkOkFree(const mm::Zone& z, unsigned order, uint64_t mark, uint32_t flags, int64_t free_pages) {
-  int64_t min = static_cast<int64_t>(mark);
-  const bool harder = flags & (mm::alloc::kHarder | mm::alloc::kOom);
-  int64_t unusable = (int64_t{1} << order) - 1;
-  if (!harder) unusable += static_cast<int64_t>(z.nr_reserved_highatomic());
-  if (!(flags & mm::alloc::kCma)) unusable += static_cast<int64_t>(z.nr_free_cma_pages());
-  free_pages -= unusable;
-  if (flags & mm::alloc::kHigh) min -= min / 2;
-  if (harder) min -= (flags & mm::alloc::kOom) ? min / 2 : min / 4;
-  if (free_pages <= min) return false;
-  if (order == 0) return true;
-  for (unsigned o = order; o <= z.config().max_order; ++o) {
-    if (z.nr_free(o) == 0) continue;
-    for (int mt = 0; mt < mm::kPcpTypes; ++mt) {
-      if (z.free_list_length(o, static_cast<MigrateType>(mt))) return true;
-    }
-    if ((flags & mm::alloc::kCma) && z.free_list_length(o, MigrateType::kCma)) return true;
-    if (harder && z.free_list_length(o, MigrateType::kHighAtomic)) return true;
-  }
-  return false;
-}
 
 // zone_reclaimable_pages(): the zone's LRU pages (see the header).
 uint64_t ZoneReclaimablePages(const mm::Zone& z) {
@@ -109,7 +46,7 @@ CompactResult CompactionSuitableFree(const mm::Zone& z, unsigned order, uint32_t
   if (z.ZoneWatermarkOk(order, mark, alloc_flags)) return CompactResult::kSuccess;
   uint64_t watermark = z.WmarkPages(order > mm::kPageAllocCostlyOrder ? mm::Wmark::kLow : mm::Wmark::kMin);
   watermark += uint64_t{2} << order;  // compact_gap()
-  if (!WatermarkOkFree(z, 0, watermark, mm::alloc::kCma, wmark_target)) return CompactResult::kSkipped;
+  if (!z.ZoneWatermarkOk(0, watermark, mm::alloc::kCma, static_cast<long>(wmark_target))) return CompactResult::kSkipped;
   return CompactResult::kContinue;
 }
 
@@ -210,7 +147,8 @@ class Compactor final : public MigrationTargets {
     for (unsigned o = req_.order; o <= z_.config().max_order; ++o) {
       if (z_.free_list_length(o, mt)) return CompactResult::kSuccess;
       if (mt == MigrateType::kMovable && z_.free_list_length(o, MigrateType::kCma)) return CompactResult::kSuccess;
-      if (FindStealableFallback(z_, o, mt) != -1) {
+      bool can_steal = false;
+      if (z_.FindSuitableFallback(o, mt, true, &can_steal) != -1) {
         // Movable pages are fine in any pageblock; a non-movable steal
         // waits for the end of the current pageblock, where we are.
         return CompactResult::kSuccess;
@@ -563,7 +501,7 @@ class Allocation {
     }
     if (*no_progress_loops > kMaxReclaimRetries) return false;
     const int64_t available = static_cast<int64_t>(ZoneReclaimablePages(z_) + z_.nr_free_pages());
-    return WatermarkOkFree(z_, order_, z_.WmarkPages(mm::Wmark::kMin), alloc_flags_, available);
+    return z_.ZoneWatermarkOk(order_, z_.WmarkPages(mm::Wmark::kMin), alloc_flags_, static_cast<long>(available));
   }
 
   // should_compact_retry().

@@ -265,15 +265,20 @@ bool Zone::CanStealFallback(unsigned order, MigrateType start_mt) const {
 
 // find_suitable_fallback(only_stealable = false): the first fallback type
 // with a free block at this order.
-int Zone::FindSuitableFallback(unsigned order, MigrateType mt, bool* can_steal) const {
-  if (nr_free_[order] == 0) return -1;
+int Zone::FindSuitableFallback(unsigned order, MigrateType mt, bool only_stealable, bool* can_steal) const {
   *can_steal = false;
+  if (nr_free_[order] == 0) return -1;
   for (MigrateType fb : kFallbacks[Idx(mt)]) {
     if (FreeList(order, fb).head == kNil) continue;
     if (CanStealFallback(order, mt)) *can_steal = true;
-    return Idx(fb);
+    if (!only_stealable || *can_steal) return Idx(fb);
   }
   return -1;
+}
+
+void Zone::SetAllocatedMigratetype(uint32_t pfn, MigrateType mt) {
+  KREPLAY_CHECK(pages_[pfn].use == static_cast<uint8_t>(PageUse::kAllocated), "not an allocated block head");
+  pages_[pfn].mt = static_cast<uint8_t>(mt);
 }
 
 // boost_watermark() (5.0+).
@@ -384,12 +389,12 @@ bool Zone::RmqueueFallback(unsigned order, MigrateType start_mt, uint32_t alloc_
   int fallback_mt = -1;
   int current_order = static_cast<int>(config_.max_order);
   for (; current_order >= static_cast<int>(min_order); --current_order) {
-    fallback_mt = FindSuitableFallback(current_order, start_mt, &can_steal);
+    fallback_mt = FindSuitableFallback(current_order, start_mt, false, &can_steal);
     if (fallback_mt == -1) continue;
     if (!can_steal && start_mt == MigrateType::kMovable && current_order > static_cast<int>(order)) {
       // find_smallest
       for (current_order = order; current_order <= static_cast<int>(config_.max_order); ++current_order) {
-        fallback_mt = FindSuitableFallback(current_order, start_mt, &can_steal);
+        fallback_mt = FindSuitableFallback(current_order, start_mt, false, &can_steal);
         if (fallback_mt != -1) break;
       }
       KREPLAY_CHECK(fallback_mt != -1, "find_smallest found nothing after the largest-first search did");

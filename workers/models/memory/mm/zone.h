@@ -189,6 +189,15 @@ class Zone {
   int min_free_kbytes() const { return min_free_kbytes_; }
   // __zone_watermark_ok() with free = NR_FREE_PAGES.
   bool ZoneWatermarkOk(unsigned order, uint64_t mark, uint32_t alloc_flags) const;
+  // __zone_watermark_ok() with a caller-given free count (compaction's
+  // checks against free pages less a gap).
+  bool ZoneWatermarkOk(unsigned order, uint64_t mark, uint32_t alloc_flags, long free_pages) const {
+    return ZoneWatermarkOkFree(order, mark, alloc_flags, free_pages);
+  }
+  // find_suitable_fallback(): a fallback migratetype with a free block at
+  // `order` (only_stealable: one the allocation could steal), or -1;
+  // *can_steal says whether it could.
+  int FindSuitableFallback(unsigned order, MigrateType mt, bool only_stealable, bool* can_steal) const;
   // zone_watermark_fast(): the order-0 short cut, then __zone_watermark_ok().
   bool ZoneWatermarkFast(unsigned order, uint64_t mark, uint32_t alloc_flags) const;
 
@@ -253,6 +262,10 @@ class Zone {
   // Caller-owned per-page fields (page states of later layers); the core
   // never reads them and never clears them.
   void SetKind(uint32_t pfn, uint8_t kind) { pages_[pfn].kind = kind; }
+  // The migratetype an allocated block counts as (PageView::migratetype):
+  // a page that received a movable page's content by migration is movable
+  // (on the LRU) whatever it was taken as. REQUIRES: pfn heads an allocated block.
+  void SetAllocatedMigratetype(uint32_t pfn, MigrateType mt);
   void SetAux(uint32_t pfn, uint32_t aux) { pages_[pfn].aux = aux; }
 
   const Counters& counters() const { return counters_; }
@@ -316,7 +329,6 @@ class Zone {
   void FreeOnePage(uint32_t pfn, unsigned order, MigrateType mt, bool to_tail);  // __free_one_page()
   void Expand(uint32_t pfn, unsigned low, unsigned high, MigrateType mt);
   std::optional<uint32_t> RmqueueSmallest(unsigned order, MigrateType mt);
-  int FindSuitableFallback(unsigned order, MigrateType mt, bool* can_steal) const;
   bool CanStealFallback(unsigned order, MigrateType start_mt) const;
   bool BoostWatermark();
   void StealSuitableFallback(uint32_t pfn, MigrateType start_type, bool whole_block);

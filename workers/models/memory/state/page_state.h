@@ -42,6 +42,15 @@ const char* PageKindName(PageKind k);
 // pages are pinned after they were allocated as user memory).
 mm::MigrateType KindMigratetype(PageKind k);
 
+// PageLRU(): the kinds on an LRU list, the pages migration and compaction
+// isolate.
+constexpr bool OnLru(PageKind k) {
+  return k == PageKind::kAnon || k == PageKind::kPinned || k == PageKind::kFileClean || k == PageKind::kFileDirty ||
+         k == PageKind::kFileWriteback;
+}
+// page_mapping() == NULL: anonymous memory (pins are taken on user memory).
+constexpr bool IsAnon(PageKind k) { return k == PageKind::kAnon || k == PageKind::kPinned; }
+
 // Pages of each kind to hold (order-0 pages), indexed by PageKind.
 struct StateMix {
   std::array<uint64_t, kPageKinds> pages{};
