@@ -52,6 +52,9 @@ std::vector<MetricSpec> Metrics() {
       {"unusable_free_index_pageblock", "ratio", Better::kLower, "... below pageblock_order."},
       {"unusable_free_index_max_order", "ratio", Better::kLower, "... below MAX_ORDER."},
       {"page_events", "count", Better::kNone, "Buddy and per-CPU list insertions and removals."},
+      {"compact_stall", "count", Better::kLower, "buddy only: direct compactions run (/proc/vmstat compact_stall)."},
+      {"compact_success", "count", Better::kHigher, "buddy only: ... after which the allocation succeeded."},
+      {"compact_fail", "count", Better::kLower, "buddy only: ... after which it failed."},
   };
 }
 

@@ -12,6 +12,7 @@
 #include "services/sim/rng.h"
 #include "workers/models/memory/cma/cma_alloc.h"
 #include "workers/models/memory/cma/contig.h"
+#include "workers/models/memory/compaction/compaction.h"
 #include "workers/models/memory/load/background.h"
 #include "workers/models/memory/mm/zone.h"
 #include "workers/models/memory/state/page_state.h"
@@ -349,10 +350,21 @@ class MemSim final : public sim::EventHandler {
         o.finished = now + cost;
         break;
       }
-      case MemVariant::kBuddy:
-        o.failure = CmaFailure::kNoRange;  // until compaction/ lands
-        o.finished = now;
+      case MemVariant::kBuddy: {
+        // A driver's GFP_KERNEL buffer: alloc_pages(get_order(size)) with
+        // compaction and reclaim; alloc_contig_pages() above MAX_ORDER.
+        HighOrderRequest r;
+        r.pages = c.pages;
+        r.cpu = cfg_.cpu;
+        const HighOrderOutcome h = AllocPagesHighOrder(env_, r, now, &defer_, &compact_);
+        o.ok = h.pfn.has_value();
+        o.failure = o.ok ? CmaFailure::kNone : CmaFailure::kNoRange;  // no block even after compaction and reclaim
+        o.finished = h.end;
+        o.pfn = h.pfn.value_or(0);
+        o.pages = h.nr_pages;
+        if (o.ok) buddy_[i] = h;
         break;
+      }
     }
     o.done = true;
     const sim::Duration latency = o.finished - c.at;
@@ -373,7 +385,10 @@ class MemSim final : public sim::EventHandler {
       case MemVariant::kCmaAndroid: CmaRelease(*zone_, areas_[area_of_[c.area]], o.pfn, o.pages, cfg_.cpu); break;
       case MemVariant::kCarveout:
       case MemVariant::kGcma: resv_[area_of_[c.area]].bitmap.ClearPages(o.pfn, o.pages); break;
-      case MemVariant::kBuddy: break;
+      case MemVariant::kBuddy:
+        FreeHighOrder(*zone_, buddy_.at(i), cfg_.cpu);
+        buddy_.erase(i);
+        break;
     }
     Finish();
   }
@@ -427,13 +442,21 @@ class MemSim final : public sim::EventHandler {
     r.Set("alloc_latency_p999_ms", ms(latency_ok_.Percentile(0.999)), "ms");
     r.Set("alloc_latency_max_ms", ms(latency_ok_.max()), "ms");
     r.Set("alloc_latency_mean_ms", latency_ok_.Mean() / 1e6, "ms");
-    r.Set("pages_migrated", static_cast<double>(contig_.pages_migrated), "pages");
-    r.Set("pages_dropped", static_cast<double>(contig_.pages_dropped + gcma_discarded_), "pages");
-    r.Set("pages_waited_writeback", static_cast<double>(contig_.pages_waited_writeback), "pages");
-    r.Set("migrate_retries", static_cast<double>(contig_.migrate_retries), "count");
-    r.Set("bytes_copied", static_cast<double>(contig_.bytes_copied), "bytes");
-    r.Set("alloc_cpu_ms", ms(contig_.cpu_ns), "ms");
-    r.Set("writeback_wait_ms", ms(contig_.writeback_wait_ns), "ms");
+    // alloc_contig_range() work: cma_alloc()'s, and the buddy model's above
+    // MAX_ORDER (alloc_contig_pages()); compaction's on top.
+    const ContigStats& bc = compact_.contig;
+    r.Set("pages_migrated", static_cast<double>(contig_.pages_migrated + bc.pages_migrated + compact_.pgmigrate_success), "pages");
+    r.Set("pages_dropped", static_cast<double>(contig_.pages_dropped + bc.pages_dropped + gcma_discarded_), "pages");
+    r.Set("pages_waited_writeback", static_cast<double>(contig_.pages_waited_writeback + bc.pages_waited_writeback), "pages");
+    r.Set("migrate_retries", static_cast<double>(contig_.migrate_retries + bc.migrate_retries), "count");
+    r.Set("bytes_copied", static_cast<double>(contig_.bytes_copied + bc.bytes_copied + compact_.pgmigrate_success * 4096), "bytes");
+    r.Set("alloc_cpu_ms", ms(contig_.cpu_ns + bc.cpu_ns + compact_.cpu_ns), "ms");
+    r.Set("writeback_wait_ms", ms(contig_.writeback_wait_ns + bc.writeback_wait_ns), "ms");
+    if (cfg_.variant == MemVariant::kBuddy) {
+      r.Set("compact_stall", static_cast<double>(compact_.compact_stall), "count");
+      r.Set("compact_success", static_cast<double>(compact_.compact_success), "count");
+      r.Set("compact_fail", static_cast<double>(compact_.compact_fail), "count");
+    }
     // The background's slowdown and the memory it had.
     const BackgroundStats& b = bg_->stats();
     r.Set("bg_refaults", static_cast<double>(b.refaults), "count");
@@ -501,6 +524,9 @@ class MemSim final : public sim::EventHandler {
   uint64_t gcma_discarded_ = 0;
   uint64_t initial_evicted_ = 0;  // clean page cache the initial state could not hold
   std::vector<std::unique_ptr<CmaAllocation>> cma_calls_;
+  std::map<size_t, HighOrderOutcome> buddy_;  // live buddy allocations by call
+  CompactDefer defer_;
+  CompactionStats compact_;
   std::vector<CallOutcome> out_;
   size_t pending_ = 0;
   bool finished_ = false;

@@ -104,6 +104,16 @@ TEST(MemSimTest, AndroidRetriesShortTermPins) {
   EXPECT_GE(S(a, "alloc_latency_max_ms"), S(m, "alloc_latency_max_ms"));
 }
 
+// Without a reservation small blocks come from the buddy allocator; a
+// request above MAX_ORDER goes to alloc_contig_pages(). Nothing is
+// reserved.
+TEST(MemSimTest, BuddyServesSmallBlocksWithoutAReservation) {
+  const model::Result r = RunModel(MemVariant::kBuddy, Workload({1, 16, 2048}, 3));
+  EXPECT_EQ(S(r, "reserved_mib"), 0);
+  EXPECT_GE(S(r, "alloc_success"), 6);  // orders 0 and 4 at 80 % use
+  EXPECT_EQ(S(r, "alloc_success") + S(r, "alloc_fail"), 9);
+}
+
 TEST(MemSimTest, UnknownAreaIsAnError) {
   MemWorkload w = Workload({1}, 1);
   w.foreground.areas = {"camera"};
@@ -118,7 +128,7 @@ TEST(MemSimTest, UnknownAreaIsAnError) {
 }  // namespace kreplay::memory
 namespace kreplay::memory {
 TEST(MemSimDebug, Print) {
-  for (MemVariant v : {MemVariant::kCma, MemVariant::kCmaAndroid, MemVariant::kCarveout, MemVariant::kGcma}) {
+  for (MemVariant v : {MemVariant::kCma, MemVariant::kCmaAndroid, MemVariant::kCarveout, MemVariant::kGcma, MemVariant::kBuddy}) {
     MemWorkload w = Workload({1, 256, 4096}, 8);
     MemRunConfig c;
     c.variant = v;
