@@ -317,7 +317,8 @@ family::FamilyInfo MemoryFamilyInfo() {
       return RunCalibrate(*c);
     };
   };
-  f.curve_series = {{"latency_by_size", "mean call latency (ms) by request size (pages)"}};
+  // mem_sim.cc's per-size mean latency of the successful calls.
+  f.curve_series = {{"latency_by_size", "mean latency", "alloc_latency_ms", "ms", "request_size", "pages"}};
   f.default_work_unit = "events";
   f.default_work_per_core_s = 1e6;
   f.run_work = MemRunWork;
