@@ -471,8 +471,9 @@ MemTraceAssembler::MemTraceAssembler(v1::TraceManifest manifest)
   }
   digest_->sha.UpdateField(manifest_.family());
   digest_->sha.UpdateField(manifest_.header());
-  // record_count is read from the wire: reserve at most 1 Mi calls up front.
-  w_.foreground.calls.reserve(std::min<uint64_t>(manifest_.record_count(), uint64_t{1} << 20));
+  // record_count is read from the wire: reserve at most 64 Ki calls (2.5 MiB)
+  // up front; the rest grows with the chunks actually received.
+  w_.foreground.calls.reserve(std::min<uint64_t>(manifest_.record_count(), uint64_t{1} << 16));
 }
 
 MemTraceAssembler::~MemTraceAssembler() = default;
