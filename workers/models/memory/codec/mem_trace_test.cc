@@ -650,6 +650,60 @@ TEST(MemTraceHeader, OutOfRangeFieldsAreDataLossNamingTheField) {
   }
 }
 
+// The codec's bounds are copies of the spec parser's: a workload built from
+// any spec the parser accepts, at its bounds, must travel. (If the parser
+// widens a bound, this fails until mem_trace.cc follows.)
+TEST(MemTraceHeader, SpecsAtTheParsersBoundsTravel) {
+  const char* specs[] = {
+      // Upper bounds (kept within BackgroundSpec::Validate()'s joint rules on
+      // the parser's 1 GiB machine).
+      R"(requests: {sizes: [1, 4GiB], per_size: 2, hold: 86400s, timeout: 86400s}
+background:
+  anon: {working_set: 100%, fault_rate: 1000000000, mapped_cpus: 4096}
+  cache: {files: 100%, read_rate: 1000000000, write_rate: 1000000000, hot_fraction: 1, hot_access: 1,
+          dirty_ratio: 100, dirty_background_ratio: 100, dirty_expire: 86400s,
+          dirty_writeback_interval: 86400s, mapped_cpus: 4096, writeback_inflight_pages: 16777216}
+  build: {spawn_rate: 1000000000, anon: 16TiB, kernel: 4KiB, file_reads: 1048576, lifetime: 86400s, mapped_cpus: 4096}
+  pin: {rate: 1000000000, size: 16TiB, duration: 86400s, longterm: false}
+  slab: {rate: 1000000000, reclaimable_fraction: 1, lifetime: 86400s}
+  lru_batch_pages: 64
+  sample_interval: 86400s
+initial: {used: 98%, anon: 1000000, file_clean: 1000000, file_dirty: 1000000, file_writeback: 1000000,
+          slab_reclaimable: 1000000, kernel: 1000000, pinned: 1000000, churn: 100}
+duration: 86400s
+)",
+      // Lower bounds.
+      R"(requests: {sizes: [1], hold: 0}
+background:
+  anon: {working_set: 0%, fault_rate: 0, mapped_cpus: 0}
+  cache: {files: 0B, read_rate: 0, write_rate: 0, hot_fraction: 0.000001, hot_access: 0, dirty_ratio: 0,
+          dirty_background_ratio: 0, dirty_expire: 0, dirty_writeback_interval: 1, mapped_cpus: 0,
+          writeback_inflight_pages: 1}
+  build: {spawn_rate: 0, anon: 0B, kernel: 0B, file_reads: 0, lifetime: 1, mapped_cpus: 0}
+  pin: {rate: 0, size: 0B, duration: 1}
+  slab: {rate: 0, reclaimable_fraction: 0, lifetime: 1}
+  lru_batch_pages: 0
+  sample_interval: 0
+initial: {used: 0%, anon: 0.000001, churn: 0}
+duration: 0
+)",
+  };
+  for (const char* text : specs) {
+    auto spec = ParseMemWorkloadSpec(YAML::Load(text), "memory");
+    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+    MemWorkload w;
+    w.foreground = GenerateForeground(spec->requests, sim::Rng(1));
+    w.background = spec->background;
+    w.initial = spec->initial;
+    w.duration = spec->duration;
+    auto back = RoundTrip(w, 64);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->foreground, w.foreground);
+    EXPECT_TRUE(DiffFields(*back, w).empty());
+    EXPECT_EQ(MemWorkloadDigest(*back), MemWorkloadDigest(w));
+  }
+}
+
 TEST(MemTraceHeader, HostileLengthsAndCounts) {
   const ReferenceHeader r = Reference(FillEveryField());
   // An area count no header could hold.
