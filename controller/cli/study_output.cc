@@ -66,8 +66,12 @@ int EmitReport(const spec::StudySpec& spec, const family::Catalog& catalog, std:
   if (curves.ok() && !curves->empty()) {
     st = report::WriteCurveFiles(*curves, out);
     if (!st.ok()) return ReportFailure(st);
+    std::string xs = x;
+    if (xs.empty())  // the family's series curves, each with its own x
+      for (const auto& c : *curves)
+        if (xs.find(c.x_param) == std::string::npos) xs += (xs.empty() ? "" : ", ") + c.x_param;
     std::fprintf(stderr, "kreplay: wrote %s/curves.csv and one curves-<metric>.svg per metric (x: %s)\n", out.c_str(),
-                 x.empty() ? "cache size of the one-pass MRC" : x.c_str());
+                 xs.c_str());
   }
   if (verdict) {
     std::fputs(gate::GateText(*verdict).c_str(), stdout);

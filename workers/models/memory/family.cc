@@ -13,7 +13,7 @@
 #include "services/core/strings.h"
 #include "services/memtrace/procfs.h"
 #include "workers/models/memory/calibrate/calibrate.h"
-#include "workers/models/memory/codec/mem_codec.h"
+#include "workers/models/memory/codec/mem_trace.h"
 #include "workers/models/memory/models/mem_models.h"
 #include "workers/models/memory/models/mem_spec.h"
 #include "workers/models/memory/profiles/mem_profile.h"
@@ -22,7 +22,7 @@
 namespace kreplay::memory {
 namespace {
 
-uint64_t WorkloadBytes(const MemWorkload& w) { return sizeof(w) + w.foreground.calls.size() * sizeof(ContigCall); }
+uint64_t WorkloadBytes(const MemWorkload& w) { return MemWorkloadBytes(w); }
 const MemWorkload& W(const model::AnyValue& v) { return *v.As<MemWorkload>(); }
 std::string Digest(const model::AnyValue& v) { return MemWorkloadDigest(W(v)); }
 // Relative cost: calls weigh by the pages they move, the background by its events.

@@ -74,12 +74,12 @@ static_assert(FieldCount<ContigCall>() == 6 && sizeof(ContigCall) == 40,
 constexpr uint8_t kHeaderVersion = 1;
 constexpr uint32_t kMaxAreas = uint32_t{1} << 16;  // ContigCall::area is a u16
 // The study spec's bounds (mem_spec.cc, foreground.cc; anonymous there).
-constexpr double kMaxRate = 1e9;
-constexpr sim::Duration kMaxTime = 24 * 3600 * sim::kSec;
-constexpr uint64_t kMaxSizeBytes = uint64_t{1} << 44;
-constexpr double kMaxShare = 1e6;
-constexpr double kMaxChurn = 100;
-constexpr uint32_t kMaxFileReads = uint32_t{1} << 20;
+constexpr double kMaxRate = kMaxSpecRate;  // the spec parser's bounds (mem_spec.h)
+constexpr sim::Duration kMaxTime = kMaxSpecTime;
+constexpr uint64_t kMaxSizeBytes = kMaxSpecSizeBytes;
+constexpr double kMaxShare = kMaxSpecShare;
+constexpr double kMaxChurn = kMaxSpecChurn;
+constexpr uint32_t kMaxFileReads = kMaxSpecFileReads;
 constexpr double kTiny = std::numeric_limits<double>::denorm_min();  // (0, 1] as [kTiny, 1]
 
 template <typename T>

@@ -10,8 +10,8 @@
 namespace kreplay::memory {
 namespace {
 
-constexpr sim::Duration kMaxTime = 24 * 3600 * sim::kSec;
-constexpr double kMaxRate = 1e9;
+constexpr sim::Duration kMaxTime = kMaxSpecTime;
+constexpr double kMaxRate = kMaxSpecRate;
 
 // "30%" or a byte size.
 StatusOr<MemSize> Size(const yamlread::YamlReader& r, const YAML::Node& parent, const std::string& key,
@@ -28,7 +28,7 @@ StatusOr<MemSize> Size(const yamlread::YamlReader& r, const YAML::Node& parent, 
   }
   auto b = ParseByteSize(text);
   if (!b.ok()) return r.Error(n, field, "expected a size such as 30% or 300MiB (got '" + text + "')");
-  if (*b > (uint64_t{1} << 44)) return r.Error(n, field, "larger than 16 TiB");
+  if (*b > kMaxSpecSizeBytes) return r.Error(n, field, "larger than 16 TiB");
   s.bytes = *b;
   return s;
 }
@@ -113,7 +113,7 @@ Status ParseBackground(const yamlread::YamlReader& r, const YAML::Node& b, const
       KREPLAY_ASSIGN_OR_RETURN(t->build_kernel, Size(r, m, "kernel", g + ".kernel"));
     }
     if (m["file_reads"]) {
-      KREPLAY_ASSIGN_OR_RETURN(int64_t v, r.Int(m, "file_reads", g + ".file_reads", 0, 1 << 20));
+      KREPLAY_ASSIGN_OR_RETURN(int64_t v, r.Int(m, "file_reads", g + ".file_reads", 0, kMaxSpecFileReads));
       s.build.file_reads = static_cast<uint32_t>(v);
     }
     if (m["lifetime"]) {
@@ -183,13 +183,13 @@ Status ParseInitial(const yamlread::YamlReader& r, const YAML::Node& n, const st
     if (!n[kKindKeys[k]]) continue;
     if (!any) s->shares.fill(0);  // shares given replace the default mix
     any = true;
-    KREPLAY_ASSIGN_OR_RETURN(s->shares[k], r.Number(n, kKindKeys[k], f + "." + kKindKeys[k], 0, 1e6));
+    KREPLAY_ASSIGN_OR_RETURN(s->shares[k], r.Number(n, kKindKeys[k], f + "." + kKindKeys[k], 0, kMaxSpecShare));
   }
   double total = 0;
   for (double x : s->shares) total += x;
   if (total <= 0) return r.Error(n, f, "the shares of the page kinds add up to 0");
   if (n["churn"]) {
-    KREPLAY_ASSIGN_OR_RETURN(s->churn, r.Number(n, "churn", f + ".churn", 0, 100));
+    KREPLAY_ASSIGN_OR_RETURN(s->churn, r.Number(n, "churn", f + ".churn", 0, kMaxSpecChurn));
   }
   return OkStatus();
 }

@@ -38,6 +38,14 @@
 
 namespace kreplay::memory {
 
+// The bounds of a spec's values: the parser's, which the trace codec
+// enforces on workloads that arrive over the wire.
+inline constexpr double kMaxSpecRate = 1e9;              // events per second
+inline constexpr uint64_t kMaxSpecSizeBytes = uint64_t{1} << 44;
+inline constexpr double kMaxSpecShare = 1e6;             // initial.<kind>
+inline constexpr double kMaxSpecChurn = 100;
+inline constexpr uint32_t kMaxSpecFileReads = uint32_t{1} << 20;
+
 // A size relative to the machine or absolute.
 struct MemSize {
   double fraction = 0;  // of the profile's memory, when bytes == 0

@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint64_t kMaxCalls = 1'000'000;
 constexpr uint64_t kMaxPages = uint64_t{1} << 32;
-constexpr sim::Duration kMaxTime = 24 * 3600 * sim::kSec;
+constexpr sim::Duration kMaxTime = kMaxSpecTime;
 
 // A size in pages: a plain integer, or bytes with a suffix rounded up.
 StatusOr<uint64_t> SizePages(const yamlread::YamlReader& r, const YAML::Node& n, const std::string& field) {
@@ -122,7 +122,7 @@ Foreground GenerateForeground(const ForegroundSpec& spec, sim::Rng rng) {
 
 std::string CanonicalForegroundText(const Foreground& f) {
   std::string out = "areas";
-  for (const auto& a : f.areas) out += " '" + a + "'";
+  for (const auto& a : f.areas) out += " " + std::to_string(a.size()) + ":" + a;  // length-prefixed: any name
   out += "\n";
   for (const ContigCall& c : f.calls) {
     out += std::to_string(c.at) + " " + std::to_string(c.pages) + " " + std::to_string(c.align) + " " +

@@ -17,6 +17,9 @@
 
 namespace kreplay::memory {
 
+// The longest time a spec may give (durations, holds, timeouts, starts).
+inline constexpr sim::Duration kMaxSpecTime = 24 * 3600 * sim::kSec;
+
 struct ContigCall {
   sim::Time at = 0;           // when the call is made
   uint64_t pages = 0;
