@@ -33,7 +33,8 @@ Three Stats3(double a, double b, double c) {
 }
 
 // The series block.mrc reports, as the blockcache family table declares it.
-const family::FamilyInfo::CurveSeries kMrc{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)"};
+const family::FamilyInfo::CurveSeries kMrc{"fixed_lru_mrc", "fixed-block LRU (one-pass MRC)", "miss_ratio", "ratio",
+                                           "cache_size", "bytes"};
 const std::vector<family::FamilyInfo::CurveSeries> kSeries = {kMrc};
 
 // A grid variant as spec.cc expands it: name from the base and coordinates.
@@ -385,7 +386,8 @@ TEST(BuildCurves, SeriesComeFromTheFamilyTable) {
   auto none = BuildCurves(r, "", {}, {});
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_TRUE(none->empty());
-  auto other = BuildCurves(r, "", {}, {{"fixed_lru_mrc", "one-pass LRU"}, {"no_such_series", "unused"}});
+  auto other = BuildCurves(r, "", {}, {{"fixed_lru_mrc", "one-pass LRU", "miss_ratio", "ratio", "cache_size", "bytes"},
+                                           {"no_such_series", "unused", "miss_ratio", "ratio", "cache_size", "bytes"}});
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   ASSERT_EQ(other->size(), 1u);
   EXPECT_EQ((*other)[0].label, "one-pass LRU");
@@ -572,6 +574,24 @@ TEST(CurvesSvg, EscapesTextAndUsesALinearAxisForOtherUnits) {
   EXPECT_NE(svg->find("writeback_percent [%]"), std::string::npos);
   // Linear 0..40: x = 10 sits a quarter of the way from 80 to 680.
   EXPECT_NE(svg->find("<circle cx=\"230.00\""), std::string::npos);
+  EXPECT_EQ(svg->find("KiB"), std::string::npos);
+}
+
+// Pages, like bytes, go on a log2 axis, labelled as counts: 1 .. 1024
+// spans ticks 2^0 .. 2^10, so x = 32 (2^5) sits half way from 80 to 680.
+TEST(CurvesSvg, PagesUseALog2AxisWithCountLabels) {
+  Curve c;
+  c.label = "mean latency";
+  c.metric = "alloc_latency_ms";
+  c.unit = "ms";
+  c.x_param = "request_size";
+  c.x_unit = "pages";
+  c.points = {{1, 1, 1, 1, 1}, {32, 1, 2, 2, 2}, {1024, 1, 3, 3, 3}};
+  auto svg = CurvesSvg({c}, "alloc_latency_ms");
+  ASSERT_TRUE(svg.ok());
+  EXPECT_NE(svg->find("request_size [pages, log2 scale]"), std::string::npos);
+  EXPECT_NE(svg->find("<circle cx=\"380.00\""), std::string::npos);
+  EXPECT_NE(svg->find(">1024</text>"), std::string::npos);
   EXPECT_EQ(svg->find("KiB"), std::string::npos);
 }
 
