@@ -12,6 +12,7 @@
 #include "controller/cli/plan_cmd.h"
 #include "controller/cli/rerun_cmd.h"
 #include "controller/cli/subprocess.h"
+#include "controller/cli/trace_cmd.h"
 #include "controller/cli/main.h"
 
 namespace kreplay::cli {
@@ -138,7 +139,9 @@ int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& reg
     }
   }
 
-  // Each family's own subcommands (e.g. `trace`).
+  // `trace inspect` over every family's inspector; then each family's own
+  // subcommands (e.g. `trace convert` under `trace`).
+  auto trace_cli = AddTraceCommand(app, catalog);
   std::vector<std::function<std::optional<int>()>> family_commands;
   for (const auto* f : catalog.List())
     if (f->add_commands) family_commands.push_back(f->add_commands(app));
@@ -169,6 +172,7 @@ int Main(int argc, char** argv, const std::function<void(family::Catalog&)>& reg
   for (const auto& lc : listings)
     if (*lc->cmd) return CmdListing(*lc->listing, lc->name);
   if (*wl_cmd) return CmdWorkloadWrite(catalog, ww);
+  if (TraceInspectSelected(*trace_cli)) return RunTraceInspect(*trace_cli);
   for (const auto& family_command : family_commands)
     if (auto rc = family_command()) return *rc;
   if (RerunSelected(*rerun_cli)) return RunRerunCommand(catalog, *rerun_cli);

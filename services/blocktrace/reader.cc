@@ -126,6 +126,25 @@ StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::FromString(std::st
   return Create(std::move(src), name, opts);
 }
 
+StatusOr<std::unique_ptr<BlockTraceReader>> BlockTraceReader::FromSource(std::unique_ptr<ByteSource> src,
+                                                                         const std::string& name,
+                                                                         const ReaderOptions& opts) {
+  return Create(std::move(src), name, opts);
+}
+
+StatusOr<Format> DetectFormat(std::string_view head) {
+  // The same lines Create() looks at: split by LineReader ('\r' dropped).
+  textio::LineReader lines(textio::MemorySource(std::string(head)), "head");
+  std::vector<std::string> first;
+  std::string_view l;
+  while (first.size() < kDetectLines) {
+    KREPLAY_ASSIGN_OR_RETURN(bool got, lines.Next(&l));
+    if (!got) break;
+    first.emplace_back(l);
+  }
+  return internal::DetectFormat(first);
+}
+
 StatusOr<bool> BlockTraceReader::Next(workload::BlockRequest* out) {
   Impl& im = *impl_;
   if (!im.error.ok()) return im.error;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "services/core/status.h"
@@ -94,6 +95,10 @@ class BlockTraceReader {
   // The same over in-memory bytes (compressed or not); `name` labels errors.
   static StatusOr<std::unique_ptr<BlockTraceReader>> FromString(std::string data, const std::string& name,
                                                                 const ReaderOptions& opts);
+  // The same over an open source of plain text (already decompressed, e.g.
+  // by textio::OpenSource); `name` labels errors.
+  static StatusOr<std::unique_ptr<BlockTraceReader>> FromSource(std::unique_ptr<ByteSource> src,
+                                                                const std::string& name, const ReaderOptions& opts);
   ~BlockTraceReader();
 
   // Fills *out with the next request; false at the end of the trace.
@@ -117,6 +122,11 @@ class BlockTraceReader {
   std::vector<std::string> volumes_;
   ReaderStats stats_;
 };
+
+// The format Format::kAuto would detect for a trace beginning with `head`
+// (plain text, whole lines; the first 64 are looked at); InvalidArgument,
+// naming the formats, if none fits.
+StatusOr<Format> DetectFormat(std::string_view head);
 
 // Reads a whole trace into memory (for models; not constant memory).
 // `max_requests` > 0 stops after that many.

@@ -367,6 +367,29 @@ TEST(Stdin, DashReadsStandardInput) {
   EXPECT_EQ(w->requests, MustRead("alibaba.csv").requests);
 }
 
+// What `trace inspect` asks before it picks the block family: the formats
+// the reader detects, from the head alone; the broken fixtures still count
+// (their errors come later); other text does not.
+TEST(DetectFormat, FromTheHeadAsTheReaderDoes) {
+  const std::pair<const char*, Format> files[] = {
+      {"blkparse.txt", Format::kBlkparse},   {"msr.csv", Format::kMsr},         {"fio_v2.log", Format::kFioV2},
+      {"fio_v3.log", Format::kFioV3},        {"alibaba.csv", Format::kAlibaba}, {"tencent.csv", Format::kTencent},
+      {"broken_msr.csv", Format::kMsr},      {"broken_fio_v3.log", Format::kFioV3},
+      {"broken_blkparse.txt", Format::kBlkparse}};
+  for (const auto& [file, want] : files) {
+    auto f = DetectFormat(Slurp(kData + "/" + file));
+    ASSERT_TRUE(f.ok()) << file << ": " << f.status().ToString();
+    EXPECT_EQ(*f, want) << file;
+  }
+  EXPECT_EQ(*DetectFormat("time_ns,volume,op,offset,bytes\r\n0,sda,read,0,4096\r\n"), Format::kCsv);
+  EXPECT_FALSE(DetectFormat("").ok());
+  EXPECT_FALSE(DetectFormat("hello world\n").ok());
+  // ftrace text of memory events is not a block trace.
+  EXPECT_FALSE(DetectFormat("# tracer: nop\n#\n"
+                            "  kworker/0:1-42 [000] ..... 12.345678: cma_alloc_start: name=reserved count=8 align=3\n")
+                   .ok());
+}
+
 TEST(Open, MissingFile) {
   auto r = BlockTraceReader::Open(kData + "/nope.csv", {});
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);

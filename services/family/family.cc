@@ -36,6 +36,9 @@ Status Catalog::RegisterFamily(FamilyInfo info) {
   for (const auto& k : info.kinds)
     if (FindKind(k.key).first)
       return Status(StatusCode::kAlreadyExists, "workload kind registered twice: " + k.key);
+  if (info.trace_inspector &&
+      (info.trace_inspector->what.empty() || !info.trace_inspector->sniff || !info.trace_inspector->add_flags))
+    return InvalidArgument("family " + info.name + ": trace_inspector needs what, sniff and add_flags");
   KREPLAY_RETURN_IF_ERROR(models_.RegisterFamily(info.name));
   std::string name = info.name;
   families_[name] = std::make_unique<FamilyInfo>(std::move(info));

@@ -9,7 +9,8 @@
 // systems (`platforms:` entries) or none; how its generated workloads are
 // rebuilt on a worker; how its system travels in a work item; its trace
 // codec; and optional hooks: catalog listings and subcommands of its own,
-// `workload write`, `rerun --ftrace`, report curve series.
+// `trace inspect` of its trace files, `workload write`, `rerun --ftrace`,
+// report curve series.
 //
 // Thread-safety: a Catalog is built once per process, then only read; its
 // functions may be called concurrently.
@@ -30,6 +31,7 @@
 #include "services/model/any_ref.h"
 #include "services/family/workload_kind.h"
 #include "services/model/registry.h"
+#include "services/textio/source.h"
 
 namespace CLI {
 class App;
@@ -109,6 +111,42 @@ struct RunWorkInput {
   const WorkloadEstimate* estimate = nullptr;
 };
 
+// `kreplay trace inspect FILE` is the core's (controller/cli/trace_cmd.h);
+// it asks the families which one reads FILE. It picks, in this order:
+// the family named by --family; the family whose own flag (add_flags) was
+// given; the first family, in catalog order (by name), whose sniff accepts
+// FILE's head. No family: exit 2, listing every inspector's `what`.
+//
+// What the chosen family reads. `source` holds FILE ("-" = stdin) from its
+// first byte, decompressed if it is gzip or zstd (textio::OpenSource): the
+// bytes the core read for sniffing are replayed, so stdin and pipes work.
+struct TraceInput {
+  std::string name;                           // FILE, or "<stdin>": labels messages
+  std::unique_ptr<textio::ByteSource> source;
+  bool json = false;                          // --json: print JSON, not text
+};
+
+// The bytes sniff sees: FILE's first kTraceHeadBytes (decompressed), cut
+// after their last newline; the whole of FILE if it is shorter.
+inline constexpr size_t kTraceHeadBytes = 64 * 1024;
+
+struct TraceInspector {
+  // What it reads, for `trace inspect --help` and the message for a file no
+  // family reads: "block traces (blkparse, MSR, fio iolog v2/v3, ...)".
+  std::string what;
+  // Whether `head` begins a trace this family reads. Pure, cheap, never
+  // fails. It should accept a file the family would reject further on (a
+  // bad line 40), so that the family's own error names file, line and field.
+  std::function<bool(std::string_view head)> sniff;
+  // Registers the family's own flags (none is fine) on the `inspect`
+  // subcommand, and returns what inspects a file: it prints the summary to
+  // stdout, errors as "kreplay trace: ..." to stderr, and returns the exit
+  // code (0 ok, 2 bad input, 3 I/O failure). Giving one of these flags
+  // picks the family. REQUIRES: flag names unique across families (a clash
+  // traps at startup).
+  std::function<std::function<int(TraceInput input)>(CLI::App& inspect)> add_flags;
+};
+
 struct FamilyInfo {
   std::string name;         // "sched"; models name it in ModelInfo::family
   std::string description;  // one line
@@ -165,10 +203,16 @@ struct FamilyInfo {
   std::vector<Listing> listings;
 
   // Subcommands of the family's own (the block family: `kreplay trace
-  // inspect|convert`). `add_commands` registers them on the command line
-  // (CLI11) and returns a runner that gives the exit code if one of them was
-  // selected, nullopt otherwise.
+  // convert`). `add_commands` registers them on the command line (CLI11) and
+  // returns a runner that gives the exit code if one of them was selected,
+  // nullopt otherwise. `kreplay trace` is the core's (`trace inspect`, see
+  // trace_inspector) and exists when add_commands runs: a family adds its
+  // own trace subcommands under app.get_subcommand("trace").
   std::function<std::function<std::optional<int>()>(CLI::App& app)> add_commands;
+
+  // `kreplay trace inspect FILE`: a summary of a trace in one of the
+  // family's formats. Null: the family reads no trace files.
+  std::optional<TraceInspector> trace_inspector;
 
   // Report series: names of per-run result series (model::Result::series)
   // that the report draws as what-if curves (x = the series' t, y = its

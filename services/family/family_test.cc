@@ -35,6 +35,16 @@ TEST(CatalogTest, DuplicatesAreRefused) {
   EXPECT_EQ(c.RegisterFamily(Named("other", "t")).code(), StatusCode::kAlreadyExists);
 }
 
+TEST(CatalogTest, ATraceInspectorMustBeComplete) {
+  Catalog c;
+  FamilyInfo f = Named("half", "");
+  f.trace_inspector = TraceInspector{"half traces", nullptr, nullptr};
+  EXPECT_EQ(c.RegisterFamily(f).code(), StatusCode::kInvalidArgument);
+  f.trace_inspector->sniff = [](std::string_view) { return true; };
+  f.trace_inspector->add_flags = [](CLI::App&) { return std::function<int(TraceInput)>(); };
+  EXPECT_TRUE(c.RegisterFamily(f).ok());
+}
+
 TEST(CatalogTest, ModelsNeedARegisteredFamily) {
   Catalog c;
   model::ModelInfo m;

@@ -71,6 +71,29 @@ class PrefixSource final : public ByteSource {
   std::unique_ptr<ByteSource> rest_;
 };
 
+// Replays a peeked head, then the error that stopped it or the rest.
+class PeekedSource final : public ByteSource {
+ public:
+  PeekedSource(std::string head, Status error, std::unique_ptr<ByteSource> rest)
+      : head_(std::move(head)), error_(std::move(error)), rest_(std::move(rest)) {}
+  StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (pos_ < head_.size()) {
+      size_t k = std::min(n, head_.size() - pos_);
+      std::memcpy(buf, head_.data() + pos_, k);
+      pos_ += k;
+      return k;
+    }
+    if (!error_.ok()) return error_;
+    return rest_->Read(buf, n);
+  }
+
+ private:
+  std::string head_;
+  size_t pos_ = 0;
+  Status error_;
+  std::unique_ptr<ByteSource> rest_;
+};
+
 // gzip, including concatenated members (as `cat a.gz b.gz` and pigz make).
 class GzipSource final : public ByteSource {
  public:
@@ -182,6 +205,27 @@ StatusOr<std::unique_ptr<ByteSource>> Decompress(std::unique_ptr<ByteSource> raw
   if (gzip) return std::unique_ptr<ByteSource>(std::make_unique<GzipSource>(std::move(src), name));
   if (zstd) return std::unique_ptr<ByteSource>(std::make_unique<ZstdSource>(std::move(src), name));
   return src;
+}
+
+Peeked Peek(std::unique_ptr<ByteSource> src, size_t max) {
+  Peeked p;
+  p.head.resize(max);
+  size_t have = 0;
+  while (have < max) {
+    auto got = src->Read(p.head.data() + have, max - have);
+    if (!got.ok()) {
+      p.error = got.status();
+      break;
+    }
+    if (*got == 0) {
+      p.at_end = true;
+      break;
+    }
+    have += *got;
+  }
+  p.head.resize(have);
+  p.source = std::make_unique<PeekedSource>(p.head, p.error, std::move(src));
+  return p;
 }
 
 StatusOr<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) {

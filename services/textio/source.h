@@ -31,6 +31,17 @@ std::unique_ptr<ByteSource> MemorySource(std::string data);
 // `name` labels decompression errors.
 StatusOr<std::unique_ptr<ByteSource>> Decompress(std::unique_ptr<ByteSource> raw, const std::string& name);
 
+// The first bytes of a source, and the same source again from its start:
+// what lets a reader be chosen by looking at a file, stdin or pipe included.
+struct Peeked {
+  std::string head;      // up to `max` bytes; fewer only at the end of input or before an error
+  bool at_end = false;   // head is the whole input
+  Status error;          // the read error that cut head short, if any
+  // head again, then `error` if any, then the rest of the input.
+  std::unique_ptr<ByteSource> source;
+};
+Peeked Peek(std::unique_ptr<ByteSource> src, size_t max);
+
 // Splits a source into lines ('\n', a trailing '\r' dropped). A line longer
 // than kMaxLine is an error (a binary file must not make us buffer forever).
 class LineReader {

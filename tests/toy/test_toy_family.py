@@ -2,7 +2,9 @@
 added as one folder works with every command that loops over the family
 table. `kreplay run` distributed (embedded broker, controller, 2 workers)
 equals `--local` bit for bit, a generated workload travels as its spec and
-one as trace chunks, and spec check, plan, rerun and models describe work."""
+one as trace chunks, and spec check, plan, rerun, models describe and
+`trace inspect` (dispatch by file, --family, a family's flag) work."""
+import gzip
 import json
 import os
 import subprocess
@@ -77,6 +79,42 @@ def test():
 
     r = kreplay("rerun", dr[0]["run_key"], "--results", dist)
     h.check(r.returncode == 0 and "bit-identical" in r.stdout, "rerun: " + r.stdout + r.stderr)
+    test_trace_inspect(d)
+
+
+def test_trace_inspect(d):
+    """`trace inspect` picks the family whose inspector recognises the file
+    (block traces still go to the block family), --family forces one, a
+    family's flag picks it, and a file no family reads exits 2 naming both."""
+    toy = os.path.join(d, "toy.txt")
+    with open(toy, "w") as f:
+        f.write("toy trace\n3\n4\n5\n")
+    block = os.path.join(h.SOURCE_DIR, "tests", "integration", "traces", "msr.csv")
+    r = kreplay("trace", "inspect", toy)
+    h.check(r.returncode == 0 and r.stdout == "toy trace %s: 3 items, total 12\n" % toy, "toy inspect: %r %r" %
+            (r.stdout, r.stderr))
+    r = kreplay("trace", "inspect", "--json", block)
+    h.check(r.returncode == 0 and json.loads(r.stdout)["format"] == "msr", "block inspect: " + r.stdout + r.stderr)
+    r = subprocess.run([h.KREPLAY, "trace", "inspect", "-"], input=gzip.compress(b"toy trace\n7\n"),
+                       capture_output=True, timeout=60)
+    h.check(r.returncode == 0 and r.stdout == b"toy trace <stdin>: 1 items, total 7\n",
+            "toy trace gzipped on stdin: %r %r" % (r.stdout, r.stderr))
+    r = kreplay("trace", "inspect", "--toy-scale", "10", "--json", toy)
+    h.check(r.returncode == 0 and json.loads(r.stdout) == {"family": "toy", "items": 3, "total": 120},
+            "--toy-scale: " + r.stdout + r.stderr)
+    r = kreplay("trace", "inspect", "--family", "toy", block)
+    h.check(r.returncode == 2 and "msr.csv:1: not a toy trace" in r.stderr, "--family toy on msr: " + r.stderr)
+    r = kreplay("trace", "inspect", "--toy-scale", "2", block)
+    h.check(r.returncode == 2 and "not a toy trace" in r.stderr, "--toy-scale picks toy: " + r.stderr)
+    r = kreplay("trace", "inspect", "--family", "blockcache", "--toy-scale", "2", toy)
+    h.check(r.returncode == 2 and "--toy-scale is for toy traces, which --family blockcache is not" in r.stderr,
+            "flags of two families: " + r.stderr)
+    other = os.path.join(d, "other.txt")
+    with open(other, "w") as f:
+        f.write("neither\n")
+    r = kreplay("trace", "inspect", other)
+    h.check(r.returncode == 2 and "not a trace any family reads" in r.stderr and "\n  blockcache: block traces" in
+            r.stderr and "\n  toy: toy traces" in r.stderr, "unknown trace: " + r.stderr)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 #include "tests/toy/toy_family.h"
 
+#include <CLI/CLI.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "services/core/crc32c.h"
 #include "services/core/digest.h"
+#include "services/core/strings.h"
 #include "services/sim/rng.h"
 
 namespace kreplay::toy {
@@ -173,6 +176,59 @@ StatusOr<model::Result> RunSum(const model::RunInput& in) {
   return r;
 }
 
+// `trace inspect` of a toy trace: a "toy trace" line, then one number a line.
+bool SniffToyTrace(std::string_view head) { return head.substr(0, 10) == "toy trace\n"; }
+
+int InspectToyTrace(family::TraceInput in, uint64_t scale) {
+  textio::LineReader lines(std::move(in.source), in.name);
+  std::string_view l;
+  uint64_t items = 0, total = 0;
+  for (;;) {
+    auto more = lines.Next(&l);
+    if (!more.ok()) {
+      std::fprintf(stderr, "kreplay trace: %s\n", more.status().message().c_str());
+      return 2;
+    }
+    if (!*more) break;
+    if (lines.line_number() == 1) {
+      if (l != "toy trace") {
+        std::fprintf(stderr, "kreplay trace: %s:1: not a toy trace (got '%.40s')\n", in.name.c_str(),
+                     std::string(l).c_str());
+        return 2;
+      }
+      continue;
+    }
+    auto v = ParseUint(std::string(l));
+    if (!v) {
+      std::fprintf(stderr, "kreplay trace: %s:%llu: not a number\n", in.name.c_str(),
+                   static_cast<unsigned long long>(lines.line_number()));
+      return 2;
+    }
+    ++items;
+    total += *v;
+  }
+  if (in.json) {
+    std::printf("{\"family\": \"toy\", \"items\": %llu, \"total\": %llu}\n",
+                static_cast<unsigned long long>(items), static_cast<unsigned long long>(total * scale));
+  } else {
+    std::printf("toy trace %s: %llu items, total %llu\n", in.name.c_str(), static_cast<unsigned long long>(items),
+                static_cast<unsigned long long>(total * scale));
+  }
+  return 0;
+}
+
+family::TraceInspector ToyTraceInspector() {
+  family::TraceInspector i;
+  i.what = "toy traces (a \"toy trace\" line, then one number a line): items and their total";
+  i.sniff = SniffToyTrace;
+  i.add_flags = [](CLI::App& inspect) -> std::function<int(family::TraceInput)> {
+    auto scale = std::make_shared<uint64_t>(1);
+    inspect.add_option("--toy-scale", *scale, "Multiply the total by this")->check(CLI::Range(1, 1000));
+    return [scale](family::TraceInput in) { return InspectToyTrace(std::move(in), *scale); };
+  };
+  return i;
+}
+
 }  // namespace
 
 Status RegisterToyFamily(family::Catalog& catalog) {
@@ -185,6 +241,7 @@ Status RegisterToyFamily(family::Catalog& catalog) {
   f.default_work_unit = "items";
   f.default_work_per_core_s = 1e8;
   f.run_work = [](const family::RunWorkInput& in) { return family::RunWork{in.estimate->requests, false}; };
+  f.trace_inspector = ToyTraceInspector();
   f.trace_family = "toy";
   f.encode_trace = Encode;
   f.assemble_trace = [](const v1::TraceManifest& m) -> std::unique_ptr<family::TraceAssembler> {

@@ -6,6 +6,8 @@
 // uniformly from [1, M] with the run's seed (sim::Rng), named by content, and
 // able to travel as trace chunks (`transport: trace`, the toy codec below).
 // Model `toy.sum`: sums the numbers times `scale`; metrics `total`, `items`.
+// `kreplay trace inspect` reads toy traces (a "toy trace" line, then one
+// number a line) and prints their count and total (times --toy-scale).
 #pragma once
 
 #include <cstdint>

@@ -336,11 +336,12 @@ family::FamilyInfo BlockCacheFamilyInfo() {
   f.listings = {{"devices",
                  "List the shipped block device profiles (block cache models' ssd_profile / hdd_profile), or show one in full",
                  "Profile to show", ShowDevices}};
+  f.trace_inspector = BlockTraceInspector();
   f.add_commands = [](CLI::App& app) -> std::function<std::optional<int>()> {
-    std::shared_ptr<TraceCli> t = AddTraceCommand(app);
-    return [t]() -> std::optional<int> {
-      if (!TraceSelected(*t)) return std::nullopt;
-      return RunTraceCommand(*t);
+    std::shared_ptr<ConvertCli> c = AddConvertCommand(app);
+    return [c]() -> std::optional<int> {
+      if (!ConvertSelected(*c)) return std::nullopt;
+      return RunConvertCommand(*c);
     };
   };
   // block.mrc (fixed/mrc.h); drawn as block.lru's miss_ratio so a per-size

@@ -11,16 +11,6 @@
 #include "services/blocktrace/writer.h"
 
 namespace kreplay::blockcache {
-
-struct TraceCli {
-  CLI::App* trace = nullptr;
-  CLI::App* inspect = nullptr;
-  CLI::App* convert = nullptr;
-  std::string in, out, to, format = "auto", event = "Q", mapping, fio_prefix;
-  bool json = false, strict = false;
-  uint64_t exact_blocks = 4u << 20;
-};
-
 namespace {
 
 // The CLI's exit codes (controller/cli/exit_codes.h), which a family does not link.
@@ -28,7 +18,14 @@ constexpr int kExitOk = 0;
 constexpr int kExitBadInput = 2;
 constexpr int kExitInfra = 3;
 
-void AddReaderFlags(CLI::App* c, TraceCli* t) {
+// The reader's flags, shared by `trace inspect` (where the core owns FILE and
+// --json) and `trace convert`.
+struct ReaderFlags {
+  std::string format = "auto", event = "Q", mapping;
+  bool strict = false;
+};
+
+void AddReaderFlags(CLI::App* c, ReaderFlags* t) {
   c->add_option("--format", t->format, "Input format (default: detected from the first lines)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "blkparse", "msr", "fio-v2", "fio-v3", "alibaba", "tencent", "csv"}));
@@ -40,7 +37,7 @@ void AddReaderFlags(CLI::App* c, TraceCli* t) {
   c->add_flag("--strict-time-order", t->strict, "Fail on a request earlier than its predecessor (default: clamp and count)");
 }
 
-StatusOr<blocktrace::ReaderOptions> Options(const TraceCli& t) {
+StatusOr<blocktrace::ReaderOptions> Options(const ReaderFlags& t) {
   blocktrace::ReaderOptions o;
   KREPLAY_ASSIGN_OR_RETURN(o.format, blocktrace::ParseFormat(t.format));
   o.blkparse_event = t.event == "D" ? blocktrace::BlkparseEvent::kIssue : blocktrace::BlkparseEvent::kQueue;
@@ -54,21 +51,67 @@ int Fail(const Status& st) {
   return st.code() == StatusCode::kUnavailable ? kExitInfra : kExitBadInput;
 }
 
-int Inspect(const TraceCli& t) {
-  auto o = Options(t);
+struct InspectFlags {
+  ReaderFlags reader;
+  uint64_t exact_blocks = 4u << 20;
+};
+
+int Inspect(const InspectFlags& t, family::TraceInput in) {
+  auto o = Options(t.reader);
   if (!o.ok()) return Fail(o.status());
-  auto r = blocktrace::BlockTraceReader::Open(t.in, *o);
+  auto r = blocktrace::BlockTraceReader::FromSource(std::move(in.source), in.name, *o);
   if (!r.ok()) return Fail(r.status());
   blocktrace::SummaryOptions so;
   so.exact_block_limit = t.exact_blocks;
   auto s = blocktrace::Summarize(**r, so);
   if (!s.ok()) return Fail(s.status());
-  std::cout << (t.json ? blocktrace::SummaryJson(*s) : blocktrace::SummaryText(*s)) << std::flush;
+  std::cout << (in.json ? blocktrace::SummaryJson(*s) : blocktrace::SummaryText(*s)) << std::flush;
   return kExitOk;
 }
 
-int Convert(const TraceCli& t) {
-  auto o = Options(t);
+}  // namespace
+
+family::TraceInspector BlockTraceInspector() {
+  family::TraceInspector i;
+  i.what = "block traces (blkparse, MSR, fio iolog v2/v3, Alibaba, Tencent CBS, kreplay CSV; other CSV with "
+           "--format csv --csv-mapping): requests, read/write mix, footprint, sizes, sequentiality, volumes, task IDs";
+  i.sniff = [](std::string_view head) { return blocktrace::DetectFormat(head).ok(); };
+  i.add_flags = [](CLI::App& inspect) -> std::function<int(family::TraceInput)> {
+    auto t = std::make_shared<InspectFlags>();
+    AddReaderFlags(&inspect, &t->reader);
+    inspect.add_option("--exact-blocks", t->exact_blocks,
+                       "Count the footprint exactly up to this many distinct 4 KiB blocks, then estimate by sampling")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 32));
+    return [t](family::TraceInput in) { return Inspect(*t, std::move(in)); };
+  };
+  return i;
+}
+
+struct ConvertCli {
+  CLI::App* convert = nullptr;
+  ReaderFlags reader;
+  std::string in, out, to, fio_prefix;
+};
+
+std::shared_ptr<ConvertCli> AddConvertCommand(CLI::App& app) {
+  auto t = std::make_shared<ConvertCli>();
+  t->convert = app.get_subcommand("trace")->add_subcommand(
+      "convert", "Stream a block trace into fio iolog v3 (fio --read_iolog) or kreplay's plain CSV (blkparse, MSR, "
+                 "fio iolog v2/v3, Alibaba, Tencent CBS, CSV; gz/zstd)");
+  t->convert->add_option("in", t->in, "Input trace, or - for stdin")->required();
+  t->convert->add_option("out", t->out, "Output file, or - for stdout")->required();
+  t->convert->add_option("--to", t->to, "Output format")->required()->check(CLI::IsMember({"fio-v3", "csv"}));
+  t->convert->add_option("--fio-file-prefix", t->fio_prefix,
+                         "fio-v3: name volume i's file PREFIX<i> (default: the volume name)");
+  AddReaderFlags(t->convert, &t->reader);
+  return t;
+}
+
+bool ConvertSelected(const ConvertCli& c) { return c.convert && c.convert->parsed(); }
+
+int RunConvertCommand(const ConvertCli& t) {
+  auto o = Options(t.reader);
   if (!o.ok()) return Fail(o.status());
   auto r = blocktrace::BlockTraceReader::Open(t.in, *o);
   if (!r.ok()) return Fail(r.status());
@@ -105,40 +148,6 @@ int Convert(const TraceCli& t) {
                  static_cast<unsigned long long>((*r)->stats().clamped_times));
   }
   return kExitOk;
-}
-
-}  // namespace
-
-std::shared_ptr<TraceCli> AddTraceCommand(CLI::App& app) {
-  auto t = std::make_shared<TraceCli>();
-  t->trace = app.add_subcommand("trace", "Block traces: `trace inspect FILE` summarises, `trace convert IN --to F OUT` "
-                                         "rewrites (blkparse, MSR, fio iolog v2/v3, Alibaba, Tencent CBS, CSV; gz/zstd)");
-  t->trace->require_subcommand(1);
-  t->inspect = t->trace->add_subcommand(
-      "inspect", "Requests, read/write mix, footprint, sizes, sequentiality, duration, volumes, task IDs");
-  t->inspect->add_option("file", t->in, "Trace file, or - for stdin")->required();
-  AddReaderFlags(t->inspect, t.get());
-  t->inspect->add_flag("--json", t->json, "Print JSON instead of text");
-  t->inspect->add_option("--exact-blocks", t->exact_blocks,
-                         "Count the footprint exactly up to this many distinct 4 KiB blocks, then estimate by sampling")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 32));
-  t->convert = t->trace->add_subcommand("convert", "Stream a trace into fio iolog v3 (fio --read_iolog) or kreplay's plain CSV");
-  t->convert->add_option("in", t->in, "Input trace, or - for stdin")->required();
-  t->convert->add_option("out", t->out, "Output file, or - for stdout")->required();
-  t->convert->add_option("--to", t->to, "Output format")->required()->check(CLI::IsMember({"fio-v3", "csv"}));
-  t->convert->add_option("--fio-file-prefix", t->fio_prefix,
-                         "fio-v3: name volume i's file PREFIX<i> (default: the volume name)");
-  AddReaderFlags(t->convert, t.get());
-  return t;
-}
-
-bool TraceSelected(const TraceCli& t) { return t.trace && t.trace->parsed(); }
-
-int RunTraceCommand(const TraceCli& t) {
-  if (t.inspect->parsed()) return Inspect(t);
-  if (t.convert->parsed()) return Convert(t);
-  return kExitBadInput;
 }
 
 }  // namespace kreplay::blockcache
