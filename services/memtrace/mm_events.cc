@@ -263,6 +263,12 @@ std::unique_ptr<MmTraceReader> MmTraceReader::FromString(std::string text, const
       new MmTraceReader(std::make_unique<textio::LineReader>(textio::MemorySource(std::move(text)), name), name));
 }
 
+std::unique_ptr<MmTraceReader> MmTraceReader::FromSource(std::unique_ptr<textio::ByteSource> src,
+                                                         const std::string& name) {
+  return std::unique_ptr<MmTraceReader>(
+      new MmTraceReader(std::make_unique<textio::LineReader>(std::move(src), name), name));
+}
+
 StatusOr<bool> MmTraceReader::Next(MmEvent* ev) {
   std::string_view line;
   for (;;) {

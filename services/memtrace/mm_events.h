@@ -23,6 +23,7 @@
 #include "services/memtrace/ftrace_text.h"
 
 namespace kreplay::textio {
+class ByteSource;
 class LineReader;
 }
 
@@ -94,6 +95,8 @@ class MmTraceReader {
   static StatusOr<std::unique_ptr<MmTraceReader>> Open(const std::string& path);
   // Reads `text` held in memory; `name` labels errors.
   static std::unique_ptr<MmTraceReader> FromString(std::string text, const std::string& name);
+  // Reads an open (already decompressed) source; `name` labels errors.
+  static std::unique_ptr<MmTraceReader> FromSource(std::unique_ptr<textio::ByteSource> src, const std::string& name);
   ~MmTraceReader();
 
   // The next record into *ev: true, or false at the end. Errors are

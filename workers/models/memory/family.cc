@@ -283,6 +283,26 @@ int RunCalibrate(CalibrateCli& c) {
   return 0;
 }
 
+// `kreplay trace inspect` of a memory trace.
+family::TraceInspector MemTraceInspector() {
+  family::TraceInspector i;
+  i.what = "memory traces (ftrace text of the cma, kmem and migrate events, any layout since 4.x and Android's "
+           "cma_alloc_info; gzip or zstd): contiguous calls, sizes, outcomes, latencies, background page rates";
+  i.sniff = LooksLikeMmTrace;
+  i.add_flags = [](CLI::App&) -> std::function<int(family::TraceInput)> {
+    return [](family::TraceInput in) {
+      auto s = ReadMmTraceSource(std::move(in.source), in.name);
+      if (!s.ok()) {
+        std::fprintf(stderr, "kreplay trace: %s\n", s.status().message().c_str());
+        return s.status().code() == StatusCode::kUnavailable ? 3 : 2;
+      }
+      std::cout << (in.json ? MmTraceSummaryJson(*s) : FormatMmTraceSummary(*s)) << std::flush;
+      return 0;
+    };
+  };
+  return i;
+}
+
 family::RunWork MemRunWork(const family::RunWorkInput& in) {
   // Background events over the span plus a few per call; Populate() and
   // migrations add page work the estimate does not see.
@@ -318,6 +338,7 @@ family::FamilyInfo MemoryFamilyInfo() {
     };
   };
   // mem_sim.cc's per-size mean latency of the successful calls.
+  f.trace_inspector = MemTraceInspector();
   f.curve_series = {{"latency_by_size", "mean latency", "alloc_latency_ms", "ms", "request_size", "pages"}};
   f.default_work_unit = "events";
   f.default_work_per_core_s = 1e6;

@@ -4,7 +4,11 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
+#include "services/memtrace/ftrace_text.h"
 #include "services/memtrace/mm_events.h"
+#include "services/textio/source.h"
 
 namespace kreplay::memory {
 namespace {
@@ -185,6 +189,31 @@ StatusOr<MmTraceSummary> ReadMmTrace(const std::string& path, uint64_t max_event
   return Read(*reader, path, max_events);
 }
 
+StatusOr<MmTraceSummary> ReadMmTraceSource(std::unique_ptr<textio::ByteSource> src, const std::string& name,
+                                           uint64_t max_events) {
+  auto reader = memtrace::MmTraceReader::FromSource(std::move(src), name);
+  return Read(*reader, name, max_events);
+}
+
+bool LooksLikeMmTrace(std::string_view head) {
+  // Any event line this reader takes, in ftrace text; other tracepoints'
+  // lines are skipped by the reader but do not make a file ours.
+  size_t pos = 0;
+  while (pos < head.size()) {
+    size_t end = head.find('\n', pos);
+    if (end == std::string_view::npos) end = head.size();
+    const std::string_view line = head.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty() || line.front() == '#') continue;
+    memtrace::FtraceLine fl;
+    auto kind = memtrace::ParseFtraceLine(line, &fl);
+    if (!kind.ok() || *kind != memtrace::LineKind::kEvent) continue;
+    auto ev = memtrace::DecodeMmEvent(fl);
+    if (ev.ok() && ev->has_value()) return true;
+  }
+  return false;
+}
+
 StatusOr<MmTraceSummary> ReadMmTraceText(std::string text, const std::string& name, uint64_t max_events) {
   auto reader = memtrace::MmTraceReader::FromString(std::move(text), name);
   return Read(*reader, name, max_events);
@@ -216,7 +245,7 @@ std::string FormatMmTraceSummary(const MmTraceSummary& s) {
     }
     if (o.latency >= 0) lat.push_back(o.latency);
   }
-  Appendf(out, "contiguous allocations (cma_alloc): %zu calls, %llu succeeded (%llu pages), %llu failed, %llu unfinished, %llu busy retries\n",
+  Appendf(out, "contiguous allocations: %zu cma_alloc calls, %llu succeeded (%llu pages), %llu failed, %llu unfinished, %llu busy retries\n",
           calls.size(), static_cast<unsigned long long>(ok), static_cast<unsigned long long>(pages_ok),
           static_cast<unsigned long long>(failed), static_cast<unsigned long long>(open),
           static_cast<unsigned long long>(retries));
@@ -247,6 +276,47 @@ std::string FormatMmTraceSummary(const MmTraceSummary& s) {
     out += "\n";
   }
   return out;
+}
+
+std::string MmTraceSummaryJson(const MmTraceSummary& s) {
+  nlohmann::ordered_json j;
+  j["path"] = s.path;
+  j["events"] = s.events;
+  j["lines"] = s.lines;
+  j["other_events"] = s.other_events;
+  j["span_ns"] = s.span;
+  j["clamped_times"] = s.clamped_times;
+  j["areas"] = s.foreground.areas;
+  nlohmann::ordered_json calls = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < s.foreground.calls.size(); ++i) {
+    const ContigCall& c = s.foreground.calls[i];
+    const TraceCallOutcome& o = s.outcomes[i];
+    nlohmann::ordered_json x;
+    x["at_ns"] = c.at;
+    x["pages"] = c.pages;
+    x["align"] = c.align;
+    x["area"] = s.foreground.areas[c.area];
+    x["finished"] = o.finished;
+    x["ok"] = o.ok;
+    x["latency_ns"] = o.latency;
+    x["hold_ns"] = c.hold;
+    x["busy_retries"] = o.busy_retries;
+    if (o.errorno) x["errorno"] = *o.errorno;
+    calls.push_back(std::move(x));
+  }
+  j["calls"] = std::move(calls);
+  j["releases"] = s.releases;
+  j["unmatched_releases"] = s.unmatched_releases;
+  j["pages_alloc_per_s"] = {{"unmovable", s.PagesAllocPerSec(0)}, {"movable", s.PagesAllocPerSec(1)},
+                            {"reclaimable", s.PagesAllocPerSec(2)}, {"highatomic", s.PagesAllocPerSec(3)}};
+  j["pages_freed_per_s"] = s.PagesFreedPerSec();
+  j["alloc_failures"] = s.alloc_failures;
+  j["extfrag_events"] = s.extfrag_events;
+  j["extfrag_ownership_changes"] = s.extfrag_ownership_changes;
+  j["migrate_succeeded"] = s.migrate_succeeded;
+  j["migrate_failed"] = s.migrate_failed;
+  j["migrate_reasons"] = s.migrate_reasons;
+  return j.dump(2) + "\n";
 }
 
 }  // namespace kreplay::memory

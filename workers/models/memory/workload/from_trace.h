@@ -16,11 +16,17 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "services/core/status.h"
 #include "workers/models/memory/workload/foreground.h"
+
+namespace kreplay::textio {
+class ByteSource;
+}
 
 namespace kreplay::memory {
 
@@ -65,7 +71,16 @@ StatusOr<MmTraceSummary> ReadMmTrace(const std::string& path, uint64_t max_event
 // The same from text in memory; `name` labels errors.
 StatusOr<MmTraceSummary> ReadMmTraceText(std::string text, const std::string& name, uint64_t max_events = 0);
 
-// What `kreplay trace inspect` prints for a memory trace.
+// The same from an open source (`kreplay trace inspect`, stdin included).
+StatusOr<MmTraceSummary> ReadMmTraceSource(std::unique_ptr<textio::ByteSource> src, const std::string& name,
+                                           uint64_t max_events = 0);
+
+// Whether the first lines of a file look like ftrace text of the events
+// read here (a trace `kreplay trace inspect` should give this family).
+bool LooksLikeMmTrace(std::string_view head);
+
+// What `kreplay trace inspect` prints for a memory trace, as text or JSON.
 std::string FormatMmTraceSummary(const MmTraceSummary& s);
+std::string MmTraceSummaryJson(const MmTraceSummary& s);
 
 }  // namespace kreplay::memory

@@ -113,7 +113,7 @@ TEST(FromTraceTest, CallsOutcomesHoldsAndRates) {
   EXPECT_EQ(s->pages_freed, 4u);
   EXPECT_NEAR(s->PagesAllocPerSec(0), 4 / 2.002, 1e-9);
   const std::string out = FormatMmTraceSummary(*s);
-  EXPECT_NE(out.find("2 calls, 1 succeeded (1024 pages), 1 failed, 0 unfinished, 1 busy retries"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 cma_alloc calls, 1 succeeded (1024 pages), 1 failed, 0 unfinished, 1 busy retries"), std::string::npos) << out;
 }
 
 TEST(FromTraceTest, PreFiveThirteenCallsAndBackwardsTime) {
