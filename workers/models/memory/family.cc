@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <queue>
 
 #include "services/core/digest.h"
 #include "services/core/files.h"
@@ -15,6 +16,7 @@
 #include "workers/models/memory/calibrate/calibrate.h"
 #include "workers/models/memory/codec/mem_trace.h"
 #include "workers/models/memory/models/mem_models.h"
+#include "workers/models/memory/models/mem_sim.h"
 #include "workers/models/memory/models/mem_spec.h"
 #include "workers/models/memory/profiles/mem_profile.h"
 #include "workers/models/memory/workload/from_trace.h"
@@ -283,6 +285,73 @@ int RunCalibrate(CalibrateCli& c) {
   return 0;
 }
 
+// `kreplay rerun --ftrace`: a CMA model's calls as the cma tracepoints
+// print them (include/trace/events/cma.h, the 5.14 to 6.2 layouts: pfn as
+// 0x%lx, no errorno), each call by its own task (pid 100 + its index) on
+// the calls' CPU; `trace inspect` and `memtrace:` read it back. Lines are
+// held until no earlier one can come (MemObserver's ordering rule) and
+// written in time order, ties in the order reported.
+class CmaFtraceWriter final : public family::RunTraceWriter, public MemObserver {
+ public:
+  CmaFtraceWriter(std::ostream& out, const std::string& title) : out_(out) {
+    out_ << "# tracer: nop\n# " << title << "\n#\n#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n";
+  }
+  ~CmaFtraceWriter() override { Flush(sim::kTimeMax); }
+  model::AnyMutRef observer() override { return model::AnyMutRef::Of<MemObserver>(this); }
+  uint64_t lines() const override { return lines_; }
+
+  void CmaAllocStart(sim::Time t, size_t call, const std::string& area, uint64_t count, unsigned align) override {
+    Add(t, call, "cma_alloc_start", "name=" + area + " count=" + std::to_string(count) + " align=" + std::to_string(align));
+    Flush(t);
+  }
+  void CmaAllocBusyRetry(sim::Time t, size_t call, const std::string& area, uint32_t pfn, uint64_t count,
+                         unsigned align) override {
+    Add(t, call, "cma_alloc_busy_retry", Body(area, pfn, true, count) + " align=" + std::to_string(align));
+  }
+  void CmaAllocFinish(sim::Time t, size_t call, const std::string& area, std::optional<uint32_t> pfn, uint64_t count,
+                      unsigned align) override {
+    Add(t, call, "cma_alloc_finish", Body(area, pfn.value_or(0), pfn.has_value(), count) + " align=" + std::to_string(align));
+  }
+  void CmaRelease(sim::Time t, size_t call, const std::string& area, uint32_t pfn, uint64_t count) override {
+    Add(t, call, "cma_release", Body(area, pfn, true, count));
+    Flush(t);
+  }
+
+ private:
+  struct Pending {
+    sim::Time t;
+    uint64_t seq;
+    std::string line;
+    bool operator>(const Pending& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+  // A failed call prints a NULL page (pfn 0), as cma_alloc_finish does.
+  static std::string Body(const std::string& area, uint32_t pfn, bool ok, uint64_t count) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "name=%s pfn=0x%x page=%016llx count=%llu", area.c_str(), ok ? pfn : 0u,
+                  ok ? 0xffff000000000000ull + uint64_t{pfn} * 64 : 0ull, static_cast<unsigned long long>(count));
+    return buf;
+  }
+  void Add(sim::Time t, size_t call, const char* event, const std::string& body) {
+    char head[96];
+    std::snprintf(head, sizeof head, "%16s-%-7llu [000] ..... %6lld.%06lld: ", "kreplay-cma",
+                  static_cast<unsigned long long>(100 + call), static_cast<long long>(t / sim::kSec),
+                  static_cast<long long>(t % sim::kSec / sim::kUs));
+    pending_.push(Pending{t, seq_++, std::string(head) + event + ": " + body + "\n"});
+  }
+  // Writes every held line up to `upto`.
+  void Flush(sim::Time upto) {
+    while (!pending_.empty() && pending_.top().t <= upto) {
+      out_ << pending_.top().line;
+      pending_.pop();
+      ++lines_;
+    }
+  }
+  std::ostream& out_;
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> pending_;
+  uint64_t seq_ = 0;
+  uint64_t lines_ = 0;
+};
+
 // `kreplay trace inspect` of a memory trace.
 family::TraceInspector MemTraceInspector() {
   family::TraceInspector i;
@@ -339,6 +408,9 @@ family::FamilyInfo MemoryFamilyInfo() {
   };
   // mem_sim.cc's per-size mean latency of the successful calls.
   f.trace_inspector = MemTraceInspector();
+  f.ftrace_writer = [](std::ostream& out, int, const std::string& title) -> std::unique_ptr<family::RunTraceWriter> {
+    return std::make_unique<CmaFtraceWriter>(out, title);
+  };
   f.curve_series = {{"latency_by_size", "mean latency", "alloc_latency_ms", "ms", "request_size", "pages"}};
   f.default_work_unit = "events";
   f.default_work_per_core_s = 1e6;

@@ -102,6 +102,7 @@ std::optional<sim::Time> CmaAllocation::Step(const ContigEnv& env, CmaMutex& mut
   r.cpu = req_.cpu;
   r.deadline = req_.deadline;
   ++attempts_;
+  last_pfn_ = pfn;
   const ContigOutcome out = AllocContigRange(env, r, now, stats);
   mutex.free_at = out.end;
   if (out.failure == ContigFailure::kNone) {

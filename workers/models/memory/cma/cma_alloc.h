@@ -100,6 +100,7 @@ class CmaAllocation {
   uint32_t busy_retries() const { return busy_retries_; }  // cma_alloc_busy_retry events
   uint32_t sweeps() const { return sweeps_; }              // Android restarts
   uint32_t attempts() const { return attempts_; }
+  uint32_t last_candidate_pfn() const { return last_pfn_; }  // of the last alloc_contig_range() attempt
   const CmaAllocRequest& request() const { return req_; }
 
  private:
@@ -119,6 +120,7 @@ class CmaAllocation {
   CmaFailure failure_ = CmaFailure::kNone;
   sim::Time finished_at_ = 0;
   uint32_t busy_retries_ = 0, sweeps_ = 0, attempts_ = 0;
+  uint32_t last_pfn_ = 0;
 };
 
 // cma_release(): frees the pages (free_contig_range()) and clears the bits.

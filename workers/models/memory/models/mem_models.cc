@@ -88,7 +88,7 @@ model::RunFn MakeRun(MemVariant variant) {
       c.android_retry_sleep = in.params->Int("retry_sleep_ms") * sim::kMs;
     }
     if (variant == MemVariant::kCarveout) c.carveout_alloc_ns = in.params->Int("alloc_ns");
-    return RunMemory(c, *profile, *w, in.seed, in.cancel);
+    return RunMemory(c, *profile, *w, in.seed, in.cancel, in.ObserverAs<MemObserver>());
   };
 }
 

@@ -108,8 +108,8 @@ uint32_t Granule(const MemProfile& p, const ContigRules& r) {
 
 class MemSim final : public sim::EventHandler {
  public:
-  MemSim(const MemRunConfig& c, const MemProfile& p, const MemWorkload& w, uint64_t seed)
-      : cfg_(c), prof_(p), w_(w), seed_(seed) {}
+  MemSim(const MemRunConfig& c, const MemProfile& p, const MemWorkload& w, uint64_t seed, MemObserver* obs)
+      : cfg_(c), prof_(p), w_(w), seed_(seed), obs_(obs) {}
 
   StatusOr<model::Result> Run(const std::atomic<bool>* cancel) {
     KREPLAY_RETURN_IF_ERROR(Setup());
@@ -262,6 +262,8 @@ class MemSim final : public sim::EventHandler {
     return OkStatus();
   }
 
+  const std::string& AreaName(const ContigCall& c) const { return areas_[area_of_[c.area]].name; }
+
   // The run ends when every call is done and released; this bounds it.
   sim::Time Horizon() const {
     // Saturating: a trace's times come from the wire.
@@ -283,6 +285,7 @@ class MemSim final : public sim::EventHandler {
       r.cpu = cfg_.cpu;
       r.deadline = c.timeout > 0 ? c.at + c.timeout : sim::kTimeMax;
       cma_calls_[i] = std::make_unique<CmaAllocation>(&areas_[area_of_[c.area]], r, variant_, now);
+      if (obs_) obs_->CmaAllocStart(now, i, AreaName(c), c.pages, c.align);
     }
   }
 
@@ -293,10 +296,15 @@ class MemSim final : public sim::EventHandler {
       case MemVariant::kCma:
       case MemVariant::kCmaAndroid: {
         CmaAllocation& a = *cma_calls_[i];
-        if (auto next = a.Step(env_, mutex_, now, &contig_)) {
+        const uint32_t retries = a.busy_retries();
+        auto next = a.Step(env_, mutex_, now, &contig_);
+        if (obs_ && a.busy_retries() != retries)
+          obs_->CmaAllocBusyRetry(next.value_or(a.finished_at()), i, AreaName(c), a.last_candidate_pfn(), c.pages, c.align);
+        if (next) {
           sim_.At(*next, this, Tag(i, kStep));
           return;
         }
+        if (obs_) obs_->CmaAllocFinish(a.finished_at(), i, AreaName(c), a.pfn(), c.pages, c.align);
         o.ok = a.ok();
         o.failure = a.failure();
         o.finished = a.finished_at();
@@ -384,7 +392,10 @@ class MemSim final : public sim::EventHandler {
     const CallOutcome& o = out_[i];
     switch (cfg_.variant) {
       case MemVariant::kCma:
-      case MemVariant::kCmaAndroid: CmaRelease(*zone_, areas_[area_of_[c.area]], o.pfn, o.pages, cfg_.cpu); break;
+      case MemVariant::kCmaAndroid:
+        CmaRelease(*zone_, areas_[area_of_[c.area]], o.pfn, o.pages, cfg_.cpu);
+        if (obs_) obs_->CmaRelease(sim_.Now(), i, AreaName(c), o.pfn, o.pages);
+        break;
       case MemVariant::kCarveout:
       case MemVariant::kGcma: resv_[area_of_[c.area]].bitmap.ClearPages(o.pfn, o.pages); break;
       case MemVariant::kBuddy:
@@ -512,6 +523,7 @@ class MemSim final : public sim::EventHandler {
   const MemProfile& prof_;
   const MemWorkload& w_;
   const uint64_t seed_;
+  MemObserver* obs_;
   sim::Simulator sim_;
   std::unique_ptr<mm::Zone> zone_;
   std::unique_ptr<Background> bg_;
@@ -540,8 +552,8 @@ class MemSim final : public sim::EventHandler {
 }  // namespace
 
 StatusOr<model::Result> RunMemory(const MemRunConfig& config, const MemProfile& profile, const MemWorkload& workload,
-                                  uint64_t seed, const std::atomic<bool>* cancel) {
-  MemSim s(config, profile, workload, seed);
+                                  uint64_t seed, const std::atomic<bool>* cancel, MemObserver* observer) {
+  MemSim s(config, profile, workload, seed, observer);
   return s.Run(cancel);
 }
 

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "services/core/status.h"
@@ -43,9 +44,31 @@ struct MemRunConfig {
   sim::Duration carveout_alloc_ns = -1;  // -1: the profile's alloc_page (one locked bitmap search)
 };
 
+// What a CMA model's calls do, as the kernel's cma tracepoints report it
+// (include/trace/events/cma.h): `kreplay rerun --ftrace` writes these as
+// ftrace text that `trace inspect` and `memtrace:` read back. Setting an
+// observer never changes a result. Times are the simulated clock; `call`
+// is the call's index in the workload (the kernel's calling task). A
+// callback's time is never before the time of an earlier CmaAllocStart or
+// CmaRelease (those come at the simulator's now), but finishes and retries
+// are reported when the attempt that ends them starts, so they may run
+// ahead of later starts: a writer orders them.
+class MemObserver {
+ public:
+  virtual ~MemObserver() = default;
+  virtual void CmaAllocStart(sim::Time t, size_t call, const std::string& area, uint64_t count, unsigned align) = 0;
+  virtual void CmaAllocBusyRetry(sim::Time t, size_t call, const std::string& area, uint32_t pfn, uint64_t count,
+                                 unsigned align) = 0;
+  // pfn nullopt: the call failed.
+  virtual void CmaAllocFinish(sim::Time t, size_t call, const std::string& area, std::optional<uint32_t> pfn,
+                              uint64_t count, unsigned align) = 0;
+  virtual void CmaRelease(sim::Time t, size_t call, const std::string& area, uint32_t pfn, uint64_t count) = 0;
+};
+
 // InvalidArgument for a workload the profile cannot run (an unknown area
 // name, an initial state that does not fit); Cancelled if *cancel is set.
 StatusOr<model::Result> RunMemory(const MemRunConfig& config, const MemProfile& profile, const MemWorkload& workload,
-                                  uint64_t seed, const std::atomic<bool>* cancel = nullptr);
+                                  uint64_t seed, const std::atomic<bool>* cancel = nullptr,
+                                  MemObserver* observer = nullptr);
 
 }  // namespace kreplay::memory

@@ -1,5 +1,6 @@
 #include "workers/models/memory/models/mem_spec.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "services/core/strings.h"
@@ -269,6 +270,19 @@ StatusOr<InitialSpec> ParseInitialSpec(const YAML::Node& node, const std::string
 MemWorkload WorkloadFromTrace(const MmTraceSummary& trace, const InitialSpec& initial) {
   MemWorkload w;
   w.foreground = trace.foreground;
+  // A call the recording saw fail has no release to time its hold; the
+  // replayed one, if it succeeds, is held for the recorded calls' median
+  // hold (0 when none was released).
+  std::vector<sim::Duration> holds;
+  for (const ContigCall& c : w.foreground.calls)
+    if (c.hold >= 0) holds.push_back(c.hold);
+  sim::Duration median = 0;
+  if (!holds.empty()) {
+    std::nth_element(holds.begin(), holds.begin() + static_cast<std::ptrdiff_t>(holds.size() / 2), holds.end());
+    median = holds[holds.size() / 2];
+  }
+  for (size_t i = 0; i < w.foreground.calls.size(); ++i)
+    if (trace.outcomes[i].finished && !trace.outcomes[i].ok) w.foreground.calls[i].hold = median;
   w.initial = initial;
   w.background = DefaultBackground();
   BackgroundSpec& b = w.background.spec;

@@ -99,7 +99,9 @@ BackgroundSpec ResolveBackground(const BackgroundTemplate& t, uint64_t total_pag
 // The initial mix for a zone of `zone_pages`.
 StateMix ResolveInitial(const InitialSpec& s, uint64_t zone_pages);
 
-// A recorded trace as a workload: its calls in order, and a background
+// A recorded trace as a workload: its calls in order (a call that failed
+// when recorded, and so has no release, is held for the median recorded
+// hold if it succeeds in replay), and a background
 // estimated from its page rates (kmem:mm_page_alloc): movable pages as
 // anonymous faults (the trace cannot tell page cache from anonymous
 // memory) over a working set of the initial state's anonymous share,
