@@ -14,13 +14,12 @@
 #include "workers/models/memory/cma/contig.h"
 #include "workers/models/memory/compaction/compaction.h"
 #include "workers/models/memory/load/background.h"
+#include "workers/models/memory/models/gcma_cache.h"
 #include "workers/models/memory/mm/zone.h"
 #include "workers/models/memory/state/page_state.h"
 
 namespace kreplay::memory {
 namespace {
-
-constexpr uint32_t kNone = 0xffffffffu;
 
 // What a finished call reports.
 struct CallOutcome {
@@ -31,74 +30,6 @@ struct CallOutcome {
   uint32_t pfn = 0;
   uint64_t pages = 0;  // what the allocator took (carve-outs round up)
   uint32_t busy_retries = 0, sweeps = 0;
-};
-
-// A reservation outside the zone (carve-out, GCMA): its bitmap, placed in
-// PFNs above the zone's.
-struct Reservation {
-  std::string name;
-  CmaBitmap bitmap;
-};
-
-// GCMA's cleancache side: the reservation's free pages hold clean page-cache
-// pages the background evicts, replaced oldest first (a clock over the
-// pages); an allocation discards the ones in its range.
-class GcmaCache final : public CleanCache {
- public:
-  explicit GcmaCache(std::vector<Reservation>* areas) : areas_(*areas) {
-    for (size_t a = 0; a < areas_.size(); ++a) {
-      base_.push_back(static_cast<uint32_t>(slots_.size()));
-      slots_.resize(slots_.size() + areas_[a].bitmap.count(), kNone);
-    }
-  }
-  void Put(uint32_t fidx, sim::Time) override {
-    ++puts_;
-    if (where_.count(fidx)) return;
-    for (size_t tries = 0; tries < slots_.size(); ++tries) {
-      const uint32_t s = hand_;
-      hand_ = (hand_ + 1) % static_cast<uint32_t>(slots_.size());
-      if (Allocated(s)) continue;
-      if (slots_[s] != kNone) where_.erase(slots_[s]);  // the oldest entry makes room
-      slots_[s] = fidx;
-      where_[fidx] = s;
-      ++stored_;
-      return;
-    }
-  }
-  bool Get(uint32_t fidx, sim::Time) override {
-    if (!where_.count(fidx)) return false;
-    ++hits_;
-    return true;
-  }
-  // The cached pages of [first, first + n) of area `a` are discarded.
-  uint64_t Discard(size_t a, uint64_t first, uint64_t n) {
-    uint64_t dropped = 0;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint32_t& s = slots_[base_[a] + first + i];
-      if (s == kNone) continue;
-      where_.erase(s);
-      s = kNone;
-      ++dropped;
-    }
-    return dropped;
-  }
-  uint64_t puts() const { return puts_; }
-  uint64_t stored() const { return stored_; }
-  uint64_t hits() const { return hits_; }
-  uint64_t cached() const { return where_.size(); }
-
- private:
-  bool Allocated(uint32_t slot) const {
-    size_t a = static_cast<size_t>(std::upper_bound(base_.begin(), base_.end(), slot) - base_.begin()) - 1;
-    const CmaBitmap& bm = areas_[a].bitmap;
-    return bm.Test((slot - base_[a]) >> bm.order_per_bit());
-  }
-  std::vector<Reservation>& areas_;
-  std::vector<uint32_t> base_;
-  std::vector<uint32_t> slots_;  // per reserved page: the cached file page, or kNone
-  std::unordered_map<uint32_t, uint32_t> where_;
-  uint32_t hand_ = 0;
-  uint64_t puts_ = 0, stored_ = 0, hits_ = 0;
 };
 
 uint32_t Granule(const MemProfile& p, const ContigRules& r) {

@@ -126,17 +126,3 @@ TEST(MemSimTest, UnknownAreaIsAnError) {
 
 }  // namespace
 }  // namespace kreplay::memory
-namespace kreplay::memory {
-TEST(MemSimDebug, Print) {
-  for (MemVariant v : {MemVariant::kCma, MemVariant::kCmaAndroid, MemVariant::kCarveout, MemVariant::kGcma, MemVariant::kBuddy}) {
-    MemWorkload w = Workload({1, 256, 4096}, 8);
-    MemRunConfig c;
-    c.variant = v;
-    auto r = RunMemory(c, Small(), w, 1);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    std::string line;
-    for (auto& [k, s] : r->scalars) line += k + "=" + std::to_string(s.value) + " ";
-    printf("%d: events %llu simt %.3f s\n%s\n\n", (int)v, (unsigned long long)r->sim_events, r->sim_time_ns / 1e9, line.c_str());
-  }
-}
-}
