@@ -47,7 +47,10 @@ StatusOr<MemProfile> ParseMemProfileYaml(std::string_view yaml_text, const std::
   if (p.arch != "arm" && p.arch != "arm64" && p.arch != "x86_64") {
     return r.Error(root["arch"], "arch", "expected arm, arm64 or x86_64, got '" + p.arch + "'");
   }
-  KREPLAY_ASSIGN_OR_RETURN(int64_t mib, r.Int(root, "memory_mib", "memory_mib", 16, int64_t{1} << 22));
+  // A run keeps about 22 bytes per simulated page (docs/models/memory.md):
+  // 256 GiB is some 1.5 GB per run, the most one request may cost.
+  constexpr int64_t kMaxMib = int64_t{256} << 10;
+  KREPLAY_ASSIGN_OR_RETURN(int64_t mib, r.Int(root, "memory_mib", "memory_mib", 16, kMaxMib));
   p.pages = static_cast<uint64_t>(mib) * kPagesPerMib;
   KREPLAY_ASSIGN_OR_RETURN(int64_t cpus, r.Int(root, "cpus", "cpus", 1, 1024));
   p.cpus = static_cast<int>(cpus);
