@@ -461,7 +461,28 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
     auto parsed = kind->parse(input);
     if (!parsed || !transport_ok) continue;
     we.parsed = std::move(*parsed);
-    if (ok) spec->workloads.push_back(std::move(we));
+    // Against every platform (parsed before the workloads), so a misfit is
+    // an error here rather than a failed run.
+    bool fits = true;
+    if (kind->check_system) {
+      for (const PlatformEntry& p : spec->platforms) {
+        const std::string why = kind->check_system(we.parsed, p.system);
+        if (why.empty()) continue;
+        const size_t colon = why.find(": ");
+        const std::string path = colon == std::string::npos ? "" : why.substr(0, colon);
+        // The line of the deepest key of the path that the entry has.
+        YAML::Node at = ke.value;
+        for (std::string_view part : Split(path, '.')) {
+          const std::string k(part);
+          if (!at.IsMap() || !at[k]) break;
+          at = at[k];
+        }
+        Error(at, f + "." + we.kind + (path.empty() ? "" : "." + path),
+              (colon == std::string::npos ? why : why.substr(colon + 2)) + " (platform " + p.name + ")");
+        fits = false;
+      }
+    }
+    if (ok && fits) spec->workloads.push_back(std::move(we));
   }
 }
 

@@ -150,6 +150,11 @@ struct WorkloadKind {
   std::function<double(const model::AnyValue& built)> cost;
   // Its size for `kreplay plan`.
   std::function<WorkloadEstimate(const ParsedWorkload&)> estimate;
+  // Checks the workload against one of the study's systems at load (e.g. a
+  // CMA area the memory profile lacks): what does not fit as
+  // "key.path: message" under the workload entry, or "" when it fits.
+  // Null: nothing to check.
+  std::function<std::string(const ParsedWorkload&, const model::AnyValue& system)> check_system;
 };
 
 }  // namespace kreplay::family

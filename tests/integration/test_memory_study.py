@@ -8,8 +8,8 @@
   traces still go to the block family.
 - Malformed memory specs (unknown profile, a bad requests.sizes entry, a
   memtrace: of a missing or malformed file) exit 2 from `spec check` and
-  `run`, naming spec file:line and the field; an area the profile lacks
-  exits 2 from `run` (see AREA_CHECKED_AT_LOAD).
+  `run`, naming spec file:line and the field, and so does an area the
+  profile lacks (WorkloadKind::check_system, at load).
 - `kreplay memprofiles` lists the shipped profiles; `memprofiles armv7-800m`
   prints YAML that a study takes back as a profile file, giving the same
   results as the shipped name; `models describe memory.cma` documents it.
@@ -38,11 +38,6 @@ BLOCK_TRACE = os.path.join(HERE, "traces", "blkparse.txt")
 MODELS = ["memory.cma", "memory.cma.android", "memory.gcma", "memory.carveout", "memory.buddy"]
 SHIPPED_PROFILES = ["arm64-phone-8g", "armv7-800m", "x86-server-16g"]
 
-# An area name the profile lacks is known only when a run starts (the family
-# table has no hook that checks a workload against a platform at load): `spec
-# check` accepts the spec and `run` fails with a message naming neither the
-# spec's line nor the field. Flip this when the family validates it at load.
-AREA_CHECKED_AT_LOAD = False
 
 # The fixture as derived by hand from its lines (the header of
 # traces/memory-cma.trace says the same in words). Times relative to the
@@ -277,13 +272,9 @@ def bad_specs(d):
     h.check("CMA area 'camera'" in r.stderr and "it-armv7-128m has reserved" in r.stderr,
             "unknown area: `run` does not name the area and the profile's:\n%s" % r.stderr)
     h.check(not os.path.exists(os.path.join(out, "results.csv")), "unknown area: wrote results")
-    if AREA_CHECKED_AT_LOAD:
-        want = "area.yaml:%d: workloads[0].memory.requests.area" % line_of(spec_text, "area: camera")
-        h.check(c.returncode == 2 and want in c.stderr, "unknown area: `spec check` lacks %r: %s" % (want, c.stderr))
-        h.check(want in r.stderr, "unknown area: `run` lacks %r: %s" % (want, r.stderr))
-    else:
-        h.check(c.returncode == 0, "unknown area: `spec check` now rejects it (exit %d: %s): set AREA_CHECKED_AT_LOAD"
-                % (c.returncode, c.stderr))
+    want = "area.yaml:%d: workloads[0].memory.requests.area" % line_of(spec_text, "area: camera")
+    h.check(c.returncode == 2 and want in c.stderr, "unknown area: `spec check` lacks %r: %s" % (want, c.stderr))
+    h.check(want in r.stderr, "unknown area: `run` lacks %r: %s" % (want, r.stderr))
     return len(cases) + 1
 
 

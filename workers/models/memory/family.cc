@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +57,22 @@ family::WorkloadEstimate Estimate(double calls, sim::Duration span, const Backgr
   return e;
 }
 
+// The workload's areas against a profile: every area a call names must be
+// one of the profile's CMA areas ("" when they are; "" names the first).
+std::string CheckAreas(const std::vector<std::string>& areas, const model::AnyValue& system, const std::string& field) {
+  const auto* p = system.As<MemProfile>();
+  if (!p) return "";
+  std::vector<std::string> known;
+  for (const auto& a : p->cma_areas) known.push_back(a.name);
+  for (const std::string& a : areas) {
+    if (a.empty()) continue;  // the first area; a profile without one still serves memory.buddy
+    if (std::find(known.begin(), known.end(), a) == known.end())
+      return field + ": unknown CMA area '" + a + "'" + DidYouMean(a, known) + " (" + p->name + " has " +
+             Join(known, ", ") + ")";
+  }
+  return "";
+}
+
 // `memory:` entries: regenerated per seed, named by content.
 family::WorkloadKind MemoryKind() {
   family::WorkloadKind k;
@@ -75,6 +92,9 @@ family::WorkloadKind MemoryKind() {
   };
   k.digest = Digest;
   k.cost = [](const model::AnyValue& v) { return Cost(W(v)); };
+  k.check_system = [](const family::ParsedWorkload& p, const model::AnyValue& system) {
+    return CheckAreas({p.spec.As<MemWorkloadSpec>()->requests.area}, system, "requests.area");
+  };
   k.estimate = [](const family::ParsedWorkload& p) {
     const auto& s = *p.spec.As<MemWorkloadSpec>();
     return Estimate(static_cast<double>(s.requests.calls()), s.duration > 0 ? s.duration : ForegroundSpan(s.requests),
@@ -147,6 +167,9 @@ family::WorkloadKind MemTraceKind() {
   };
   // The trace was read at load: building shares it.
   k.build = [](const family::ParsedWorkload& p, uint64_t) -> StatusOr<model::AnyValue> { return p.spec; };
+  k.check_system = [](const family::ParsedWorkload& p, const model::AnyValue& system) {
+    return CheckAreas(W(p.spec).foreground.areas, system, "areas");
+  };
   k.digest = Digest;
   k.cost = [](const model::AnyValue& v) { return Cost(W(v)); };
   k.estimate = [](const family::ParsedWorkload& p) {

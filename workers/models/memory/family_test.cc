@@ -76,7 +76,10 @@ std::vector<ContigCall> ExpectedCalls() {
     c.hold = hold;
     return c;
   };
-  return {call(0, 512, 8, 0, 100 * kMs), call(200'000, 32, 5, 1, 50 * kMs), call(300 * kMs, 2048, 8, 0, -1),
+  // Call 2 failed when recorded: replayed, it is held for the recorded
+  // calls' median hold, the upper of {50 ms, 100 ms}. Call 3 never finished:
+  // no hold (-1).
+  return {call(0, 512, 8, 0, 100 * kMs), call(200'000, 32, 5, 1, 50 * kMs), call(300 * kMs, 2048, 8, 0, 100 * kMs),
           call(400 * kMs, 1, 0, 1, -1)};
 }
 
