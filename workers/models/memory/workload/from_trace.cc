@@ -44,9 +44,10 @@ class Builder {
         break;
       case MmEventType::kCmaAllocFinish:
         if (auto it = open_.find(ev.pid); it != open_.end()) {
-          Close(it->second, ev, t, true);
+          const size_t call = it->second;
           open_.erase(it);
-          last_closed_[ev.pid] = it->second;
+          Close(call, ev, t, true);
+          last_closed_[ev.pid] = call;
         } else {
           ++s_.unmatched_finishes;
         }
