@@ -340,7 +340,9 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   int64_t deadline_misses_ = 0;
   Time nohz_last_kick_ = -1;
   int advancing_cpu_ = -1;  // CPU whose running task is executing its program
-  sim::Histogram wakeup_hist_;
+  // No run-wide wake-up histogram: FillResult() merges the tasks' ones,
+  // which hold the same values (one Record() per wake-up instead of two;
+  // Merge() is exact).
   sim::Histogram response_hist_;
   // The RT class, last so that a run without it keeps its layout.
   bool rt_on_ = false;          // the workload has SCHED_FIFO/SCHED_RR tasks
@@ -545,7 +547,7 @@ Status SchedSim<Rq>::Init() {
     if (workload::IsRealTime(s.policy) && (s.rt_priority < 1 || s.rt_priority >= kMaxRtPrio))
       return InvalidArgument(f + ".rt_priority: must be 1..99 for " + workload::SchedPolicyName(s.policy));
     auto t = std::make_unique<Task>();
-    t->spec = &s;
+    t->SetSpec(&s);
     t->index = static_cast<int>(i);
     t->se.id = static_cast<uint32_t>(i);
     t->se.weight = NiceToWeight(s.nice);
@@ -650,14 +652,14 @@ void SchedSim<Rq>::RecordResponse(Task* t) {
 
 template <class Rq>
 typename SchedSim<Rq>::Step SchedSim<Rq>::Advance(Task* t) {
-  const auto& phases = t->spec->phases;
+  const workload::Phase* phases = t->phases;
   // A program with no time-taking phase is rejected at Init; this bound only
   // stops a pathological wait/signal ping-pong from spinning forever.
   for (int guard = 0; guard < 100000; ++guard) {
-    if (t->phase >= phases.size()) {
+    if (t->phase >= t->nphases) {
       t->phase = 0;
       ++t->loops_done;
-      if (t->spec->loops != -1 && t->loops_done >= t->spec->loops) return Step::kExited;
+      if (t->loops != -1 && t->loops_done >= t->loops) return Step::kExited;
     }
     const workload::Phase& ph = phases[t->phase++];
     switch (ph.op) {
@@ -904,7 +906,6 @@ void SchedSim<Rq>::Schedule(int cpu) {
   if (t->wake_pending) {
     t->wake_pending = false;
     Duration lat = Now() - t->wake_time;
-    wakeup_hist_.Record(lat);
     t->wakeup_hist.Record(lat);
   }
   if (obs_) obs_->OnRun(Now(), cpu, t->index);
@@ -2022,9 +2023,11 @@ void SchedSim<Rq>::FillResult(model::Result& r, Time end) {
   double ms = 1e6, us = 1e3;
   bool joules = p_.power_unit == "mW";
   r.Set("energy", meter_.power_seconds() / (joules ? 1000.0 : 1.0), joules ? "J" : "units");
-  r.Set("wakeup_latency_p50_us", wakeup_hist_.Percentile(0.5) / us, "us");
-  r.Set("wakeup_latency_p99_us", wakeup_hist_.Percentile(0.99) / us, "us");
-  r.Set("wakeup_latency_mean_us", wakeup_hist_.Mean() / us, "us");
+  sim::Histogram wakeup_hist;
+  for (const auto& t : tasks_) wakeup_hist.Merge(t->wakeup_hist);
+  r.Set("wakeup_latency_p50_us", wakeup_hist.Percentile(0.5) / us, "us");
+  r.Set("wakeup_latency_p99_us", wakeup_hist.Percentile(0.99) / us, "us");
+  r.Set("wakeup_latency_mean_us", wakeup_hist.Mean() / us, "us");
   r.Set("response_time_p50_ms", response_hist_.Percentile(0.5) / ms, "ms");
   r.Set("response_time_p99_ms", response_hist_.Percentile(0.99) / ms, "ms");
   bool all_finite_done = finite_left_ == 0 && last_finish_ >= 0;
@@ -2088,7 +2091,7 @@ void SchedSim<Rq>::FillResult(model::Result& r, Time end) {
       r.Set(pre + "idle." + pc.idle_states[s].name + ".time_ms", meter_.idle_time(c, static_cast<int>(s)) / ms, "ms");
     }
   }
-  r.histograms["wakeup_latency"] = std::move(wakeup_hist_);
+  r.histograms["wakeup_latency"] = std::move(wakeup_hist);
   r.histograms["response_time"] = std::move(response_hist_);
 }
 
