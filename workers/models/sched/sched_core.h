@@ -14,6 +14,7 @@
 // Not thread-safe; one instance per run.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -136,8 +137,39 @@ struct TaskT {
   }
 };
 
+// Division by a divisor that stays fixed for many divisions (a CPU's
+// capacity at its OPP), as the high half of a multiply by m = ceil(2^64 / d):
+// with e = m * d - 2^64 < d, n * m / 2^64 = n / d + n * e / (d * 2^64), which
+// moves no quotient across an integer while n * e < 2^64, so the quotient is
+// exact for n < 2^(64 - bit_width(d)) (any run's work fits: 2^53 at
+// capacity 1024); larger n divide. A 64-bit division per busy segment was
+// the core's costliest instruction.
+class CapacityDivisor {
+ public:
+  CapacityDivisor() = default;
+  explicit CapacityDivisor(uint32_t d) : d_(d) {
+    KREPLAY_CHECK(d > 0, "division by a zero capacity");
+    if (d > 1) {  // ceil(2^64 / 1) does not fit: 1 always divides
+      m_ = UINT64_MAX / d + 1;  // ceil(2^64 / d): a power of two divides 2^64 exactly
+      max_ = (uint64_t{1} << (64 - std::bit_width(d))) - 1;
+    }
+  }
+  uint64_t Divide(uint64_t n) const {
+    if (n > max_) [[unlikely]] return n / d_;
+    __extension__ using U128 = unsigned __int128;
+    return static_cast<uint64_t>((static_cast<U128>(n) * m_) >> 64);
+  }
+
+ private:
+  uint64_t m_ = 0;
+  uint64_t max_ = 0;  // largest n divided by multiplying (0: only n = 0)
+  uint32_t d_ = 1;
+};
+
+// Cache-line aligned: a CPU's record then starts a line, and with its size
+// a multiple of 64 (512 bytes on the mainline base) indexing cpus_ is a shift.
 template <class Rq>
-struct CpuT {
+struct alignas(64) CpuT {
   explicit CpuT(const typename FairRqTypes<Rq>::Params& t) : rq(t) {}
   int cluster = 0;
   // Held by value: the runqueue is read on almost every event.
@@ -163,6 +195,7 @@ struct CpuT {
   // read on most events: the OPP's capacity, and as the load trackers weigh
   // time, freq_scale / 1024 (1.0 when not frequency-invariant) and cap / 1024.
   uint32_t cap = 0;  // the cluster's current OPP capacity
+  CapacityDivisor cap_div;  // divides by cap
   double load_scale = 1.0;
   double util_scale = 1.0;
   int64_t gov_busy_mark = 0; // busy ns at the last governor sample

@@ -638,7 +638,9 @@ void SchedSim<Rq>::StartSegment(int cpu) {
   Task* t = c.curr;
   if (!t) return;
   // Work is done at the current capacity per ns (rounded up); wall time as is.
-  Duration d = t->rem_is_work ? (t->rem + CurCap(cpu) - 1) / CurCap(cpu) : t->rem;
+  // rem >= 0 (UpdateCurr() clamps it), so the unsigned division is the same.
+  Duration d = t->rem_is_work ? static_cast<Duration>(c.cap_div.Divide(static_cast<uint64_t>(t->rem + CurCap(cpu) - 1)))
+                              : t->rem;
   c.done_event = sim_.At(Now() + d, this, Tag(kEvDone, cpu));
 }
 
@@ -1786,6 +1788,7 @@ void SchedSim<Rq>::SetClusterOpp(int cluster, int opp) {
   cl.freq_scale = static_cast<uint32_t>(pc.opps[opp].khz / max_shifted);
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     cpus_[cpu].cap = cl.cap;
+    cpus_[cpu].cap_div = CapacityDivisor(cl.cap);
     cpus_[cpu].load_scale = FreqScale(cpu) / 1024.0;
     cpus_[cpu].util_scale = cl.cap / 1024.0;
     // arch_scale_freq_capacity(): cur * SCHED_CAPACITY_SCALE / max (topology.c).
