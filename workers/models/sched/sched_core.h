@@ -138,17 +138,18 @@ struct TaskT {
 };
 
 // Division by a divisor that stays fixed for many divisions (a CPU's
-// capacity at its OPP), as the high half of a multiply by m = ceil(2^64 / d):
-// with e = m * d - 2^64 < d, n * m / 2^64 = n / d + n * e / (d * 2^64), which
-// moves no quotient across an integer while n * e < 2^64, so the quotient is
-// exact for n < 2^(64 - bit_width(d)) (any run's work fits: 2^53 at
-// capacity 1024); larger n divide. A 64-bit division per busy segment was
-// the core's costliest instruction.
-class CapacityDivisor {
+// capacity at its OPP, the tick period), as the high half of a multiply by
+// m = ceil(2^64 / d): with e = m * d - 2^64 < d, n * m / 2^64 = n / d +
+// n * e / (d * 2^64), which moves no quotient across an integer while
+// n * e < 2^64, so the quotient is exact for n < 2^(64 - bit_width(d)) (a
+// run's work at capacity 1024: below 2^53; its time at a 4 ms tick: below
+// 2^42 ns, 73 minutes); larger n divide. The 64-bit divisions per busy
+// segment and per tick were the core's costliest instructions.
+class FixedDivisor {
  public:
-  CapacityDivisor() = default;
-  explicit CapacityDivisor(uint32_t d) : d_(d) {
-    KREPLAY_CHECK(d > 0, "division by a zero capacity");
+  FixedDivisor() = default;
+  explicit FixedDivisor(uint64_t d) : d_(d) {
+    KREPLAY_CHECK(d > 0, "division by zero");
     if (d > 1) {  // ceil(2^64 / 1) does not fit: 1 always divides
       m_ = UINT64_MAX / d + 1;  // ceil(2^64 / d): a power of two divides 2^64 exactly
       max_ = (uint64_t{1} << (64 - std::bit_width(d))) - 1;
@@ -163,7 +164,7 @@ class CapacityDivisor {
  private:
   uint64_t m_ = 0;
   uint64_t max_ = 0;  // largest n divided by multiplying (0: only n = 0)
-  uint32_t d_ = 1;
+  uint64_t d_ = 1;
 };
 
 // Cache-line aligned: a CPU's record then starts a line, and with its size
@@ -186,6 +187,7 @@ struct alignas(64) CpuT {
   sim::Duration idle_pred = 0;   // EWMA of idle durations (menu-like predictor)
   sim::Duration avg_idle = 0;    // rq->avg_idle for newidle gating
   uint32_t power = 1024;    // capacity (VersionTraits::capacity): 3.10 cpu_power or arch_scale_cpu_capacity()
+  FixedDivisor power_div;   // divides by power (load balancing)
   sim::Time next_balance[2] = {0, 0};
   int balance_interval_ms[2] = {1, 1};
   int balance_failed[2] = {0, 0};
@@ -195,7 +197,7 @@ struct alignas(64) CpuT {
   // read on most events: the OPP's capacity, and as the load trackers weigh
   // time, freq_scale / 1024 (1.0 when not frequency-invariant) and cap / 1024.
   uint32_t cap = 0;  // the cluster's current OPP capacity
-  CapacityDivisor cap_div;  // divides by cap
+  FixedDivisor cap_div;  // divides by cap
   double load_scale = 1.0;
   double util_scale = 1.0;
   int64_t gov_busy_mark = 0; // busy ns at the last governor sample
@@ -213,6 +215,7 @@ struct ClusterRt {
   sim::EventId dvfs_event = 0;
   sim::Time last_change = 0;
   sim::Time gov_last_sample = 0;
+  FixedDivisor power_div;  // divides by the sum of its CPUs' power (load balancing)
 };
 
 template <class Rq>
