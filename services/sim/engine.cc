@@ -18,7 +18,7 @@ namespace kreplay::sim {
 // - The current bucket holds ~4 events: sorted by insertion (at a refill and
 //   at each At() into it, shifting from the back, where a new event usually
 //   goes) and popped by advancing an index, that costs fewer instructions
-//   than heapifying it and sifting at every pop (sched_bench sched.eevdf: -5 %
+//   than heapifying it and sifting at every pop (sched_bench sched.eevdf: -2 %
 //   instructions per event). A run longer than kMaxRun is a heap instead,
 //   so a burst of events due together stays O(log k) per event.
 // - The heap orders 16-byte (time, key) entries and the payload stays in a
