@@ -6,8 +6,10 @@
 // simulations at once, one per thread).
 //
 // Cost model (see engine.cc): At() files an event in O(1) amortised unless it
-// is due within the current time bucket; each dispatch is O(log k), k the
-// events due in that bucket (a binary heap); Cancel() is O(1) amortised.
+// is due within the current time bucket, which costs O(k), k the events due
+// in that bucket while they are few (a sorted run), O(log k) when many (a
+// binary heap); each dispatch is O(1) or O(log k) likewise; Cancel() is O(1)
+// amortised.
 // Nothing is allocated per event once storage has grown to its peak.
 #pragma once
 
@@ -100,39 +102,47 @@ class Simulator {
   }
   // At()'s rare cases, reached by tail calls so that At() itself is a leaf:
   // AtSlow() checks the arguments and adds a slot when none is free, and
-  // ParkSlow() files an entry whose vector must grow. Both return At()'s id.
+  // ParkSlow() files an entry whose vector must grow, or into the current
+  // bucket once it is a heap or its run is full. Both return At()'s id.
   [[gnu::noinline]] EventId AtSlow(Time at, EventHandler* handler, uint64_t tag);
   [[gnu::noinline]] EventId ParkSlow(Entry e);
-  // Files an entry in the heap, a bucket or the overflow by its time.
+  // Files an entry in the current bucket, a later bucket or the overflow by
+  // its time.
   void Park(Entry e);
-  void PushHeap(Entry e);
+  // Adds an entry to the current bucket (run_), sorted or heap.
+  void PushNow(Entry e);
+  // Makes the run a heap (it outgrew kMaxRun).
+  void RunToHeap();
   // The heap's inner loops. Declared inline and defined in engine.cc, the
   // only file that calls them, so that the hot paths there need no calls.
   inline void SiftUp(size_t i, Entry e);
   inline void SiftDown(size_t i, Entry e);
   inline void PopHeap();
-  // REQUIRES: heap_ empty. Loads the next non-empty bucket into the heap,
+  // REQUIRES: run_ empty. Loads the next non-empty bucket into the run,
   // starting a new epoch from the overflow when the buckets are used up.
   void Refill();
   // Re-files all bucketed events with narrower buckets (see engine.cc).
   void Narrow(size_t load, size_t target);
   Time BucketEnd(int64_t bucket) const;
-  // Makes heap_ a heap (Floyd's bottom-up build).
+  // Makes run_ a heap (Floyd's bottom-up build).
   void Heapify();
-  // Drops tombstones and re-heapifies; called when they outnumber live
-  // entries, which bounds the heap at about twice the pending events.
+  // Drops tombstones (keeping the run's order); called when they outnumber
+  // live entries, which bounds the storage at about twice the pending events.
   void Compact();
   bool IsLive(const Entry& e) const { return slots_[e.key & kSlotMask].key == e.key; }
 
   // Three tiers, each of which may hold tombstones. Events up to horizon_
-  // (the end of bucket cur_) are in a binary min-heap on (at, key). Later
-  // ones wait unsorted in time buckets of 2^shift_ ns, one per bucket index
-  // in (cur_, epoch_end_), or in the overflow beyond that; a bucket enters
-  // the heap when the heap runs dry. So the heap stays shallow and most
-  // events are filed in O(1), while the pop order stays exactly (at, key):
-  // every event outside the heap is later than every one inside. The width
-  // adapts (narrower when a bucket is overfull, wider when most events lie
-  // beyond the epoch or an epoch is sparse); it affects speed only.
+  // (the end of bucket cur_) are in run_: while at most kMaxRun, sorted on
+  // (at, key) from run_[head_] (popped entries are skipped by head_, not
+  // moved), else a binary min-heap from run_[0] (heap_mode_, until the run
+  // is empty). Later ones wait unsorted in time buckets of 2^shift_ ns, one
+  // per bucket index in (cur_, epoch_end_), or in the overflow beyond that;
+  // a bucket enters the run when the run is empty. So the run stays short
+  // and most events are filed in O(1), while the pop order stays exactly
+  // (at, key): every event outside the run is later than every one inside.
+  // The width adapts (narrower when a bucket is overfull, wider when most
+  // events lie beyond the epoch or an epoch is sparse); it affects speed
+  // only.
   static constexpr int kDefaultShift = 20;  // ~1 ms
   static constexpr int kMinShift = 6;
   static constexpr int kMaxShift = 40;
@@ -141,7 +151,10 @@ class Simulator {
   int next_shift_ = kDefaultShift;  // width for the next epoch
   uint64_t epoch_loaded_ = 0;  // events loaded from buckets this epoch
   bool narrowed_ = false;      // the current epoch was started by Narrow()
-  std::vector<Entry> heap_;
+  static constexpr size_t kMaxRun = 32;
+  std::vector<Entry> run_;  // empty, or head_ < run_.size()
+  size_t head_ = 0;         // sorted: the next entry; heap: 0
+  bool heap_mode_ = false;
   std::array<std::vector<Entry>, kBuckets> buckets_;
   std::vector<Entry> overflow_;
   int64_t cur_ = -1;

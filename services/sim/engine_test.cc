@@ -310,59 +310,95 @@ void Step(Rng& rng, Time now, uint64_t& next_tag, std::vector<uint64_t>& pending
 // engine must split its time buckets) and a sparse tail.
 Time Start(Rng& rng, int i) { return i < 250 ? static_cast<Time>(rng.Below(1000)) : static_cast<Time>(rng.Below(10 * kMs)); }
 
+// Runs the same random program on the engine and on RefQueue: `initial`
+// start events at Start(rng, i), each event then calling StepFn (the
+// program) with the queue's operations. Returns (fired, cancel results) of
+// each.
+template <typename StartFn, typename StepFn>
+void ExpectMatchesReference(uint64_t seed, int initial, StartFn start, StepFn step) {
+  // Engine run.
+  std::vector<std::pair<Time, uint64_t>> got;
+  std::vector<int> got_cancels;
+  {
+    Simulator sim;
+    Rng rng(seed);
+    uint64_t next_tag = 0;
+    std::vector<uint64_t> pending, done;
+    std::map<uint64_t, uint64_t> id_of_tag;
+    auto cancel = [&](uint64_t id) { return static_cast<int>(sim.Cancel(id)); };
+    struct H : EventHandler {
+      std::function<void(uint64_t)> f;
+      void OnEvent(uint64_t tag) override { f(tag); }
+    } h;
+    auto sched_h = [&](Time at, uint64_t tag) { return id_of_tag[tag] = sim.At(at, &h, tag); };
+    h.f = [&](uint64_t tag) {
+      got.emplace_back(sim.Now(), tag);
+      uint64_t id = id_of_tag[tag];
+      pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
+      done.push_back(id);
+      step(rng, sim.Now(), next_tag, pending, done, got_cancels, sched_h, cancel);
+    };
+    for (int i = 0; i < initial; ++i) pending.push_back(sched_h(start(rng, i), next_tag++));
+    sim.Run();
+    EXPECT_TRUE(sim.Empty());
+    EXPECT_EQ(sim.events_processed(), got.size());
+  }
+  // Reference run.
+  std::vector<std::pair<Time, uint64_t>> want;
+  std::vector<int> want_cancels;
+  {
+    RefQueue q;
+    Rng rng(seed);
+    uint64_t next_tag = 0;
+    std::vector<uint64_t> pending, done;
+    std::map<uint64_t, uint64_t> id_of_tag;
+    auto sched = [&](Time at, uint64_t tag) { return id_of_tag[tag] = q.At(at, tag); };
+    auto cancel = [&](uint64_t id) { return static_cast<int>(q.Cancel(id)); };
+    for (int i = 0; i < initial; ++i) pending.push_back(sched(start(rng, i), next_tag++));
+    uint64_t tag;
+    while (q.Next(&tag)) {
+      want.emplace_back(q.Now(), tag);
+      uint64_t id = id_of_tag[tag];
+      pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
+      done.push_back(id);
+      step(rng, q.Now(), next_tag, pending, done, want_cancels, sched, cancel);
+    }
+  }
+  EXPECT_GT(want.size(), 1000u) << "seed " << seed;
+  EXPECT_EQ(got, want) << "seed " << seed;
+  EXPECT_EQ(got_cancels, want_cancels) << "seed " << seed;
+}
+
 TEST(Engine, MatchesReferenceQueue) {
   for (uint64_t seed = 1; seed <= 4; ++seed) {
-    // Engine run.
-    std::vector<std::pair<Time, uint64_t>> got;
-    std::vector<int> got_cancels;
-    {
-      Simulator sim;
-      Rng rng(seed);
-      uint64_t next_tag = 0;
-      std::vector<uint64_t> pending, done;
-      std::map<uint64_t, uint64_t> id_of_tag;
-      auto cancel = [&](uint64_t id) { return static_cast<int>(sim.Cancel(id)); };
-      struct H : EventHandler {
-        std::function<void(uint64_t)> f;
-        void OnEvent(uint64_t tag) override { f(tag); }
-      } h;
-      auto sched_h = [&](Time at, uint64_t tag) { return id_of_tag[tag] = sim.At(at, &h, tag); };
-      h.f = [&](uint64_t tag) {
-        got.emplace_back(sim.Now(), tag);
-        uint64_t id = id_of_tag[tag];
-        pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
-        done.push_back(id);
-        Step(rng, sim.Now(), next_tag, pending, done, got_cancels, sched_h, cancel);
-      };
-      for (int i = 0; i < 300; ++i) pending.push_back(sched_h(Start(rng, i), next_tag++));
-      sim.Run();
-      EXPECT_TRUE(sim.Empty());
-      EXPECT_EQ(sim.events_processed(), got.size());
-    }
-    // Reference run.
-    std::vector<std::pair<Time, uint64_t>> want;
-    std::vector<int> want_cancels;
-    {
-      RefQueue q;
-      Rng rng(seed);
-      uint64_t next_tag = 0;
-      std::vector<uint64_t> pending, done;
-      std::map<uint64_t, uint64_t> id_of_tag;
-      auto sched = [&](Time at, uint64_t tag) { return id_of_tag[tag] = q.At(at, tag); };
-      auto cancel = [&](uint64_t id) { return static_cast<int>(q.Cancel(id)); };
-      for (int i = 0; i < 300; ++i) pending.push_back(sched(Start(rng, i), next_tag++));
-      uint64_t tag;
-      while (q.Next(&tag)) {
-        want.emplace_back(q.Now(), tag);
-        uint64_t id = id_of_tag[tag];
-        pending.erase(std::remove(pending.begin(), pending.end(), id), pending.end());
-        done.push_back(id);
-        Step(rng, q.Now(), next_tag, pending, done, want_cancels, sched, cancel);
+    ExpectMatchesReference(seed, 300, Start, [](auto&&... a) { Step(a...); });
+  }
+}
+
+// Bursts due together: handlers schedule up to three events within a few ns
+// of now (with probability `near`, else up to 5 ms ahead) and cancel pending
+// ones, so the current bucket's run grows past its sorted limit (loaded as a
+// heap, or turning into one) and shrinks again, and tombstones pile up until
+// compaction in either shape.
+TEST(Engine, MatchesReferenceQueueInBursts) {
+  auto start = [](Rng& rng, int) { return static_cast<Time>(rng.Below(3)); };
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    const double near = seed <= 4 ? 0.9 : 0.5;
+    auto burst = [near](Rng& rng, Time now, uint64_t& next_tag, std::vector<uint64_t>& pending,
+                        std::vector<uint64_t>& done, std::vector<int>& cancel_results, auto sched, auto cancel) {
+      int n = 1 + static_cast<int>(rng.Below(3));
+      for (int i = 0; i < n && next_tag < 6000; ++i) {
+        Time d = rng.Bernoulli(near) ? static_cast<Time>(rng.Below(3)) : rng.Range(0, 5 * kMs);
+        pending.push_back(sched(now + d, next_tag++));
       }
-    }
-    EXPECT_GT(want.size(), 1000u) << "seed " << seed;
-    EXPECT_EQ(got, want) << "seed " << seed;
-    EXPECT_EQ(got_cancels, want_cancels) << "seed " << seed;
+      while (!pending.empty() && rng.Bernoulli(0.45)) {
+        size_t k = rng.Below(pending.size());
+        cancel_results.push_back(cancel(pending[k]));
+        pending.erase(pending.begin() + static_cast<ptrdiff_t>(k));
+      }
+      if (!done.empty() && rng.Bernoulli(0.1)) cancel_results.push_back(cancel(done[rng.Below(done.size())]));
+    };
+    ExpectMatchesReference(seed, seed % 2 ? 200 : 20, start, burst);
   }
 }
 

@@ -93,16 +93,6 @@ int64_t EevdfRq::AvgVruntime() const {
   return min_vruntime_ + avg;
 }
 
-bool EevdfRq::VruntimeEligible(int64_t vruntime) const {
-  int64_t avg = sum_wv_;
-  int64_t load = sum_w_;
-  if (curr_) {
-    avg += (curr_->vruntime - min_vruntime_) * static_cast<int64_t>(curr_->weight);
-    load += curr_->weight;
-  }
-  return avg >= (vruntime - min_vruntime_) * load;
-}
-
 void EevdfRq::SetSchedRuntime(EevdfEntity* se, sim::Duration sched_runtime) const {
   if (!t_.custom_slice) return;
   if (sched_runtime > 0) {
@@ -167,57 +157,12 @@ void EevdfRq::Erase(EevdfEntity* se) {
   EraseAt(static_cast<int>(it - queue_.begin()));
 }
 
-void EevdfRq::UpdateMinVruntime() {
-  if (queue_min_dirty_) {
-    queue_min_dirty_ = false;
-    if (!queue_.empty()) {
-      queue_min_v_ = queue_[0].vruntime;
-      for (const Node& n : queue_) queue_min_v_ = std::min(queue_min_v_, n.vruntime);
-    }
+void EevdfRq::RecomputeQueueMin() {
+  queue_min_dirty_ = false;
+  if (!queue_.empty()) {
+    queue_min_v_ = queue_[0].vruntime;
+    for (const Node& n : queue_) queue_min_v_ = std::min(queue_min_v_, n.vruntime);
   }
-  int64_t v = min_vruntime_;
-  if (curr_) v = curr_->vruntime;
-  if (!queue_.empty()) v = curr_ ? std::min(v, queue_min_v_) : queue_min_v_;
-  // Never backwards; the sums are re-based with the reference
-  // (__update_min_vruntime(): avg_vruntime -= avg_load * delta).
-  if (v > min_vruntime_) {
-    sum_wv_ -= sum_w_ * (v - min_vruntime_);
-    min_vruntime_ = v;
-  }
-}
-
-bool EevdfRq::UpdateDeadline(EevdfEntity* se) {
-  if (se->vruntime < se->deadline) return false;
-  // vd_i = ve_i + r_i / w_i, with the slice renewed from the sysctl unless
-  // the task asked for its own.
-  if (!se->custom_slice) se->slice = t_.base_slice;
-  se->deadline = se->vruntime + CalcDeltaFair(se->slice, se->weight);
-  return true;
-}
-
-void EevdfRq::UpdateCurr(sim::Duration delta_exec) {
-  KREPLAY_CHECK(curr_ != nullptr, "UpdateCurr without a running entity");
-  if (delta_exec <= 0) return;
-  EevdfEntity* c = curr_;
-  c->sum_exec += delta_exec;
-  c->vruntime += CalcDeltaFair(delta_exec, c->weight);
-  bool resched = UpdateDeadline(c);
-  UpdateMinVruntime();
-  if (nr_running() == 1) return;
-  switch (t_.short_wakeup) {
-    case EevdfShortWakeup::kNone:
-      break;
-    case EevdfShortWakeup::kCancelThenPick:
-      // did_preempt_short(): curr lost its protection (a shorter-slice
-      // wakee cancelled it, or its deadline was renewed) and is no longer
-      // eligible.
-      resched = resched || (t_.features.preempt_short && !Protected(c) && !Eligible(c));
-      break;
-    case EevdfShortWakeup::kPickUnprotected:
-      resched = resched || !Protected(c);
-      break;
-  }
-  if (resched) resched_ = true;
 }
 
 void EevdfRq::UpdateEntityLag(EevdfEntity* se) {

@@ -80,6 +80,7 @@
 // thread-safe; one instance per simulated CPU.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -196,7 +197,8 @@ class EevdfRq {
   const EevdfTraits& traits() const { return t_; }
 
   // update_curr(): charges `delta_exec` ns to curr, renews its deadline once
-  // reached and may request a reschedule. REQUIRES: curr.
+  // reached and may request a reschedule. REQUIRES: curr. Inline (below):
+  // the core calls it on almost every event.
   void UpdateCurr(sim::Duration delta_exec);
   // The reschedule request of the last UpdateCurr()/WakeupPreempt() since
   // curr was picked (resched_curr()); cleared by PickNext(), PutPrev() and
@@ -272,7 +274,10 @@ class EevdfRq {
   // PickEevdf() that also gives the queue index of the entity it returns
   // (-1 if that is curr or nothing).
   EevdfEntity* Pick(bool protect, int* index) const;
+  // Inline; the rescan of the queue's smallest vruntime (after the entity
+  // holding it left) is RecomputeQueueMin(), out of line.
   void UpdateMinVruntime();
+  void RecomputeQueueMin();
   bool UpdateDeadline(EevdfEntity* se);
   void UpdateEntityLag(EevdfEntity* se);
   void SetProtectSlice(EevdfEntity* se);
@@ -300,5 +305,65 @@ class EevdfRq {
   BlockedHook blocked_hook_ = nullptr;
   void* blocked_ctx_ = nullptr;
 };
+
+// --- The per-event path, inline (defined here rather than in eevdf_rq.cc so
+// that the core's UpdateCurr() needs no call).
+
+inline bool EevdfRq::VruntimeEligible(int64_t vruntime) const {
+  int64_t avg = sum_wv_;
+  int64_t load = sum_w_;
+  if (curr_) {
+    avg += (curr_->vruntime - min_vruntime_) * static_cast<int64_t>(curr_->weight);
+    load += curr_->weight;
+  }
+  return avg >= (vruntime - min_vruntime_) * load;
+}
+
+inline void EevdfRq::UpdateMinVruntime() {
+  if (queue_min_dirty_) [[unlikely]] RecomputeQueueMin();
+  int64_t v = min_vruntime_;
+  if (curr_) v = curr_->vruntime;
+  if (!queue_.empty()) v = curr_ ? std::min(v, queue_min_v_) : queue_min_v_;
+  // Never backwards; the sums are re-based with the reference
+  // (__update_min_vruntime(): avg_vruntime -= avg_load * delta).
+  if (v > min_vruntime_) {
+    sum_wv_ -= sum_w_ * (v - min_vruntime_);
+    min_vruntime_ = v;
+  }
+}
+
+inline bool EevdfRq::UpdateDeadline(EevdfEntity* se) {
+  if (se->vruntime < se->deadline) return false;
+  // vd_i = ve_i + r_i / w_i, with the slice renewed from the sysctl unless
+  // the task asked for its own.
+  if (!se->custom_slice) se->slice = t_.base_slice;
+  se->deadline = se->vruntime + CalcDeltaFair(se->slice, se->weight);
+  return true;
+}
+
+inline void EevdfRq::UpdateCurr(sim::Duration delta_exec) {
+  KREPLAY_CHECK(curr_ != nullptr, "UpdateCurr without a running entity");
+  if (delta_exec <= 0) return;
+  EevdfEntity* c = curr_;
+  c->sum_exec += delta_exec;
+  c->vruntime += CalcDeltaFair(delta_exec, c->weight);
+  bool resched = UpdateDeadline(c);
+  UpdateMinVruntime();
+  if (nr_running() == 1) return;
+  switch (t_.short_wakeup) {
+    case EevdfShortWakeup::kNone:
+      break;
+    case EevdfShortWakeup::kCancelThenPick:
+      // did_preempt_short(): curr lost its protection (a shorter-slice
+      // wakee cancelled it, or its deadline was renewed) and is no longer
+      // eligible.
+      resched = resched || (t_.features.preempt_short && !Protected(c) && !Eligible(c));
+      break;
+    case EevdfShortWakeup::kPickUnprotected:
+      resched = resched || !Protected(c);
+      break;
+  }
+  if (resched) resched_ = true;
+}
 
 }  // namespace kreplay::sched

@@ -397,7 +397,7 @@ class HandCore final : public SchedCore {
     nclusters_ = static_cast<int>(clusters_.size());
     for (size_t i = 0; i < w.tasks.size(); ++i) {
       auto t = std::make_unique<sched::Task>();
-      t->spec = &w.tasks[i];
+      t->SetSpec(&w.tasks[i]);
       t->index = static_cast<int>(i);
       t->se.id = static_cast<uint32_t>(i);
       t->state = TaskState::kBlocked;

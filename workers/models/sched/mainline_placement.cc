@@ -29,8 +29,10 @@ int MainlineFairPlacementT<Rq>::SelectIdleSibling(Task* t, int prev, int target)
     // target, wrapping.
     int best = -1;
     uint32_t best_cap = 0;
-    for (int k = 0; k < c.ncpus(); ++k) {
-      int cpu = (target + k) % c.ncpus();
+    const int n = c.ncpus();
+    for (int k = 0; k < n; ++k) {
+      int cpu = target + k;  // (target + k) % n without a division per CPU
+      if (cpu >= n) cpu -= n;
       if (!idle(cpu)) continue;
       if (Fits(t, cpu)) return cpu;
       if (c.cpu(cpu).power > best_cap) {
@@ -42,8 +44,10 @@ int MainlineFairPlacementT<Rq>::SelectIdleSibling(Task* t, int prev, int target)
   }
   // select_idle_cpu() in the target's LLC, from the CPU after target.
   const ClusterRt& cl = c.cluster(c.cpu(target).cluster);
+  const int end = cl.first + cl.n;
   for (int k = 1; k < cl.n; ++k) {
-    int cpu = cl.first + (target - cl.first + k) % cl.n;
+    int cpu = target + k;  // cl.first + (target - cl.first + k) % cl.n
+    if (cpu >= end) cpu -= cl.n;
     if (idle(cpu)) return cpu;
   }
   return target;

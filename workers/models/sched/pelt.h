@@ -140,11 +140,26 @@ inline uint64_t MulShr32(uint64_t a, uint32_t b) {
   return static_cast<uint64_t>((static_cast<U128>(a) * b) >> 32);
 }
 
-// a / b, exactly as the 64-bit division, with the cheaper 32-bit one when a
-// fits (it almost always does for a task; the quotient is the same).
-inline uint64_t DivU64(uint64_t a, uint32_t b) {
-  if (a <= UINT32_MAX) return static_cast<uint32_t>(a) / b;
-  return a / b;
+// ceil(2^64 / get_pelt_divider()) for each period_contrib (0..1023; no
+// divider is a power of two, so UINT64_MAX / d + 1 is that ceiling).
+inline constexpr std::array<uint64_t, 1024> kDividerReciprocal = [] {
+  std::array<uint64_t, 1024> t{};
+  for (uint32_t pc = 0; pc < 1024; ++pc) t[pc] = UINT64_MAX / (kMinDivider + pc) + 1;
+  return t;
+}();
+
+// n / (PELT_MIN_DIVIDER + period_contrib), exactly: the high half of n times
+// the rounded-up reciprocal m. With d = the divider and e = m * d - 2^64
+// (0 < e < d < 2^16), n * m / 2^64 = n / d + n * e / (d * 2^64), and the
+// second term moves no quotient across an integer while n * e < 2^64, i.e.
+// for any n < 2^48 (a task's sums stay below 2^33, a CPU's below 2^48
+// unless thousands of nice -20 tasks share it; larger n divide). One
+// multiply instead of a division: ___update_load_avg() does three per
+// crossed period for every task and runqueue update (measured: 3 divisions
+// 5.0 ns, 3 multiplies 1.6 ns, throughput on the dev VM's Zen 4).
+inline uint64_t DivByDivider(uint64_t n, uint32_t period_contrib) {
+  if (n >> 48) [[unlikely]] return n / (kMinDivider + period_contrib);
+  return static_cast<uint64_t>((static_cast<U128>(n) * kDividerReciprocal[period_contrib]) >> 64);
 }
 
 // y^n for one n, as decay_load() splits it: 2^-(n/32) (a shift) times
@@ -213,10 +228,10 @@ inline bool UpdateLoadSum(uint64_t now, Avg* sa, uint64_t load, uint64_t runnabl
 }
 
 inline void UpdateLoadAvg(Avg* sa, uint64_t load) {
-  uint32_t divider = sa->Divider();
-  sa->load_avg = internal::DivU64(load * sa->load_sum, divider);
-  sa->runnable_avg = internal::DivU64(sa->runnable_sum, divider);
-  sa->util_avg = sa->util_sum / divider;
+  const uint32_t pc = sa->period_contrib;
+  sa->load_avg = internal::DivByDivider(load * sa->load_sum, pc);
+  sa->runnable_avg = internal::DivByDivider(sa->runnable_sum, pc);
+  sa->util_avg = static_cast<uint32_t>(internal::DivByDivider(sa->util_sum, pc));
 }
 
 inline bool UpdateEntity(uint64_t now, Avg* se, uint32_t weight, bool on_rq, bool running) {

@@ -25,6 +25,19 @@ TEST(Pelt, DecayTableIsTheKernels) {
   for (int n = 0; n < 32; ++n) EXPECT_EQ(YnInv()[n], kKernelYnInv[n]) << "n=" << n;
 }
 
+TEST(Pelt, DivisionByTheDividerIsExact) {
+  // ___update_load_avg()'s divisions by reciprocal: every divider, around
+  // each multiple of it, at the top of the exact range and past it.
+  for (uint32_t pc = 0; pc < 1024; ++pc) {
+    const uint64_t d = kMinDivider + pc;
+    for (uint64_t n : {uint64_t{0}, uint64_t{1}, d - 1, d, d + 1, 1000 * d - 1, 1000 * d, (uint64_t{1} << 32) - 1,
+                       uint64_t{1} << 32, (uint64_t{1} << 48) / d * d - 1, (uint64_t{1} << 48) / d * d,
+                       (uint64_t{1} << 48) - 1, uint64_t{1} << 48, UINT64_MAX}) {
+      ASSERT_EQ(internal::DivByDivider(n, pc), n / d) << "n=" << n << " pc=" << pc;
+    }
+  }
+}
+
 TEST(Pelt, LoadAvgMaxIsTheConvergedSeries) {
   // sched-pelt.c calc_converged_max(): max = max * y + 1024 in the same
   // fixed point until it stops changing.

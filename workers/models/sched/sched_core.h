@@ -14,6 +14,7 @@
 // Not thread-safe; one instance per run.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -88,37 +89,88 @@ struct FairRqTypes<EevdfRq> {
   static constexpr bool kPelt = true;
 };
 
+// Fields in the order the hot paths read them (the entity, the program's
+// position, PELT, the class pointers), with what the program needs of the
+// spec copied in so that a phase is one load away; the cold bookkeeping and
+// the per-task histogram (a pointer to its pages) last. The 64-task
+// sched_bench keeps every task's hot lines in L1 this way.
 template <class Rq>
 struct TaskT {
-  const workload::SchedTaskSpec* spec = nullptr;
-  int index = 0;
   typename FairRqTypes<Rq>::Entity se;
   TaskState state = TaskState::kNotStarted;
-  int cpu = 0;
-  size_t phase = 0;
-  int64_t loops_done = 0;
-  int64_t rem = 0;        // remaining work of the busy phase
   bool rem_is_work = false;  // kRun (capacity-scaled) vs kRuntime (wall)
   bool batch = false;
   bool wake_pending = false;  // wake-up latency not yet recorded
+  int cpu = 0;
+  int64_t rem = 0;        // remaining work of the busy phase
+  size_t phase = 0;
+  // spec->phases, spec->loops and spec->cpu_mask, copied by SetSpec().
+  const workload::Phase* phases = nullptr;
+  size_t nphases = 0;
+  int64_t loops = 1;
+  uint64_t cpu_mask = 0;
+  RtEntity* rt = nullptr;  // SCHED_FIFO/SCHED_RR (rt_class.h); nullptr: the fair class
+  DlEntity* dl = nullptr;  // SCHED_DEADLINE (dl_class.h, mainline base only)
+  [[no_unique_address]] typename FairRqTypes<Rq>::TaskPelt pelt;  // mainline only
   sim::Time wake_time = 0;
   sim::Time activation = 0;
   sim::Time timer_next = -1;
+  sim::Time exec_start = 0;    // last time it started running (cache-hot test)
+  sim::Time blocked_until = -1;  // known wake time while sleeping, -1 if unknown
+  sim::EventId wake_event = 0;
+  int64_t cpu_time = 0;
+  const workload::SchedTaskSpec* spec = nullptr;
+  int index = 0;
+  int64_t loops_done = 0;
   sim::Time start_time = 0;
   sim::Time finish_time = -1;
-  sim::Time exec_start = 0;    // last time it started running (cache-hot test)
-  sim::EventId wake_event = 0;
-  sim::Time blocked_until = -1;  // known wake time while sleeping, -1 if unknown
   RunnableAvg avg;             // kept only with LoadTracking::kLsk310RunnableAvg
-  int64_t cpu_time = 0;
   sim::Histogram wakeup_hist;
-  [[no_unique_address]] typename FairRqTypes<Rq>::TaskPelt pelt;  // mainline only
-  RtEntity* rt = nullptr;  // SCHED_FIFO/SCHED_RR (rt_class.h); nullptr: the fair class
-  DlEntity* dl = nullptr;  // SCHED_DEADLINE (dl_class.h, mainline base only)
+
+  // The task's spec, which must outlive it.
+  void SetSpec(const workload::SchedTaskSpec* s) {
+    spec = s;
+    phases = s->phases.data();
+    nphases = s->phases.size();
+    loops = s->loops;
+    cpu_mask = s->cpu_mask;
+  }
 };
 
+// Division by a divisor that stays fixed for many divisions (a CPU's
+// capacity at its OPP, the tick period), as the high half of a multiply by
+// m = ceil(2^64 / d): with e = m * d - 2^64 < d, n * m / 2^64 = n / d +
+// n * e / (d * 2^64), which moves no quotient across an integer while
+// n * e < 2^64, so the quotient is exact for n < 2^(64 - bit_width(d)) (a
+// run's work at capacity 1024: below 2^53; its time at a 4 ms tick: below
+// 2^42 ns, 73 minutes); larger n divide. The 64-bit divisions per busy
+// segment and per tick were the core's costliest instructions.
+class FixedDivisor {
+ public:
+  FixedDivisor() = default;
+  explicit FixedDivisor(uint64_t d) : d_(d) {
+    KREPLAY_CHECK(d > 0, "division by zero");
+    if (d > 1) {  // ceil(2^64 / 1) does not fit: 1 always divides
+      m_ = UINT64_MAX / d + 1;  // ceil(2^64 / d): a power of two divides 2^64 exactly
+      max_ = (uint64_t{1} << (64 - std::bit_width(d))) - 1;
+    }
+  }
+  uint64_t Divide(uint64_t n) const {
+    if (n > max_) [[unlikely]] return n / d_;
+    __extension__ using U128 = unsigned __int128;
+    return static_cast<uint64_t>((static_cast<U128>(n) * m_) >> 64);
+  }
+
+ private:
+  uint64_t m_ = 0;
+  uint64_t max_ = 0;  // largest n divided by multiplying (0: only n = 0)
+  uint64_t d_ = 1;
+};
+
+// Cache-line aligned: a CPU's record then starts a line, and with its size
+// a multiple of 64 (512 bytes on the mainline base) indexing cpus_ is a shift.
 template <class Rq>
-struct CpuT {
+struct alignas(64) CpuT {
   explicit CpuT(const typename FairRqTypes<Rq>::Params& t) : rq(t) {}
   int cluster = 0;
   // Held by value: the runqueue is read on almost every event.
@@ -135,6 +187,7 @@ struct CpuT {
   sim::Duration idle_pred = 0;   // EWMA of idle durations (menu-like predictor)
   sim::Duration avg_idle = 0;    // rq->avg_idle for newidle gating
   uint32_t power = 1024;    // capacity (VersionTraits::capacity): 3.10 cpu_power or arch_scale_cpu_capacity()
+  FixedDivisor power_div;   // divides by power (load balancing)
   sim::Time next_balance[2] = {0, 0};
   int balance_interval_ms[2] = {1, 1};
   int balance_failed[2] = {0, 0};
@@ -144,6 +197,7 @@ struct CpuT {
   // read on most events: the OPP's capacity, and as the load trackers weigh
   // time, freq_scale / 1024 (1.0 when not frequency-invariant) and cap / 1024.
   uint32_t cap = 0;  // the cluster's current OPP capacity
+  FixedDivisor cap_div;  // divides by cap
   double load_scale = 1.0;
   double util_scale = 1.0;
   int64_t gov_busy_mark = 0; // busy ns at the last governor sample
@@ -161,6 +215,7 @@ struct ClusterRt {
   sim::EventId dvfs_event = 0;
   sim::Time last_change = 0;
   sim::Time gov_last_sample = 0;
+  FixedDivisor power_div;  // divides by the sum of its CPUs' power (load balancing)
 };
 
 template <class Rq>
@@ -183,7 +238,7 @@ class SchedCoreT {
   // Task i of the workload; a queued entity's task is task(se->id).
   Task* task(int i) const { return tasks_[i].get(); }
 
-  bool Allowed(const Task* t, int cpu) const { return t->spec->cpu_mask == 0 || (t->spec->cpu_mask >> cpu) & 1; }
+  bool Allowed(const Task* t, int cpu) const { return t->cpu_mask == 0 || (t->cpu_mask >> cpu) & 1; }
   // No task running or queued, and not leaving an idle state.
   bool CpuIdle(int cpu) const { return cpus_[cpu].idle && cpus_[cpu].rq.nr_running() == 0; }
   bool IsFastest(int cpu) const { return cpus_[cpu].cluster == nclusters() - 1; }

@@ -169,12 +169,15 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
 
   // --- accounting
   void TouchUtil(int cpu);
-  void UpdateCurr(int cpu);
-  void StartSegment(int cpu);
+  // UpdateCurr(), StartSegment() and Advance() run on most events (a busy
+  // phase ending is all three): inline, their callers' frames serve them
+  // (sched_bench sched.eevdf: 3 % fewer instructions per event).
+  [[gnu::always_inline]] inline void UpdateCurr(int cpu);
+  [[gnu::always_inline]] inline void StartSegment(int cpu);
 
   // --- task program
   enum class Step { kBusy, kBlocked, kExited };
-  Step Advance(Task* t);
+  [[gnu::always_inline]] inline Step Advance(Task* t);
   // kWait: takes a count of resource `id`, or queues `t` and returns false.
   // Out of line, like kSignal's half, to keep Advance() (run per phase) lean.
   [[gnu::noinline]] bool TakeResource(Task* t, int64_t id);
@@ -327,6 +330,8 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   std::vector<Duration> sugov_rate_limit_ns_;  // mainline schedutil, per cluster
   bool freq_invariant_scale_ = false;  // see FreqScale()
   Duration tick_ns_ = 10 * sim::kMs;
+  FixedDivisor all_power_div_;  // the sum of every CPU's power (LoadBalance())
+  FixedDivisor tick_div_{static_cast<uint64_t>(tick_ns_)};  // ArmTick()'s division by tick_ns_
   int64_t cap_cal_ = 1024;
   std::map<int64_t, Resource<Task>> resources_;
   int finite_left_ = 0;
@@ -340,7 +345,9 @@ class SchedSim final : public sim::EventHandler, public SchedCoreT<Rq> {
   int64_t deadline_misses_ = 0;
   Time nohz_last_kick_ = -1;
   int advancing_cpu_ = -1;  // CPU whose running task is executing its program
-  sim::Histogram wakeup_hist_;
+  // No run-wide wake-up histogram: FillResult() merges the tasks' ones,
+  // which hold the same values (one Record() per wake-up instead of two;
+  // Merge() is exact).
   sim::Histogram response_hist_;
   // The RT class, last so that a run without it keeps its layout.
   bool rt_on_ = false;          // the workload has SCHED_FIFO/SCHED_RR tasks
@@ -450,6 +457,7 @@ Status SchedSim<Rq>::Init() {
                            " clusters and 64 CPUs)");
   if (o_.hz < 1 || o_.hz > 10000) return InvalidArgument("params.hz: out of range");
   tick_ns_ = sim::kSec / o_.hz;
+  tick_div_ = FixedDivisor(static_cast<uint64_t>(tick_ns_));
   int ncpus = static_cast<int>(p_.total_cpus());
   KREPLAY_RETURN_IF_ERROR(MakeRqParams(ncpus, &rq_params_, &version_));
   // LSK cpufreq_policy_callback() recognises the performance and powersave
@@ -494,6 +502,18 @@ Status SchedSim<Rq>::Init() {
     }
   }
   nclusters_ = static_cast<int>(clusters_.size());
+  // LoadBalance() divides loads by these powers: a CPU's, a cluster's, all.
+  uint64_t all_power = 0;
+  for (ClusterRt& cr : clusters_) {
+    uint64_t sum = 0;
+    for (int cpu = cr.first; cpu < cr.first + cr.n; ++cpu) {
+      cpus_[cpu].power_div = FixedDivisor(cpus_[cpu].power);
+      sum += cpus_[cpu].power;
+    }
+    cr.power_div = FixedDivisor(sum);
+    all_power += sum;
+  }
+  all_power_div_ = FixedDivisor(all_power);
   for (int cpu = 0; cpu < ncpus; ++cpu) meter_.SetIdle(cpu, cpus_[cpu].idle_state, 0);
   if constexpr (kEevdf) {
     // A delayed task finally leaving its runqueue (__block_task()): it is
@@ -545,7 +565,7 @@ Status SchedSim<Rq>::Init() {
     if (workload::IsRealTime(s.policy) && (s.rt_priority < 1 || s.rt_priority >= kMaxRtPrio))
       return InvalidArgument(f + ".rt_priority: must be 1..99 for " + workload::SchedPolicyName(s.policy));
     auto t = std::make_unique<Task>();
-    t->spec = &s;
+    t->SetSpec(&s);
     t->index = static_cast<int>(i);
     t->se.id = static_cast<uint32_t>(i);
     t->se.weight = NiceToWeight(s.nice);
@@ -636,7 +656,9 @@ void SchedSim<Rq>::StartSegment(int cpu) {
   Task* t = c.curr;
   if (!t) return;
   // Work is done at the current capacity per ns (rounded up); wall time as is.
-  Duration d = t->rem_is_work ? (t->rem + CurCap(cpu) - 1) / CurCap(cpu) : t->rem;
+  // rem >= 0 (UpdateCurr() clamps it), so the unsigned division is the same.
+  Duration d = t->rem_is_work ? static_cast<Duration>(c.cap_div.Divide(static_cast<uint64_t>(t->rem + CurCap(cpu) - 1)))
+                              : t->rem;
   c.done_event = sim_.At(Now() + d, this, Tag(kEvDone, cpu));
 }
 
@@ -650,14 +672,14 @@ void SchedSim<Rq>::RecordResponse(Task* t) {
 
 template <class Rq>
 typename SchedSim<Rq>::Step SchedSim<Rq>::Advance(Task* t) {
-  const auto& phases = t->spec->phases;
+  const workload::Phase* phases = t->phases;
   // A program with no time-taking phase is rejected at Init; this bound only
   // stops a pathological wait/signal ping-pong from spinning forever.
   for (int guard = 0; guard < 100000; ++guard) {
-    if (t->phase >= phases.size()) {
+    if (t->phase >= t->nphases) {
       t->phase = 0;
       ++t->loops_done;
-      if (t->spec->loops != -1 && t->loops_done >= t->spec->loops) return Step::kExited;
+      if (t->loops != -1 && t->loops_done >= t->loops) return Step::kExited;
     }
     const workload::Phase& ph = phases[t->phase++];
     switch (ph.op) {
@@ -904,7 +926,6 @@ void SchedSim<Rq>::Schedule(int cpu) {
   if (t->wake_pending) {
     t->wake_pending = false;
     Duration lat = Now() - t->wake_time;
-    wakeup_hist_.Record(lat);
     t->wakeup_hist.Record(lat);
   }
   if (obs_) obs_->OnRun(Now(), cpu, t->index);
@@ -1439,7 +1460,7 @@ void SchedSim<Rq>::Migrate(Task* t, int to, MigrationKind kind) {
 
 template <class Rq>
 void SchedSim<Rq>::ArmTick(int cpu) {
-  Time next = (Now() / tick_ns_ + 1) * tick_ns_;
+  Time next = (static_cast<Time>(tick_div_.Divide(static_cast<uint64_t>(Now()))) + 1) * tick_ns_;
   cpus_[cpu].tick_event = sim_.At(next, this, Tag(kEvTick, cpu));
 }
 
@@ -1540,6 +1561,7 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   // all 64 cost more than the balancing itself).
   struct Group {
     int first, n;
+    const FixedDivisor* power_div;  // divides by the group's power
     uint64_t load, power;
     int nr, idle_cpus;
     uint64_t avg;
@@ -1553,15 +1575,15 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   if (level == 0) {
     for (int cpu = mine.first; cpu < mine.first + mine.n; ++cpu) {
       if (cpu == this_cpu) local = ng;
-      groups[ng++] = Group{cpu, 1};
+      groups[ng++] = Group{cpu, 1, &cpus_[cpu].power_div};
     }
   } else {
     for (int c = 0; c < static_cast<int>(clusters_.size()); ++c) {
       if (c == cpus_[this_cpu].cluster) local = ng;
-      groups[ng++] = Group{clusters_[c].first, clusters_[c].n};
+      groups[ng++] = Group{clusters_[c].first, clusters_[c].n, &clusters_[c].power_div};
     }
   }
-  uint64_t total_load = 0, total_power = 0;
+  uint64_t total_load = 0;
   for (int g = 0; g < ng; ++g) {
     Group& G = groups[g];
     uint64_t max_cpu_load = 0, min_cpu_load = UINT64_MAX;
@@ -1576,14 +1598,13 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
       min_cpu_load = std::min(min_cpu_load, l);
       if (CpuIdle(cpu)) ++G.idle_cpus;
     }
-    G.avg = G.load * 1024 / G.power;
+    G.avg = G.power_div->Divide(G.load * 1024);
     // update_sg_lb_stats(): the group is internally imbalanced when its CPUs'
     // loads differ by a task's worth and one CPU has several tasks.
     uint64_t per_task_load = G.nr ? G.load / G.nr : 0;
     G.imbalanced = max_nr > 1 && max_cpu_load - min_cpu_load >= per_task_load;
     G.capacity = std::max<int>(1, static_cast<int>((G.power + 512) / 1024));
     total_load += G.load;
-    total_power += G.power;
   }
   // update_sd_pick_busiest(): only an overloaded group (more tasks than its
   // power-derived capacity) or an internally imbalanced one can be the busiest.
@@ -1596,7 +1617,9 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   if (busiest < 0) return false;
   const Group& B = groups[busiest];
   const Group& L = groups[local];
-  uint64_t sds_avg = total_load * 1024 / total_power;
+  // The groups cover this CPU's cluster (MC) or every CPU (DIE).
+  const FixedDivisor& total_power_div = level == 0 ? mine.power_div : all_power_div_;
+  uint64_t sds_avg = total_power_div.Divide(total_load * 1024);
   bool force = idle == IdleType::kNewlyIdle && L.capacity > L.nr && !(B.capacity > B.nr);
   if (!force) {
     if (L.avg >= B.avg || L.avg >= sds_avg) return false;
@@ -1611,7 +1634,7 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
   // average (and not below its capacity), nor local above the average.
   uint64_t max_pull = B.avg > sds_avg ? B.avg - sds_avg : 0;
   if (!B.imbalanced) {
-    uint64_t above_cap = static_cast<uint64_t>(std::max(0, B.nr - B.capacity)) * kNiceZeroWeight * 1024 / B.power;
+    uint64_t above_cap = B.power_div->Divide(static_cast<uint64_t>(std::max(0, B.nr - B.capacity)) * kNiceZeroWeight * 1024);
     max_pull = std::min(max_pull, above_cap);
   }
   uint64_t imbalance = std::min(max_pull * B.power, (sds_avg > L.avg ? sds_avg - L.avg : 0) * L.power) / 1024;
@@ -1625,7 +1648,7 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
     const Rq& rq = cpus_[cpu].rq;
     if (rq.nr_running() == 0) continue;
     if (rq.nr_running() == 1 && rq.load() > imbalance) continue;
-    uint64_t wl = rq.load() * 1024 / cpus_[cpu].power;
+    uint64_t wl = cpus_[cpu].power_div.Divide(rq.load() * 1024);
     if (src < 0 || wl > src_wl) {
       src = cpu;
       src_wl = wl;
@@ -1649,9 +1672,10 @@ bool SchedSim<Rq>::LoadBalance(int this_cpu, int level, IdleType idle) {
     if (hot && failed <= kCacheNiceTries) return false;
     if (static_cast<int64_t>(w / 2) > remaining) return false;
     // Never move a task if that would leave this CPU busier than the source.
-    uint64_t src_after = (srq.load() - w) * 1024 / cpus_[src].power;
-    uint64_t dst_after = (cpus_[this_cpu].rq.load() + w) * 1024 / cpus_[this_cpu].power;
-    if (dst_after > src_after + w * 1024 / cpus_[this_cpu].power) return false;
+    const FixedDivisor& dst_div = cpus_[this_cpu].power_div;
+    uint64_t src_after = cpus_[src].power_div.Divide((srq.load() - w) * 1024);
+    uint64_t dst_after = dst_div.Divide((cpus_[this_cpu].rq.load() + w) * 1024);
+    if (dst_after > src_after + dst_div.Divide(w * 1024)) return false;
     Migrate(t, this_cpu, MigrationKind::kBalance);
     remaining -= w;
     ++moved;
@@ -1785,6 +1809,7 @@ void SchedSim<Rq>::SetClusterOpp(int cluster, int opp) {
   cl.freq_scale = static_cast<uint32_t>(pc.opps[opp].khz / max_shifted);
   for (int cpu = cl.first; cpu < cl.first + cl.n; ++cpu) {
     cpus_[cpu].cap = cl.cap;
+    cpus_[cpu].cap_div = FixedDivisor(cl.cap);
     cpus_[cpu].load_scale = FreqScale(cpu) / 1024.0;
     cpus_[cpu].util_scale = cl.cap / 1024.0;
     // arch_scale_freq_capacity(): cur * SCHED_CAPACITY_SCALE / max (topology.c).
@@ -2022,9 +2047,11 @@ void SchedSim<Rq>::FillResult(model::Result& r, Time end) {
   double ms = 1e6, us = 1e3;
   bool joules = p_.power_unit == "mW";
   r.Set("energy", meter_.power_seconds() / (joules ? 1000.0 : 1.0), joules ? "J" : "units");
-  r.Set("wakeup_latency_p50_us", wakeup_hist_.Percentile(0.5) / us, "us");
-  r.Set("wakeup_latency_p99_us", wakeup_hist_.Percentile(0.99) / us, "us");
-  r.Set("wakeup_latency_mean_us", wakeup_hist_.Mean() / us, "us");
+  sim::Histogram wakeup_hist;
+  for (const auto& t : tasks_) wakeup_hist.Merge(t->wakeup_hist);
+  r.Set("wakeup_latency_p50_us", wakeup_hist.Percentile(0.5) / us, "us");
+  r.Set("wakeup_latency_p99_us", wakeup_hist.Percentile(0.99) / us, "us");
+  r.Set("wakeup_latency_mean_us", wakeup_hist.Mean() / us, "us");
   r.Set("response_time_p50_ms", response_hist_.Percentile(0.5) / ms, "ms");
   r.Set("response_time_p99_ms", response_hist_.Percentile(0.99) / ms, "ms");
   bool all_finite_done = finite_left_ == 0 && last_finish_ >= 0;
@@ -2088,7 +2115,7 @@ void SchedSim<Rq>::FillResult(model::Result& r, Time end) {
       r.Set(pre + "idle." + pc.idle_states[s].name + ".time_ms", meter_.idle_time(c, static_cast<int>(s)) / ms, "ms");
     }
   }
-  r.histograms["wakeup_latency"] = std::move(wakeup_hist_);
+  r.histograms["wakeup_latency"] = std::move(wakeup_hist);
   r.histograms["response_time"] = std::move(response_hist_);
 }
 
