@@ -25,12 +25,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "kreplay/v1/workload.pb.h"
+#include "services/codec/chunked_trace.h"  // EncodedTrace, ChunkedTraceAssembler
 #include "services/codec/sched_trace.h"
 #include "services/core/status.h"
 #include "services/workload/block_workload.h"
@@ -46,11 +45,7 @@ namespace kreplay::codec {
 v1::TraceManifest EncodeBlockWorkload(const workload::BlockWorkload& w, size_t max_chunk_bytes,
                                       const ChunkSink& sink, const std::string& source);
 
-// The whole trace in memory: chunks in index order, each carrying the digest.
-struct EncodedTrace {
-  v1::TraceManifest manifest;
-  std::vector<v1::TraceChunk> chunks;
-};
+// The whole trace in memory (EncodedTrace, chunked_trace.h).
 EncodedTrace EncodeBlockWorkload(const workload::BlockWorkload& w, size_t max_chunk_bytes,
                                  const std::string& source);
 
@@ -71,35 +66,17 @@ class BlockTraceAssembler {
   // OK when the chunk was accepted or is a duplicate; InvalidArgument when the
   // manifest is not a block cache manifest, DataLoss otherwise.
   Status Add(const v1::TraceChunk& chunk);
-  uint32_t accepted() const { return accepted_count_; }  // distinct chunks held
-  uint32_t duplicates() const { return duplicates_; }
-  uint32_t next_chunk() const { return next_; }  // first index not yet in the in-order prefix
-  bool complete() const { return init_.ok() && next_ == manifest_.chunk_count(); }
+  uint32_t accepted() const { return trace_.accepted(); }  // distinct chunks held
+  uint32_t duplicates() const { return trace_.duplicates(); }
+  uint32_t next_chunk() const { return trace_.next_chunk(); }  // first index not yet in the in-order prefix
+  bool complete() const { return trace_.complete(); }
   // Verifies record and byte totals and the digest, then hands over the
   // workload. REQUIRES: called at most once.
   StatusOr<workload::BlockWorkload> Finish();
 
  private:
-  struct Pending {
-    uint64_t first_record = 0;
-    std::string payload;
-    std::vector<workload::BlockRequest> requests;
-  };
-  struct DigestState;
-  std::string Where(uint32_t index) const;
-  Status Splice();  // moves the in-order prefix of pending_ into w_
-
-  v1::TraceManifest manifest_;
-  Status init_;  // header/family problems, reported by Add() and Finish()
-  workload::BlockWorkload w_;
-  std::unique_ptr<DigestState> digest_;
-  std::vector<bool> accepted_;             // by chunk index
-  std::map<uint32_t, Pending> pending_;    // accepted, not yet in order
-  uint32_t accepted_count_ = 0;
-  uint32_t duplicates_ = 0;
-  uint32_t next_ = 0;                      // first index not yet spliced
-  uint64_t records_ = 0;                   // records spliced
-  uint64_t payload_bytes_ = 0;             // payload bytes spliced
+  workload::BlockWorkload w_;  // volumes and flags from the header; requests as spliced
+  ChunkedTraceAssembler<workload::BlockRequest> trace_;  // appends to w_.requests
 };
 
 // Convenience for tests and the in-process path: encode then decode.

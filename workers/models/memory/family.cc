@@ -13,6 +13,7 @@
 #include "services/core/digest.h"
 #include "services/core/files.h"
 #include "services/core/strings.h"
+#include "services/family/named_or_file.h"
 #include "services/memtrace/procfs.h"
 #include "workers/models/memory/calibrate/calibrate.h"
 #include "workers/models/memory/codec/mem_trace.h"
@@ -186,42 +187,18 @@ family::WorkloadKind MemTraceKind() {
 // (a '/' or a .yaml/.yml suffix) relative to the spec.
 std::optional<family::SystemEntry> ResolveProfile(const family::SpecEntry& entry, const std::string& field,
                                                   const std::string& base_dir, family::SpecErrors& errors) {
-  if (!entry.value.IsScalar()) {
-    errors.Error(entry.value, field, "expected a memory profile name or file path");
-    return std::nullopt;
-  }
-  const std::string text = entry.value.Scalar();
-  const bool is_file = text.find('/') != std::string::npos || text.ends_with(".yaml") || text.ends_with(".yml");
+  auto p = family::ResolveNamedOrFile<MemProfile>(
+      entry, field, base_dir, errors, "memory profile",
+      [](const std::string& yaml, const std::string& path) { return ParseMemProfileYaml(yaml, path); },
+      [](const std::string& name) { return LoadBuiltinMemProfile(name); }, [] { return BuiltinMemProfileNames(); });
+  if (!p) return std::nullopt;
   family::SystemEntry se;
-  StatusOr<MemProfile> p = InvalidArgument("");
-  if (is_file) {
-    se.source = family::ResolveSpecPath(base_dir, text);
-    auto yaml = ReadFile(se.source);
-    if (!yaml.ok()) {
-      errors.Error(entry.value, field, yaml.status().message());
-      return std::nullopt;
-    }
-    p = ParseMemProfileYaml(*yaml, se.source);
-    if (!p.ok()) {
-      errors.Nested(entry.value, field, p.status().message(), false);
-      return std::nullopt;
-    }
-  } else {
-    p = LoadBuiltinMemProfile(text);
-    if (!p.ok()) {
-      auto known = BuiltinMemProfileNames();
-      errors.Error(entry.value, field,
-                   "unknown memory profile '" + text + "'" + DidYouMean(text, known) + " (shipped: " + Join(known, ", ") +
-                       "; a file path needs a '/' or a .yaml suffix)");
-      return std::nullopt;
-    }
-    se.source = "builtin:" + text;
-  }
-  se.name = p->name.empty() ? std::filesystem::path(text).stem().string() : p->name;
-  se.canonical = CanonicalMemProfileText(*p);
-  se.config = MemProfileYaml(*p);
-  se.cpus = p->cpus;
-  se.system = model::AnyValue::Make(std::move(p).value(), sizeof(MemProfile));
+  se.source = std::move(p->source);
+  se.name = p->value.name.empty() ? std::filesystem::path(p->text).stem().string() : p->value.name;
+  se.canonical = CanonicalMemProfileText(p->value);
+  se.config = MemProfileYaml(p->value);
+  se.cpus = p->value.cpus;
+  se.system = model::AnyValue::Make(std::move(p->value), sizeof(MemProfile));
   return se;
 }
 

@@ -13,6 +13,7 @@
 #include "services/codec/sched_trace.h"
 #include "services/core/files.h"
 #include "services/core/strings.h"
+#include "services/family/named_or_file.h"
 #include "workers/models/sched/platforms/platforms.h"
 #include "services/workload/platform.h"
 #include "services/workload/rtapp.h"
@@ -217,41 +218,19 @@ family::WorkloadKind RtAppKind() {
 // (an entry with a '/' or a .yaml/.yml suffix) relative to the spec.
 std::optional<family::SystemEntry> ResolvePlatform(const family::SpecEntry& entry, const std::string& field,
                                                    const std::string& base_dir, family::SpecErrors& errors) {
-  if (!entry.value.IsScalar()) {
-    errors.Error(entry.value, field, "expected a platform name or file path");
-    return std::nullopt;
-  }
-  const std::string text = entry.value.Scalar();
-  const bool is_file = text.find('/') != std::string::npos || text.ends_with(".yaml") || text.ends_with(".yml");
+  auto p = family::ResolveNamedOrFile<workload::Platform>(
+      entry, field, base_dir, errors, "platform",
+      [](const std::string& yaml, const std::string& path) { return platforms::ParsePlatformYaml(yaml, path); },
+      [](const std::string& name) { return platforms::LoadBuiltinPlatform(name); },
+      [] { return platforms::BuiltinPlatformNames(); });
+  if (!p) return std::nullopt;
+  workload::Platform& platform = p->value;
   family::SystemEntry se;
-  workload::Platform platform;
-  if (is_file) {
-    se.source = family::ResolveSpecPath(base_dir, text);
-    auto yaml = ReadFile(se.source);
-    if (!yaml.ok()) {
-      errors.Error(entry.value, field, yaml.status().message());
-      return std::nullopt;
-    }
-    auto p = platforms::ParsePlatformYaml(*yaml, se.source);
-    if (!p.ok()) {
-      errors.Nested(entry.value, field, p.status().message(), false);
-      return std::nullopt;
-    }
-    platform = std::move(p).value();
-    se.name = !platform.name.empty() ? platform.name : std::filesystem::path(text).stem().string();
-  } else {
-    auto p = platforms::LoadBuiltinPlatform(text);
-    if (!p.ok()) {
-      auto known = platforms::BuiltinPlatformNames();
-      errors.Error(entry.value, field,
-                   "unknown platform '" + text + "'" + DidYouMean(text, known) + " (shipped: " + Join(known, ", ") +
-                       "; a file path needs a '/' or a .yaml suffix)");
-      return std::nullopt;
-    }
-    platform = std::move(p).value();
-    se.name = text;
-    se.source = "builtin:" + text;
-  }
+  se.source = std::move(p->source);
+  if (p->from_file)
+    se.name = !platform.name.empty() ? platform.name : std::filesystem::path(p->text).stem().string();
+  else
+    se.name = p->text;
   se.canonical = platforms::CanonicalPlatformText(platform);
   se.config = codec::PlatformBytes(platform);
   se.cpus = static_cast<int>(platform.total_cpus());

@@ -10,6 +10,7 @@
 
 #include "workers/models/memory/cma/cma_alloc.h"
 #include "workers/models/memory/cma/contig.h"
+#include "workers/models/memory/cma/contig_test_util.h"
 #include "workers/models/memory/state/page_state.h"
 
 namespace kreplay::memory {
@@ -20,29 +21,9 @@ constexpr uint32_t kPages = 8192;
 constexpr uint32_t kCma = 6144;
 constexpr sim::Time kForever = sim::kTimeMax;
 
-// Round costs so that sums can be checked by hand. scan_pfn =
-// isolate_pageblock / (2 x 512) = 1 ns.
-MemProfile TestProfile() {
-  MemProfile p;
-  p.name = "test";
-  p.cpus = 2;
-  p.pageblock_order = 9;
-  p.max_order = 10;
-  p.tlb = TlbFlush::kIpi;
-  p.costs.isolate_pageblock = 1024;
-  p.costs.ipi = 100;
-  p.costs.alloc_page = 10;
-  p.costs.unmap_pte = 20;
-  p.costs.map_pte = 5;
-  p.costs.copy_page_cold = 50;
-  p.costs.drop_clean_page = 7;
-  p.costs.tlb_flush_local = 3;
-  p.costs.tlb_remote = 30;
-  return p;
-}
-// A migrated anonymous page mapped on one CPU: alloc 10 + unmap 20 +
-// flush (3 local + 30 for the one other CPU) + map 5 + copy 50.
-constexpr sim::Duration kMigrateAnon = 10 + 20 + 33 + 5 + 50;
+using testutil::kMigrateAnon;
+using testutil::TestProfile;  // costs: contig_test_util.h
+
 // Isolating two pageblocks (a 1024-page range) and the three cross-CPU
 // rounds of 5.13+ (drain_all_pages, expedited RCU, lru_add_drain_all).
 constexpr sim::Duration kIsolate2 = 2 * 1024;

@@ -10,14 +10,10 @@
 #include <type_traits>
 
 #include "services/codec/columns.h"
-#include "services/core/crc32c.h"
 #include "services/core/digest.h"
 
 namespace kreplay::memory {
 namespace {
-
-using codec::VarintSize;
-using codec::ZigZag;
 
 // ---------------------------------------------------------------- tripwires
 //
@@ -100,9 +96,7 @@ class HeaderWriter {
   std::string Take() { return std::move(out_); }
 
  private:
-  void Put(uint64_t v, size_t width) {
-    for (size_t i = 0; i < width; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
-  }
+  void Put(uint64_t v, size_t width) { codec::PutLE(out_, v, width); }
   std::string out_;
 };
 
@@ -184,10 +178,8 @@ class HeaderReader {
       Fail(pos_, std::string(field) + " truncated (" + std::to_string(h_.size()) + "-byte header)");
       return false;
     }
-    uint64_t x = 0;
-    for (size_t i = 0; i < width; ++i) x |= uint64_t{static_cast<uint8_t>(h_[pos_ + i])} << (8 * i);
+    *v = codec::GetLE(h_, pos_, width);
     pos_ += width;
-    *v = x;
     return true;
   }
 
@@ -292,6 +284,7 @@ Status DecodeHeader(const std::string& h, MemWorkload* w) {
 // ---------------------------------------------------------------- records
 
 constexpr int kColumns = 6;
+static_assert(kColumns <= codec::ChunkBuilder::kMaxColumns, "Row() writes into a ChunkBuilder row");
 const std::vector<std::string>& CallColumns() {
   static const std::vector<std::string> kNames = {"at", "pages", "align", "area", "hold", "timeout"};
   return kNames;
@@ -305,62 +298,6 @@ void Row(const ContigCall& c, int64_t* row) {
   row[4] = c.hold;
   row[5] = c.timeout;
 }
-
-int64_t WrappingDelta(int64_t to, int64_t from) {
-  return static_cast<int64_t>(static_cast<uint64_t>(to) - static_cast<uint64_t>(from));
-}
-
-// One chunk under construction, with the exact serialized size of its
-// RecordColumns payload so the encoder keeps every chunk within its bound.
-// The block codec's ChunkBuilder (services/codec/block_trace.cc) does the
-// same but sits in an anonymous namespace there; this is its minimal
-// re-implementation for a fixed set of columns.
-class ChunkBuilder {
- public:
-  ChunkBuilder() : writer_(CallColumns()) {}
-
-  size_t SizeWith(const int64_t* row) const {
-    size_t packed[kColumns];
-    for (int c = 0; c < kColumns; ++c) packed[c] = packed_[c] + VarintSize(ZigZag(WrappingDelta(row[c], last_[c])));
-    return Size(packed);
-  }
-  void Append(const int64_t* row) {
-    for (int c = 0; c < kColumns; ++c) {
-      packed_[c] += VarintSize(ZigZag(WrappingDelta(row[c], last_[c])));
-      last_[c] = row[c];
-    }
-    writer_.Append(row);
-  }
-  size_t rows() const { return writer_.rows(); }
-  std::string Take() {
-    const size_t predicted = Size(packed_);
-    std::string payload = writer_.TakePayload();
-    KREPLAY_CHECK(payload.size() == predicted, "memory chunk size accounting is off: " +
-                                                   std::to_string(payload.size()) + " bytes, predicted " +
-                                                   std::to_string(predicted));
-    std::fill(std::begin(last_), std::end(last_), 0);
-    std::fill(std::begin(packed_), std::end(packed_), 0);
-    return payload;
-  }
-
- private:
-  // RecordColumns { repeated Column columns = 1 } with Column { name = 1;
-  // packed sint64 deltas = 2 }: each column is tag + length + body.
-  static size_t Size(const size_t* packed) {
-    size_t total = 0;
-    for (int c = 0; c < kColumns; ++c) {
-      const std::string& name = CallColumns()[static_cast<size_t>(c)];
-      size_t body = 1 + VarintSize(name.size()) + name.size();
-      if (packed[c] > 0) body += 1 + VarintSize(packed[c]) + packed[c];
-      total += 1 + VarintSize(body) + body;
-    }
-    return total;
-  }
-
-  codec::ColumnWriter writer_;
-  int64_t last_[kColumns] = {};
-  size_t packed_[kColumns] = {};
-};
 
 // Decodes one payload into calls. `first_record` only numbers errors.
 StatusOr<std::vector<ContigCall>> DecodeCalls(const std::string& payload, size_t areas, uint64_t first_record) {
@@ -396,50 +333,12 @@ StatusOr<std::vector<ContigCall>> DecodeCalls(const std::string& payload, size_t
 
 }  // namespace
 
-struct MemTraceAssembler::DigestState {
-  Sha256 sha;
-};
-
 v1::TraceManifest EncodeMemWorkload(const MemWorkload& w, size_t max_chunk_bytes, const codec::ChunkSink& sink,
                                     const std::string& source) {
-  v1::TraceManifest m;
-  m.set_family(kMemTraceFamily);
-  m.set_source(source);
-  m.set_header(EncodeHeader(w));
-  Sha256 sha;
-  sha.UpdateField(m.family());
-  sha.UpdateField(m.header());
-
-  ChunkBuilder builder;
-  uint32_t index = 0;
-  uint64_t first = 0, bytes = 0;
-  auto flush = [&] {
-    if (builder.rows() == 0) return;
-    v1::TraceChunk c;
-    c.set_index(index++);
-    c.set_first_record(first);
-    c.set_record_count(static_cast<uint32_t>(builder.rows()));
-    first += builder.rows();
-    std::string payload = builder.Take();
-    c.set_crc32c(Crc32c(payload));
-    sha.UpdateField(payload);
-    bytes += payload.size();
-    c.set_payload(std::move(payload));
-    sink(std::move(c));
-  };
-  for (const ContigCall& call : w.foreground.calls) {
-    int64_t row[kColumns];
-    Row(call, row);
-    // record_count is a uint32 on the wire.
-    if (builder.rows() > 0 && (builder.SizeWith(row) > max_chunk_bytes || builder.rows() == kMax<uint32_t>)) flush();
-    builder.Append(row);
-  }
-  flush();
-  m.set_chunk_count(index);
-  m.set_record_count(w.foreground.calls.size());
-  m.set_payload_bytes(bytes);
-  m.set_digest(sha.HexDigest());
-  return m;
+  codec::ChunkBuilder builder(CallColumns(), "memory");
+  auto row = [&](size_t i, int64_t* values) { Row(w.foreground.calls[i], values); };
+  return codec::EncodeChunkedTrace(kMemTraceFamily, EncodeHeader(w), source, builder, w.foreground.calls.size(), row,
+                                   max_chunk_bytes, sink);
 }
 
 codec::EncodedTrace EncodeMemWorkload(const MemWorkload& w, size_t max_chunk_bytes, const std::string& source) {
@@ -451,99 +350,24 @@ codec::EncodedTrace EncodeMemWorkload(const MemWorkload& w, size_t max_chunk_byt
 }
 
 MemTraceAssembler::MemTraceAssembler(v1::TraceManifest manifest)
-    : manifest_(std::move(manifest)), digest_(std::make_unique<DigestState>()) {
-  const std::string trace = "memory trace " + manifest_.digest();
-  if (manifest_.family() != kMemTraceFamily) {
-    init_ = InvalidArgument(trace + ": manifest family '" + manifest_.family() + "' is not " + kMemTraceFamily);
-    return;
-  }
-  Status h = DecodeHeader(manifest_.header(), &w_);
-  if (!h.ok()) {
-    init_ = h.WithContext(trace + ": manifest");
-    return;
-  }
-  // Every chunk holds at least one record; the encoder emits no empty chunks.
-  if ((manifest_.chunk_count() == 0) != (manifest_.record_count() == 0) ||
-      manifest_.chunk_count() > manifest_.record_count()) {
-    init_ = DataLoss(trace + ": manifest has " + std::to_string(manifest_.chunk_count()) + " chunks for " +
-                     std::to_string(manifest_.record_count()) + " records");
-    return;
-  }
-  digest_->sha.UpdateField(manifest_.family());
-  digest_->sha.UpdateField(manifest_.header());
+    : trace_("memory", std::move(manifest), &w_.foreground.calls) {
   // record_count is read from the wire: reserve at most 64 Ki calls (2.5 MiB)
   // up front; the rest grows with the chunks actually received.
-  w_.foreground.calls.reserve(std::min<uint64_t>(manifest_.record_count(), uint64_t{1} << 16));
+  trace_.Start(
+      trace_.manifest().family() == kMemTraceFamily, kMemTraceFamily,
+      [&](const std::string& header) { return DecodeHeader(header, &w_); }, uint64_t{1} << 16);
 }
 
 MemTraceAssembler::~MemTraceAssembler() = default;
 
-std::string MemTraceAssembler::Where(uint32_t index) const {
-  return "memory trace " + manifest_.digest().substr(0, 12) + " chunk " + std::to_string(index);
-}
-
 Status MemTraceAssembler::Add(const v1::TraceChunk& c) {
-  if (!init_.ok()) return init_;
-  const uint32_t i = c.index();
-  const std::string where = Where(i);
-  if (c.digest() != manifest_.digest()) return DataLoss(where + ": chunk belongs to trace '" + c.digest() + "'");
-  if (i >= manifest_.chunk_count())
-    return DataLoss(where + ": index out of range (trace has " + std::to_string(manifest_.chunk_count()) + " chunks)");
-  if (i < next_ || pending_.count(i) != 0) {
-    ++duplicates_;
-    return OkStatus();
-  }
-  if (Crc32c(c.payload()) != c.crc32c())
-    return DataLoss(where + ": CRC32C mismatch over " + std::to_string(c.payload().size()) + " payload bytes");
-  if (c.record_count() == 0) return DataLoss(where + ": chunk has no records");
-  if (c.first_record() > manifest_.record_count() || c.record_count() > manifest_.record_count() - c.first_record())
-    return DataLoss(where + ": records [" + std::to_string(c.first_record()) + ", " +
-                    std::to_string(c.first_record() + c.record_count()) + ") exceed the trace's " +
-                    std::to_string(manifest_.record_count()));
-  auto calls = DecodeCalls(c.payload(), w_.foreground.areas.size(), c.first_record());
-  if (!calls.ok()) return calls.status().WithContext(where);
-  if (calls->size() != c.record_count())
-    return DataLoss(where + ": payload holds " + std::to_string(calls->size()) + " records, chunk says " +
-                    std::to_string(c.record_count()));
-  pending_.emplace(i, Pending{c.first_record(), c.payload(), std::move(calls).value()});
-  ++accepted_count_;
-  return Splice();
-}
-
-Status MemTraceAssembler::Splice() {
-  for (auto it = pending_.begin(); it != pending_.end() && it->first == next_; it = pending_.erase(it)) {
-    Pending& p = it->second;
-    if (p.first_record != records_) {
-      Status st = DataLoss(Where(it->first) + ": first_record " + std::to_string(p.first_record) + ", expected " +
-                           std::to_string(records_) + " after chunk " + std::to_string(next_ - 1));
-      // Forget it so that a corrected copy can still be added.
-      pending_.erase(it);
-      --accepted_count_;
-      return st;
-    }
-    digest_->sha.UpdateField(p.payload);
-    payload_bytes_ += p.payload.size();
-    records_ += p.calls.size();
-    w_.foreground.calls.insert(w_.foreground.calls.end(), p.calls.begin(), p.calls.end());
-    ++next_;
-  }
-  return OkStatus();
+  return trace_.Add(c, [&](const std::string& payload, uint64_t first_record) {
+    return DecodeCalls(payload, w_.foreground.areas.size(), first_record);
+  });
 }
 
 StatusOr<MemWorkload> MemTraceAssembler::Finish() {
-  if (!init_.ok()) return init_;
-  const std::string trace = "memory trace " + manifest_.digest();
-  if (!complete())
-    return DataLoss(trace + ": chunk " + std::to_string(next_) + " missing (" + std::to_string(accepted_count_) +
-                    " of " + std::to_string(manifest_.chunk_count()) + " chunks held)");
-  if (records_ != manifest_.record_count())
-    return DataLoss(trace + ": " + std::to_string(records_) + " records, manifest says " +
-                    std::to_string(manifest_.record_count()));
-  if (payload_bytes_ != manifest_.payload_bytes())
-    return DataLoss(trace + ": " + std::to_string(payload_bytes_) + " payload bytes, manifest says " +
-                    std::to_string(manifest_.payload_bytes()));
-  std::string got = digest_->sha.HexDigest();
-  if (got != manifest_.digest()) return DataLoss(trace + ": digest mismatch (chunks hash to " + got + ")");
+  KREPLAY_RETURN_IF_ERROR(trace_.Finish());
   return std::move(w_);
 }
 

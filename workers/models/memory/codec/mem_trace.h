@@ -75,14 +75,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "kreplay/v1/workload.pb.h"
-#include "services/codec/block_trace.h"  // codec::EncodedTrace
-#include "services/codec/sched_trace.h"  // codec::ChunkSink
+#include "services/codec/chunked_trace.h"  // codec::EncodedTrace, codec::ChunkedTraceAssembler
+#include "services/codec/sched_trace.h"    // codec::ChunkSink
 #include "services/core/status.h"
 #include "workers/models/memory/models/mem_spec.h"
 
@@ -125,34 +123,17 @@ class MemTraceAssembler {
   // OK when the chunk was accepted or is a duplicate; InvalidArgument when the
   // manifest is not a memory manifest, DataLoss otherwise.
   Status Add(const v1::TraceChunk& chunk);
-  uint32_t accepted() const { return accepted_count_; }  // distinct chunks held
-  uint32_t duplicates() const { return duplicates_; }
-  uint32_t next_chunk() const { return next_; }  // first index not yet in the in-order prefix
-  bool complete() const { return init_.ok() && next_ == manifest_.chunk_count(); }
+  uint32_t accepted() const { return trace_.accepted(); }  // distinct chunks held
+  uint32_t duplicates() const { return trace_.duplicates(); }
+  uint32_t next_chunk() const { return trace_.next_chunk(); }  // first index not yet in the in-order prefix
+  bool complete() const { return trace_.complete(); }
   // Verifies record and byte totals and the digest, then hands over the
   // workload. REQUIRES: called at most once.
   StatusOr<MemWorkload> Finish();
 
  private:
-  struct Pending {
-    uint64_t first_record = 0;
-    std::string payload;
-    std::vector<ContigCall> calls;
-  };
-  struct DigestState;
-  std::string Where(uint32_t index) const;
-  Status Splice();  // moves the in-order prefix of pending_ into w_
-
-  v1::TraceManifest manifest_;
-  Status init_;  // header/family problems, reported by Add() and Finish()
-  MemWorkload w_;
-  std::unique_ptr<DigestState> digest_;
-  std::map<uint32_t, Pending> pending_;  // accepted, not yet in order
-  uint32_t accepted_count_ = 0;
-  uint32_t duplicates_ = 0;
-  uint32_t next_ = 0;           // first index not yet spliced
-  uint64_t records_ = 0;        // records spliced
-  uint64_t payload_bytes_ = 0;  // payload bytes spliced
+  MemWorkload w_;  // everything but the calls from the header; calls as spliced
+  codec::ChunkedTraceAssembler<ContigCall> trace_;  // appends to w_.foreground.calls
 };
 
 // Convenience for tests and the in-process path: encode then decode.

@@ -8,7 +8,7 @@
 // 10000) = 80, high = 64 + 2 * 16 = 96. compact_gap(4) = 32,
 // compact_gap(3) = 16.
 //
-// Costs (TestProfile(), as cma/contig_test.cc): scan_pfn 1, alloc_page 10;
+// Costs (TestProfile(), cma/contig_test_util.h): scan_pfn 1, alloc_page 10;
 // an anonymous page mapped on one CPU migrates for alloc 10 + unmap 20 +
 // flush (3 local + 30 remote) + map 5 + copy 50 = 118.
 #include <gtest/gtest.h>
@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "workers/models/memory/cma/contig_test_util.h"
 #include "workers/models/memory/compaction/compaction.h"
 #include "workers/models/memory/state/page_state.h"
 
@@ -27,26 +28,8 @@ using mm::MigrateType;
 constexpr uint32_t kPages = 8192;
 constexpr uint32_t kBlock = 512;
 constexpr uint32_t kLastBlock = 15 * kBlock;  // 7680
-constexpr sim::Duration kMigrateAnon = 10 + 20 + 33 + 5 + 50;
-
-MemProfile TestProfile() {
-  MemProfile p;
-  p.name = "test";
-  p.cpus = 2;
-  p.pageblock_order = 9;
-  p.max_order = 10;
-  p.tlb = TlbFlush::kIpi;
-  p.costs.isolate_pageblock = 1024;
-  p.costs.ipi = 100;
-  p.costs.alloc_page = 10;
-  p.costs.unmap_pte = 20;
-  p.costs.map_pte = 5;
-  p.costs.copy_page_cold = 50;
-  p.costs.drop_clean_page = 7;
-  p.costs.tlb_flush_local = 3;
-  p.costs.tlb_remote = 30;
-  return p;
-}
+using testutil::kMigrateAnon;
+using testutil::TestProfile;
 
 class FakeUsers final : public PageUsers {
  public:
