@@ -122,7 +122,12 @@ Foreground GenerateForeground(const ForegroundSpec& spec, sim::Rng rng) {
 
 std::string CanonicalForegroundText(const Foreground& f) {
   std::string out = "areas";
-  for (const auto& a : f.areas) out += " " + std::to_string(a.size()) + ":" + a;  // length-prefixed: any name
+  for (const auto& a : f.areas) {  // length-prefixed: any name
+    out += ' ';
+    out += std::to_string(a.size());
+    out += ':';
+    out += a;
+  }
   out += "\n";
   for (const ContigCall& c : f.calls) {
     out += std::to_string(c.at) + " " + std::to_string(c.pages) + " " + std::to_string(c.align) + " " +
