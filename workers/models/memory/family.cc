@@ -106,11 +106,12 @@ family::WorkloadKind MemoryKind() {
 
 // `memtrace: FILE` entries: a recorded cma/kmem/migrate trace read at load
 // (the calls and the page rates), with optional `background:`, `initial:`
-// or `zoneinfo: FILE` to set what the trace cannot say.
+// `zoneinfo: FILE` (the mix of page kinds) or `pagetypeinfo: FILE` (how
+// mixed the pageblocks are) to set what the trace cannot say.
 family::WorkloadKind MemTraceKind() {
   family::WorkloadKind k;
   k.key = "memtrace";
-  k.options = {"background", "initial", "zoneinfo"};
+  k.options = {"background", "initial", "zoneinfo", "pagetypeinfo"};
   k.noun = "a recorded memory trace";
   k.parse = [](const family::KindInput& in) -> std::optional<family::ParsedWorkload> {
     family::SpecErrors& err = *in.errors;
@@ -137,6 +138,23 @@ family::WorkloadKind MemTraceKind() {
         ok = false;
       }
     }
+    std::optional<double> mixed_blocks;  // applied after `initial:`
+    if (auto it = in.options.find("pagetypeinfo"); it != in.options.end()) {
+      if (auto ppath = family::SpecString(it->second, in.field + ".pagetypeinfo", err)) {
+        const std::string pp = family::ResolveSpecPath(in.base_dir, *ppath);
+        auto text = ReadFile(pp);
+        auto pti = text.ok() ? memtrace::ParsePageTypeInfo(*text, pp) : StatusOr<memtrace::PageTypeInfo>(text.status());
+        auto share = pti.ok() ? MixedBlocksFromPageTypeInfo(*pti) : StatusOr<double>(pti.status());
+        if (share.ok()) {
+          mixed_blocks = *share;
+        } else {
+          err.Error(it->second.value, in.field + ".pagetypeinfo", share.status().message());
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+    }
     if (auto it = in.options.find("initial"); it != in.options.end()) {
       auto s = ParseInitialSpec(it->second.value, in.field + ".initial");
       if (s.ok()) {
@@ -146,6 +164,7 @@ family::WorkloadKind MemTraceKind() {
         ok = false;
       }
     }
+    if (mixed_blocks) initial.mixed_blocks = *mixed_blocks;  // the run picks the churn
     auto trace = ReadMmTrace(p.path);
     if (!trace.ok()) {
       err.Error(in.entry.value, f, trace.status().message());

@@ -58,7 +58,7 @@ static_assert(FieldCount<MemSize>() == 2 && sizeof(MemSize) == 16,
               "MemSize changed: update the memory trace header (see above)");
 static_assert(FieldCount<BackgroundTemplate>() == 6 && sizeof(BackgroundTemplate) == 216 + 5 * 16,
               "BackgroundTemplate changed: update the memory trace header (see above)");
-static_assert(FieldCount<InitialSpec>() == 3 && sizeof(InitialSpec) == 8 + 8 * kPageKinds + 8,
+static_assert(FieldCount<InitialSpec>() == 4 && sizeof(InitialSpec) == 8 + 8 * kPageKinds + 8 + 8,
               "InitialSpec changed: update the memory trace header (see above)");
 static_assert(FieldCount<MemWorkload>() == 4, "MemWorkload changed: update the memory trace header (see above)");
 static_assert(FieldCount<Foreground>() == 2, "Foreground changed: update the memory trace codec (see above)");
@@ -240,6 +240,7 @@ void HeaderFields(V& v, W& w) {
     v.Real(std::string("initial.") + PageKindName(static_cast<PageKind>(k)), w.initial.shares[static_cast<size_t>(k)],
            0, kMaxShare);
   v.Real("initial.churn", w.initial.churn, 0, kMaxChurn);
+  v.Real("initial.mixed_blocks", w.initial.mixed_blocks, -1, 1);
   v.Int("duration", w.duration, 0, kMaxTime);
 }
 

@@ -54,6 +54,7 @@
 //   u8  share_count                      = kPageKinds (8)
 //   share_count x f64 shares             [0, 1e6], by PageKind
 //   f64 churn                            [0, 100]
+//   f64 mixed_blocks                     [-1, 1] (below 0: none)
 //   -- the workload
 //   i64 duration                         [0, 24 h]
 // and nothing after. A "rate" is a finite number of events per second in

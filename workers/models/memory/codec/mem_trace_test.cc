@@ -106,6 +106,7 @@ MemWorkload FillEveryField() {
   for (int k = 0; k < kPageKinds; ++k) w.initial.shares[static_cast<size_t>(k)] = 1.5 + 0.1 * k;
   w.initial.shares[0] = 1e6;
   w.initial.churn = 99.5;
+  w.initial.mixed_blocks = 0.125;
   w.duration = 23 * 3600 * sim::kSec + 1;
   return w;
 }
@@ -164,10 +165,11 @@ std::vector<std::string> DiffFields(const MemWorkload& a, const MemWorkload& b) 
   eq("initial.used", a.initial.used, b.initial.used);
   for (size_t k = 0; k < kPageKinds; ++k) eq("initial.shares", a.initial.shares[k], b.initial.shares[k]);
   eq("initial.churn", a.initial.churn, b.initial.churn);
+  eq("initial.mixed_blocks", a.initial.mixed_blocks, b.initial.mixed_blocks);
   eq("duration", a.duration, b.duration);
   return out;
 }
-constexpr size_t kHeaderFields = 50;
+constexpr size_t kHeaderFields = 51;
 
 // ---- the documented layout, written independently --------------------------
 
@@ -233,6 +235,7 @@ ReferenceHeader Reference(const MemWorkload& w) {
   h.Put("initial.share_count", kPageKinds, 1);
   for (size_t k = 0; k < kPageKinds; ++k) h.Real("initial.share " + std::to_string(k), w.initial.shares[k]);
   h.Real("initial.churn", w.initial.churn);
+  h.Real("initial.mixed_blocks", w.initial.mixed_blocks);
   h.Put("duration", static_cast<uint64_t>(w.duration), 8);
   return h;
 }
@@ -262,8 +265,8 @@ TEST(MemTrace, HeaderIsTheDocumentedLayout) {
     const v1::TraceManifest m = EncodeMemWorkload(w, 4096, "t").manifest;
     EXPECT_EQ(m.header(), Reference(w).bytes);
   }
-  // Without areas: version, count and 350 bytes of fixed fields.
-  EXPECT_EQ(EncodeMemWorkload(MemWorkload{}, 4096, "t").manifest.header().size(), 1u + 4 + 350);
+  // Without areas: version, count and 358 bytes of fixed fields.
+  EXPECT_EQ(EncodeMemWorkload(MemWorkload{}, 4096, "t").manifest.header().size(), 1u + 4 + 358);
 }
 
 TEST(MemTrace, RoundTripAcrossChunkSizes) {
@@ -629,6 +632,7 @@ TEST(MemTraceHeader, OutOfRangeFieldsAreDataLossNamingTheField) {
       {"initial.share 3", real(-1), "initial.file_dirty -1"},
       {"initial.share 0", real(1e7), "initial.unused 10000000"},
       {"initial.churn", real(1e300), "initial.churn 1.0000000000000001e+300"},
+      {"initial.mixed_blocks", real(2), "initial.mixed_blocks 2"},
       {"duration", kU64Max, "duration -1 out of range"},
   };
   const ReferenceHeader r = Reference(FillEveryField());

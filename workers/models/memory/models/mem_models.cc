@@ -38,6 +38,8 @@ std::vector<MetricSpec> Metrics() {
       {"writeback_wait_ms", "ms", Better::kLower, "Time calls waited for writeback."},
       {"bg_refaults", "count", Better::kLower, "Background reads of pages evicted before (workingset refaults)."},
       {"initial_cache_left_out", "pages", Better::kLower, "Clean page cache of the initial state that did not fit (a reservation's cost)."},
+      {"initial_churn", "ratio", Better::kNone, "Churn of the initial fill (chosen from initial.mixed_blocks when given)."},
+      {"initial_mixed_blocks", "ratio", Better::kNone, "Share of non-CMA pageblocks UNMOVABLE or RECLAIMABLE after the initial fill."},
       {"bg_kswapd_reclaimed", "pages", Better::kLower, "Pages kswapd reclaimed for the background."},
       {"bg_kswapd_cpu_ms", "ms", Better::kLower, "kswapd's CPU time."},
       {"bg_direct_reclaim_stall_ms", "ms", Better::kLower, "Time allocations stalled in direct reclaim."},

@@ -113,7 +113,14 @@ class MemSim final : public sim::EventHandler {
     po.churn = w_.initial.churn;
     po.cpu = cfg_.cpu;
     KREPLAY_ASSIGN_OR_RETURN(StateMix mix, FitInitial());
-    KREPLAY_ASSIGN_OR_RETURN(PopulateResult pop, Populate(*zone_, mix, po));
+    PopulateResult pop;
+    if (w_.initial.mixed_blocks >= 0) {
+      KREPLAY_ASSIGN_OR_RETURN(pop, PopulateToMixedShare(zc, mix, po));
+    } else {
+      KREPLAY_ASSIGN_OR_RETURN(pop, Populate(*zone_, mix, po));
+      churn_used_ = po.churn;
+    }
+    mixed_share_ = MixedShare(*zone_);
     BackgroundSpec bs = ResolveBackground(w_.background, prof_.pages);
     uint64_t files = 0;
     for (PageKind k : {PageKind::kFileClean, PageKind::kFileDirty, PageKind::kFileWriteback})
@@ -165,6 +172,46 @@ class MemSim final : public sim::EventHandler {
       return InvalidArgument("initial: " + std::to_string(mix.total()) + " pages other than clean page cache do not fit in the " +
                              std::to_string(room) + " pages " + prof_.name + " leaves above its high watermark; lower initial.used");
     return mix;
+  }
+
+  // The share of non-CMA pageblocks that are UNMOVABLE or RECLAIMABLE
+  // (MixedBlocksFromPageTypeInfo()'s measure, on the model's zone).
+  static double MixedShare(const mm::Zone& z) {
+    uint64_t mixed = 0, total = 0;
+    for (uint32_t p = 0; p < z.nr_pages(); p += z.pageblock_nr_pages()) {
+      const mm::MigrateType mt = z.PageblockMigratetype(p);
+      if (mt == mm::MigrateType::kCma || mt == mm::MigrateType::kIsolate) continue;
+      ++total;
+      if (mt == mm::MigrateType::kUnmovable || mt == mm::MigrateType::kReclaimable) ++mixed;
+    }
+    return total ? static_cast<double>(mixed) / static_cast<double>(total) : 0;
+  }
+
+  // The fill whose churn brings the mixed-block share closest to the
+  // workload's target (a host's pagetypeinfo): each candidate fills a fresh
+  // zone with the same seed; ties go to the smaller churn.
+  StatusOr<PopulateResult> PopulateToMixedShare(const mm::ZoneConfig& zc, const StateMix& mix, PopulateOptions po) {
+    static constexpr double kChurns[] = {0, 0.25, 0.5, 1, 2, 4, 8};
+    std::unique_ptr<mm::Zone> best;
+    PopulateResult best_pop;
+    double best_err = 2;
+    for (double churn : kChurns) {
+      KREPLAY_ASSIGN_OR_RETURN(mm::Zone z, mm::Zone::Create(zc));
+      auto zone = std::make_unique<mm::Zone>(std::move(z));
+      po.churn = churn;
+      auto pop = Populate(*zone, mix, po);
+      if (!pop.ok()) continue;
+      const double err = std::abs(MixedShare(*zone) - w_.initial.mixed_blocks);
+      if (err < best_err) {
+        best_err = err;
+        best = std::move(zone);
+        best_pop = std::move(pop).value();
+        churn_used_ = churn;
+      }
+    }
+    if (!best) return InvalidArgument("initial: no fill of " + prof_.name + " holds the initial state");
+    zone_ = std::move(best);
+    return best_pop;
   }
 
   // Each call's area, by name ("" = the profile's first).
@@ -405,6 +452,8 @@ class MemSim final : public sim::EventHandler {
     const BackgroundStats& b = bg_->stats();
     r.Set("bg_refaults", static_cast<double>(b.refaults), "count");
     r.Set("initial_cache_left_out", static_cast<double>(initial_evicted_), "pages");
+    r.Set("initial_churn", churn_used_, "ratio");
+    r.Set("initial_mixed_blocks", mixed_share_, "ratio");
     r.Set("bg_kswapd_reclaimed", static_cast<double>(b.kswapd_reclaimed), "pages");
     r.Set("bg_kswapd_cpu_ms", ms(b.kswapd_cpu_ns), "ms");
     r.Set("bg_direct_reclaim_stall_ms", ms(b.direct_stall_ns + b.external_reclaim_ns), "ms");
@@ -468,6 +517,8 @@ class MemSim final : public sim::EventHandler {
   ContigStats contig_;
   uint64_t gcma_discarded_ = 0;
   uint64_t initial_evicted_ = 0;  // clean page cache the initial state could not hold
+  double churn_used_ = 0;         // the fill's churn
+  double mixed_share_ = 0;        // its mixed-block share
   std::vector<std::unique_ptr<CmaAllocation>> cma_calls_;
   std::map<size_t, HighOrderOutcome> buddy_;  // live buddy allocations by call
   CompactDefer defer_;

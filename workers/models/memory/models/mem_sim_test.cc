@@ -3,6 +3,7 @@
 // determinism, and errors.
 #include <gtest/gtest.h>
 
+#include "services/core/files.h"
 #include "workers/models/memory/models/mem_sim.h"
 
 namespace kreplay::memory {
@@ -112,6 +113,32 @@ TEST(MemSimTest, BuddyServesSmallBlocksWithoutAReservation) {
   EXPECT_EQ(S(r, "reserved_mib"), 0);
   EXPECT_GE(S(r, "alloc_success"), 6);  // orders 0 and 4 at 80 % use
   EXPECT_EQ(S(r, "alloc_success") + S(r, "alloc_fail"), 9);
+}
+
+// The host's /proc/pagetypeinfo (services/memtrace/testdata): blocks
+// Unmovable 1 + 0 + 71, Movable 7 + 1528 + 3524, Reclaimable 0 + 0 + 181 over
+// DMA, DMA32 and Normal, no HighAtomic: (72 + 181) / 5312.
+TEST(MemSimTest, MixedBlocksFromAHostsPagetypeinfo) {
+  auto text = ReadFile(std::string(KREPLAY_MEMTRACE_TESTDATA) + "/pagetypeinfo-6.18-x86.txt");
+  ASSERT_TRUE(text.ok());
+  auto pti = memtrace::ParsePageTypeInfo(*text, "pagetypeinfo");
+  ASSERT_TRUE(pti.ok()) << pti.status().ToString();
+  auto share = MixedBlocksFromPageTypeInfo(*pti);
+  ASSERT_TRUE(share.ok());
+  EXPECT_DOUBLE_EQ(*share, 253.0 / 5312.0);
+}
+
+// A target share picks, from one set of fills, the one that comes closest:
+// so a higher target never ends with fewer mixed blocks.
+TEST(MemSimTest, MixedBlocksTargetPicksTheChurn) {
+  double prev = -1;
+  for (double target : {0.0, 0.5, 1.0}) {
+    MemWorkload w = Workload({1}, 1);
+    w.initial.mixed_blocks = target;
+    const model::Result r = RunModel(MemVariant::kCma, w);
+    EXPECT_GE(S(r, "initial_mixed_blocks"), prev) << target;
+    prev = S(r, "initial_mixed_blocks");
+  }
 }
 
 TEST(MemSimTest, UnknownAreaIsAnError) {

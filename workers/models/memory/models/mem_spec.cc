@@ -169,7 +169,7 @@ const char* kKindKeys[kPageKinds] = {nullptr,        "anon",           "file_cle
                                      "file_writeback", "slab_reclaimable", "kernel",   "pinned"};
 
 Status ParseInitial(const yamlread::YamlReader& r, const YAML::Node& n, const std::string& f, InitialSpec* s) {
-  std::set<std::string> keys = {"used", "churn"};
+  std::set<std::string> keys = {"used", "churn", "mixed_blocks"};
   for (const char* k : kKindKeys)
     if (k) keys.insert(k);
   KREPLAY_RETURN_IF_ERROR(r.CheckKeys(n, f, keys));
@@ -191,6 +191,10 @@ Status ParseInitial(const yamlread::YamlReader& r, const YAML::Node& n, const st
   if (total <= 0) return r.Error(n, f, "the shares of the page kinds add up to 0");
   if (n["churn"]) {
     KREPLAY_ASSIGN_OR_RETURN(s->churn, r.Number(n, "churn", f + ".churn", 0, kMaxSpecChurn));
+  }
+  if (n["mixed_blocks"]) {
+    if (n["churn"]) return r.Error(n["mixed_blocks"], f + ".mixed_blocks", "give churn or mixed_blocks, not both");
+    KREPLAY_ASSIGN_OR_RETURN(s->mixed_blocks, r.Number(n, "mixed_blocks", f + ".mixed_blocks", 0, 1));
   }
   return OkStatus();
 }
@@ -310,6 +314,19 @@ StatusOr<InitialSpec> InitialFromZoneInfo(const memtrace::ZoneInfo& zi) {
   return s;
 }
 
+StatusOr<double> MixedBlocksFromPageTypeInfo(const memtrace::PageTypeInfo& pti) {
+  uint64_t mixed = 0, total = 0;
+  for (const auto& row : pti.blocks) {
+    for (size_t i = 0; i < row.blocks.size() && i < pti.block_types.size(); ++i) {
+      const std::string& t = pti.block_types[i];
+      if (t == "Unmovable" || t == "Reclaimable") mixed += row.blocks[i];
+      if (t == "Unmovable" || t == "Reclaimable" || t == "Movable" || t == "HighAtomic") total += row.blocks[i];
+    }
+  }
+  if (total == 0) return InvalidArgument("pagetypeinfo: no pageblocks counted (no 'Number of blocks type' table?)");
+  return static_cast<double>(mixed) / static_cast<double>(total);
+}
+
 BackgroundSpec ResolveBackground(const BackgroundTemplate& t, uint64_t total_pages) {
   BackgroundSpec s = t.spec;
   s.anon.working_set_pages = t.anon_working_set.Pages(total_pages);
@@ -350,7 +367,8 @@ std::string CanonicalMemWorkloadText(const MemWorkload& w) {
   out += "slab " + FormatDouble(b.slab.rate) + " " + FormatDouble(b.slab.reclaimable_fraction) + " " +
          std::to_string(b.slab.mean_lifetime) + "\n";
   out += "lru_batch " + std::to_string(b.lru_batch_pages) + " sample " + std::to_string(b.sample_interval) + "\n";
-  out += "initial " + FormatDouble(w.initial.used) + " " + FormatDouble(w.initial.churn);
+  out += "initial " + FormatDouble(w.initial.used) + " " + FormatDouble(w.initial.churn) + " " +
+         FormatDouble(w.initial.mixed_blocks);
   for (double x : w.initial.shares) out += " " + FormatDouble(x);
   out += "\nduration " + std::to_string(w.duration) + "\n";
   return out;

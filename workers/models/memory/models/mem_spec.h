@@ -19,7 +19,9 @@
 //       sample_interval: 100ms
 //     initial: {used: 85%, anon: 40, file_clean: 30, file_dirty: 3,
 //               file_writeback: 0, slab_reclaimable: 7, kernel: 20, pinned: 0,
-//               churn: 1}          shares of `used`, by page kind
+//               churn: 1,          shares of `used`, by page kind
+//               mixed_blocks: 0.05}  or the churn chosen to mix this share of
+//                                    pageblocks (a host's pagetypeinfo)
 //     duration: 0              0: until the last call is released
 #pragma once
 
@@ -64,6 +66,10 @@ struct InitialSpec {
   double used = 0.85;                      // of the zone, allocated at the start
   std::array<double, kPageKinds> shares{};  // by PageKind; normalised
   double churn = 1.0;                      // PopulateOptions::churn
+  // Share of the zone's non-CMA pageblocks that end UNMOVABLE or
+  // RECLAIMABLE (a host's /proc/pagetypeinfo): the run picks the churn
+  // whose fill comes closest; -1: `churn` as given.
+  double mixed_blocks = -1;
 };
 
 struct MemWorkloadSpec {
@@ -110,6 +116,11 @@ MemWorkload WorkloadFromTrace(const MmTraceSummary& trace, const InitialSpec& in
 // The initial state from a host's /proc/zoneinfo: its node's use of memory
 // as shares, `used` = their sum over the node's managed pages.
 StatusOr<InitialSpec> InitialFromZoneInfo(const memtrace::ZoneInfo& zi);
+
+// A host's /proc/pagetypeinfo as InitialSpec::mixed_blocks: (Unmovable +
+// Reclaimable) / (Unmovable + Movable + Reclaimable + HighAtomic) pageblocks
+// over every zone of the file (CMA and Isolate blocks left out).
+StatusOr<double> MixedBlocksFromPageTypeInfo(const memtrace::PageTypeInfo& pti);
 
 // Canonical text of a workload (every field a run reads) for digests.
 std::string CanonicalMemWorkloadText(const MemWorkload& w);
