@@ -60,11 +60,14 @@ const char* ContigFailureName(ContigFailure f) {
   return "?";
 }
 
+uint32_t IsolationGranule(unsigned pageblock_order, unsigned max_order, const ContigRules& rules) {
+  const uint32_t pb = 1u << pageblock_order;
+  const uint32_t max_block = 1u << max_order;  // MAX_ORDER_NR_PAGES
+  return rules.pageblock_granule ? pb : std::max(pb, max_block);
+}
+
 uint32_t IsolationGranule(const mm::Zone& zone, const ContigRules& rules) {
-  const uint32_t pb = zone.pageblock_nr_pages();
-  const uint32_t max_block = 1u << zone.config().max_order;  // MAX_ORDER_NR_PAGES
-  if (rules.pageblock_granule && pb >= max_block) return pb;
-  return std::max(pb, max_block);
+  return IsolationGranule(zone.config().pageblock_order, zone.config().max_order, rules);
 }
 
 namespace {
@@ -133,7 +136,10 @@ class Attempt {
     z_.DrainAllPages();
   }
 
-  // start_isolate_page_range(): the first PFN in the way, or nullopt.
+  // start_isolate_page_range(): the first PFN in the way, or nullopt. From
+  // 5.19 the range is whole pageblocks and isolate_single_pageblock()
+  // splits a free page that straddles either end, so that only the
+  // isolated part leaves the free lists.
   std::optional<uint32_t> StartIsolatePageRange() {
     const uint32_t pb = z_.pageblock_nr_pages();
     for (uint32_t p = iso_start_; p < iso_end_; p += pb) {
@@ -145,7 +151,34 @@ class Attempt {
       }
       ++st_.pageblocks_isolated;
     }
+    if (rules_.pageblock_granule) {
+      SplitStraddling(iso_start_, iso_start_);
+      SplitStraddling(iso_end_, iso_end_ - pb);
+    }
     return std::nullopt;
+  }
+
+  // isolate_single_pageblock()'s scan: from the MAX_ORDER-aligned start
+  // below the boundary's pageblock, a free page crossing `boundary` is
+  // split there (split_free_page()).
+  void SplitStraddling(uint32_t boundary, uint32_t block) {
+    if (boundary == 0 || boundary >= z_.nr_pages()) return;
+    const uint32_t max_block = 1u << z_.config().max_order;
+    for (uint32_t p = block / max_block * max_block; p < boundary;) {
+      Work(c_.scan_pfn);
+      const mm::PageView v = z_.Page(p);
+      if (v.use == PageUse::kBuddy) {
+        if (p + (1u << v.order) > boundary) {
+          z_.SplitFreePage(p, v.order, boundary - p);
+          continue;  // look at the first piece again
+        }
+        p += 1u << v.order;
+      } else if (v.use == PageUse::kAllocated) {
+        p += 1u << v.order;
+      } else {
+        ++p;
+      }
+    }
   }
 
   PageKind Kind(uint32_t pfn) const { return static_cast<PageKind>(z_.Page(pfn).kind); }

@@ -11,8 +11,9 @@
 // Mirrors (6.1 unless ContigRules says otherwise):
 //   mm/page_alloc.c   alloc_contig_range(), __alloc_contig_migrate_range()
 //                     (the 5-tries rule), the outer_start search
-//   mm/page_isolation.c  start_isolate_page_range(), test_pages_isolated(),
-//                     undo_isolate_page_range() (via mm::Zone)
+//   mm/page_isolation.c  start_isolate_page_range(), isolate_single_pageblock()
+//                     (5.19+), test_pages_isolated(), undo_isolate_page_range()
+//                     (via mm::Zone)
 //   mm/compaction.c   isolate_migratepages_range() (COMPACT_CLUSTER_MAX = 32
 //                     pages per batch; an anonymous page with an extra
 //                     reference is skipped), isolate_freepages_range()
@@ -45,11 +46,10 @@
 //     architectures) or once (broadcast TLBI)
 //
 // Simplified, and why:
-//   - Isolation covers whole pageblocks, and on releases before 5.19 whole
-//     MAX_ORDER blocks. 5.19+ splits a free page straddling the range end
-//     (isolate_single_pageblock()); that split is not modelled, so when a
-//     free page can span pageblocks (pageblock_order < max_order) isolation
-//     keeps MAX_ORDER alignment on every release.
+//   - Isolation covers whole pageblocks (5.19+, splitting a free page that
+//     straddles an end as isolate_single_pageblock() does) or whole
+//     MAX_ORDER blocks (before); the unaligned head and tail of a range
+//     inside them are not migrated, as in the kernel.
 //   - isolate_migratepages_block()'s LRU locking and per-page list moves are
 //     folded into the per-PFN pass; hugetlb, THP splitting and non-LRU
 //     movable pages (zsmalloc, balloon) are not met: the background's
@@ -151,7 +151,10 @@ struct ContigEnv {
 // start < end <= zone pages.
 ContigOutcome AllocContigRange(const ContigEnv& env, const ContigRequest& req, sim::Time now, ContigStats* stats);
 
-// The isolation granule in pages (see the header comment).
+// The isolation granule in pages: a pageblock from 5.19, else
+// MAX_ORDER_NR_PAGES (at least a pageblock). Also CMA areas' alignment
+// (CMA_MIN_ALIGNMENT_PAGES).
+uint32_t IsolationGranule(unsigned pageblock_order, unsigned max_order, const ContigRules& rules);
 uint32_t IsolationGranule(const mm::Zone& zone, const ContigRules& rules);
 
 }  // namespace kreplay::memory

@@ -137,13 +137,12 @@ TEST(ContigTest, CostsAreDerivedFromTheProfile) {
   EXPECT_EQ(ContigCosts::FromProfile(arm).Flush(4), 3 + 3 * 30);  // IPIs to the 3 others
 }
 
-// Before 5.19 the isolation covers MAX_ORDER_NR_PAGES-aligned blocks; a
-// pageblock granule needs pageblock_order >= max_order here (no split of a
-// free page straddling the range, see contig.h).
+// Before 5.19 the isolation covers MAX_ORDER_NR_PAGES-aligned blocks, from
+// 5.19 pageblocks.
 TEST(ContigTest, IsolationGranuleFollowsTheRelease) {
   Rig r({});
   EXPECT_EQ(IsolationGranule(*r.zone, ContigRules::For(*mm::MmRulesFor("5.18"))), 1024u);
-  EXPECT_EQ(IsolationGranule(*r.zone, ContigRules::For(*mm::MmRulesFor("6.1"))), 1024u);
+  EXPECT_EQ(IsolationGranule(*r.zone, ContigRules::For(*mm::MmRulesFor("6.1"))), 512u);
   mm::ZoneConfig c;
   c.nr_pages = 4096;
   c.pageblock_order = 10;
@@ -157,15 +156,19 @@ TEST(ContigTest, IsolationGranuleFollowsTheRelease) {
   EXPECT_TRUE(ContigRules::For(*mm::MmRulesFor("5.13")).lru_cache_disable);
 }
 
-// A free range: isolate 2 pageblocks (2048), 3 cross-CPU rounds (300), one
-// scan step over the free order-10 block (1), then test_pages_isolated()
-// and isolate_freepages_range() each pass over 1024 struct pages.
+// A free range: isolate 2 pageblocks (2048); isolate_single_pageblock()'s
+// scan at the range end, from ALIGN_DOWN(7168 - 512, 1024) = 6144 to 7168
+// (5.19+; at the start the scan is empty), steps over the free order-10
+// block (1); 3 cross-CPU rounds (300); the migrate scan's one step over the
+// same block (1); then test_pages_isolated() and isolate_freepages_range()
+// each pass over 1024 struct pages. Below, that end scan takes as many
+// steps as the migrate scan (the same blocks, before migration).
 TEST(ContigTest, FreeRangeCostsIsolationDrainsAndTwoPasses) {
   Rig r({});
   const ContigOutcome o = r.Alloc(kCma, kCma + 1024, 1000);
   EXPECT_EQ(o.failure, ContigFailure::kNone);
-  EXPECT_EQ(o.end, 1000 + kIsolate2 + kDrains + 1 + 2 * 1024);
-  EXPECT_EQ(r.stats.cpu_ns, kIsolate2 + kDrains + 1 + 2 * 1024);
+  EXPECT_EQ(o.end, 1000 + kIsolate2 + 1 + kDrains + 1 + 2 * 1024);
+  EXPECT_EQ(r.stats.cpu_ns, kIsolate2 + 1 + kDrains + 1 + 2 * 1024);
   EXPECT_EQ(r.stats.pageblocks_isolated, 2u);
   EXPECT_EQ(r.users->lru_drains, 1);
   ExpectRangeAllocated(*r.zone, kCma, kCma + 1024);
@@ -183,7 +186,7 @@ TEST(ContigTest, AnonymousPagesAreMigratedOut) {
   Rig r(Pages(kCma, 8, PageKind::kAnon));
   const ContigOutcome o = r.Alloc(kCma, kCma + 1024);
   ASSERT_EQ(o.failure, ContigFailure::kNone);
-  EXPECT_EQ(o.end, kIsolate2 + kDrains + 15 + 8 * kMigrateAnon + 2 * 1024);
+  EXPECT_EQ(o.end, kIsolate2 + 15 + kDrains + 15 + 8 * kMigrateAnon + 2 * 1024);
   EXPECT_EQ(r.stats.pages_migrated, 8u);
   EXPECT_EQ(r.stats.bytes_copied, 8u * 4096);
   ASSERT_EQ(r.users->moves.size(), 8u);
@@ -204,7 +207,7 @@ TEST(ContigTest, CleanPageCacheIsDroppedNotMigrated) {
   EXPECT_EQ(r.stats.pages_dropped, 8u);
   EXPECT_EQ(r.stats.pages_migrated, 0u);
   EXPECT_EQ(r.users->dropped.size(), 8u);
-  EXPECT_EQ(o.end, kIsolate2 + kDrains + 15 + 8 * 7 + 2 * 1024);
+  EXPECT_EQ(o.end, kIsolate2 + 15 + kDrains + 15 + 8 * 7 + 2 * 1024);
 }
 
 // A pinned anonymous page is skipped by isolate_migratepages_block(); the
@@ -220,7 +223,7 @@ TEST(ContigTest, PinnedAnonymousPageFailsTheRangeAfterTheOthersMoved) {
   EXPECT_EQ(r.stats.pages_skipped_pinned, 1u);
   EXPECT_EQ(r.stats.migrate_retries, 0u);  // never isolated, never tried
   // test_pages_isolated() passes over the 1024 pages; no isolate_freepages_range().
-  EXPECT_EQ(o.end, kIsolate2 + kDrains + 15 + 7 * kMigrateAnon + 1024);
+  EXPECT_EQ(o.end, kIsolate2 + 15 + kDrains + 15 + 7 * kMigrateAnon + 1024);
   EXPECT_EQ(r.zone->PageblockMigratetype(kCma), MigrateType::kCma);
   EXPECT_EQ(r.zone->Page(kCma + 3).use, mm::PageUse::kAllocated);
   EXPECT_TRUE(r.zone->CheckInvariants().ok());
@@ -237,14 +240,14 @@ TEST(ContigTest, FiveTriesOfTenPassesThenBusy) {
   const ContigOutcome o = r.Alloc(kCma, kCma + 1024);
   EXPECT_EQ(o.failure, ContigFailure::kPinned);
   EXPECT_EQ(r.stats.migrate_retries, 50u);
-  EXPECT_EQ(o.end, kIsolate2 + kDrains + 11 + 50 * 10 + 1024);
+  EXPECT_EQ(o.end, kIsolate2 + 11 + kDrains + 11 + 50 * 10 + 1024);
 }
 
 // The same page with a reference that goes away: retries happen every
 // 10 ns from t0 + 10 (t0: the clock when migration starts), so a
 // reference held until t0 + 255 fails 25 checks and the 26th migrates it.
 TEST(ContigTest, ATransientReferenceEndsWithinTheRetries) {
-  const sim::Time t0 = kIsolate2 + kDrains + 11;
+  const sim::Time t0 = kIsolate2 + 11 + kDrains + 11;
   Rig r(Pages(kCma, 1, PageKind::kFileDirty));
   r.users->ref_until[kCma] = t0 + 255;
   const ContigOutcome o = r.Alloc(kCma, kCma + 1024);
@@ -262,7 +265,7 @@ TEST(ContigTest, WritebackIsWaitedFor) {
   const ContigOutcome o = r.Alloc(kCma, kCma + 1024);
   ASSERT_EQ(o.failure, ContigFailure::kNone);
   EXPECT_EQ(r.stats.pages_waited_writeback, 1u);
-  EXPECT_EQ(r.stats.writeback_wait_ns, 1'000'000 - (kIsolate2 + kDrains + 11));
+  EXPECT_EQ(r.stats.writeback_wait_ns, 1'000'000 - (kIsolate2 + 11 + kDrains + 11));
   EXPECT_EQ(o.end, 1'000'000 + 10 + 50 + 2 * 1024);
   EXPECT_EQ(r.stats.cpu_ns, o.end - r.stats.writeback_wait_ns);  // waiting is not CPU time
 }
@@ -297,6 +300,26 @@ TEST(ContigTest, UnmovablePageFailsIsolationFast) {
   EXPECT_EQ(r.stats.pages_migrated, 0u);
   EXPECT_EQ(r.zone->PageblockMigratetype(0), MigrateType::kMovable);
   EXPECT_TRUE(r.zone->CheckInvariants().ok());
+}
+
+// 5.19+: a request for the first pageblock of a free order-10 block
+// isolates that pageblock only; isolate_single_pageblock() splits the
+// block at its end (512), so the second half stays free on the CMA list
+// while the first half is taken. Before 5.19 the whole MAX_ORDER block is
+// isolated and returned to the CMA list afterwards.
+TEST(ContigTest, StraddlingFreePageIsSplitFrom519) {
+  for (const char* v : {"5.18", "5.19"}) {
+    Rig r({}, v);
+    const uint64_t free_before = r.zone->nr_free_pages();
+    const ContigOutcome o = r.Alloc(kCma, kCma + 512);
+    ASSERT_EQ(o.failure, ContigFailure::kNone) << v;
+    EXPECT_EQ(r.stats.pageblocks_isolated, std::string(v) == "5.19" ? 1u : 2u) << v;
+    ExpectRangeAllocated(*r.zone, kCma, kCma + 512);
+    EXPECT_EQ(r.zone->nr_free_pages(), free_before - 512) << v;
+    EXPECT_EQ(r.zone->Page(kCma + 512).use, mm::PageUse::kBuddy) << v;
+    EXPECT_EQ(r.zone->PageblockMigratetype(kCma + 512), MigrateType::kCma) << v;
+    EXPECT_TRUE(r.zone->CheckInvariants().ok()) << v;
+  }
 }
 
 // ---------------------------------------------------------------- cma_alloc
@@ -413,7 +436,9 @@ TEST(CmaAllocTest, CallsSerializeOnCmaMutex) {
   EXPECT_FALSE(b.Step(r.env, m, *nb, &r.stats).has_value());
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(*b.pfn(), kCma + 1024);
-  EXPECT_EQ(b.finished_at() - a.finished_at(), a.finished_at());  // the same work, one after the other
+  // One after the other, the same work but for the end scan of a's range
+  // (one step; b's range ends at the zone's end, where there is none).
+  EXPECT_EQ(b.finished_at() - a.finished_at(), a.finished_at() - 1);
 }
 
 TEST(CmaAllocTest, NoRangeWhenTheAreaIsFull) {

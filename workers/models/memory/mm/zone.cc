@@ -904,6 +904,26 @@ std::optional<uint32_t> Zone::IsolateFreepagesRange(uint32_t start, uint32_t end
   return static_cast<uint32_t>(outer_end);
 }
 
+void Zone::SplitFreePage(uint32_t head, unsigned order, uint32_t split_offset) {
+  KREPLAY_CHECK(IsBuddy(head, order) && split_offset > 0 && split_offset < (1u << order), "bad split");
+  // As 6.1: the free count leaves by the head's pageblock type, each piece
+  // returns by its own (isolated pieces stay out of it).
+  const MigrateType mt = PageblockMigratetype(head);
+  if (mt != MigrateType::kIsolate) ModFreepageState(-(int64_t{1} << order), mt);
+  DelFromFreeList(head, order);
+  const uint64_t end = uint64_t{head} + (uint64_t{1} << order);
+  uint64_t pfn = head, offset = split_offset;
+  while (pfn < end) {
+    // min(__ffs(pfn), __fls(split_pfn_offset)), pfn 0 taking `order`.
+    unsigned o = pfn ? static_cast<unsigned>(__builtin_ctzll(pfn)) : order;
+    o = std::min(o, static_cast<unsigned>(63 - __builtin_clzll(offset)));
+    FreeOnePage(static_cast<uint32_t>(pfn), o, PageblockMigratetype(static_cast<uint32_t>(pfn)), false);
+    pfn += uint64_t{1} << o;
+    offset -= uint64_t{1} << o;
+    if (offset == 0) offset = end - pfn;  // the first part done, on to the second
+  }
+}
+
 void Zone::FreeContigRange(uint32_t pfn, uint32_t nr_pages, unsigned cpu) {
   for (uint32_t i = 0; i < nr_pages; ++i) FreePages(pfn + i, 0, cpu);
 }

@@ -40,9 +40,10 @@
 //     which pages go first differs.
 //   - isolate_freepages_range() failing half-way puts the taken blocks back
 //     through __free_one_page() rather than release_freepages().
-//   - start_isolate_page_range() needs pageblock-aligned ranges; 5.19+'s
-//     isolate_single_pageblock() splitting of free pages that straddle an
-//     unaligned range end is not modelled (callers align as pre-5.19 did).
+//   - start_isolate_page_range() needs pageblock-aligned ranges; the split
+//     of a free page straddling a range end (5.19+'s
+//     isolate_single_pageblock()) is SplitFreePage(), which the caller
+//     applies (cma/contig.cc).
 //
 // Per-page state is 16 bytes (PageState in zone.cc): free-list links as
 // 32-bit PFNs, order, use (free/pcp/allocated/tail), migratetype, and the
@@ -235,6 +236,13 @@ class Zone {
   // block leaves the free lists (allocated, unsplit) and 2^order is returned.
   // REQUIRES: pfn heads a free block of this order.
   uint64_t IsolateFreePage(uint32_t pfn, unsigned order);
+  // split_free_page() (5.19+, for isolate_single_pageblock()): the free
+  // block at `head` of `order` leaves its list and is freed again as the
+  // largest aligned pieces that do not cross head + split_offset, each to
+  // its own pageblock's type (the merge guard keeps an isolated piece
+  // apart). REQUIRES: head heads a free block of `order`, 0 < split_offset
+  // < 2^order.
+  void SplitFreePage(uint32_t head, unsigned order, uint32_t split_offset);
   // free_contig_range(): frees each page as order 0 through FreePages().
   // REQUIRES: every page of the range is an allocated order-0 page.
   void FreeContigRange(uint32_t pfn, uint32_t nr_pages, unsigned cpu);

@@ -650,3 +650,38 @@ TEST(ZoneTest, BlockHeadAndCallerFields) {
 
 }  // namespace
 }  // namespace kreplay::mm
+
+namespace kreplay::mm {
+namespace {
+
+// split_free_page() as isolate_single_pageblock() uses it: isolating the
+// second pageblock of a free order-10 block at 0 moves nothing (its first
+// page is a tail); splitting the block at 512 leaves an order-9 MOVABLE
+// block at 0 and an order-9 ISOLATE block at 512, which the merge guard
+// keeps apart, and 512 pages fewer free.
+TEST(ZoneSplitTest, SplitFreePageAtAnIsolatedPageblock) {
+  ZoneConfig c;
+  c.nr_pages = 2048;
+  c.rules = *MmRulesFor("6.1");
+  Zone z = *Zone::Create(c);
+  const uint64_t free0 = z.nr_free_pages();
+  ASSERT_EQ(z.Page(0).use, PageUse::kBuddy);
+  ASSERT_EQ(z.Page(0).order, 10);
+  ASSERT_TRUE(z.SetMigratetypeIsolate(512, MigrateType::kMovable));
+  EXPECT_EQ(z.nr_free_pages(), free0);
+  z.SplitFreePage(0, 10, 512);
+  EXPECT_EQ(z.Page(0).order, 9);
+  EXPECT_EQ(z.Page(0).migratetype, MigrateType::kMovable);
+  EXPECT_EQ(z.Page(512).order, 9);
+  EXPECT_EQ(z.Page(512).migratetype, MigrateType::kIsolate);
+  EXPECT_EQ(z.nr_free_pages(), free0 - 512);
+  EXPECT_TRUE(z.CheckInvariants().ok()) << z.CheckInvariants().ToString();
+  // Undone, the halves merge again.
+  z.UnsetMigratetypeIsolate(512, MigrateType::kMovable);
+  EXPECT_EQ(z.Page(0).order, 10);
+  EXPECT_EQ(z.nr_free_pages(), free0);
+  EXPECT_TRUE(z.CheckInvariants().ok());
+}
+
+}  // namespace
+}  // namespace kreplay::mm

@@ -32,11 +32,6 @@ struct CallOutcome {
   uint32_t busy_retries = 0, sweeps = 0;
 };
 
-uint32_t Granule(const MemProfile& p, const ContigRules& r) {
-  const uint32_t pb = 1u << p.pageblock_order, maxb = 1u << p.max_order;
-  return r.pageblock_granule && pb >= maxb ? pb : std::max(pb, maxb);
-}
-
 class MemSim final : public sim::EventHandler {
  public:
   MemSim(const MemRunConfig& c, const MemProfile& p, const MemWorkload& w, uint64_t seed, MemObserver* obs)
@@ -74,7 +69,8 @@ class MemSim final : public sim::EventHandler {
   Status Setup() {
     KREPLAY_ASSIGN_OR_RETURN(mm::MmRules rules, mm::MmRulesFor(cfg_.kernel_version));
     const ContigRules crules = ContigRules::For(rules);
-    const uint32_t granule = Granule(prof_, crules);
+    const uint32_t granule = IsolationGranule(static_cast<unsigned>(prof_.pageblock_order),
+                                              static_cast<unsigned>(prof_.max_order), crules);
     const bool in_zone = cfg_.variant == MemVariant::kCma || cfg_.variant == MemVariant::kCmaAndroid;
     const bool reserved = cfg_.variant == MemVariant::kCarveout || cfg_.variant == MemVariant::kGcma;
     uint64_t reserve = 0;
