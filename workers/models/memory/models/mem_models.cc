@@ -110,7 +110,7 @@ model::ModelInfo Info(const std::string& name, MemVariant v, const std::string& 
   model::ModelInfo m;
   m.name = name;
   m.family = "memory";
-  m.version = "1.0.0";
+  m.version = "1.1.0";  // 1.1.0: 5.19+ pageblock isolation with split_free_page()
   m.description = description;
   m.mirrors = mirrors;
   m.params = CommonParams();
