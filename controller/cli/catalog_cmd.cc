@@ -46,7 +46,14 @@ int CmdModels(const model::Registry& registry, const std::string& describe) {
 
 int CmdListing(const family::FamilyInfo::Listing& listing, const std::string& name) {
   auto text = listing.show(name);
-  if (!text.ok()) return ReportFailure(text.status());
+  if (!text.ok()) {
+    // An unknown name is bad input, said plainly (no status code).
+    if (text.status().code() == StatusCode::kNotFound) {
+      PrintError(text.status().message());
+      return ExitCodeFor(text.status());
+    }
+    return ReportFailure(text.status());
+  }
   std::fputs(text->c_str(), stdout);
   return kExitOk;
 }

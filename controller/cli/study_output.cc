@@ -164,13 +164,17 @@ int RunLocal(const spec::StudySpec& spec, const family::Catalog& catalog, const 
   ProgressPrinter progress(quiet && progress_mode == "auto" ? "none" : progress_mode);
   std::mutex progress_mu;
   std::atomic<uint64_t> sim_events{0};
+  std::atomic<uint64_t> failed_runs{0};
   const auto started = Clock::now();
   auto report_progress = [&](size_t finished, v1::StudyState state) {
     v1::StudyProgress p;
     p.set_study_id("local:" + spec.name);
     p.set_state(state);
     p.set_runs_total(runs.size());
-    p.set_runs_done(finished);
+    // As the controller counts them: done and failed apart.
+    const uint64_t failed = failed_runs.load();
+    p.set_runs_done(finished - std::min<uint64_t>(finished, failed));
+    p.set_runs_failed(failed);
     p.set_workers_alive(1);
     double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     p.set_elapsed_seconds(elapsed);
@@ -203,6 +207,7 @@ int RunLocal(const spec::StudySpec& spec, const family::Catalog& catalog, const 
       auto res = std::move(executor::ExecuteRun(catalog, request).front());
       if (!res.ok()) {
         errors[i] = res.status();
+        failed_runs.fetch_add(1);
       } else {
         const auto& pe = spec.platforms[r.platform];
         auto& rec = records[i];

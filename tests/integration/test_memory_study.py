@@ -398,11 +398,38 @@ def study(d):
         c.close()
 
 
+def failed_run_local(d):
+    """A run that fails when it runs (memory.cma on a profile without a CMA
+    area, which memory.buddy can use): `run --local` counts it in its
+    progress as the controller does, exits 2 and names the run."""
+    prof = h.read(PROFILE).split("cma_areas:")[0].replace("name: it-armv7-128m", "name: it-no-cma")
+    write(os.path.join(d, "no-cma.yaml"), prof)
+    spec = write(os.path.join(d, "fail.yaml"), """study: fail-local
+seeds: 1
+platforms: [no-cma.yaml]
+workloads:
+  - name: w
+    memory:
+      requests: {sizes: [1], per_size: 1}
+      initial: {used: 10%}
+variants:
+  - name: cma
+    model: memory.cma
+  - name: buddy
+    model: memory.buddy
+""")
+    r = run(["run", spec, "--local", "--out", os.path.join(d, "o-fail"), "--progress", "plain"])
+    h.check(r.returncode == 2, "a failing run: exit %d, expected 2: %s" % (r.returncode, r.stderr))
+    h.check("2/2 runs (0 reused, 1 failed)" in r.stderr, "progress does not count the failed run:\n" + r.stderr)
+    h.check("run cma: it-no-cma has no CMA area" in r.stderr, "the failure is not named:\n" + r.stderr)
+
+
 def test():
     d = h.workdir("memstudy")
     ninspect = trace_inspect(d)
     nbad = bad_specs(d)
     ncat = catalog(d)
+    failed_run_local(d)
     study(d)
     print("trace inspect %d ways; bad specs %d; catalog commands %d; 30 memory runs, local == 2 workers"
           % (ninspect, nbad, ncat))
