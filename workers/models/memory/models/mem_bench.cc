@@ -7,11 +7,8 @@
 //   ./build/workers/models/memory/models/mem_bench
 #include <benchmark/benchmark.h>
 
-#include "services/sim/engine.h"
-#include "workers/models/memory/load/background.h"
 #include "workers/models/memory/models/mem_sim.h"
 #include "workers/models/memory/profiles/mem_profile.h"
-#include "workers/models/memory/state/page_state.h"
 
 namespace kreplay::memory {
 namespace {
@@ -52,30 +49,21 @@ MemWorkload ExampleWorkload(int per_size) {
 // background's indexes, after the initial state was placed.
 void BM_StateBytesPerPage_Phone8G(benchmark::State& state) {
   const MemProfile p = *LoadBuiltinMemProfile("arm64-phone-8g");
-  double zone_bpp = 0, bg_bpp = 0;
+  const MemWorkload w = ExampleWorkload(1);
+  StateFootprint f;
   for (auto _ : state) {
-    mm::ZoneConfig zc;
-    zc.nr_pages = static_cast<uint32_t>(p.pages);
-    zc.pageblock_order = static_cast<unsigned>(p.pageblock_order);
-    zc.max_order = static_cast<unsigned>(p.max_order);
-    zc.nr_cpus = static_cast<unsigned>(p.cpus);
-    zc.rules = *mm::MmRulesFor("6.1");
-    mm::Zone zone = *mm::Zone::Create(zc);
-    const MemWorkload w = ExampleWorkload(1);
-    PopulateOptions po;
-    const PopulateResult pop = *Populate(zone, ResolveInitial(w.initial, p.pages - p.pages / 50), po);
-    sim::Simulator sim;
-    BackgroundSpec bs = ResolveBackground(w.background, p.pages);
-    bs.cache.file_pages = std::max<uint64_t>(bs.cache.file_pages, pop.pfns[2].size() + pop.pfns[3].size() + pop.pfns[4].size());
-    auto bg = std::move(Background::Create(zone, sim, p, bs, 1)).value();
-    benchmark::DoNotOptimize(bg->Adopt(pop));
-    zone_bpp = static_cast<double>(zone.MemoryBytes()) / static_cast<double>(p.pages);
-    bg_bpp = static_cast<double>(bg->MemoryBytes()) / static_cast<double>(p.pages);
+    auto m = MeasureStateFootprint(MemRunConfig{}, p, w, 1);
+    if (!m.ok()) {
+      state.SkipWithError(m.status().ToString().c_str());
+      return;
+    }
+    f = *m;
   }
-  state.counters["zone_bytes_per_page"] = zone_bpp;
-  state.counters["background_bytes_per_page"] = bg_bpp;
-  state.counters["total_bytes_per_page"] = zone_bpp + bg_bpp;
-  state.counters["total_mib"] = (zone_bpp + bg_bpp) * static_cast<double>(p.pages) / (1 << 20);
+  const double total = f.zone_bytes_per_page + f.background_bytes_per_page;
+  state.counters["zone_bytes_per_page"] = f.zone_bytes_per_page;
+  state.counters["background_bytes_per_page"] = f.background_bytes_per_page;
+  state.counters["total_bytes_per_page"] = total;
+  state.counters["total_mib"] = total * static_cast<double>(p.pages) / (1 << 20);
 }
 BENCHMARK(BM_StateBytesPerPage_Phone8G)->Unit(benchmark::kMillisecond)->Iterations(1);
 

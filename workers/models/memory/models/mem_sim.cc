@@ -52,6 +52,14 @@ class MemSim final : public sim::EventHandler {
     return Collect();
   }
 
+  // The model's state once the initial state is placed (mem_bench).
+  StatusOr<StateFootprint> Footprint() {
+    KREPLAY_RETURN_IF_ERROR(Setup());
+    const double pages = static_cast<double>(prof_.pages);
+    return StateFootprint{static_cast<double>(zone_->MemoryBytes()) / pages,
+                          static_cast<double>(bg_->MemoryBytes()) / pages};
+  }
+
   void OnEvent(uint64_t tag) override {
     const size_t i = tag >> 2;
     const sim::Time now = sim_.Now();
@@ -353,7 +361,7 @@ class MemSim final : public sim::EventHandler {
     o.done = true;
     const sim::Duration latency = o.finished - c.at;
     (o.ok ? latency_ok_ : latency_failed_).Record(latency);
-    by_size_[c.pages].Record(latency);
+    if (o.ok) by_size_[c.pages].Record(latency);
     if (o.ok && c.hold >= 0) {
       sim_.At(o.finished + c.hold, this, Tag(i, kRelease));
     } else {
@@ -533,6 +541,12 @@ StatusOr<model::Result> RunMemory(const MemRunConfig& config, const MemProfile& 
                                   uint64_t seed, const std::atomic<bool>* cancel, MemObserver* observer) {
   MemSim s(config, profile, workload, seed, observer);
   return s.Run(cancel);
+}
+
+StatusOr<StateFootprint> MeasureStateFootprint(const MemRunConfig& config, const MemProfile& profile,
+                                               const MemWorkload& workload, uint64_t seed) {
+  MemSim s(config, profile, workload, seed, nullptr);
+  return s.Footprint();
 }
 
 }  // namespace kreplay::memory

@@ -71,4 +71,14 @@ StatusOr<model::Result> RunMemory(const MemRunConfig& config, const MemProfile& 
                                   uint64_t seed, const std::atomic<bool>* cancel = nullptr,
                                   MemObserver* observer = nullptr);
 
+// Bytes of model state per page of the profile a run keeps once its
+// initial state is placed: the zone core and the background's indexes
+// (mem_bench reports them against the family's 32-byte budget).
+struct StateFootprint {
+  double zone_bytes_per_page = 0;
+  double background_bytes_per_page = 0;
+};
+StatusOr<StateFootprint> MeasureStateFootprint(const MemRunConfig& config, const MemProfile& profile,
+                                               const MemWorkload& workload, uint64_t seed);
+
 }  // namespace kreplay::memory
