@@ -48,13 +48,38 @@ double BackgroundEventsPerSec(const BackgroundSpec& b) {
          2 * b.slab.rate;
 }
 
-family::WorkloadEstimate Estimate(double calls, sim::Duration span, const BackgroundSpec& b) {
+// A parsed workload's calls, simulated span and background, whichever the
+// kind (`memory:` holds its spec, `memtrace:` the workload itself).
+struct Extent {
+  double calls = 0;
+  sim::Duration span = 0;
+  BackgroundSpec background;
+};
+Extent ExtentOf(const family::ParsedWorkload& p) {
+  Extent x;
+  const BackgroundTemplate* bg = nullptr;
+  if (const auto* s = p.spec.As<MemWorkloadSpec>()) {
+    x.calls = static_cast<double>(s->requests.calls());
+    x.span = s->duration > 0 ? s->duration : ForegroundSpan(s->requests);
+    bg = &s->background;
+  } else {
+    const MemWorkload& w = W(p.spec);
+    x.calls = static_cast<double>(w.foreground.calls.size());
+    x.span = w.duration;
+    for (const ContigCall& c : w.foreground.calls) x.span = std::max(x.span, c.at + std::max<sim::Duration>(0, c.hold));
+    bg = &w.background;
+  }
+  x.background = ResolveBackground(*bg, uint64_t{1} << 18);  // rates do not depend on the machine
+  return x;
+}
+
+family::WorkloadEstimate Estimate(const family::ParsedWorkload& p) {
+  const Extent x = ExtentOf(p);
   family::WorkloadEstimate e;
-  e.requests = calls;
-  e.duration_ns = span;
-  e.trace_records = static_cast<uint64_t>(calls);
-  e.trace_bytes = calls * 12;
-  e.phases = BackgroundEventsPerSec(b) * static_cast<double>(span) / 1e9;
+  e.requests = x.calls;
+  e.duration_ns = x.span;
+  e.trace_records = static_cast<uint64_t>(x.calls);
+  e.trace_bytes = x.calls * 12;
   return e;
 }
 
@@ -96,11 +121,7 @@ family::WorkloadKind MemoryKind() {
   k.check_system = [](const family::ParsedWorkload& p, const model::AnyValue& system) {
     return CheckAreas({p.spec.As<MemWorkloadSpec>()->requests.area}, system, "requests.area");
   };
-  k.estimate = [](const family::ParsedWorkload& p) {
-    const auto& s = *p.spec.As<MemWorkloadSpec>();
-    return Estimate(static_cast<double>(s.requests.calls()), s.duration > 0 ? s.duration : ForegroundSpan(s.requests),
-                    ResolveBackground(s.background, uint64_t{1} << 18));
-  };
+  k.estimate = Estimate;
   return k;
 }
 
@@ -192,13 +213,7 @@ family::WorkloadKind MemTraceKind() {
   };
   k.digest = Digest;
   k.cost = [](const model::AnyValue& v) { return Cost(W(v)); };
-  k.estimate = [](const family::ParsedWorkload& p) {
-    const MemWorkload& w = W(p.spec);
-    sim::Duration span = w.duration;
-    for (const ContigCall& c : w.foreground.calls) span = std::max(span, c.at + std::max<sim::Duration>(0, c.hold));
-    return Estimate(static_cast<double>(w.foreground.calls.size()), span,
-                    ResolveBackground(w.background, uint64_t{1} << 18));
-  };
+  k.estimate = Estimate;
   return k;
 }
 
@@ -394,7 +409,8 @@ family::TraceInspector MemTraceInspector() {
 family::RunWork MemRunWork(const family::RunWorkInput& in) {
   // Background events over the span plus a few per call; Populate() and
   // migrations add page work the estimate does not see.
-  const double events = in.estimate->phases + 3 * in.estimate->requests;
+  const Extent x = ExtentOf(*in.workload);
+  const double events = BackgroundEventsPerSec(x.background) * static_cast<double>(x.span) / 1e9 + 3 * x.calls;
   return {events, true};
 }
 
