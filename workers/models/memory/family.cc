@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <queue>
 
@@ -290,7 +289,7 @@ std::shared_ptr<CalibrateCli> AddCalibrateCommand(CLI::App& app) {
       ->capture_default_str();
   c->cmd->add_option("--repeats", c->o.repeats, "Medians over this many runs")->capture_default_str()->check(CLI::Range(1, 100));
   c->cmd->add_option("--cold-mib", c->o.cold_mib, "Working set of the cold copy, MiB")->capture_default_str()->check(CLI::Range(16, 65536));
-  c->cmd->add_option("--cpus", c->o.cpu_a, "First CPU to pin to")->capture_default_str();
+  c->cmd->add_option("--first-cpu", c->o.cpu_a, "First CPU to pin to")->capture_default_str();
   c->cmd->add_option("--second-cpu", c->o.cpu_b, "Second CPU (remote flushes, cross-CPU calls)")->capture_default_str();
   c->cmd->add_flag("--no-writeback", c->no_writeback, "Do not write to disk (the writeback section keeps its default)");
   return c;
@@ -308,11 +307,8 @@ int RunCalibrate(CalibrateCli& c) {
     std::cout << yaml;
     return 0;
   }
-  std::ofstream f(c.out);
-  f << yaml;
-  f.close();
-  if (!f) {
-    std::fprintf(stderr, "kreplay calibrate memory: cannot write %s\n", c.out.c_str());
+  if (Status st = WriteFileAtomic(c.out, yaml); !st.ok()) {
+    std::fprintf(stderr, "kreplay calibrate memory: %s\n", st.message().c_str());
     return 3;
   }
   std::fprintf(stderr, "wrote %s\n", c.out.c_str());
