@@ -77,7 +77,7 @@ namespace {
 class Attempt {
  public:
   Attempt(const ContigEnv& env, const ContigRequest& req, sim::Time now, ContigStats* stats)
-      : z_(*env.zone), u_(*env.users), c_(env.costs), rules_(env.rules), req_(req), t_(now), st_(*stats) {}
+      : z_(*env.zone), u_(*env.users), c_(env.costs), rules_(env.rules), req_(req), clock_{now, &stats->cpu_ns}, st_(*stats) {}
 
   ContigOutcome Run() {
     ++st_.attempts;
@@ -91,17 +91,17 @@ class Attempt {
       DrainAllPages();
       CrossCpu();  // lru_cache_disable(): synchronize_rcu_expedited()
       CrossCpu();  // __lru_add_drain_all(true)
-      u_.DrainLruBatches(t_);
+      u_.DrainLruBatches(clock_.t);
     } else {
       CrossCpu();  // migrate_prep(): lru_add_drain_all()
-      u_.DrainLruBatches(t_);
+      u_.DrainLruBatches(clock_.t);
     }
     const ContigFailure migrate = MigrateRange();
     if (migrate == ContigFailure::kNoMemory || migrate == ContigFailure::kInterrupted)
       return Finish(migrate, req_.start, true);
     if (!rules_.lru_cache_disable) {
       CrossCpu();  // lru_add_drain_all()
-      u_.DrainLruBatches(t_);
+      u_.DrainLruBatches(clock_.t);
       DrainAllPages();
     }
     // -EBUSY from the migration is forgotten: test_pages_isolated() decides.
@@ -121,14 +121,11 @@ class Attempt {
   }
 
  private:
-  void Work(sim::Duration d) {
-    t_ += d;
-    st_.cpu_ns += d;
-  }
+  void Work(sim::Duration d) { clock_.Work(d); }
   // Work queued on every other CPU and waited for: the clock pays one
   // round trip, the CPUs the work.
   void CrossCpu() {
-    t_ += c_.cross_cpu;
+    clock_.t += c_.cross_cpu;
     st_.cpu_ns += c_.cross_cpu_cpu;
   }
   void DrainAllPages() {
@@ -182,7 +179,7 @@ class Attempt {
   }
 
   PageKind Kind(uint32_t pfn) const { return static_cast<PageKind>(z_.Page(pfn).kind); }
-  bool HeldByReference(uint32_t pfn) const { return OnLru(Kind(pfn)) && u_.RefHeldUntil(pfn, t_) > t_; }
+  bool HeldByReference(uint32_t pfn) const { return OnLru(Kind(pfn)) && u_.RefHeldUntil(pfn, clock_.t) > clock_.t; }
 
   // isolate_migratepages_range(): up to COMPACT_CLUSTER_MAX pages from pfn_.
   void IsolateMigratepages() {
@@ -201,7 +198,7 @@ class Attempt {
       const uint32_t n = 1u << v.order;
       const PageKind k = static_cast<PageKind>(v.kind);
       if (v.migratetype == MigrateType::kMovable && OnLru(k)) {
-        if (IsAnon(k) && u_.RefHeldUntil(pfn_, t_) > t_) {
+        if (IsAnon(k) && u_.RefHeldUntil(pfn_, clock_.t) > clock_.t) {
           ++st_.pages_skipped_pinned;  // page_count() > page_mapcount(): isolate_fail
         } else {
           list_.push_back(pfn_);
@@ -217,10 +214,10 @@ class Attempt {
   void ReclaimCleanPages() {
     size_t kept = 0;
     for (uint32_t p : list_) {
-      if (Kind(p) == PageKind::kFileClean && u_.RefHeldUntil(p, t_) <= t_) {
+      if (Kind(p) == PageKind::kFileClean && u_.RefHeldUntil(p, clock_.t) <= clock_.t) {
         const unsigned mapped = u_.MappedCpus(p);
         Work(c_.drop_clean_page + (mapped ? c_.unmap_pte + c_.Flush(mapped) : 0));
-        u_.Dropped(p, t_);
+        u_.Dropped(p, clock_.t);
         const unsigned order = z_.Page(p).order;
         z_.FreePages(p, order, req_.cpu);
         st_.pages_dropped += 1u << order;
@@ -259,10 +256,8 @@ class Attempt {
   // migrate_pages(MIGRATE_SYNC, MR_CONTIG_RANGE) over list_. false on -ENOMEM.
   bool MigratePages() {
     Targets targets(*this);
-    OpClock clock{t_, &st_.cpu_ns};
     MigrateCounters n;
-    const bool ok = memory::MigratePages(z_, u_, c_, targets, MigrateMode::kSync, req_.cpu, &list_, &clock, &n);
-    t_ = clock.t;
+    const bool ok = memory::MigratePages(z_, u_, c_, targets, MigrateMode::kSync, req_.cpu, &list_, &clock_, &n);
     st_.pages_migrated += n.migrated;
     st_.migrate_retries += n.retries;
     st_.pages_waited_writeback += n.waited_writeback;
@@ -276,7 +271,7 @@ class Attempt {
     pfn_ = req_.start;
     int tries = 0;
     while (pfn_ < req_.end || !list_.empty()) {
-      if (t_ >= req_.deadline) return ContigFailure::kInterrupted;  // fatal_signal_pending()
+      if (clock_.t >= req_.deadline) return ContigFailure::kInterrupted;  // fatal_signal_pending()
       if (list_.empty()) {
         IsolateMigratepages();
         tries = 0;
@@ -317,7 +312,7 @@ class Attempt {
   ContigOutcome Finish(ContigFailure f, uint32_t pfn, bool isolated) {
     if (isolated) z_.UndoIsolatePageRange(iso_start_, iso_end_, req_.migratetype);
     list_.clear();  // putback_movable_pages(): back on the LRU, where they were
-    return ContigOutcome{f, t_, f == ContigFailure::kNone ? 0 : pfn};
+    return ContigOutcome{f, clock_.t, f == ContigFailure::kNone ? 0 : pfn};
   }
 
   mm::Zone& z_;
@@ -325,7 +320,7 @@ class Attempt {
   const ContigCosts& c_;
   const ContigRules& rules_;
   const ContigRequest& req_;
-  sim::Time t_;
+  OpClock clock_;  // the attempt's clock; its CPU time goes to st_.cpu_ns
   ContigStats& st_;
   uint32_t iso_start_ = 0;
   uint32_t iso_end_ = 0;
