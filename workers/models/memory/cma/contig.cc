@@ -12,9 +12,9 @@ namespace {
 using mm::MigrateType;
 using mm::PageUse;
 
-constexpr unsigned kCompactClusterMax = 32;  // COMPACT_CLUSTER_MAX (SWAP_CLUSTER_MAX)
+using mm::kCompactClusterMax;
 constexpr int kContigTries = 5;              // __alloc_contig_migrate_range(): ++tries == 5
-constexpr int kMaxReclaimRetries = 16;       // MAX_RECLAIM_RETRIES (__GFP_RETRY_MAYFAIL keeps going while it progresses)
+using mm::kMaxReclaimRetries;  // __GFP_RETRY_MAYFAIL keeps going while it progresses
 
 
 }  // namespace

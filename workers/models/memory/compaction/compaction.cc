@@ -13,9 +13,9 @@ namespace {
 using mm::MigrateType;
 using mm::PageUse;
 
-constexpr unsigned kCompactClusterMax = 32;  // COMPACT_CLUSTER_MAX (SWAP_CLUSTER_MAX)
-constexpr unsigned kSwapClusterMax = 32;     // SWAP_CLUSTER_MAX
-constexpr int kMaxReclaimRetries = 16;       // MAX_RECLAIM_RETRIES
+using mm::kCompactClusterMax;
+using mm::kMaxReclaimRetries;
+using mm::kSwapClusterMax;
 constexpr unsigned kMaxDeferShift = 6;       // COMPACT_MAX_DEFER_SHIFT
 constexpr uint32_t kNoPfn = 0xffffffffu;     // "none" for last_migrated_pfn (see the header)
 // A slow path that loops this often means a PageUsers reports reclaim
@@ -350,11 +350,6 @@ class Compactor final : public MigrationTargets {
   std::vector<std::pair<uint32_t, unsigned>> taken_;  // blocks of one isolate_freepages()
 };
 
-unsigned GetOrder(uint64_t pages) {
-  unsigned o = 0;
-  while ((uint64_t{1} << o) < pages) ++o;
-  return o;
-}
 
 // One __alloc_pages() call for a buddy block.
 class Allocation {
@@ -364,7 +359,7 @@ class Allocation {
       : env_(env),
         z_(*env.zone),
         req_(req),
-        order_(GetOrder(req.pages)),
+        order_(mm::GetOrder(req.pages)),
         costly_(order_ > mm::kPageAllocCostlyOrder),
         clock_{now, &st->cpu_ns},
         defer_(*defer),

@@ -9,8 +9,8 @@ namespace {
 
 using mm::MigrateType;
 
-constexpr uint64_t kSwapClusterMax = 32;   // SWAP_CLUSTER_MAX
-constexpr int kMaxReclaimRetries = 16;      // MAX_RECLAIM_RETRIES
+using mm::kMaxReclaimRetries;
+constexpr uint64_t kSwapClusterMax = mm::kSwapClusterMax;
 
 // ftab_ entries: the resident PFN or kNone, and the shadow bit (evicted
 // before: a read miss is a refault).
@@ -259,8 +259,6 @@ std::optional<uint32_t> Background::NewOwner() {
     return std::nullopt;
   }
   Owner& o = owners_[slot];
-  o.in_use = true;
-  o.pin = false;
   o.until = 0;
   o.pfns.clear();
   return slot;
@@ -321,7 +319,6 @@ Status Background::Adopt(const PopulateResult& initial) {
   if (!pf[K(PageKind::kPinned)].empty()) {
     auto slot = NewOwner();
     KREPLAY_CHECK(slot.has_value(), "no owner slot for adopted pins");
-    owners_[*slot].pin = true;
     owners_[*slot].until = sim::kTimeMax;
     for (uint32_t pfn : pf[K(PageKind::kPinned)]) {
       take(pfn, PageKind::kPinned);
@@ -499,7 +496,6 @@ void Background::Exit(uint32_t slot, sim::Time now) {
   Owner& o = owners_[slot];
   for (uint32_t pfn : o.pfns) FreePage(pfn, now);
   o.pfns.clear();
-  o.in_use = false;
   free_owners_.push_back(slot);
 }
 
@@ -521,7 +517,6 @@ void Background::PinStart(sim::Time now) {
     ++stats_.pin_failures;
     return;
   }
-  owners_[*slot].pin = true;
   owners_[*slot].until = now + spec_.pin.duration;
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t j = static_cast<uint32_t>(rng_pin_.Below(ws_.size()));
@@ -564,7 +559,6 @@ void Background::PinEnd(uint32_t slot, sim::Time /*now*/) {
     WsAdd(pfn);
   }
   o.pfns.clear();
-  o.in_use = false;
   free_owners_.push_back(slot);
 }
 

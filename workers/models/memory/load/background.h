@@ -271,9 +271,7 @@ class Background final : public PageUsers, public sim::EventHandler {
  private:
   struct Owner {  // a process or a pin
     std::vector<uint32_t> pfns;
-    sim::Time until = 0;  // pin end (RefHeldUntil)
-    bool in_use = false;
-    bool pin = false;
+    sim::Time until = 0;  // pin end (RefHeldUntil); a free slot is on free_owners_
   };
   struct DirtyEntry {
     uint32_t fidx;

@@ -21,7 +21,6 @@ class SlotRing {
 
   T& at(uint32_t slot) { return buf_[slot]; }
   const T& at(uint32_t slot) const { return buf_[slot]; }
-  uint32_t front_slot() const { return head_; }
   T& front() { return buf_[head_]; }
   const T& front() const { return buf_[head_]; }
   // The slot `i` places behind the head. REQUIRES: i < size().

@@ -59,6 +59,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -71,6 +72,14 @@ namespace kreplay::mm {
 
 inline constexpr uint32_t kPageSize = 4096;
 inline constexpr unsigned kPageAllocCostlyOrder = 3;  // PAGE_ALLOC_COSTLY_ORDER
+inline constexpr unsigned kSwapClusterMax = 32;       // SWAP_CLUSTER_MAX
+inline constexpr unsigned kCompactClusterMax = kSwapClusterMax;  // COMPACT_CLUSTER_MAX
+inline constexpr int kMaxReclaimRetries = 16;         // MAX_RECLAIM_RETRIES
+
+// get_order(pages * PAGE_SIZE): the smallest order whose block holds `pages`.
+constexpr unsigned GetOrder(uint64_t pages) {
+  return pages <= 1 ? 0 : static_cast<unsigned>(std::bit_width(pages - 1));
+}
 
 // alloc_flags (mm/internal.h, 6.1 names and values).
 namespace alloc {

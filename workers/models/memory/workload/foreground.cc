@@ -6,6 +6,7 @@
 #include "services/core/strings.h"
 #include "services/core/units.h"
 #include "services/yamlread/yaml_reader.h"
+#include "workers/models/memory/mm/zone.h"
 
 namespace kreplay::memory {
 namespace {
@@ -32,11 +33,7 @@ StatusOr<uint64_t> SizePages(const yamlread::YamlReader& r, const YAML::Node& n,
 
 }  // namespace
 
-uint32_t DmaAlignOrder(uint64_t pages) {
-  uint32_t order = 0;
-  while ((uint64_t{1} << order) < pages) ++order;
-  return order;
-}
+uint32_t DmaAlignOrder(uint64_t pages) { return mm::GetOrder(pages); }
 
 StatusOr<ForegroundSpec> ParseForegroundSpec(const YAML::Node& node, const std::string& field) {
   const yamlread::YamlReader r("");
