@@ -122,12 +122,7 @@ class Attempt {
 
  private:
   void Work(sim::Duration d) { clock_.Work(d); }
-  // Work queued on every other CPU and waited for: the clock pays one
-  // round trip, the CPUs the work.
-  void CrossCpu() {
-    clock_.t += c_.cross_cpu;
-    st_.cpu_ns += c_.cross_cpu_cpu;
-  }
+  void CrossCpu() { CrossCpuRound(c_, clock_); }
   void DrainAllPages() {
     CrossCpu();
     z_.DrainAllPages();

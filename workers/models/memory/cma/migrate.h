@@ -38,6 +38,14 @@ struct OpClock {
   }
 };
 
+// Work queued on every other CPU and waited for (drain_all_pages(),
+// lru_add_drain_all(), an expedited RCU grace period): the clock pays one
+// round trip, the CPU time is every other CPU's work.
+inline void CrossCpuRound(const ContigCosts& costs, OpClock& clock) {
+  clock.t += costs.cross_cpu;
+  *clock.cpu_ns += costs.cross_cpu_cpu;
+}
+
 // Where migration gets its new pages (get_new_page / put_new_page).
 class MigrationTargets {
  public:

@@ -476,12 +476,12 @@ class Allocation {
     const ReclaimOutcome r = env_.users->DirectReclaim(nr, clock_.t);
     clock_.Work(r.cpu_ns);
     st_.pages_reclaimed += r.freed;
+    if (reclaimable_) *reclaimable_ -= std::min(*reclaimable_, r.freed);
     *progress = r.freed > 0;
     if (!*progress) return std::nullopt;
     if (auto p = GetPage(alloc_flags_)) return p;
     // Pages may sit on the per-CPU lists: drain_all_pages(), once.
-    clock_.t += env_.costs.cross_cpu;
-    st_.cpu_ns += env_.costs.cross_cpu_cpu;
+    CrossCpuRound(env_.costs, clock_);
     z_.DrainAllPages();
     return GetPage(alloc_flags_);
   }
@@ -495,7 +495,7 @@ class Allocation {
       ++*no_progress_loops;
     }
     if (*no_progress_loops > kMaxReclaimRetries) return false;
-    const int64_t available = static_cast<int64_t>(ZoneReclaimablePages(z_) + z_.nr_free_pages());
+    const int64_t available = static_cast<int64_t>(Reclaimable() + z_.nr_free_pages());
     return z_.ZoneWatermarkOk(order_, z_.WmarkPages(mm::Wmark::kMin), alloc_flags_, static_cast<long>(available));
   }
 
@@ -528,10 +528,18 @@ class Allocation {
 
   // compaction_zonelist_suitable(): would __compaction_suitable() pass with
   // a share of the reclaimable pages freed?
-  bool CompactionZonelistSuitable() const {
-    const uint64_t available = ZoneReclaimablePages(z_) / order_ + z_.nr_free_pages();
+  bool CompactionZonelistSuitable() {
+    const uint64_t available = Reclaimable() / order_ + z_.nr_free_pages();
     return CompactionSuitableFree(z_, order_, alloc_flags_, static_cast<int64_t>(available)) !=
            CompactResult::kSkipped;
+  }
+
+  // zone_reclaimable_pages(), counted once per allocation (a zone walk)
+  // and kept by the pages direct reclaim frees: migration keeps pages on
+  // the LRU, so nothing else inside the allocation changes it.
+  uint64_t Reclaimable() {
+    if (!reclaimable_) reclaimable_ = ZoneReclaimablePages(z_);
+    return *reclaimable_;
   }
 
   HighOrderOutcome Done(uint32_t pfn) const {
@@ -560,6 +568,7 @@ class Allocation {
   OpClock clock_;
   CompactDefer& defer_;
   CompactionStats& st_;
+  std::optional<uint64_t> reclaimable_;  // Reclaimable()
   uint32_t alloc_flags_ = mm::alloc::kWmarkMin;
   CompactResult last_compact_ = CompactResult::kSkipped;
 };
