@@ -466,19 +466,17 @@ void Parser::ParseWorkloads(const Entry& e, StudySpec* spec) {
     bool fits = true;
     if (kind->check_system) {
       for (const PlatformEntry& p : spec->platforms) {
-        const std::string why = kind->check_system(we.parsed, p.system);
-        if (why.empty()) continue;
-        const size_t colon = why.find(": ");
-        const std::string path = colon == std::string::npos ? "" : why.substr(0, colon);
+        const std::optional<family::Misfit> why = kind->check_system(we.parsed, p.system);
+        if (!why) continue;
         // The line of the deepest key of the path that the entry has.
         YAML::Node at = ke.value;
-        for (std::string_view part : Split(path, '.')) {
+        for (std::string_view part : Split(why->path, '.')) {
           const std::string k(part);
-          if (!at.IsMap() || !at[k]) break;
+          if (k.empty() || !at.IsMap() || !at[k]) break;
           at = at[k];
         }
-        Error(at, f + "." + we.kind + (path.empty() ? "" : "." + path),
-              (colon == std::string::npos ? why : why.substr(colon + 2)) + " (platform " + p.name + ")");
+        Error(at, f + "." + we.kind + (why->path.empty() ? "" : "." + why->path),
+              why->message + " (platform " + p.name + ")");
         fits = false;
       }
     }

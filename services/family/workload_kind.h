@@ -122,6 +122,13 @@ std::optional<ParsedWorkload> ParseGeneratorEntry(const KindInput& in, const std
   return p;
 }
 
+// What check_system found: `path` is the dotted key under the workload
+// entry ("requests.area"; "" for the entry itself), the line reported.
+struct Misfit {
+  std::string path;
+  std::string message;
+};
+
 struct WorkloadKind {
   std::string key;                   // the spec key: "synthetic"
   std::vector<std::string> options;  // other keys allowed in its entries ("format", ...)
@@ -151,10 +158,9 @@ struct WorkloadKind {
   // Its size for `kreplay plan`.
   std::function<WorkloadEstimate(const ParsedWorkload&)> estimate;
   // Checks the workload against one of the study's systems at load (e.g. a
-  // CMA area the memory profile lacks): what does not fit as
-  // "key.path: message" under the workload entry, or "" when it fits.
+  // CMA area the memory profile lacks): what does not fit, or nullopt.
   // Null: nothing to check.
-  std::function<std::string(const ParsedWorkload&, const model::AnyValue& system)> check_system;
+  std::function<std::optional<Misfit>(const ParsedWorkload&, const model::AnyValue& system)> check_system;
 };
 
 }  // namespace kreplay::family

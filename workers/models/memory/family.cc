@@ -83,19 +83,20 @@ family::WorkloadEstimate Estimate(const family::ParsedWorkload& p) {
 }
 
 // The workload's areas against a profile: every area a call names must be
-// one of the profile's CMA areas ("" when they are; "" names the first).
-std::string CheckAreas(const std::vector<std::string>& areas, const model::AnyValue& system, const std::string& field) {
+// one of the profile's CMA areas ("" names the first).
+std::optional<family::Misfit> CheckAreas(const std::vector<std::string>& areas, const model::AnyValue& system,
+                                         const std::string& field) {
   const auto* p = system.As<MemProfile>();
-  if (!p) return "";
+  if (!p) return std::nullopt;
   std::vector<std::string> known;
   for (const auto& a : p->cma_areas) known.push_back(a.name);
   for (const std::string& a : areas) {
     if (a.empty()) continue;  // the first area; a profile without one still serves memory.buddy
     if (std::find(known.begin(), known.end(), a) == known.end())
-      return field + ": unknown CMA area '" + a + "'" + DidYouMean(a, known) + " (" + p->name + " has " +
-             Join(known, ", ") + ")";
+      return family::Misfit{field, "unknown CMA area '" + a + "'" + DidYouMean(a, known) + " (" + p->name + " has " +
+                                       Join(known, ", ") + ")"};
   }
-  return "";
+  return std::nullopt;
 }
 
 // `memory:` entries: regenerated per seed, named by content.
