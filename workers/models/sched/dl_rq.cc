@@ -68,7 +68,6 @@ int64_t DlZeroLagTime(const DlEntity& e) {
 
 void DlRq::Enqueue(DlEntity* e) {
   KREPLAY_CHECK(!e->on_rq, "DlRq::Enqueue: already queued");
-  e->seq = ++seq_;
   // After every entity with an earlier or equal deadline (rb_add_cached()).
   auto pos = std::upper_bound(q_.begin(), q_.end(), e, [](const DlEntity* a, const DlEntity* b) {
     return DlTimeBefore(a->deadline, b->deadline);

@@ -60,7 +60,6 @@ struct DlEntity {
   bool throttled = false;       // dl_throttled: out of runtime, waiting for the replenishment timer
   bool non_contending = false;  // blocked before its 0-lag time: still in running_bw
   bool on_rq = false;           // in a DlRq's tree
-  uint64_t seq = 0;             // enqueue order (ties of equal deadlines)
   // The core's timers (sim::EventId, 0: none): dl_timer and inactive_timer.
   uint64_t timer_event = 0;
   uint64_t inactive_event = 0;
@@ -147,10 +146,9 @@ class DlRq {
   void SubRunningBw(uint64_t bw) { running_bw_ = bw > running_bw_ ? 0 : running_bw_ - bw; }
 
  private:
-  // Sorted by (deadline, seq): deadline tasks are few per CPU, so a vector
-  // beats a tree here.
+  // Sorted by deadline, equal deadlines in enqueue order (upper_bound):
+  // deadline tasks are few per CPU, so a vector beats a tree here.
   std::vector<DlEntity*> q_;
-  uint64_t seq_ = 0;
   uint64_t running_bw_ = 0;
 };
 

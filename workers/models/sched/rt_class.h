@@ -112,7 +112,7 @@ class RtClass {
   // - 1, which rt_task() also counts as real-time), an RT curr's, else
   // MAX_RT_PRIO and above (fair or idle).
   int CurrPrio(int cpu) const { return TaskPrio(core_->cpu(cpu).curr); }
-  static int TaskPrio(const Task* c) { return c && c->dl ? -1 : c && c->rt ? c->rt->prio : kMaxRtPrio; }
+  static int TaskPrio(const Task* c) { return c && c->dl ? kDlPrio : c && c->rt ? c->rt->prio : kMaxRtPrio; }
 
   Core* core_ = nullptr;
   std::vector<RtRq> rqs_;

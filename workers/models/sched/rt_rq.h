@@ -34,6 +34,7 @@
 namespace kreplay::sched {
 
 inline constexpr int kMaxRtPrio = 100;  // MAX_RT_PRIO
+inline constexpr int kDlPrio = -1;      // MAX_DL_PRIO - 1: a deadline task's prio, above every RT one
 // RR_TIMESLICE in ticks at `hz` (at least one).
 inline int RrTimesliceTicks(int hz) { return 100 * hz / 1000 > 0 ? 100 * hz / 1000 : 1; }
 

@@ -1760,12 +1760,7 @@ void SchedSim<Rq>::NohzKick() {
   if (nohz_last_kick_ >= 0 && Now() - nohz_last_kick_ < tick_ns_) return;
   bool overloaded = false, any_idle = false;
   for (const Cpu& c : cpus_) {
-    int nr = c.rq.nr_running();
-    if constexpr (kEevdf) {
-      if (groups_on_) [[unlikely]] nr = groups_->nr_tasks(static_cast<int>(&c - cpus_.data()));
-    }
-    if (rt_on_) nr += rt_.nr_running(static_cast<int>(&c - cpus_.data()));
-    if (dl_on_) nr += dl_.nr_running(static_cast<int>(&c - cpus_.data()));
+    const int nr = NrRunning(static_cast<int>(&c - cpus_.data()));
     overloaded = overloaded || nr >= 2;
     any_idle = any_idle || (c.idle && nr == 0);  // CpuIdle()
     if (overloaded && any_idle) break;
@@ -1942,7 +1937,7 @@ model::SchedTaskRef SchedSim<Rq>::TraceRef(int task, int cpu) const {
   if (task < 0) return {0, trace_comm_[tasks_.size() + cpu], model::SchedPrio(0)};
   const Task* t = tasks_[task].get();
   // A deadline task's prio is -1 (MAX_DL_PRIO - 1).
-  int prio = t->dl ? -1 : t->rt ? t->rt->prio : model::SchedPrio(t->spec->nice);
+  int prio = t->dl ? kDlPrio : t->rt ? t->rt->prio : model::SchedPrio(t->spec->nice);
   return {model::kSchedTaskPidBase + task, trace_comm_[task], prio};
 }
 
