@@ -69,7 +69,7 @@ static_assert(FieldCount<ContigCall>() == 6 && sizeof(ContigCall) == 40,
 
 constexpr uint8_t kHeaderVersion = 1;
 constexpr uint32_t kMaxAreas = uint32_t{1} << 16;  // ContigCall::area is a u16
-// The study spec's bounds (mem_spec.cc, foreground.cc; anonymous there).
+// The study spec's bounds, shared with its parser (mem_spec.h, foreground.h).
 constexpr double kMaxRate = kMaxSpecRate;  // the spec parser's bounds (mem_spec.h)
 constexpr sim::Duration kMaxTime = kMaxSpecTime;
 constexpr uint64_t kMaxSizeBytes = kMaxSpecSizeBytes;

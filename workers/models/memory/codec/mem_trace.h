@@ -58,8 +58,8 @@
 //   -- the workload
 //   i64 duration                         [0, 24 h]
 // and nothing after. A "rate" is a finite number of events per second in
-// [0, 1e9]. The bounds are the study spec's (ParseMemWorkloadSpec(); kept
-// here because mem_spec.cc holds them in an anonymous namespace), so a trace
+// [0, 1e9]. The bounds are the study spec's (the kMaxSpec* constants of
+// mem_spec.h and foreground.h, which its parser uses), so a trace
 // carries exactly what a spec can say, and a crafted header cannot hand a run
 // a value that hangs it (a churn or rate of 1e300) or is undefined for it
 // (NaN); "verbatim" fields are ones the spec does not set. A value outside is
