@@ -32,6 +32,19 @@ TEST(Params, AllErrorsReportedWithFieldNames) {
   EXPECT_NE(m.find("variants[1].params.bogus: unknown parameter"), std::string::npos) << m;
 }
 
+TEST(Params, PowerOfTwoRefusesOtherSizesNamingTheField) {
+  ParamSpec ring = IntParam("queue_size", "", 256, 1, 32768, "ring size");
+  ring.power_of_two = true;
+  EXPECT_TRUE(ResolveParams({ring}, {{"queue_size", int64_t{32768}}}, "p").ok());
+  EXPECT_TRUE(ResolveParams({ring}, {{"queue_size", int64_t{1}}}, "p").ok());
+  auto bad = ResolveParams({ring}, {{"queue_size", int64_t{300}}}, "variants[0].params");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "variants[0].params.queue_size: 300 is not a power of two");
+  auto big = ResolveParams({ring}, {{"queue_size", int64_t{65536}}}, "p");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("p.queue_size: 65536 is out of bounds [1, 32768]"), std::string::npos);
+}
+
 TEST(Params, IntegralDoubleAcceptedForIntButFractionRejected) {
   EXPECT_TRUE(ResolveParams(Specs(), {{"hz", 300.0}}, "p").ok());
   EXPECT_FALSE(ResolveParams(Specs(), {{"hz", 300.5}}, "p").ok());

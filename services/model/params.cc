@@ -118,6 +118,13 @@ StatusOr<ParamSet> ResolveParams(const std::vector<ParamSpec>& specs,
         continue;
       }
     }
+    if (s.power_of_two && s.type == ParamType::kInt) {
+      const int64_t x = std::get<int64_t>(v);
+      if (x <= 0 || (x & (x - 1)) != 0) {
+        errors.push_back(field + ": " + ParamValueText(v) + " is not a power of two");
+        continue;
+      }
+    }
     if (s.type == ParamType::kEnum) {
       const auto& str = std::get<std::string>(v);
       bool found = false;
