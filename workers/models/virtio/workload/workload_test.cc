@@ -7,6 +7,7 @@
 #include <map>
 
 #include "workers/models/virtio/workload/block_jobs.h"
+#include "workers/models/virtio/workload/from_block_trace.h"
 #include "workers/models/virtio/workload/packets.h"
 #include "workers/models/virtio/workload/virtio_workload.h"
 
@@ -339,6 +340,56 @@ TEST(DigestTest, ChangesWhenAnyFieldChanges) {
     EXPECT_NE(VirtioWorkloadDigest(w), d) << name;
   }
   EXPECT_GT(VirtioWorkloadBytes(base), sizeof(VirtioWorkload));
+}
+
+// ---- block traces --------------------------------------------------------------
+
+workload::BlockWorkload TwoVolumes() {
+  using workload::BlockOp;
+  workload::BlockWorkload w;
+  w.volumes = {"sda", "sdb", "sdc"};
+  // time, offset, bytes, volume, task, op
+  w.requests = {
+      {1000, 0, 4096, 0, 1, BlockOp::kRead},
+      {1500, 1 << 20, 8192, 1, 2, BlockOp::kWrite},
+      {1600, 0, 0, 0, 1, BlockOp::kFlush},
+      {1700, 4096, 65536, 2, 1, BlockOp::kDiscard},
+      {2000, 3 * (1 << 20) + 512, 4096, 0, 1, BlockOp::kWrite},
+      {2500, 8192, 0, 1, 2, BlockOp::kRead},  // zero-length: skipped
+      {3000, 12288, 512, 1, 2, BlockOp::kRead},
+  };
+  return w;
+}
+
+TEST(FromBlockTraceTest, OneJobPerVolumeOpenLoopAtRecordedTimes) {
+  const VirtioWorkload v = BlockJobsFromTrace(TwoVolumes(), 16, /*keep_timing=*/true);
+  EXPECT_EQ(v.kind, WorkloadKind::kBlock);
+  ASSERT_EQ(v.jobs.size(), 2u);  // sdc has only a discard
+  EXPECT_EQ(v.jobs[0].iodepth, 16u);
+  EXPECT_EQ(v.jobs[0].ios, (std::vector<BlockIo>{{0, 0, 4096, false}, {1000, 3 * (1 << 20) + 512, 4096, true}}));
+  EXPECT_EQ(v.jobs[1].ios, (std::vector<BlockIo>{{500, 1 << 20, 8192, true}, {2000, 12288, 512, false}}));
+  // The largest end, 3 MiB + 4608, rounded up to 1 MiB.
+  EXPECT_EQ(v.device_bytes, uint64_t{4} << 20);
+  for (const BlockJob& j : v.jobs)
+    for (const BlockIo& io : j.ios) EXPECT_LE(io.offset + io.bytes, v.device_bytes);
+}
+
+TEST(FromBlockTraceTest, ClosedLoopAndSingleVolume) {
+  const VirtioWorkload v = BlockJobsFromTrace(TwoVolumes(), 4, /*keep_timing=*/false);
+  for (const BlockJob& j : v.jobs) {
+    EXPECT_EQ(j.iodepth, 4u);
+    for (const BlockIo& io : j.ios) EXPECT_EQ(io.at, -1);
+  }
+  workload::BlockWorkload one;
+  one.volumes = {"nvme0n1"};
+  one.requests = {{5, 1 << 20, 1 << 20, 0, 0, workload::BlockOp::kRead}};
+  const VirtioWorkload o = BlockJobsFromTrace(one, 1, true);
+  ASSERT_EQ(o.jobs.size(), 1u);
+  EXPECT_EQ(o.jobs[0].ios[0].at, 0);
+  EXPECT_EQ(o.device_bytes, uint64_t{2} << 20);  // an exact MiB end stays
+  const VirtioWorkload none = BlockJobsFromTrace(workload::BlockWorkload{}, 1, true);
+  EXPECT_TRUE(none.jobs.empty());
+  EXPECT_EQ(none.device_bytes, 0u);
 }
 
 }  // namespace
