@@ -8,7 +8,7 @@ PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev libzstd-dev zlib1g-dev
+  libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev libzstd-dev zlib1g-dev libpcap-dev
   kcat prometheus python3-grpcio python3-protobuf libxml2-utils python3-jsonschema python3-yaml fio
   rt-app
 )
