@@ -203,29 +203,38 @@ Status AddGridCurves(const Report& r, const std::string& x_param, const std::vec
 
 Status AddSeriesCurves(const Report& r, const family::FamilyInfo::CurveSeries& series, std::vector<Curve>* out) {
   struct Pending {
-    std::string variant, platform, workload;
+    std::string variant, platform, workload, group;
     std::map<double, std::vector<double>> values;  // x -> per-seed values, seed order
   };
   std::vector<Pending> pending;
-  std::map<std::tuple<std::string, std::string, std::string>, size_t> index;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, size_t> index;
   std::set<std::string> variants;
+  const std::string grouped = series.series + "/";
   for (const auto& run : r.runs) {
-    auto s = run.result.series.find(series.series);
-    if (s == run.result.series.end()) continue;
-    const model::TimeSeries& ts = s->second;
-    if (ts.t.size() != ts.value.size())
-      return InvalidArgument("run " + run.run_key + ": series " + series.series + " has " + std::to_string(ts.t.size()) +
-                             " sizes but " + std::to_string(ts.value.size()) + " values");
-    variants.insert(run.variant);
-    auto [it, fresh] = index.emplace(std::tuple{run.variant, run.platform, run.workload}, pending.size());
-    if (fresh) pending.push_back(Pending{run.variant, run.platform, run.workload, {}});
-    for (size_t i = 0; i < ts.t.size(); ++i) {
-      if (std::isfinite(ts.value[i])) pending[it->second].values[static_cast<double>(ts.t[i])].push_back(ts.value[i]);
+    // The series itself, then its groups ("<series>/<group>", in name order).
+    for (auto s = run.result.series.lower_bound(series.series); s != run.result.series.end(); ++s) {
+      std::string group;
+      if (s->first != series.series) {
+        if (s->first.compare(0, grouped.size(), grouped) != 0) break;
+        group = s->first.substr(grouped.size());
+      }
+      const model::TimeSeries& ts = s->second;
+      if (ts.t.size() != ts.value.size())
+        return InvalidArgument("run " + run.run_key + ": series " + s->first + " has " + std::to_string(ts.t.size()) +
+                               " sizes but " + std::to_string(ts.value.size()) + " values");
+      variants.insert(run.variant);
+      const std::string workload = series.across_workloads ? "all" : run.workload;
+      auto [it, fresh] = index.emplace(std::tuple{run.variant, run.platform, workload, group}, pending.size());
+      if (fresh) pending.push_back(Pending{run.variant, run.platform, workload, group, {}});
+      for (size_t i = 0; i < ts.t.size(); ++i) {
+        if (std::isfinite(ts.value[i])) pending[it->second].values[static_cast<double>(ts.t[i])].push_back(ts.value[i]);
+      }
     }
   }
   for (auto& p : pending) {
     Curve c;
-    c.label = variants.size() > 1 ? series.label + " " + p.variant : series.label;
+    c.label = series.label + (p.group.empty() ? "" : " " + p.group);
+    if (variants.size() > 1) c.label += " " + p.variant;
     c.platform = p.platform;
     c.workload = p.workload;
     c.metric = series.metric;

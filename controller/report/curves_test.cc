@@ -394,6 +394,44 @@ TEST(BuildCurves, SeriesComeFromTheFamilyTable) {
   EXPECT_EQ((*other)[0].points.size(), 3u);
 }
 
+// A series reported per run as one point with groups ("<series>/<group>"),
+// joined across workloads: one curve per group and variant, x ascending.
+TEST(BuildCurves, GroupedSeriesAcrossWorkloadsJoinOnePointPerRun) {
+  std::vector<RunRecord> runs;
+  for (uint64_t seed : {1, 2})
+    for (auto [w, depth] : {std::pair{"qd32", 32}, std::pair{"qd1", 1}})
+      for (const char* rw : {"read", "write"}) {
+        RunRecord r;
+        r.variant = "vduse";
+        r.workload = std::string(w) + "-" + rw;
+        r.run_key = r.variant + "/" + r.workload + "/" + std::to_string(seed);
+        r.platform = "p1";
+        r.seed = seed;
+        r.model = "virtio.vduse";
+        model::TimeSeries ts;
+        ts.t = {depth};
+        ts.value = {depth * (std::string(rw) == "read" ? 10.0 : 5.0) + static_cast<double>(seed)};
+        r.result.series[std::string("kiops_by_depth/") + rw] = ts;
+        runs.push_back(r);
+      }
+  Report r = Build(runs);
+  const family::FamilyInfo::CurveSeries s{"kiops_by_depth", "throughput", "kiops", "kIOPS", "queue_depth", "requests",
+                                          true};
+  auto curves = BuildCurves(r, "", {}, {s});
+  ASSERT_TRUE(curves.ok()) << curves.status().ToString();
+  ASSERT_EQ(curves->size(), 2u);
+  for (const Curve& c : *curves) {
+    EXPECT_EQ(c.workload, "all");
+    ASSERT_EQ(c.points.size(), 2u) << c.label;
+    EXPECT_EQ(c.points[0].x, 1);
+    EXPECT_EQ(c.points[1].x, 32);
+    EXPECT_EQ(c.points[0].n, 2u);
+  }
+  const Curve& read = (*curves)[0].label == "throughput read" ? (*curves)[0] : (*curves)[1];
+  EXPECT_EQ(read.label, "throughput read");
+  EXPECT_DOUBLE_EQ(read.points[1].mean, 32 * 10.0 + 1.5);
+}
+
 TEST(BuildCurves, Errors) {
   Report r = Build(Records());
   auto no_param = BuildCurves(r, "ssd_size", kMetrics, kSeries);

@@ -219,6 +219,11 @@ struct FamilyInfo {
   // values, mean over seeds), each with its legend label and axes; e.g.
   // block.mrc's one-pass miss-ratio curve. An x in "bytes" or "pages" is
   // drawn on a log2 axis.
+  // A run may also report "<series>/<group>" (e.g. "kiops_by_depth/read"):
+  // each group is a curve of its own, labelled "<label> <group>".
+  // `across_workloads`: a run contributes one point (its workload's queue
+  // depth, say) and the curve joins the points of every workload of the
+  // variant and platform (its workload column reads "all").
   struct CurveSeries {
     std::string series;  // "fixed_lru_mrc"
     std::string label;   // "fixed-block LRU (one-pass MRC)"
@@ -226,6 +231,7 @@ struct FamilyInfo {
     std::string unit;    // y unit: "ratio"
     std::string x_param; // "cache_size"
     std::string x_unit;  // "bytes"
+    bool across_workloads = false;
   };
   std::vector<CurveSeries> curve_series;
 
