@@ -126,7 +126,11 @@ bool PackedRing::KickPrepare() {
   // back by N.
   const uint16_t new_idx = Slot(next_avail_);
   const uint16_t old_idx = static_cast<uint16_t>(new_idx - num_added_);
+  // A lap or more since the last call leaves no window to test; the kernel
+  // has the same blind spot, here the caller is told to kick.
+  const bool lapped = num_added_ >= num_;
   num_added_ = 0;
+  if (lapped) return true;
   const uint16_t flags = Ld16(device_event() + 2);
   if (flags != kEventFlagDesc) return flags != kEventFlagDisable;
   const uint16_t off_wrap = Ld16(device_event());

@@ -29,7 +29,8 @@ SplitRing::SplitRing(uint32_t size, RingFeatures features)
       tables_(size),
       next_(size),
       state_(size),
-      num_free_(size) {
+      num_free_(size),
+      popped_(size, 0) {
   KREPLAY_CHECK(CheckQueueSize(size, "size").ok(), "SplitRing: bad queue size " + std::to_string(size));
   // vring_alloc_desc_extra(): everything on the free list, in order.
   for (uint32_t i = 0; i < size; ++i) next_[i] = static_cast<uint16_t>((i + 1) & mask_);
@@ -270,6 +271,7 @@ int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
   }
   const uint16_t head = Ld16(avail() + 4 + 2 * size_t{static_cast<uint16_t>(last_avail_idx_ & mask_)});
   if (head >= num_) return internal::kPopBad;  // "Guest says index %u > %u is available"
+  if (popped_[head]) return internal::kPopBad;  // the driver offered a chain the device holds
   if (segs) segs->clear();
   ParseState ps;  // address never taken, so it stays in registers
   uint32_t i = head;
@@ -301,6 +303,7 @@ int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
     i = Ld16(d + 14);
   }
   ++last_avail_idx_;
+  popped_[head] = 1;
   if (features_.in_order) inflight_[inflight_tail_++ & mask_] = head;
   *out = Chain{head, static_cast<uint16_t>(found), static_cast<uint16_t>(ps.segments), ps.out, ps.in};
   return internal::kPopChain;
@@ -308,15 +311,19 @@ int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
 
 void SplitRing::PushUsed(uint16_t id, uint32_t len) {
   // vhost_add_used_n(): write the element now, used->idx at PublishUsed.
+  KREPLAY_CHECK(id < num_ && popped_[id], "PushUsed: id " + std::to_string(id) + " was not popped");
   uint16_t count = 1;
   if (features_.in_order) {
     // The entry covers every popped chain up to and including `id`.
     count = 0;
     for (;;) {
-      KREPLAY_CHECK(inflight_head_ != inflight_tail_, "PushUsed: id " + std::to_string(id) + " was not popped");
+      const uint16_t h = inflight_[inflight_head_++ & mask_];
+      popped_[h] = 0;
       ++count;
-      if (inflight_[inflight_head_++ & mask_] == id) break;
+      if (h == id) break;
     }
+  } else {
+    popped_[id] = 0;
   }
   uint8_t* e = used() + 4 + 8 * size_t{static_cast<uint16_t>((dev_used_idx_ + pending_used_) & mask_)};
   St32(e, id);

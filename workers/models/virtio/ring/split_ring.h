@@ -103,8 +103,8 @@ class SplitRing {
   // range, loop, INDIRECT with NEXT, nested indirect, indirect length not a
   // multiple of 16 or zero, indirect table not where the driver put one,
   // readable after writable, more segments than size(), avail idx moved by
-  // more than size()); the ring then stays where it was. Fills *segs (cleared
-  // first) when segs is not null.
+  // more than size(), a head the device already holds); the ring then stays
+  // where it was. Fills *segs (cleared first) when segs is not null.
   RingResult<std::optional<Chain>> Pop(std::vector<Segment>* segs = nullptr) {
     RingResult<std::optional<Chain>> res{std::optional<Chain>{std::in_place}};
     internal::SetPopResult(PopRaw(&**res, segs), res);
@@ -209,6 +209,7 @@ class SplitRing {
   uint16_t used_flags_ = 0;      // vq->used_flags
   uint16_t signalled_used_ = 0;
   bool signalled_used_valid_ = false;
+  std::vector<uint8_t> popped_;     // per head: popped, not yet pushed
   std::vector<uint16_t> inflight_;  // in-order: popped heads, FIFO
   uint32_t inflight_head_ = 0;
   uint32_t inflight_tail_ = 0;
