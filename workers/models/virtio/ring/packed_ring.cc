@@ -47,20 +47,20 @@ bool PackedRing::IsAvail(uint32_t c) const {
 
 // ---------------------------------------------------------------- driver --
 
-RingResult<uint16_t> PackedRing::AddBuf(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
+int PackedRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
   const size_t total = segs.size();
   KREPLAY_CHECK(total != 0, "AddBuf: empty chain");  // BUG_ON(total_sg == 0)
-  if (total > num_) return Unexpected(RingError::kTooLong);
+  if (total > num_) return internal::ErrCode(RingError::kTooLong);
   bool seen_in = false;
   uint32_t total_len = 0;
   for (const Segment& s : segs) {
-    if (!s.device_writable && seen_in) return Unexpected(RingError::kBadChain);
+    if (!s.device_writable && seen_in) return internal::ErrCode(RingError::kBadChain);
     seen_in |= s.device_writable;
     total_len += s.len;
   }
   const bool indirect = features_.indirect && use_indirect && total > 1 && num_free_ > 0;
   const uint16_t descs_used = indirect ? 1 : static_cast<uint16_t>(total);
-  if (num_free_ < descs_used) return Unexpected(RingError::kFull);  // -ENOSPC
+  if (num_free_ < descs_used) return internal::ErrCode(RingError::kFull);  // -ENOSPC
 
   const uint16_t head = Slot(next_avail_);
   // In order the buffer id is the head position; otherwise the id free list.
@@ -126,7 +126,11 @@ bool PackedRing::KickPrepare() {
   // back by N.
   const uint16_t new_idx = Slot(next_avail_);
   const uint16_t old_idx = static_cast<uint16_t>(new_idx - num_added_);
+  // A lap or more since the last call leaves no window to test; the kernel
+  // has the same blind spot, here the caller is told to kick.
+  const bool lapped = num_added_ >= num_;
   num_added_ = 0;
+  if (lapped) return true;
   const uint16_t flags = Ld16(device_event() + 2);
   if (flags != kEventFlagDesc) return flags != kEventFlagDisable;
   const uint16_t off_wrap = Ld16(device_event());
@@ -136,12 +140,12 @@ bool PackedRing::KickPrepare() {
   return VringNeedEvent(event_idx, new_idx, old_idx);
 }
 
-std::optional<UsedBuf> PackedRing::GetUsed() {
+bool PackedRing::GetUsedRaw(UsedBuf* out) {
   uint16_t id;
   uint32_t len;
   if (!features_.in_order) {
     // virtqueue_get_buf_ctx_packed()
-    if (!IsUsed(last_used_)) return std::nullopt;
+    if (!IsUsed(last_used_)) return false;
     const uint8_t* d = desc(Slot(last_used_));
     id = Ld16(d + 12);
     len = Ld32(d + 8);
@@ -153,7 +157,7 @@ std::optional<UsedBuf> PackedRing::GetUsed() {
   } else {
     // virtqueue_get_buf_ctx_packed_in_order()
     if (batch_last_id_ == kNoBatch) {
-      if (!IsUsed(last_used_)) return std::nullopt;
+      if (!IsUsed(last_used_)) return false;
       const uint8_t* d = desc(Slot(last_used_));
       batch_last_id_ = Ld16(d + 12);
       batch_last_len_ = Ld32(d + 8);
@@ -176,7 +180,8 @@ std::optional<UsedBuf> PackedRing::GetUsed() {
   last_used_ += st.num;
   st.num = 0;
   if (event_flags_shadow_ == kEventFlagDesc) St16(driver_event(), OffWrap(last_used_));
-  return UsedBuf{token, len};
+  *out = UsedBuf{token, len};
+  return true;
 }
 
 void PackedRing::DisableCb() {
@@ -230,7 +235,7 @@ uint16_t PackedRing::AvailCount() const {
 
 // fill_vec_buf_packed_indirect(): len/16 descriptors read in sequence; only
 // WRITE is meaningful, other flags and the id are reserved and ignored (2.8.7).
-bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, Chain& chain, bool& seen_in,
+bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
                                std::vector<Segment>* segs) const {
   if (len % kDescSize != 0 || len == 0) return false;
   if (addr < internal::kIndirectBase) return false;
@@ -245,29 +250,28 @@ bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, Chain& chain, bool& 
     const bool write = Ld16(d + 14) & kDescFWrite;
     const uint32_t dlen = Ld32(d + 8);
     if (write) {
-      chain.in_bytes += dlen;
-      seen_in = true;
+      ps.in += dlen;
+      ps.seen_in = true;
     } else {
-      if (seen_in) return false;
-      chain.out_bytes += dlen;
+      if (ps.seen_in) return false;
+      ps.out += dlen;
     }
     if (segs) segs->push_back(Segment{Ld64(d), dlen, write});
   }
-  chain.segments = static_cast<uint16_t>(count);
+  ps.segments = count;
   return true;
 }
 
-RingResult<std::optional<Chain>> PackedRing::Pop(std::vector<Segment>* segs) {
+int PackedRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
   // fill_vec_buf_packed()
-  if (!IsAvail(dev_avail_)) return std::optional<Chain>{};
+  if (!IsAvail(dev_avail_)) return internal::kPopEmpty;
   if (segs) segs->clear();
-  Chain chain;
-  bool seen_in = false;
+  ParseState ps;  // address never taken, so it stays in registers
   uint32_t c = dev_avail_;
   uint32_t count = 0;
   uint16_t id = 0;
   for (;;) {
-    if (count >= num_) return Unexpected(RingError::kBadChain);  // longer than the ring
+    if (count >= num_) return internal::kPopBad;  // longer than the ring
     const uint8_t* d = desc(Slot(c));
     const uint16_t flags = Ld16(d + 14);
     id = Ld16(d + 12);  // the last descriptor's id counts (2.8.6)
@@ -276,37 +280,38 @@ RingResult<std::optional<Chain>> PackedRing::Pop(std::vector<Segment>* segs) {
     if (flags & kDescFIndirect) {
       // One indirect descriptor is the whole list (2.8.5: a list holds
       // descriptors of one type), so no NEXT and nothing before it.
-      if (!features_.indirect || (flags & kDescFNext) || count != 1) return Unexpected(RingError::kBadChain);
-      if (!ParseIndirect(Ld64(d), Ld32(d + 8), chain, seen_in, segs)) return Unexpected(RingError::kBadChain);
+      if (!features_.indirect || (flags & kDescFNext) || count != 1) return internal::kPopBad;
+      ParseState ips = ps;
+      if (!ParseIndirect(Ld64(d), Ld32(d + 8), ips, segs)) return internal::kPopBad;
+      ps = ips;
       break;
     }
     const uint32_t dlen = Ld32(d + 8);
     if (flags & kDescFWrite) {
-      chain.in_bytes += dlen;
-      seen_in = true;
+      ps.in += dlen;
+      ps.seen_in = true;
     } else {
-      if (seen_in) return Unexpected(RingError::kBadChain);
-      chain.out_bytes += dlen;
+      if (ps.seen_in) return internal::kPopBad;
+      ps.out += dlen;
     }
-    ++chain.segments;
+    ++ps.segments;
     if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
     if (!(flags & kDescFNext)) break;
   }
-  if (id >= num_) return Unexpected(RingError::kBadChain);
+  if (id >= num_) return internal::kPopBad;
   if (features_.in_order) {
     inflight_[inflight_tail_++ & mask_] = InFlight{id, static_cast<uint16_t>(count)};
   } else {
-    if (chain_descs_[id] != 0) return Unexpected(RingError::kBadChain);  // id already in flight
+    if (chain_descs_[id] != 0) return internal::kPopBad;  // id already in flight
     chain_descs_[id] = static_cast<uint16_t>(count);
   }
-  chain.id = id;
-  chain.descriptors = static_cast<uint16_t>(count);
   dev_avail_ = c;
   if (scan_chains_ > 0)
     --scan_chains_;
   else
     scan_pos_ = dev_avail_;
-  return std::optional<Chain>{chain};
+  *out = Chain{id, static_cast<uint16_t>(count), static_cast<uint16_t>(ps.segments), ps.out, ps.in};
+  return internal::kPopChain;
 }
 
 void PackedRing::PushUsed(uint16_t id, uint32_t len) {

@@ -62,12 +62,18 @@ class PackedRing {
   // SplitRing::AddBuf. A direct chain takes one descriptor (and one buffer id
   // from the free list) per segment, written in ring order; the head's flags
   // are written last.
-  RingResult<uint16_t> AddBuf(std::span<const Segment> segs, uint32_t token, bool use_indirect = true);
+  RingResult<uint16_t> AddBuf(std::span<const Segment> segs, uint32_t token, bool use_indirect = true) {
+    return internal::AddResult(AddBufRaw(segs, token, use_indirect));
+  }
   // virtqueue_kick_prepare_packed(): device event suppression flags, or with
   // DESC the event offset/wrap against the descriptors added since last time.
   bool KickPrepare();
   // virtqueue_get_buf_ctx_packed() (in-order: ..._packed_in_order()).
-  std::optional<UsedBuf> GetUsed();
+  std::optional<UsedBuf> GetUsed() {
+    std::optional<UsedBuf> res{std::in_place};
+    if (!GetUsedRaw(&*res)) res.reset();
+    return res;
+  }
   // virtqueue_disable_cb_packed().
   void DisableCb();
   // virtqueue_enable_cb_prepare_packed() + virtqueue_poll_packed(): false if
@@ -88,7 +94,11 @@ class PackedRing {
   // an indirect length that is zero or not a multiple of 16 or a table not
   // where the driver put one, nested INDIRECT, readable after writable, a
   // chain longer than size(), or a buffer id >= size().
-  RingResult<std::optional<Chain>> Pop(std::vector<Segment>* segs = nullptr);
+  RingResult<std::optional<Chain>> Pop(std::vector<Segment>* segs = nullptr) {
+    RingResult<std::optional<Chain>> res{std::optional<Chain>{std::in_place}};
+    internal::SetPopResult(PopRaw(&**res, segs), res);
+    return res;
+  }
   // Writes the used descriptor for buffer `id` (id and len now, its flags at
   // PublishUsed for the first of a batch, as DPDK's shadow used ring does).
   // REQUIRES: `id` was returned by Pop and not pushed since.
@@ -134,6 +144,12 @@ class PackedRing {
   };
   static constexpr uint32_t kNoBatch = 0xffffffffu;
 
+  // Out-of-line cores of AddBuf (descriptors or internal::ErrCode), GetUsed
+  // and Pop (internal::kPop*), see ring.h.
+  int AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect);
+  bool GetUsedRaw(UsedBuf* out);
+  int PopRaw(Chain* out, std::vector<Segment>* segs);
+
   // Positions are free-running 32-bit counters: slot = c & mask, wrap counter
   // = 1 for the first lap, flipping each lap (2^32 is a multiple of 2N).
   uint16_t Slot(uint32_t c) const { return static_cast<uint16_t>(c & mask_); }
@@ -149,7 +165,15 @@ class PackedRing {
   const uint8_t* device_event() const { return mem_.data() + device_event_offset(); }
   bool IsUsed(uint32_t c) const;
   bool IsAvail(uint32_t c) const;
-  bool ParseIndirect(uint64_t addr, uint32_t len, Chain& chain, bool& seen_in, std::vector<Segment>* segs) const;
+  // Accumulates into the parse state `ps` (kept in scalars: building a Chain
+  // field by field on the stack stalls store forwarding in the hot path).
+  struct ParseState {
+    uint32_t out = 0;
+    uint32_t in = 0;
+    uint32_t segments = 0;
+    bool seen_in = false;
+  };
+  bool ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps, std::vector<Segment>* segs) const;
 
   uint32_t num_;
   uint16_t mask_;

@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <version>
@@ -161,6 +162,28 @@ inline void St64(uint8_t* p, uint64_t v) { StoreLe(p, v); }
 // table, 32768 descriptors), which the device side translates back.
 inline constexpr uint64_t kIndirectBase = 0x00007f0000000000ull;
 inline constexpr uint64_t kIndirectStride = uint64_t{kMaxQueueSize} * kDescSize;
+
+// The rings' out-of-line cores return plain integers and take out-parameters;
+// the public methods wrapping them are inline and build their std::optional /
+// Expected in the caller's frame, where the core writes the fields directly.
+// (GCC 12 returns such small structs through the stack with narrow stores
+// and wider loads: a store-forwarding stall that cost a quarter of a round
+// trip.)
+constexpr int ErrCode(RingError e) { return -1 - static_cast<int>(e); }
+inline RingResult<uint16_t> AddResult(int r) {
+  if (r < 0) return Unexpected(static_cast<RingError>(-1 - r));
+  return static_cast<uint16_t>(r);
+}
+inline constexpr int kPopBad = -1;
+inline constexpr int kPopEmpty = 0;
+inline constexpr int kPopChain = 1;
+// `res` holds the chain PopRaw filled in; fixes it up for the other outcomes.
+inline void SetPopResult(int r, RingResult<std::optional<Chain>>& res) {
+  if (r == kPopEmpty)
+    res->reset();
+  else if (r == kPopBad)
+    res = Unexpected<RingError>(RingError::kBadChain);
+}
 }  // namespace internal
 
 }  // namespace kreplay::virtio

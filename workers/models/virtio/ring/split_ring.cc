@@ -29,7 +29,8 @@ SplitRing::SplitRing(uint32_t size, RingFeatures features)
       tables_(size),
       next_(size),
       state_(size),
-      num_free_(size) {
+      num_free_(size),
+      popped_(size, 0) {
   KREPLAY_CHECK(CheckQueueSize(size, "size").ok(), "SplitRing: bad queue size " + std::to_string(size));
   // vring_alloc_desc_extra(): everything on the free list, in order.
   for (uint32_t i = 0; i < size; ++i) next_[i] = static_cast<uint16_t>((i + 1) & mask_);
@@ -38,22 +39,22 @@ SplitRing::SplitRing(uint32_t size, RingFeatures features)
 
 // ---------------------------------------------------------------- driver --
 
-RingResult<uint16_t> SplitRing::AddBuf(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
+int SplitRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
   const size_t total = segs.size();
   KREPLAY_CHECK(total != 0, "AddBuf: empty chain");  // BUG_ON(total_sg == 0)
-  if (total > num_) return Unexpected(RingError::kTooLong);
+  if (total > num_) return internal::ErrCode(RingError::kTooLong);
   // vhost rejects "Descriptor has out after in"; refuse to build one.
   bool seen_in = false;
   uint32_t total_len = 0;
   for (const Segment& s : segs) {
-    if (!s.device_writable && seen_in) return Unexpected(RingError::kBadChain);
+    if (!s.device_writable && seen_in) return internal::ErrCode(RingError::kBadChain);
     seen_in |= s.device_writable;
     total_len += s.len;
   }
   // virtqueue_use_indirect(): indirect && total_sg > 1 && num_free.
   const bool indirect = features_.indirect && use_indirect && total > 1 && num_free_ > 0;
   const uint16_t descs_used = indirect ? 1 : static_cast<uint16_t>(total);
-  if (num_free_ < descs_used) return Unexpected(RingError::kFull);  // -ENOSPC
+  if (num_free_ < descs_used) return internal::ErrCode(RingError::kFull);  // -ENOSPC
 
   const uint16_t head = free_head_;
   if (indirect) {
@@ -133,12 +134,12 @@ void SplitRing::Detach(uint16_t head) {
   st.ndescs = 0;
 }
 
-std::optional<UsedBuf> SplitRing::GetUsed() {
+bool SplitRing::GetUsedRaw(UsedBuf* out) {
   uint32_t len;
   uint16_t id;
   if (!features_.in_order) {
     // virtqueue_get_buf_ctx_split()
-    if (last_used_idx_ == Ld16(used() + 2)) return std::nullopt;  // !more_used_split
+    if (last_used_idx_ == Ld16(used() + 2)) return false;  // !more_used_split
     const uint8_t* e = used() + 4 + 8 * size_t{static_cast<uint16_t>(last_used_idx_ & mask_)};
     const uint32_t uid = Ld32(e);
     len = Ld32(e + 4);
@@ -149,7 +150,7 @@ std::optional<UsedBuf> SplitRing::GetUsed() {
     // virtqueue_get_buf_ctx_split_in_order(): one used entry may stand for a
     // batch ending at batch_last.id; earlier buffers complete in full.
     if (batch_last_id_ == kNoBatch) {
-      if (last_used_idx_ == Ld16(used() + 2)) return std::nullopt;
+      if (last_used_idx_ == Ld16(used() + 2)) return false;
       const uint8_t* e = used() + 4 + 8 * size_t{static_cast<uint16_t>(last_used_idx_ & mask_)};
       batch_last_id_ = Ld32(e);
       batch_last_len_ = Ld32(e + 4);
@@ -172,7 +173,8 @@ std::optional<UsedBuf> SplitRing::GetUsed() {
   // "If we expect an interrupt for the next entry, tell host by writing
   // event index."
   if (!(avail_flags_shadow_ & kAvailFNoInterrupt)) St16(used_event(), last_used_idx_);
-  return UsedBuf{token, len};
+  *out = UsedBuf{token, len};
+  return true;
 }
 
 void SplitRing::DisableCb() {
@@ -226,7 +228,7 @@ uint16_t SplitRing::AvailCount() const { return static_cast<uint16_t>(Ld16(avail
 // len a non-zero multiple of 16, no nested INDIRECT, no loop. vhost reads the
 // table sequentially; this follows `next` as the spec describes (DPDK's
 // fill_vec_buf_split does too); Linux drivers set next = i + 1, so both agree.
-bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, Chain& chain, bool& seen_in,
+bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
                               std::vector<Segment>* segs) const {
   if (len % kDescSize != 0 || len == 0) return false;
   if (addr < internal::kIndirectBase) return false;
@@ -245,77 +247,83 @@ bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, Chain& chain, bool& s
     if (flags & kDescFIndirect) return false;  // "Nested indirect descriptor"
     const uint32_t dlen = Ld32(d + 8);
     if (flags & kDescFWrite) {
-      chain.in_bytes += dlen;
-      seen_in = true;
+      ps.in += dlen;
+      ps.seen_in = true;
     } else {
-      if (seen_in) return false;  // "Indirect descriptor has out after in"
-      chain.out_bytes += dlen;
+      if (ps.seen_in) return false;  // "Indirect descriptor has out after in"
+      ps.out += dlen;
     }
-    if (++chain.segments > num_) return false;  // spec 2.7.5.3.1: chain <= queue size
+    if (++ps.segments > num_) return false;  // spec 2.7.5.3.1: chain <= queue size
     if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
     if (!(flags & kDescFNext)) return true;
     i = Ld16(d + 14);
   }
 }
 
-RingResult<std::optional<Chain>> SplitRing::Pop(std::vector<Segment>* segs) {
+int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
   // vhost_get_vq_desc()
   if (avail_idx_ == last_avail_idx_) {
     const uint16_t a = Ld16(avail() + 2);
     // "Guest moved avail index from %u to %u"
-    if (static_cast<uint16_t>(a - last_avail_idx_) > num_) return Unexpected(RingError::kBadChain);
+    if (static_cast<uint16_t>(a - last_avail_idx_) > num_) return internal::kPopBad;
     avail_idx_ = a;
-    if (a == last_avail_idx_) return std::optional<Chain>{};
+    if (a == last_avail_idx_) return internal::kPopEmpty;
   }
   const uint16_t head = Ld16(avail() + 4 + 2 * size_t{static_cast<uint16_t>(last_avail_idx_ & mask_)});
-  if (head >= num_) return Unexpected(RingError::kBadChain);  // "Guest says index %u > %u is available"
+  if (head >= num_) return internal::kPopBad;  // "Guest says index %u > %u is available"
+  if (popped_[head]) return internal::kPopBad;  // the driver offered a chain the device holds
   if (segs) segs->clear();
-  Chain chain;
-  chain.id = head;
-  bool seen_in = false;
+  ParseState ps;  // address never taken, so it stays in registers
   uint32_t i = head;
   uint32_t found = 0;
   for (;;) {
-    if (i >= num_) return Unexpected(RingError::kBadChain);       // "Desc index is %u > %u"
-    if (++found > num_) return Unexpected(RingError::kBadChain);  // "Loop detected"
+    if (i >= num_) return internal::kPopBad;       // "Desc index is %u > %u"
+    if (++found > num_) return internal::kPopBad;  // "Loop detected"
     const uint8_t* d = desc(i);
     const uint16_t flags = Ld16(d + 12);
     if (flags & kDescFIndirect) {
       // Spec 2.7.5.3.1: INDIRECT needs the feature and excludes NEXT.
-      if (!features_.indirect || (flags & kDescFNext)) return Unexpected(RingError::kBadChain);
-      if (!ParseIndirect(Ld64(d), Ld32(d + 8), chain, seen_in, segs)) return Unexpected(RingError::kBadChain);
+      if (!features_.indirect || (flags & kDescFNext)) return internal::kPopBad;
+      ParseState ips = ps;
+      if (!ParseIndirect(Ld64(d), Ld32(d + 8), ips, segs)) return internal::kPopBad;
+      ps = ips;
       break;
     }
     const uint32_t dlen = Ld32(d + 8);
     if (flags & kDescFWrite) {
-      chain.in_bytes += dlen;
-      seen_in = true;
+      ps.in += dlen;
+      ps.seen_in = true;
     } else {
-      if (seen_in) return Unexpected(RingError::kBadChain);  // "Descriptor has out after in"
-      chain.out_bytes += dlen;
+      if (ps.seen_in) return internal::kPopBad;  // "Descriptor has out after in"
+      ps.out += dlen;
     }
-    ++chain.segments;
+    ++ps.segments;
     if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
     if (!(flags & kDescFNext)) break;
     i = Ld16(d + 14);
   }
-  chain.descriptors = static_cast<uint16_t>(found);
   ++last_avail_idx_;
+  popped_[head] = 1;
   if (features_.in_order) inflight_[inflight_tail_++ & mask_] = head;
-  return std::optional<Chain>{chain};
+  *out = Chain{head, static_cast<uint16_t>(found), static_cast<uint16_t>(ps.segments), ps.out, ps.in};
+  return internal::kPopChain;
 }
 
 void SplitRing::PushUsed(uint16_t id, uint32_t len) {
   // vhost_add_used_n(): write the element now, used->idx at PublishUsed.
+  KREPLAY_CHECK(id < num_ && popped_[id], "PushUsed: id " + std::to_string(id) + " was not popped");
   uint16_t count = 1;
   if (features_.in_order) {
     // The entry covers every popped chain up to and including `id`.
     count = 0;
     for (;;) {
-      KREPLAY_CHECK(inflight_head_ != inflight_tail_, "PushUsed: id " + std::to_string(id) + " was not popped");
+      const uint16_t h = inflight_[inflight_head_++ & mask_];
+      popped_[h] = 0;
       ++count;
-      if (inflight_[inflight_head_++ & mask_] == id) break;
+      if (h == id) break;
     }
+  } else {
+    popped_[id] = 0;
   }
   uint8_t* e = used() + 4 + 8 * size_t{static_cast<uint16_t>((dev_used_idx_ + pending_used_) & mask_)};
   St32(e, id);

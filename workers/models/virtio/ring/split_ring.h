@@ -64,7 +64,9 @@ class SplitRing {
   // 2.7.5.3.1), kBadChain (a readable segment after a writable one, which
   // vhost would reject). `token` comes back from GetUsed.
   // REQUIRES: !segs.empty().
-  RingResult<uint16_t> AddBuf(std::span<const Segment> segs, uint32_t token, bool use_indirect = true);
+  RingResult<uint16_t> AddBuf(std::span<const Segment> segs, uint32_t token, bool use_indirect = true) {
+    return internal::AddResult(AddBufRaw(segs, token, use_indirect));
+  }
 
   // virtqueue_kick_prepare_split(): whether the driver must notify the device
   // for the buffers added since the last call (avail_event with event_idx,
@@ -73,7 +75,11 @@ class SplitRing {
 
   // virtqueue_get_buf_ctx_split() (in-order: ..._split_in_order()): the next
   // used buffer, if any; frees its descriptors.
-  std::optional<UsedBuf> GetUsed();
+  std::optional<UsedBuf> GetUsed() {
+    std::optional<UsedBuf> res{std::in_place};
+    if (!GetUsedRaw(&*res)) res.reset();
+    return res;
+  }
 
   // virtqueue_disable_cb_split().
   void DisableCb();
@@ -97,9 +103,13 @@ class SplitRing {
   // range, loop, INDIRECT with NEXT, nested indirect, indirect length not a
   // multiple of 16 or zero, indirect table not where the driver put one,
   // readable after writable, more segments than size(), avail idx moved by
-  // more than size()); the ring then stays where it was. Fills *segs (cleared
-  // first) when segs is not null.
-  RingResult<std::optional<Chain>> Pop(std::vector<Segment>* segs = nullptr);
+  // more than size(), a head the device already holds); the ring then stays
+  // where it was. Fills *segs (cleared first) when segs is not null.
+  RingResult<std::optional<Chain>> Pop(std::vector<Segment>* segs = nullptr) {
+    RingResult<std::optional<Chain>> res{std::optional<Chain>{std::in_place}};
+    internal::SetPopResult(PopRaw(&**res, segs), res);
+    return res;
+  }
 
   // vhost_add_used_n() (buffered as vhost_add_used_and_signal_n batches): writes
   // the used element for chain `id` with `len` bytes written; the used idx
@@ -144,6 +154,12 @@ class SplitRing {
   };
   static constexpr uint32_t kNoBatch = 0xffffffffu;
 
+  // Out-of-line cores of AddBuf (descriptors or internal::ErrCode), GetUsed
+  // and Pop (internal::kPop*), see ring.h.
+  int AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect);
+  bool GetUsedRaw(UsedBuf* out);
+  int PopRaw(Chain* out, std::vector<Segment>* segs);
+
   uint8_t* desc(uint32_t i) { return mem_.data() + size_t{i} * kDescSize; }
   const uint8_t* desc(uint32_t i) const { return mem_.data() + size_t{i} * kDescSize; }
   uint8_t* avail() { return mem_.data() + avail_off_; }
@@ -154,7 +170,15 @@ class SplitRing {
   uint8_t* avail_event() { return used() + 4 + 8 * size_t{num_}; }
   bool Poll(uint16_t last_used_idx) const;
   void Detach(uint16_t head);
-  bool ParseIndirect(uint64_t addr, uint32_t len, Chain& chain, bool& seen_in, std::vector<Segment>* segs) const;
+  // Accumulates into the parse state `ps` (kept in scalars: building a Chain
+  // field by field on the stack stalls store forwarding in the hot path).
+  struct ParseState {
+    uint32_t out = 0;
+    uint32_t in = 0;
+    uint32_t segments = 0;
+    bool seen_in = false;
+  };
+  bool ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps, std::vector<Segment>* segs) const;
 
   uint32_t num_;
   uint16_t mask_;
@@ -185,6 +209,7 @@ class SplitRing {
   uint16_t used_flags_ = 0;      // vq->used_flags
   uint16_t signalled_used_ = 0;
   bool signalled_used_valid_ = false;
+  std::vector<uint8_t> popped_;     // per head: popped, not yet pushed
   std::vector<uint16_t> inflight_;  // in-order: popped heads, FIFO
   uint32_t inflight_head_ = 0;
   uint32_t inflight_tail_ = 0;
