@@ -339,11 +339,9 @@ bool SplitRing::PublishUsed() {
   pending_used_ = 0;
   dev_used_idx_ = new_idx;
   St16(used() + 2, new_idx);
-  // "If the driver never bothers to signal in a very long while, used index
-  // might wrap around."
-  if (static_cast<uint16_t>(new_idx - signalled_used_) < static_cast<uint16_t>(new_idx - old_idx))
-    signalled_used_valid_ = false;
-  // vhost_notify()
+  // vhost_notify(). (__vhost_add_used_n's invalidation of a signalled_used
+  // that wrapped cannot trigger here: every publish also runs the notify
+  // check, so signalled_used is always the previous used idx.)
   if (!features_.event_idx) return (Ld16(avail()) & kAvailFNoInterrupt) == 0;
   const uint16_t old_sig = signalled_used_;
   const bool valid = signalled_used_valid_;
