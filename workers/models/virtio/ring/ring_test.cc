@@ -825,6 +825,32 @@ TEST(PackedInOrder, BatchedUsedDescriptor) {
   }
 }
 
+// Rings live in containers of the simulator: moving one keeps its state.
+TEST(RingObjects, MoveKeepsState) {
+  std::vector<SplitRing> split;
+  std::vector<PackedRing> packed;
+  const std::array<Segment, 2> segs = {Out(1, 1), In(2, 2)};
+  for (int k = 0; k < 8; ++k) {
+    split.emplace_back(8, RingFeatures{});
+    packed.emplace_back(8, RingFeatures{});
+    ASSERT_TRUE(split.back().AddBuf(segs, static_cast<uint32_t>(k)).has_value());
+    ASSERT_TRUE(packed.back().AddBuf(segs, static_cast<uint32_t>(k)).has_value());
+  }
+  for (int k = 0; k < 8; ++k) {
+    auto c = split[k].Pop();
+    ASSERT_TRUE(c.has_value() && c->has_value());
+    split[k].PushUsed((**c).id, 2);
+    split[k].PublishUsed();
+    EXPECT_EQ(split[k].GetUsed()->token, static_cast<uint32_t>(k));
+    auto d = packed[k].Pop();
+    ASSERT_TRUE(d.has_value() && d->has_value());
+    EXPECT_EQ((**d).segments, 2);
+    packed[k].PushUsed((**d).id, 2);
+    packed[k].PublishUsed();
+    EXPECT_EQ(packed[k].GetUsed()->token, static_cast<uint32_t>(k));
+  }
+}
+
 // ------------------------------------------------------- differential --
 
 // Drives a split and a packed ring with the same random interleaving of
