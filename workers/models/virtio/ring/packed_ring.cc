@@ -126,9 +126,9 @@ bool PackedRing::KickPrepare() {
   // back by N.
   const uint16_t new_idx = Slot(next_avail_);
   const uint16_t old_idx = static_cast<uint16_t>(new_idx - num_added_);
-  // A lap or more since the last call leaves no window to test; the kernel
-  // has the same blind spot, here the caller is told to kick.
-  const bool lapped = num_added_ >= num_;
+  // More than a lap since the last call: the slot/wrap event can no longer be
+  // placed in the window (the kernel has the same blind spot); kick.
+  const bool lapped = num_added_ > num_;
   num_added_ = 0;
   if (lapped) return true;
   const uint16_t flags = Ld16(device_event() + 2);

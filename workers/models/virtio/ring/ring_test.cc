@@ -700,6 +700,32 @@ TEST(PackedNotify, KickAfterALapOfUnkickedAdds) {
   }
   EXPECT_FALSE(VringNeedEvent(3, 3, static_cast<uint16_t>(3 - 8)));
   EXPECT_TRUE(r.KickPrepare());
+  // Exactly one lap is still judged by the rule. The device re-enables at
+  // slot 3 wrap 1 (position 11); four adds take positions 11..14 (slots 3,
+  // 0, 1, 2) and leave the driver at slot 3 wrap 0: old = (u16)(3 - 4) =
+  // 65535, new = 3, event on the other lap: 3 - 4 = 65535;
+  // (3 - 65535 - 1) = 3 < 4 -> kick.
+  r.DisableNotify();
+  EXPECT_FALSE(r.EnableNotify());
+  EXPECT_EQ(Rd16(r.memory(), r.device_event_offset()), 0x8003);
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_TRUE(r.AddBuf(seg, 2).has_value());
+    r.PushUsed((**r.Pop()).id, 0);
+    r.PublishUsed();
+    ASSERT_TRUE(r.GetUsed());
+  }
+  EXPECT_TRUE(r.KickPrepare());
+  // Another exact lap, positions 15..18: slot 3 is filled with wrap 0, not
+  // the event's wrap 1, so no kick is due. The driver ends at slot 3 wrap 1:
+  // old = 65535, new = 3, event on the same lap: 3; (3 - 3 - 1) = 65535 < 4
+  // is false.
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_TRUE(r.AddBuf(seg, 3).has_value());
+    r.PushUsed((**r.Pop()).id, 0);
+    r.PublishUsed();
+    ASSERT_TRUE(r.GetUsed());
+  }
+  EXPECT_FALSE(r.KickPrepare());
 }
 
 TEST(PackedNotify, DeviceEventDescMode) {
