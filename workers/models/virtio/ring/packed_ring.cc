@@ -50,14 +50,8 @@ bool PackedRing::IsAvail(uint32_t c) const {
 int PackedRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
   const size_t total = segs.size();
   KREPLAY_CHECK(total != 0, "AddBuf: empty chain");  // BUG_ON(total_sg == 0)
-  if (total > num_) return internal::ErrCode(RingError::kTooLong);
-  bool seen_in = false;
-  uint32_t total_len = 0;
-  for (const Segment& s : segs) {
-    if (!s.device_writable && seen_in) return internal::ErrCode(RingError::kBadChain);
-    seen_in |= s.device_writable;
-    total_len += s.len;
-  }
+  uint32_t total_len;
+  if (const int err = internal::CheckSegments(segs, num_, &total_len)) return err;
   const bool indirect = features_.indirect && use_indirect && total > 1 && num_free_ > 0;
   const uint16_t descs_used = indirect ? 1 : static_cast<uint16_t>(total);
   if (num_free_ < descs_used) return internal::ErrCode(RingError::kFull);  // -ENOSPC
@@ -67,10 +61,9 @@ int PackedRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool us
   const uint16_t id = features_.in_order ? head : free_head_;
   if (indirect) {
     // virtqueue_add_indirect_packed(): table entries carry only WRITE.
-    std::vector<uint8_t>& t = tables_[id];
-    t.resize(total * kDescSize);
+    uint8_t* const table = tables_.Prepare(id, total);
     for (size_t k = 0; k < total; ++k) {
-      uint8_t* d = t.data() + k * kDescSize;
+      uint8_t* d = table + k * kDescSize;
       St64(d, segs[k].addr);
       St32(d + 8, segs[k].len);
       St16(d + 12, 0);
@@ -237,16 +230,12 @@ uint16_t PackedRing::AvailCount() const {
 // WRITE is meaningful, other flags and the id are reserved and ignored (2.8.7).
 bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
                                std::vector<Segment>* segs) const {
-  if (len % kDescSize != 0 || len == 0) return false;
-  if (addr < internal::kIndirectBase) return false;
-  const uint64_t off = addr - internal::kIndirectBase;
-  if (off % internal::kIndirectStride != 0 || off / internal::kIndirectStride >= num_) return false;
-  const std::vector<uint8_t>& t = tables_[off / internal::kIndirectStride];
-  if (len > t.size()) return false;
+  const uint8_t* const table = tables_.Resolve(addr, len);
+  if (table == nullptr) return false;
   const uint32_t count = len / kDescSize;
   if (count > num_) return false;  // 2.8.5: at most the queue size
   for (uint32_t i = 0; i < count; ++i) {
-    const uint8_t* d = t.data() + size_t{i} * kDescSize;
+    const uint8_t* d = table + size_t{i} * kDescSize;
     const bool write = Ld16(d + 14) & kDescFWrite;
     const uint32_t dlen = Ld32(d + 8);
     if (write) {

@@ -42,15 +42,8 @@ SplitRing::SplitRing(uint32_t size, RingFeatures features)
 int SplitRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
   const size_t total = segs.size();
   KREPLAY_CHECK(total != 0, "AddBuf: empty chain");  // BUG_ON(total_sg == 0)
-  if (total > num_) return internal::ErrCode(RingError::kTooLong);
-  // vhost rejects "Descriptor has out after in"; refuse to build one.
-  bool seen_in = false;
-  uint32_t total_len = 0;
-  for (const Segment& s : segs) {
-    if (!s.device_writable && seen_in) return internal::ErrCode(RingError::kBadChain);
-    seen_in |= s.device_writable;
-    total_len += s.len;
-  }
+  uint32_t total_len;
+  if (const int err = internal::CheckSegments(segs, num_, &total_len)) return err;
   // virtqueue_use_indirect(): indirect && total_sg > 1 && num_free.
   const bool indirect = features_.indirect && use_indirect && total > 1 && num_free_ > 0;
   const uint16_t descs_used = indirect ? 1 : static_cast<uint16_t>(total);
@@ -59,10 +52,9 @@ int SplitRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use
   const uint16_t head = free_head_;
   if (indirect) {
     // alloc_indirect_split(): next = i + 1; the last loses NEXT.
-    std::vector<uint8_t>& t = tables_[head];
-    t.resize(total * kDescSize);
+    uint8_t* const table = tables_.Prepare(head, total);
     for (size_t k = 0; k < total; ++k) {
-      uint8_t* d = t.data() + k * kDescSize;
+      uint8_t* d = table + k * kDescSize;
       const uint16_t flags = static_cast<uint16_t>((k + 1 < total ? kDescFNext : 0) |
                                                    (segs[k].device_writable ? kDescFWrite : 0));
       St64(d, segs[k].addr);
@@ -230,19 +222,15 @@ uint16_t SplitRing::AvailCount() const { return static_cast<uint16_t>(Ld16(avail
 // fill_vec_buf_split does too); Linux drivers set next = i + 1, so both agree.
 bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
                               std::vector<Segment>* segs) const {
-  if (len % kDescSize != 0 || len == 0) return false;
-  if (addr < internal::kIndirectBase) return false;
-  const uint64_t off = addr - internal::kIndirectBase;
-  if (off % internal::kIndirectStride != 0 || off / internal::kIndirectStride >= num_) return false;
-  const std::vector<uint8_t>& t = tables_[off / internal::kIndirectStride];
-  if (len > t.size()) return false;
+  const uint8_t* const table = tables_.Resolve(addr, len);
+  if (table == nullptr) return false;
   const uint32_t count = len / kDescSize;
   uint32_t i = 0;
   uint32_t found = 0;
   for (;;) {
     if (i >= count) return false;         // next out of the table
     if (++found > count) return false;    // "Loop detected"
-    const uint8_t* d = t.data() + size_t{i} * kDescSize;
+    const uint8_t* d = table + size_t{i} * kDescSize;
     const uint16_t flags = Ld16(d + 12);
     if (flags & kDescFIndirect) return false;  // "Nested indirect descriptor"
     const uint32_t dlen = Ld32(d + 8);

@@ -139,12 +139,12 @@ class SplitRing {
   size_t used_offset() const { return used_off_; }
   // The indirect table of head `id` (empty if none was ever built) and its
   // synthetic guest address.
-  std::span<const uint8_t> indirect_table(uint16_t id) const { return tables_[id]; }
-  static uint64_t IndirectAddr(uint16_t id) { return internal::kIndirectBase + id * internal::kIndirectStride; }
+  std::span<const uint8_t> indirect_table(uint16_t id) const { return tables_.table(id); }
+  static uint64_t IndirectAddr(uint16_t id) { return internal::IndirectTables::Addr(id); }
   // Test hooks: raw write access, to build the malformed rings a buggy or
   // hostile driver could produce. Not for production code.
   std::span<uint8_t> mutable_memory_for_test() { return mem_; }
-  std::vector<uint8_t>& mutable_indirect_table_for_test(uint16_t id) { return tables_[id]; }
+  std::vector<uint8_t>& mutable_indirect_table_for_test(uint16_t id) { return tables_.mutable_table(id); }
 
  private:
   struct DescState {
@@ -186,7 +186,7 @@ class SplitRing {
   size_t avail_off_;
   size_t used_off_;
   std::vector<uint8_t> mem_;
-  std::vector<std::vector<uint8_t>> tables_;  // indirect table per head
+  internal::IndirectTables tables_;  // indirect table per head
 
   // Driver state (struct vring_virtqueue, split part).
   std::vector<uint16_t> next_;  // desc_extra[].next: the free list links
