@@ -228,7 +228,7 @@ uint16_t PackedRing::AvailCount() const {
 
 // fill_vec_buf_packed_indirect(): len/16 descriptors read in sequence; only
 // WRITE is meaningful, other flags and the id are reserved and ignored (2.8.7).
-bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
+bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, internal::ChainWalk& w,
                                std::vector<Segment>* segs) const {
   const uint8_t* const table = tables_.Resolve(addr, len);
   if (table == nullptr) return false;
@@ -236,18 +236,8 @@ bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
   if (count > num_) return false;  // 2.8.5: at most the queue size
   for (uint32_t i = 0; i < count; ++i) {
     const uint8_t* d = table + size_t{i} * kDescSize;
-    const bool write = Ld16(d + 14) & kDescFWrite;
-    const uint32_t dlen = Ld32(d + 8);
-    if (write) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return false;
-      ps.out += dlen;
-    }
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, write});
+    if (!w.Add(Ld64(d), Ld32(d + 8), Ld16(d + 14) & kDescFWrite, segs)) return false;
   }
-  ps.segments = count;
   return true;
 }
 
@@ -255,7 +245,7 @@ int PackedRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
   // fill_vec_buf_packed()
   if (!IsAvail(dev_avail_)) return internal::kPopEmpty;
   if (segs) segs->clear();
-  ParseState ps;  // address never taken, so it stays in registers
+  internal::ChainWalk w;  // address never taken, so it stays in registers
   uint32_t c = dev_avail_;
   uint32_t count = 0;
   uint16_t id = 0;
@@ -270,21 +260,12 @@ int PackedRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
       // One indirect descriptor is the whole list (2.8.5: a list holds
       // descriptors of one type), so no NEXT and nothing before it.
       if (!features_.indirect || (flags & kDescFNext) || count != 1) return internal::kPopBad;
-      ParseState ips = ps;
-      if (!ParseIndirect(Ld64(d), Ld32(d + 8), ips, segs)) return internal::kPopBad;
-      ps = ips;
+      internal::ChainWalk iw = w;
+      if (!ParseIndirect(Ld64(d), Ld32(d + 8), iw, segs)) return internal::kPopBad;
+      w = iw;
       break;
     }
-    const uint32_t dlen = Ld32(d + 8);
-    if (flags & kDescFWrite) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return internal::kPopBad;
-      ps.out += dlen;
-    }
-    ++ps.segments;
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
+    if (!w.Add(Ld64(d), Ld32(d + 8), flags & kDescFWrite, segs)) return internal::kPopBad;
     if (!(flags & kDescFNext)) break;
   }
   if (id >= num_) return internal::kPopBad;
@@ -299,7 +280,7 @@ int PackedRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
     --scan_chains_;
   else
     scan_pos_ = dev_avail_;
-  *out = Chain{id, static_cast<uint16_t>(count), static_cast<uint16_t>(ps.segments), ps.out, ps.in};
+  *out = Chain{id, static_cast<uint16_t>(count), static_cast<uint16_t>(w.segments), w.out, w.in};
   return internal::kPopChain;
 }
 

@@ -165,15 +165,8 @@ class PackedRing {
   const uint8_t* device_event() const { return mem_.data() + device_event_offset(); }
   bool IsUsed(uint32_t c) const;
   bool IsAvail(uint32_t c) const;
-  // Accumulates into the parse state `ps` (kept in scalars: building a Chain
-  // field by field on the stack stalls store forwarding in the hot path).
-  struct ParseState {
-    uint32_t out = 0;
-    uint32_t in = 0;
-    uint32_t segments = 0;
-    bool seen_in = false;
-  };
-  bool ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps, std::vector<Segment>* segs) const;
+  // Walks the indirect table at addr/len into `w`; false if malformed.
+  bool ParseIndirect(uint64_t addr, uint32_t len, internal::ChainWalk& w, std::vector<Segment>* segs) const;
 
   uint32_t num_;
   uint16_t mask_;

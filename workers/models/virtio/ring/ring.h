@@ -194,6 +194,30 @@ class IndirectTables {
   std::vector<std::vector<uint8_t>> tables_;
 };
 
+// What the device accumulates while walking a chain (both layouts). Kept in
+// scalars that stay in registers: building a Chain field by field on the
+// stack stalls store forwarding in the hot path.
+struct ChainWalk {
+  uint32_t out = 0;
+  uint32_t in = 0;
+  uint32_t segments = 0;
+  bool seen_in = false;
+  // One element; false if it is readable after a writable one (vhost:
+  // "Descriptor has out after in"). Appends it to *segs when segs is set.
+  bool Add(uint64_t addr, uint32_t len, bool write, std::vector<Segment>* segs) {
+    if (write) {
+      in += len;
+      seen_in = true;
+    } else {
+      if (seen_in) return false;
+      out += len;
+    }
+    ++segments;
+    if (segs) segs->push_back(Segment{addr, len, write});
+    return true;
+  }
+};
+
 // AddBuf's argument checks, the same for both layouts: kTooLong for more
 // segments than the queue size (spec 2.7.5.3.1 / 2.8.5), kBadChain for a
 // readable segment after a writable one (vhost: "Descriptor has out after

@@ -220,7 +220,7 @@ uint16_t SplitRing::AvailCount() const { return static_cast<uint16_t>(Ld16(avail
 // len a non-zero multiple of 16, no nested INDIRECT, no loop. vhost reads the
 // table sequentially; this follows `next` as the spec describes (DPDK's
 // fill_vec_buf_split does too); Linux drivers set next = i + 1, so both agree.
-bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
+bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, internal::ChainWalk& w,
                               std::vector<Segment>* segs) const {
   const uint8_t* const table = tables_.Resolve(addr, len);
   if (table == nullptr) return false;
@@ -233,16 +233,9 @@ bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
     const uint8_t* d = table + size_t{i} * kDescSize;
     const uint16_t flags = Ld16(d + 12);
     if (flags & kDescFIndirect) return false;  // "Nested indirect descriptor"
-    const uint32_t dlen = Ld32(d + 8);
-    if (flags & kDescFWrite) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return false;  // "Indirect descriptor has out after in"
-      ps.out += dlen;
-    }
-    if (++ps.segments > num_) return false;  // spec 2.7.5.3.1: chain <= queue size
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
+    // "Indirect descriptor has out after in"
+    if (!w.Add(Ld64(d), Ld32(d + 8), flags & kDescFWrite, segs)) return false;
+    if (w.segments > num_) return false;  // spec 2.7.5.3.1: chain <= queue size
     if (!(flags & kDescFNext)) return true;
     i = Ld16(d + 14);
   }
@@ -261,7 +254,7 @@ int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
   if (head >= num_) return internal::kPopBad;  // "Guest says index %u > %u is available"
   if (popped_[head]) return internal::kPopBad;  // the driver offered a chain the device holds
   if (segs) segs->clear();
-  ParseState ps;  // address never taken, so it stays in registers
+  internal::ChainWalk w;  // address never taken, so it stays in registers
   uint32_t i = head;
   uint32_t found = 0;
   for (;;) {
@@ -272,28 +265,20 @@ int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
     if (flags & kDescFIndirect) {
       // Spec 2.7.5.3.1: INDIRECT needs the feature and excludes NEXT.
       if (!features_.indirect || (flags & kDescFNext)) return internal::kPopBad;
-      ParseState ips = ps;
-      if (!ParseIndirect(Ld64(d), Ld32(d + 8), ips, segs)) return internal::kPopBad;
-      ps = ips;
+      internal::ChainWalk iw = w;
+      if (!ParseIndirect(Ld64(d), Ld32(d + 8), iw, segs)) return internal::kPopBad;
+      w = iw;
       break;
     }
-    const uint32_t dlen = Ld32(d + 8);
-    if (flags & kDescFWrite) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return internal::kPopBad;  // "Descriptor has out after in"
-      ps.out += dlen;
-    }
-    ++ps.segments;
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
+    // "Descriptor has out after in"
+    if (!w.Add(Ld64(d), Ld32(d + 8), flags & kDescFWrite, segs)) return internal::kPopBad;
     if (!(flags & kDescFNext)) break;
     i = Ld16(d + 14);
   }
   ++last_avail_idx_;
   popped_[head] = 1;
   if (features_.in_order) inflight_[inflight_tail_++ & mask_] = head;
-  *out = Chain{head, static_cast<uint16_t>(found), static_cast<uint16_t>(ps.segments), ps.out, ps.in};
+  *out = Chain{head, static_cast<uint16_t>(found), static_cast<uint16_t>(w.segments), w.out, w.in};
   return internal::kPopChain;
 }
 
