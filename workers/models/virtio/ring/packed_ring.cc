@@ -50,14 +50,8 @@ bool PackedRing::IsAvail(uint32_t c) const {
 int PackedRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
   const size_t total = segs.size();
   KREPLAY_CHECK(total != 0, "AddBuf: empty chain");  // BUG_ON(total_sg == 0)
-  if (total > num_) return internal::ErrCode(RingError::kTooLong);
-  bool seen_in = false;
-  uint32_t total_len = 0;
-  for (const Segment& s : segs) {
-    if (!s.device_writable && seen_in) return internal::ErrCode(RingError::kBadChain);
-    seen_in |= s.device_writable;
-    total_len += s.len;
-  }
+  uint32_t total_len;
+  if (const int err = internal::CheckSegments(segs, num_, &total_len)) return err;
   const bool indirect = features_.indirect && use_indirect && total > 1 && num_free_ > 0;
   const uint16_t descs_used = indirect ? 1 : static_cast<uint16_t>(total);
   if (num_free_ < descs_used) return internal::ErrCode(RingError::kFull);  // -ENOSPC
@@ -67,10 +61,9 @@ int PackedRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool us
   const uint16_t id = features_.in_order ? head : free_head_;
   if (indirect) {
     // virtqueue_add_indirect_packed(): table entries carry only WRITE.
-    std::vector<uint8_t>& t = tables_[id];
-    t.resize(total * kDescSize);
+    uint8_t* const table = tables_.Prepare(id, total);
     for (size_t k = 0; k < total; ++k) {
-      uint8_t* d = t.data() + k * kDescSize;
+      uint8_t* d = table + k * kDescSize;
       St64(d, segs[k].addr);
       St32(d + 8, segs[k].len);
       St16(d + 12, 0);
@@ -126,9 +119,9 @@ bool PackedRing::KickPrepare() {
   // back by N.
   const uint16_t new_idx = Slot(next_avail_);
   const uint16_t old_idx = static_cast<uint16_t>(new_idx - num_added_);
-  // A lap or more since the last call leaves no window to test; the kernel
-  // has the same blind spot, here the caller is told to kick.
-  const bool lapped = num_added_ >= num_;
+  // More than a lap since the last call: the slot/wrap event can no longer be
+  // placed in the window (the kernel has the same blind spot); kick.
+  const bool lapped = num_added_ > num_;
   num_added_ = 0;
   if (lapped) return true;
   const uint16_t flags = Ld16(device_event() + 2);
@@ -235,30 +228,16 @@ uint16_t PackedRing::AvailCount() const {
 
 // fill_vec_buf_packed_indirect(): len/16 descriptors read in sequence; only
 // WRITE is meaningful, other flags and the id are reserved and ignored (2.8.7).
-bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
+bool PackedRing::ParseIndirect(uint64_t addr, uint32_t len, internal::ChainWalk& w,
                                std::vector<Segment>* segs) const {
-  if (len % kDescSize != 0 || len == 0) return false;
-  if (addr < internal::kIndirectBase) return false;
-  const uint64_t off = addr - internal::kIndirectBase;
-  if (off % internal::kIndirectStride != 0 || off / internal::kIndirectStride >= num_) return false;
-  const std::vector<uint8_t>& t = tables_[off / internal::kIndirectStride];
-  if (len > t.size()) return false;
+  const uint8_t* const table = tables_.Resolve(addr, len);
+  if (table == nullptr) return false;
   const uint32_t count = len / kDescSize;
   if (count > num_) return false;  // 2.8.5: at most the queue size
   for (uint32_t i = 0; i < count; ++i) {
-    const uint8_t* d = t.data() + size_t{i} * kDescSize;
-    const bool write = Ld16(d + 14) & kDescFWrite;
-    const uint32_t dlen = Ld32(d + 8);
-    if (write) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return false;
-      ps.out += dlen;
-    }
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, write});
+    const uint8_t* d = table + size_t{i} * kDescSize;
+    if (!w.Add(Ld64(d), Ld32(d + 8), Ld16(d + 14) & kDescFWrite, segs)) return false;
   }
-  ps.segments = count;
   return true;
 }
 
@@ -266,7 +245,7 @@ int PackedRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
   // fill_vec_buf_packed()
   if (!IsAvail(dev_avail_)) return internal::kPopEmpty;
   if (segs) segs->clear();
-  ParseState ps;  // address never taken, so it stays in registers
+  internal::ChainWalk w;  // address never taken, so it stays in registers
   uint32_t c = dev_avail_;
   uint32_t count = 0;
   uint16_t id = 0;
@@ -281,21 +260,12 @@ int PackedRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
       // One indirect descriptor is the whole list (2.8.5: a list holds
       // descriptors of one type), so no NEXT and nothing before it.
       if (!features_.indirect || (flags & kDescFNext) || count != 1) return internal::kPopBad;
-      ParseState ips = ps;
-      if (!ParseIndirect(Ld64(d), Ld32(d + 8), ips, segs)) return internal::kPopBad;
-      ps = ips;
+      internal::ChainWalk iw = w;
+      if (!ParseIndirect(Ld64(d), Ld32(d + 8), iw, segs)) return internal::kPopBad;
+      w = iw;
       break;
     }
-    const uint32_t dlen = Ld32(d + 8);
-    if (flags & kDescFWrite) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return internal::kPopBad;
-      ps.out += dlen;
-    }
-    ++ps.segments;
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
+    if (!w.Add(Ld64(d), Ld32(d + 8), flags & kDescFWrite, segs)) return internal::kPopBad;
     if (!(flags & kDescFNext)) break;
   }
   if (id >= num_) return internal::kPopBad;
@@ -310,7 +280,7 @@ int PackedRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
     --scan_chains_;
   else
     scan_pos_ = dev_avail_;
-  *out = Chain{id, static_cast<uint16_t>(count), static_cast<uint16_t>(ps.segments), ps.out, ps.in};
+  *out = Chain{id, static_cast<uint16_t>(count), static_cast<uint16_t>(w.segments), w.out, w.in};
   return internal::kPopChain;
 }
 

@@ -124,12 +124,12 @@ class PackedRing {
   // Device Ring Wrap Counter (the one used descriptors are marked with).
   bool driver_wrap_counter() const { return Wrap(next_avail_); }
   bool device_wrap_counter() const { return Wrap(dev_used_); }
-  std::span<const uint8_t> indirect_table(uint16_t id) const { return tables_[id]; }
-  static uint64_t IndirectAddr(uint16_t id) { return internal::kIndirectBase + id * internal::kIndirectStride; }
+  std::span<const uint8_t> indirect_table(uint16_t id) const { return tables_.table(id); }
+  static uint64_t IndirectAddr(uint16_t id) { return internal::IndirectTables::Addr(id); }
   // Test hooks: raw write access, to build malformed rings. Not for
   // production code.
   std::span<uint8_t> mutable_memory_for_test() { return mem_; }
-  std::vector<uint8_t>& mutable_indirect_table_for_test(uint16_t id) { return tables_[id]; }
+  std::vector<uint8_t>& mutable_indirect_table_for_test(uint16_t id) { return tables_.mutable_table(id); }
 
  private:
   struct DescState {
@@ -165,22 +165,15 @@ class PackedRing {
   const uint8_t* device_event() const { return mem_.data() + device_event_offset(); }
   bool IsUsed(uint32_t c) const;
   bool IsAvail(uint32_t c) const;
-  // Accumulates into the parse state `ps` (kept in scalars: building a Chain
-  // field by field on the stack stalls store forwarding in the hot path).
-  struct ParseState {
-    uint32_t out = 0;
-    uint32_t in = 0;
-    uint32_t segments = 0;
-    bool seen_in = false;
-  };
-  bool ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps, std::vector<Segment>* segs) const;
+  // Walks the indirect table at addr/len into `w`; false if malformed.
+  bool ParseIndirect(uint64_t addr, uint32_t len, internal::ChainWalk& w, std::vector<Segment>* segs) const;
 
   uint32_t num_;
   uint16_t mask_;
   int log2n_;
   RingFeatures features_;
   std::vector<uint8_t> mem_;
-  std::vector<std::vector<uint8_t>> tables_;  // indirect table per buffer id
+  internal::IndirectTables tables_;  // indirect table per buffer id
 
   // Driver state (struct vring_virtqueue, packed part).
   std::vector<uint16_t> next_id_;  // desc_extra[].next: the id free list

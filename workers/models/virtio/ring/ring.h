@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
+#include <vector>
 #include <string>
 #include <utility>
 #include <version>
@@ -163,13 +165,83 @@ inline void St64(uint8_t* p, uint64_t v) { StoreLe(p, v); }
 inline constexpr uint64_t kIndirectBase = 0x00007f0000000000ull;
 inline constexpr uint64_t kIndirectStride = uint64_t{kMaxQueueSize} * kDescSize;
 
+class IndirectTables {
+ public:
+  explicit IndirectTables(uint32_t n) : tables_(n) {}
+  static uint64_t Addr(uint16_t id) { return kIndirectBase + id * kIndirectStride; }
+  // The table of `id`, resized to `count` descriptors (capacity is kept, so
+  // a warm ring does not allocate).
+  uint8_t* Prepare(uint16_t id, size_t count) {
+    std::vector<uint8_t>& t = tables_[id];
+    t.resize(count * kDescSize);
+    return t.data();
+  }
+  // The device's translation of an INDIRECT descriptor (vhost's
+  // translate_desc + get_indirect's length check): the table's bytes if `len`
+  // is a non-zero multiple of 16 and [addr, addr + len) lies inside a table
+  // the driver wrote; null otherwise.
+  const uint8_t* Resolve(uint64_t addr, uint32_t len) const {
+    if (len % kDescSize != 0 || len == 0 || addr < kIndirectBase) return nullptr;
+    const uint64_t off = addr - kIndirectBase;
+    if (off % kIndirectStride != 0 || off / kIndirectStride >= tables_.size()) return nullptr;
+    const std::vector<uint8_t>& t = tables_[off / kIndirectStride];
+    return len <= t.size() ? t.data() : nullptr;
+  }
+  std::span<const uint8_t> table(uint16_t id) const { return tables_[id]; }
+  std::vector<uint8_t>& mutable_table(uint16_t id) { return tables_[id]; }
+
+ private:
+  std::vector<std::vector<uint8_t>> tables_;
+};
+
+// What the device accumulates while walking a chain (both layouts). Kept in
+// scalars that stay in registers: building a Chain field by field on the
+// stack stalls store forwarding in the hot path.
+struct ChainWalk {
+  uint32_t out = 0;
+  uint32_t in = 0;
+  uint32_t segments = 0;
+  bool seen_in = false;
+  // One element; false if it is readable after a writable one (vhost:
+  // "Descriptor has out after in"). Appends it to *segs when segs is set.
+  bool Add(uint64_t addr, uint32_t len, bool write, std::vector<Segment>* segs) {
+    if (write) {
+      in += len;
+      seen_in = true;
+    } else {
+      if (seen_in) return false;
+      out += len;
+    }
+    ++segments;
+    if (segs) segs->push_back(Segment{addr, len, write});
+    return true;
+  }
+};
+
+// AddBuf's argument checks, the same for both layouts: kTooLong for more
+// segments than the queue size (spec 2.7.5.3.1 / 2.8.5), kBadChain for a
+// readable segment after a writable one (vhost: "Descriptor has out after
+// in"). Returns 0 or an ErrCode, and the segments' total length.
+constexpr int ErrCode(RingError e) { return -1 - static_cast<int>(e); }
+inline int CheckSegments(std::span<const Segment> segs, uint32_t queue_size, uint32_t* total_len) {
+  if (segs.size() > queue_size) return ErrCode(RingError::kTooLong);
+  bool seen_in = false;
+  uint32_t sum = 0;
+  for (const Segment& s : segs) {
+    if (!s.device_writable && seen_in) return ErrCode(RingError::kBadChain);
+    seen_in |= s.device_writable;
+    sum += s.len;
+  }
+  *total_len = sum;
+  return 0;
+}
+
 // The rings' out-of-line cores return plain integers and take out-parameters;
 // the public methods wrapping them are inline and build their std::optional /
 // Expected in the caller's frame, where the core writes the fields directly.
 // (GCC 12 returns such small structs through the stack with narrow stores
 // and wider loads: a store-forwarding stall that cost a quarter of a round
 // trip.)
-constexpr int ErrCode(RingError e) { return -1 - static_cast<int>(e); }
 inline RingResult<uint16_t> AddResult(int r) {
   if (r < 0) return Unexpected(static_cast<RingError>(-1 - r));
   return static_cast<uint16_t>(r);

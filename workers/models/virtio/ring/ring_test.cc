@@ -621,6 +621,113 @@ TEST(PackedChains, TooLongFullAndBadChains) {
   ASSERT_TRUE(r.Pop()->has_value());
 }
 
+TEST(PackedChains, DeviceRejectsMalformedChains) {
+  PackedRing r(4, Features(true, true));
+  auto m = r.mutable_memory_for_test();
+  const std::array<Segment, 2> two = {Out(1, 1), In(2, 2)};
+  // A chain whose every descriptor says NEXT never ends within the ring.
+  ASSERT_EQ(*r.AddBuf(two, 0, false), 2);
+  ASSERT_EQ(*r.AddBuf(two, 1, false), 2);
+  for (int slot = 0; slot < 4; ++slot) Wr16(m, 16 * slot + 14, Rd16(m, 16 * slot + 14) | kDescFNext);
+  EXPECT_EQ(r.Pop().error(), RingError::kBadChain);
+  Wr16(m, 16 * 1 + 14, Rd16(m, 16 * 1 + 14) & ~kDescFNext);
+  Wr16(m, 16 * 3 + 14, Rd16(m, 16 * 3 + 14) & ~kDescFNext);
+  // Buffer id out of range (taken from the chain's last descriptor).
+  const uint16_t id = Rd16(m, 16 + 12);
+  Wr16(m, 16 + 12, 4);
+  EXPECT_EQ(r.Pop().error(), RingError::kBadChain);
+  Wr16(m, 16 + 12, id);
+  ASSERT_TRUE(r.Pop()->has_value());
+  // The second chain reusing the id the device holds.
+  const uint16_t id2 = Rd16(m, 48 + 12);
+  Wr16(m, 48 + 12, id);
+  EXPECT_EQ(r.Pop().error(), RingError::kBadChain);
+  Wr16(m, 48 + 12, id2);
+  ASSERT_TRUE(r.Pop()->has_value());
+}
+
+TEST(PackedChains, IndirectTableRejections) {
+  PackedRing r(8, Features(true, true));
+  auto m = r.mutable_memory_for_test();
+  const std::array<Segment, 2> two = {Out(1, 1), In(2, 2)};
+  ASSERT_EQ(*r.AddBuf(two, 0), 1);
+  Wr32(m, 8, 0);  // empty table
+  EXPECT_EQ(r.Pop().error(), RingError::kBadChain);
+  Wr32(m, 8, 48);  // longer than the table the driver wrote
+  EXPECT_EQ(r.Pop().error(), RingError::kBadChain);
+  Wr32(m, 8, 32);
+  const uint64_t addr = Rd64(m, 0);
+  Wr32(m, 0, static_cast<uint32_t>(addr + 16));  // not a table's address
+  EXPECT_EQ(r.Pop().error(), RingError::kBadChain);
+  Wr32(m, 0, static_cast<uint32_t>(addr));
+  // Readable after writable inside the table.
+  auto& t = r.mutable_indirect_table_for_test(Rd16(m, 12));
+  Wr16(t, 14, kDescFWrite);
+  Wr16(t, 16 + 14, 0);
+  EXPECT_EQ(r.Pop().error(), RingError::kBadChain);
+  Wr16(t, 14, 0);
+  Wr16(t, 16 + 14, kDescFWrite);
+  // Reserved flags in a packed table are ignored by the device (2.8.7).
+  Wr16(t, 14, kDescFNext | kDescFIndirect);
+  auto c = r.Pop();
+  ASSERT_TRUE(c.has_value() && c->has_value());
+  EXPECT_EQ((*c)->segments, 2);
+}
+
+TEST(PackedNotify, KickAfterALapOfUnkickedAdds) {
+  PackedRing r(4, Features(true, false));
+  const std::array<Segment, 1> seg = {Out(1, 1)};
+  for (int k = 0; k < 3; ++k) ASSERT_TRUE(r.AddBuf(seg, 0).has_value());
+  EXPECT_TRUE(r.KickPrepare());
+  // The device drains slots 0..2 and asks for a kick at slot 3, wrap 1.
+  r.DisableNotify();
+  for (int k = 0; k < 3; ++k) r.PushUsed((**r.Pop()).id, 0);
+  EXPECT_FALSE(r.EnableNotify());
+  EXPECT_EQ(Rd16(r.memory(), r.device_event_offset()), 0x8003);
+  r.PublishUsed();
+  while (r.GetUsed()) {
+  }
+  // The driver adds two laps' worth (slots 3, 0, 1, 2, 3, 0, 1, 2) without
+  // calling KickPrepare, the device consuming as it goes. The driver is back
+  // at slot 3, wrap 1: old = (u16)(3 - 8) = 65531, new = 3, event 3 ->
+  // (3 - 3 - 1) = 65535 < 8 is false although slot 3 was made available
+  // twice: the event rule cannot judge more than a lap, so the ring kicks.
+  for (int k = 0; k < 8; ++k) {
+    ASSERT_TRUE(r.AddBuf(seg, 1).has_value());
+    r.PushUsed((**r.Pop()).id, 0);
+    r.PublishUsed();
+    ASSERT_TRUE(r.GetUsed());
+  }
+  EXPECT_FALSE(VringNeedEvent(3, 3, static_cast<uint16_t>(3 - 8)));
+  EXPECT_TRUE(r.KickPrepare());
+  // Exactly one lap is still judged by the rule. The device re-enables at
+  // slot 3 wrap 1 (position 11); four adds take positions 11..14 (slots 3,
+  // 0, 1, 2) and leave the driver at slot 3 wrap 0: old = (u16)(3 - 4) =
+  // 65535, new = 3, event on the other lap: 3 - 4 = 65535;
+  // (3 - 65535 - 1) = 3 < 4 -> kick.
+  r.DisableNotify();
+  EXPECT_FALSE(r.EnableNotify());
+  EXPECT_EQ(Rd16(r.memory(), r.device_event_offset()), 0x8003);
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_TRUE(r.AddBuf(seg, 2).has_value());
+    r.PushUsed((**r.Pop()).id, 0);
+    r.PublishUsed();
+    ASSERT_TRUE(r.GetUsed());
+  }
+  EXPECT_TRUE(r.KickPrepare());
+  // Another exact lap, positions 15..18: slot 3 is filled with wrap 0, not
+  // the event's wrap 1, so no kick is due. The driver ends at slot 3 wrap 1:
+  // old = 65535, new = 3, event on the same lap: 3; (3 - 3 - 1) = 65535 < 4
+  // is false.
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_TRUE(r.AddBuf(seg, 3).has_value());
+    r.PushUsed((**r.Pop()).id, 0);
+    r.PublishUsed();
+    ASSERT_TRUE(r.GetUsed());
+  }
+  EXPECT_FALSE(r.KickPrepare());
+}
+
 TEST(PackedNotify, DeviceEventDescMode) {
   PackedRing r(8, Features(true, false));
   const std::array<Segment, 1> seg = {Out(1, 1)};
@@ -741,6 +848,32 @@ TEST(PackedInOrder, BatchedUsedDescriptor) {
     EXPECT_EQ(u2->token, 3u);
     EXPECT_FALSE(r.GetUsed());
     EXPECT_EQ(r.num_free(), 8u);
+  }
+}
+
+// Rings live in containers of the simulator: moving one keeps its state.
+TEST(RingObjects, MoveKeepsState) {
+  std::vector<SplitRing> split;
+  std::vector<PackedRing> packed;
+  const std::array<Segment, 2> segs = {Out(1, 1), In(2, 2)};
+  for (int k = 0; k < 8; ++k) {
+    split.emplace_back(8, RingFeatures{});
+    packed.emplace_back(8, RingFeatures{});
+    ASSERT_TRUE(split.back().AddBuf(segs, static_cast<uint32_t>(k)).has_value());
+    ASSERT_TRUE(packed.back().AddBuf(segs, static_cast<uint32_t>(k)).has_value());
+  }
+  for (int k = 0; k < 8; ++k) {
+    auto c = split[k].Pop();
+    ASSERT_TRUE(c.has_value() && c->has_value());
+    split[k].PushUsed((**c).id, 2);
+    split[k].PublishUsed();
+    EXPECT_EQ(split[k].GetUsed()->token, static_cast<uint32_t>(k));
+    auto d = packed[k].Pop();
+    ASSERT_TRUE(d.has_value() && d->has_value());
+    EXPECT_EQ((**d).segments, 2);
+    packed[k].PushUsed((**d).id, 2);
+    packed[k].PublishUsed();
+    EXPECT_EQ(packed[k].GetUsed()->token, static_cast<uint32_t>(k));
   }
 }
 

@@ -42,15 +42,8 @@ SplitRing::SplitRing(uint32_t size, RingFeatures features)
 int SplitRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use_indirect) {
   const size_t total = segs.size();
   KREPLAY_CHECK(total != 0, "AddBuf: empty chain");  // BUG_ON(total_sg == 0)
-  if (total > num_) return internal::ErrCode(RingError::kTooLong);
-  // vhost rejects "Descriptor has out after in"; refuse to build one.
-  bool seen_in = false;
-  uint32_t total_len = 0;
-  for (const Segment& s : segs) {
-    if (!s.device_writable && seen_in) return internal::ErrCode(RingError::kBadChain);
-    seen_in |= s.device_writable;
-    total_len += s.len;
-  }
+  uint32_t total_len;
+  if (const int err = internal::CheckSegments(segs, num_, &total_len)) return err;
   // virtqueue_use_indirect(): indirect && total_sg > 1 && num_free.
   const bool indirect = features_.indirect && use_indirect && total > 1 && num_free_ > 0;
   const uint16_t descs_used = indirect ? 1 : static_cast<uint16_t>(total);
@@ -59,10 +52,9 @@ int SplitRing::AddBufRaw(std::span<const Segment> segs, uint32_t token, bool use
   const uint16_t head = free_head_;
   if (indirect) {
     // alloc_indirect_split(): next = i + 1; the last loses NEXT.
-    std::vector<uint8_t>& t = tables_[head];
-    t.resize(total * kDescSize);
+    uint8_t* const table = tables_.Prepare(head, total);
     for (size_t k = 0; k < total; ++k) {
-      uint8_t* d = t.data() + k * kDescSize;
+      uint8_t* d = table + k * kDescSize;
       const uint16_t flags = static_cast<uint16_t>((k + 1 < total ? kDescFNext : 0) |
                                                    (segs[k].device_writable ? kDescFWrite : 0));
       St64(d, segs[k].addr);
@@ -228,33 +220,22 @@ uint16_t SplitRing::AvailCount() const { return static_cast<uint16_t>(Ld16(avail
 // len a non-zero multiple of 16, no nested INDIRECT, no loop. vhost reads the
 // table sequentially; this follows `next` as the spec describes (DPDK's
 // fill_vec_buf_split does too); Linux drivers set next = i + 1, so both agree.
-bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps,
+bool SplitRing::ParseIndirect(uint64_t addr, uint32_t len, internal::ChainWalk& w,
                               std::vector<Segment>* segs) const {
-  if (len % kDescSize != 0 || len == 0) return false;
-  if (addr < internal::kIndirectBase) return false;
-  const uint64_t off = addr - internal::kIndirectBase;
-  if (off % internal::kIndirectStride != 0 || off / internal::kIndirectStride >= num_) return false;
-  const std::vector<uint8_t>& t = tables_[off / internal::kIndirectStride];
-  if (len > t.size()) return false;
+  const uint8_t* const table = tables_.Resolve(addr, len);
+  if (table == nullptr) return false;
   const uint32_t count = len / kDescSize;
   uint32_t i = 0;
   uint32_t found = 0;
   for (;;) {
     if (i >= count) return false;         // next out of the table
     if (++found > count) return false;    // "Loop detected"
-    const uint8_t* d = t.data() + size_t{i} * kDescSize;
+    const uint8_t* d = table + size_t{i} * kDescSize;
     const uint16_t flags = Ld16(d + 12);
     if (flags & kDescFIndirect) return false;  // "Nested indirect descriptor"
-    const uint32_t dlen = Ld32(d + 8);
-    if (flags & kDescFWrite) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return false;  // "Indirect descriptor has out after in"
-      ps.out += dlen;
-    }
-    if (++ps.segments > num_) return false;  // spec 2.7.5.3.1: chain <= queue size
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
+    // "Indirect descriptor has out after in"
+    if (!w.Add(Ld64(d), Ld32(d + 8), flags & kDescFWrite, segs)) return false;
+    if (w.segments > num_) return false;  // spec 2.7.5.3.1: chain <= queue size
     if (!(flags & kDescFNext)) return true;
     i = Ld16(d + 14);
   }
@@ -273,7 +254,7 @@ int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
   if (head >= num_) return internal::kPopBad;  // "Guest says index %u > %u is available"
   if (popped_[head]) return internal::kPopBad;  // the driver offered a chain the device holds
   if (segs) segs->clear();
-  ParseState ps;  // address never taken, so it stays in registers
+  internal::ChainWalk w;  // address never taken, so it stays in registers
   uint32_t i = head;
   uint32_t found = 0;
   for (;;) {
@@ -284,28 +265,20 @@ int SplitRing::PopRaw(Chain* out, std::vector<Segment>* segs) {
     if (flags & kDescFIndirect) {
       // Spec 2.7.5.3.1: INDIRECT needs the feature and excludes NEXT.
       if (!features_.indirect || (flags & kDescFNext)) return internal::kPopBad;
-      ParseState ips = ps;
-      if (!ParseIndirect(Ld64(d), Ld32(d + 8), ips, segs)) return internal::kPopBad;
-      ps = ips;
+      internal::ChainWalk iw = w;
+      if (!ParseIndirect(Ld64(d), Ld32(d + 8), iw, segs)) return internal::kPopBad;
+      w = iw;
       break;
     }
-    const uint32_t dlen = Ld32(d + 8);
-    if (flags & kDescFWrite) {
-      ps.in += dlen;
-      ps.seen_in = true;
-    } else {
-      if (ps.seen_in) return internal::kPopBad;  // "Descriptor has out after in"
-      ps.out += dlen;
-    }
-    ++ps.segments;
-    if (segs) segs->push_back(Segment{Ld64(d), dlen, (flags & kDescFWrite) != 0});
+    // "Descriptor has out after in"
+    if (!w.Add(Ld64(d), Ld32(d + 8), flags & kDescFWrite, segs)) return internal::kPopBad;
     if (!(flags & kDescFNext)) break;
     i = Ld16(d + 14);
   }
   ++last_avail_idx_;
   popped_[head] = 1;
   if (features_.in_order) inflight_[inflight_tail_++ & mask_] = head;
-  *out = Chain{head, static_cast<uint16_t>(found), static_cast<uint16_t>(ps.segments), ps.out, ps.in};
+  *out = Chain{head, static_cast<uint16_t>(found), static_cast<uint16_t>(w.segments), w.out, w.in};
   return internal::kPopChain;
 }
 
@@ -339,11 +312,9 @@ bool SplitRing::PublishUsed() {
   pending_used_ = 0;
   dev_used_idx_ = new_idx;
   St16(used() + 2, new_idx);
-  // "If the driver never bothers to signal in a very long while, used index
-  // might wrap around."
-  if (static_cast<uint16_t>(new_idx - signalled_used_) < static_cast<uint16_t>(new_idx - old_idx))
-    signalled_used_valid_ = false;
-  // vhost_notify()
+  // vhost_notify(). (__vhost_add_used_n's invalidation of a signalled_used
+  // that wrapped cannot trigger here: every publish also runs the notify
+  // check, so signalled_used is always the previous used idx.)
   if (!features_.event_idx) return (Ld16(avail()) & kAvailFNoInterrupt) == 0;
   const uint16_t old_sig = signalled_used_;
   const bool valid = signalled_used_valid_;

@@ -139,12 +139,12 @@ class SplitRing {
   size_t used_offset() const { return used_off_; }
   // The indirect table of head `id` (empty if none was ever built) and its
   // synthetic guest address.
-  std::span<const uint8_t> indirect_table(uint16_t id) const { return tables_[id]; }
-  static uint64_t IndirectAddr(uint16_t id) { return internal::kIndirectBase + id * internal::kIndirectStride; }
+  std::span<const uint8_t> indirect_table(uint16_t id) const { return tables_.table(id); }
+  static uint64_t IndirectAddr(uint16_t id) { return internal::IndirectTables::Addr(id); }
   // Test hooks: raw write access, to build the malformed rings a buggy or
   // hostile driver could produce. Not for production code.
   std::span<uint8_t> mutable_memory_for_test() { return mem_; }
-  std::vector<uint8_t>& mutable_indirect_table_for_test(uint16_t id) { return tables_[id]; }
+  std::vector<uint8_t>& mutable_indirect_table_for_test(uint16_t id) { return tables_.mutable_table(id); }
 
  private:
   struct DescState {
@@ -170,15 +170,8 @@ class SplitRing {
   uint8_t* avail_event() { return used() + 4 + 8 * size_t{num_}; }
   bool Poll(uint16_t last_used_idx) const;
   void Detach(uint16_t head);
-  // Accumulates into the parse state `ps` (kept in scalars: building a Chain
-  // field by field on the stack stalls store forwarding in the hot path).
-  struct ParseState {
-    uint32_t out = 0;
-    uint32_t in = 0;
-    uint32_t segments = 0;
-    bool seen_in = false;
-  };
-  bool ParseIndirect(uint64_t addr, uint32_t len, ParseState& ps, std::vector<Segment>* segs) const;
+  // Walks the indirect table at addr/len into `w`; false if malformed.
+  bool ParseIndirect(uint64_t addr, uint32_t len, internal::ChainWalk& w, std::vector<Segment>* segs) const;
 
   uint32_t num_;
   uint16_t mask_;
@@ -186,7 +179,7 @@ class SplitRing {
   size_t avail_off_;
   size_t used_off_;
   std::vector<uint8_t> mem_;
-  std::vector<std::vector<uint8_t>> tables_;  // indirect table per head
+  internal::IndirectTables tables_;  // indirect table per head
 
   // Driver state (struct vring_virtqueue, split part).
   std::vector<uint16_t> next_;  // desc_extra[].next: the free list links
