@@ -15,13 +15,12 @@ struct RwInfo {
   const char* name;
   BlockRw rw;
   bool random;
-  bool mixed;
 };
 constexpr RwInfo kRws[] = {
-    {"read", BlockRw::kRead, false, false},         {"write", BlockRw::kWrite, false, false},
-    {"randread", BlockRw::kRandRead, true, false},  {"randwrite", BlockRw::kRandWrite, true, false},
-    {"randrw", BlockRw::kRandRw, true, true},       {"rw", BlockRw::kRw, false, true},
+    {"read", BlockRw::kRead, false},         {"write", BlockRw::kWrite, false}, {"randread", BlockRw::kRandRead, true},
+    {"randwrite", BlockRw::kRandWrite, true}, {"randrw", BlockRw::kRandRw, true}, {"rw", BlockRw::kRw, false},
 };
+// kRws is in enum order.
 const RwInfo& Info(BlockRw rw) { return kRws[static_cast<size_t>(rw)]; }
 
 }  // namespace

@@ -22,12 +22,13 @@
 // a 9000-byte-MTU jumbo frame with its header and FCS.
 //
 // The simple IMIX: 7 packets of 64 bytes, 4 of 594 and 1 of 1518 (IP
-// packets of 40, 576 and 1500 bytes in Ethernet frames, FCS counted), as
-// the traffic-generator vendors define it (Spirent, Ixia/Keysight; see
-// https://en.wikipedia.org/wiki/Internet_Mix) and as RFC 6985 ("IMIX
-// Genome", 2013) takes for its example of a fixed mix. The sizes are kept
-// as the vendors give them (with the FCS the virtio-net frame does not
-// carry), so results compare with those tools' IMIX numbers.
+// packets of 40, 576 and 1500 bytes in Ethernet frames, FCS counted), the
+// "Simple IMIX" of the traffic-generator vendors (Spirent, Ixia/Keysight),
+// tabulated at https://en.wikipedia.org/wiki/Internet_Mix; RFC 6985 ("IMIX
+// Genome", 2013) gives a notation for such fixed mixes but no standard mix
+// of its own. The sizes are kept as the vendors give them (with the FCS,
+// which the virtio-net frame does not carry), so results compare with those
+// tools' IMIX numbers.
 //
 // Generation (GeneratePackets): streams sim::Rng(seed).Fork(1) sizes,
 // Fork(2) directions, Fork(3) flows, Fork(4) arrivals. Per packet: a size

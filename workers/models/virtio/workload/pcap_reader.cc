@@ -181,19 +181,19 @@ Status ReadRecords(pcap_t* p, const std::string& name, uint64_t max_packets, boo
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(p, &h, &data);
     if (rc == PCAP_ERROR_BREAK) break;  // end of the file
-    const std::string where = name + ": packet " + std::to_string(s->packets + 1) + ": ";
-    if (rc != 1) return InvalidArgument(where + pcap_geterr(p));
+    auto where = [&] { return name + ": packet " + std::to_string(s->packets + 1) + ": "; };
+    if (rc != 1) return InvalidArgument(where() + pcap_geterr(p));
     if (s->packets == max_packets)
       return InvalidArgument(name + ": more than " + std::to_string(max_packets) +
                              " packets (the limit per workload)");
     if (h->len < h->caplen)
-      return InvalidArgument(where + "original length " + std::to_string(h->len) + " is less than the captured " +
+      return InvalidArgument(where() + "original length " + std::to_string(h->len) + " is less than the captured " +
                              std::to_string(h->caplen));
     if (h->len < link->min_len)
-      return InvalidArgument(where + std::to_string(h->len) + " bytes, shorter than the " + s->link_name +
+      return InvalidArgument(where() + std::to_string(h->len) + " bytes, shorter than the " + s->link_name +
                              " header (" + std::to_string(link->min_len) + ")");
     const int64_t frame = int64_t{h->len} + link->size_delta;
-    if (frame > UINT32_MAX) return InvalidArgument(where + "frame of " + std::to_string(frame) + " bytes");
+    if (frame > UINT32_MAX) return InvalidArgument(where() + "frame of " + std::to_string(frame) + " bytes");
     // Nanosecond precision: tv_usec holds nanoseconds.
     int64_t t = static_cast<int64_t>(h->ts.tv_sec) * 1'000'000'000 + static_cast<int64_t>(h->ts.tv_usec);
     if (s->packets == 0) {
@@ -242,6 +242,24 @@ StatusOr<PcapHandle> OpenStream(FILE* f, const std::string& name) {
   return PcapHandle(p);
 }
 
+// A stdio stream reading a ByteSource, for pcap_fopen_offline(); keeps the
+// source's first error.
+struct Cookie {
+  std::unique_ptr<textio::ByteSource> src;
+  Status error;
+};
+
+ssize_t CookieRead(void* c, char* buf, size_t n) {
+  auto* cookie = static_cast<Cookie*>(c);
+  StatusOr<size_t> got = cookie->src->Read(buf, n);
+  if (!got.ok()) {
+    cookie->error = got.status();
+    errno = EIO;
+    return -1;
+  }
+  return static_cast<ssize_t>(*got);
+}
+
 }  // namespace
 
 StatusOr<VirtioWorkload> ReadPcap(const std::string& path, const PcapOptions& o, PcapSummary* summary) {
@@ -269,6 +287,20 @@ StatusOr<PcapSummary> InspectPcapBytes(std::string bytes, const std::string& nam
   KREPLAY_ASSIGN_OR_RETURN(PcapHandle p, OpenStream(f, name));
   PcapSummary s;
   KREPLAY_RETURN_IF_ERROR(ReadRecords(p.get(), name, UINT64_MAX, false, true, nullptr, &s));
+  return s;
+}
+
+StatusOr<PcapSummary> InspectPcapSource(std::unique_ptr<textio::ByteSource> src, const std::string& name) {
+  Cookie cookie{std::move(src), OkStatus()};
+  cookie_io_functions_t io{};
+  io.read = CookieRead;
+  FILE* f = fopencookie(&cookie, "rb", io);
+  if (!f) return Internal(name + ": fopencookie: " + std::strerror(errno));
+  StatusOr<PcapHandle> p = OpenStream(f, name);
+  PcapSummary s;
+  Status st = p.ok() ? ReadRecords(p->get(), name, UINT64_MAX, false, true, nullptr, &s) : p.status();
+  if (!cookie.error.ok()) return cookie.error.WithContext(name);  // the cause, rather than libpcap's echo of it
+  KREPLAY_RETURN_IF_ERROR(st);
   return s;
 }
 

@@ -34,10 +34,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "services/core/status.h"
+#include "services/textio/source.h"
 #include "workers/models/virtio/workload/virtio_workload.h"
 
 namespace kreplay::virtio {
@@ -74,6 +76,12 @@ StatusOr<VirtioWorkload> ReadPcap(const std::string& path, const PcapOptions& o,
 // pcap_fopen_offline(); `name` labels messages. No packet limit: only the
 // summary is kept.
 StatusOr<PcapSummary> InspectPcapBytes(std::string bytes, const std::string& name);
+
+// The same, streaming from `src` (family::TraceInput::source, already
+// decompressed) through a fopencookie() stream, so a capture of any size
+// is summarised in constant memory. A read error of `src` is returned as
+// it is, named.
+StatusOr<PcapSummary> InspectPcapSource(std::unique_ptr<textio::ByteSource> src, const std::string& name);
 
 // Whether `head` (a file's first bytes, at least 4) begins a pcap (either
 // byte order; microsecond 0xa1b2c3d4, nanosecond 0xa1b23c4d or the modified

@@ -394,6 +394,9 @@ TEST_F(PcapTest, InspectFromMemoryMatchesTheFile) {
   auto mem = InspectPcapBytes(Slurp(path), path);
   ASSERT_TRUE(mem.ok()) << mem.status().ToString();
   EXPECT_EQ(*mem, from_file);
+  auto streamed = InspectPcapSource(textio::MemorySource(Slurp(path)), path);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+  EXPECT_EQ(*streamed, from_file);
   const std::string text = FormatPcapSummary(*mem);
   EXPECT_NE(text.find("2 packets, 1488 frame bytes over 0.001000 s"), std::string::npos) << text;
   EXPECT_NE(text.find("link type 1 (EN10MB)"), std::string::npos) << text;
@@ -402,6 +405,32 @@ TEST_F(PcapTest, InspectFromMemoryMatchesTheFile) {
   EXPECT_EQ(j["flows"], 2);
   EXPECT_EQ(j["frame_size"]["max"], 1414);
   EXPECT_EQ(j["duration_ns"], 1'000'000);
+}
+
+// A source that fails after its first bytes: its error is what is reported.
+class FailingSource : public textio::ByteSource {
+ public:
+  explicit FailingSource(std::string head) : head_(std::move(head)) {}
+  StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (pos_ == head_.size()) return Unavailable("disk on fire");
+    n = std::min(n, head_.size() - pos_);
+    std::memcpy(buf, head_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string head_;
+  size_t pos_ = 0;
+};
+
+TEST_F(PcapTest, StreamingInspectReportsTheSourcesError) {
+  const Bytes b = Slurp(WritePcap("s.pcap", DLT_EN10MB, {{0, Ethernet(Ipv4(kA, kB, 6, 1, 2, 100))}}));
+  auto st = InspectPcapSource(std::make_unique<FailingSource>(b.substr(0, 50)), "s.pcap");
+  EXPECT_EQ(st.status().code(), StatusCode::kUnavailable) << st.status().ToString();
+  EXPECT_EQ(st.status().message(), "s.pcap: disk on fire");
+  auto bad = InspectPcapSource(textio::MemorySource("hello\n"), "t.txt");
+  EXPECT_EQ(bad.status().message().rfind("t.txt: not a pcap or pcapng file: ", 0), 0u) << bad.status().message();
 }
 
 // `kreplay trace inspect` sniffs the file's first 64 KiB cut after their
