@@ -103,7 +103,10 @@ v1::WorkItem StudyPlanner::MakeWorkItem(const spec::StudySpec& spec, const Plan&
   sys->set_name(pe.name);
   sys->set_digest(pe.digest);
   sys->set_config(pe.config);
-  if (!inst.travels_as_trace) wi.set_synthetic_yaml(we.parsed.generator_yaml);
+  if (!inst.travels_as_trace) {
+    wi.set_synthetic_yaml(we.parsed.generator_yaml);
+    wi.set_generator_kind(we.kind);
+  }
   wi.set_seed(r.seed);
   wi.set_workload_digest(inst.digest);
   wi.set_estimated_cost(pr.cost);

@@ -10,15 +10,23 @@ namespace kreplay::executor {
 
 StatusOr<model::AnyValue> GenerateWorkload(const family::Catalog& catalog, const v1::WorkItem& item) {
   const std::string name = "work item " + item.run_key().substr(0, 12) + ": generated workload";
-  // The family's generated kind: work items do not name the kind, so a
-  // family has at most one.
+  // The generated kind the item names; items of older controllers name
+  // none, and their family had only one.
   const family::FamilyInfo* f = catalog.Find(item.system().family());
   const family::WorkloadKind* kind = nullptr;
+  int generated = 0;
   if (f)
-    for (const auto& k : f->kinds)
-      if (k.generated) kind = &k;
+    for (const auto& k : f->kinds) {
+      if (!k.generated) continue;
+      ++generated;
+      if (item.generator_kind().empty() ? kind == nullptr : k.key == item.generator_kind()) kind = &k;
+    }
   if (!kind)
-    return InvalidArgument(name + ": model family '" + item.system().family() + "' has no generated workloads");
+    return InvalidArgument(name + ": model family '" + item.system().family() + "' has no generated kind '" +
+                           item.generator_kind() + "'");
+  if (item.generator_kind().empty() && generated > 1)
+    return InvalidArgument(name + ": the item does not name its generated kind and family '" +
+                           item.system().family() + "' has several");
   // The same parser, name and build as the planner's (family::WorkloadKind).
   family::KindInput in;
   try {

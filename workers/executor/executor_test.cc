@@ -219,6 +219,22 @@ TEST(GenerateWorkloadTest, BlockIsNamedByContent) {
   EXPECT_EQ(w->As<workload::BlockWorkload>()->requests.size(), 100u);
 }
 
+// A family with several generated kinds: the item names the one its YAML is for.
+TEST(GenerateWorkloadTest, TheItemNamesItsGeneratedKind) {
+  const char* net = "size: 64\npackets: 100\n";
+  auto named = Generated("virtio", net, 4, "");
+  named.set_generator_kind("virtio_net");
+  auto probe = GenerateWorkload(Builtin(), named);
+  ASSERT_EQ(probe.status().code(), StatusCode::kFailedPrecondition) << probe.status().ToString();
+  // Without the kind the YAML would be read by whichever kind comes first.
+  auto unnamed = GenerateWorkload(Builtin(), Generated("virtio", net, 4, ""));
+  EXPECT_EQ(unnamed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(unnamed.status().message(), HasSubstr("several"));
+  auto wrong = Generated("virtio", net, 4, "");
+  wrong.set_generator_kind("virtio_block");
+  EXPECT_EQ(GenerateWorkload(Builtin(), wrong).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(GenerateWorkloadTest, BadInputIsAnError) {
   EXPECT_EQ(GenerateWorkload(Builtin(), Generated("sched", "groups: [", 1, "")).status().code(),
             StatusCode::kInvalidArgument);
