@@ -19,7 +19,6 @@
 #include <memory>
 #include <numeric>
 #include <random>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -151,6 +150,7 @@ double HotCopyNs(const Buffer& src, const Buffer& dst, size_t bytes) {
 double ColdCopyNs(const Buffer& ws, size_t half_bytes, size_t bytes, uint64_t seed) {
   const size_t slot = (bytes + 4095) / 4096 * 4096;
   const size_t n = std::min<size_t>(half_bytes / slot, 65536);
+  KREPLAY_CHECK(n >= 1, "ColdCopyNs: the working set's half holds no slot of " + std::to_string(bytes) + " B");
   std::vector<uint32_t> s(n), d(n);
   std::iota(s.begin(), s.end(), 0);
   std::iota(d.begin(), d.end(), 0);
@@ -323,9 +323,11 @@ StatusOr<double> ContextSwitchNs(int cpu) {
   };
   auto a = [&] {
     char c = 'k';
-    return MedianChunkNs(kChunks, kPerChunk, [&] {
-             if (write(w1.get(), &c, 1) == 1) (void)!read(r2.get(), &c, 1);
-           }) / 2.0;
+    return MedianChunkNs(kChunks, kPerChunk,
+                         [&] {
+                           if (write(w1.get(), &c, 1) == 1) (void)!read(r2.get(), &c, 1);
+                         }) /
+           2.0;
   };
   return RunPair(cpu, cpu, a, b);
 }
@@ -352,12 +354,14 @@ StatusOr<double> CachelinePingPong(int cpu_a, int cpu_b) {
   };
   auto a = [&] {
     uint64_t i = 0;
-    return MedianChunkNs(kChunks, kPerChunk, [&] {
-             while (line->v.load(std::memory_order_acquire) != 2 * i) {
-             }
-             line->v.store(2 * i + 1, std::memory_order_release);
-             ++i;
-           }) / 2.0;
+    return MedianChunkNs(kChunks, kPerChunk,
+                         [&] {
+                           while (line->v.load(std::memory_order_acquire) != 2 * i) {
+                           }
+                           line->v.store(2 * i + 1, std::memory_order_release);
+                           ++i;
+                         }) /
+           2.0;
   };
   return RunPair(cpu_a, cpu_b, a, b);
 }
@@ -407,7 +411,8 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
   }
   if (o.repeats < 1 || o.repeats > 1000) return InvalidArgument("calibrate: repeats must be 1..1000");
   if (o.cold_mib < 8 || o.cold_mib > 65536) return InvalidArgument("calibrate: cold_mib must be 8..65536");
-  if (base.memcpy.empty()) return InvalidArgument("calibrate: the base profile '" + base.name + "' has no memcpy points");
+  if (base.memcpy.empty())
+    return InvalidArgument("calibrate: the base profile '" + base.name + "' has no memcpy points");
 
   AffinityGuard restore_affinity;
   KREPLAY_RETURN_IF_ERROR(PinTo(o.cpu_a));
@@ -441,14 +446,18 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
   }
   measured["memcpy"] =
       "measured: memcpy() through a function pointer; hot = the same 2 buffers copied repeatedly (~16 MiB per "
-      "figure, median of 16 chunks), cold = shuffled 4 KiB-aligned slots of a " + std::to_string(o.cold_mib) +
-      " MiB working set (source and destination halves, each slot used once per pass, median of 8 chunks of the pass); " + reps;
+      "figure, median of 16 chunks), cold = shuffled 4 KiB-aligned slots of a " +
+      std::to_string(o.cold_mib) +
+      " MiB working set (source and destination halves, each slot used once per pass, median of 8 chunks of the "
+      "pass); " +
+      reps;
 
   say("syscall, atomic");
   KREPLAY_ASSIGN_OR_RETURN(double sys, MedianOf(o.repeats, [] { return StatusOr<double>(SyscallNs()); }));
   measured["syscall_ns"] = "measured: syscall(SYS_getppid), median of 200 chunks of 1000; " + reps;
   KREPLAY_ASSIGN_OR_RETURN(double atomic, MedianOf(o.repeats, [] { return StatusOr<double>(AtomicNs()); }));
-  measured["atomic_ns"] = "measured: back-to-back lock xadd on a private cache line, median of 200 chunks of 10 000; " + reps;
+  measured["atomic_ns"] =
+      "measured: back-to-back lock xadd on a private cache line, median of 200 chunks of 10 000; " + reps;
 
   const std::string cpus = "CPUs " + std::to_string(o.cpu_a) + " and " + std::to_string(o.cpu_b);
   say("eventfd and futex wake-ups (" + cpus + ")");
@@ -461,17 +470,19 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
     futex_wakes.push_back(fx.wake_ns);
   }
   const double ev_wake = Median(ev_wakes), ev_signal = Median(ev_signals), futex = Median(futex_wakes);
-  const std::string one_way =
-      "the sleeper on CPU " + std::to_string(o.cpu_b) + " announces it is about to block, the waker on CPU " +
-      std::to_string(o.cpu_a) + " spins 20 us more (the sleeper is asleep, its CPU idle), then ";
-  measured["eventfd_signal_ns"] = "measured: " + one_way +
-                                  "write()s the eventfd; the duration of that write(), median of 200 wake-ups; " + reps;
+  const std::string one_way = "the sleeper on CPU " + std::to_string(o.cpu_b) +
+                              " announces it is about to block, the waker on CPU " + std::to_string(o.cpu_a) +
+                              " spins 20 us more (the sleeper is asleep, its CPU idle), then ";
+  measured["eventfd_signal_ns"] =
+      "measured: " + one_way + "write()s the eventfd; the duration of that write(), median of 200 wake-ups; " + reps;
   measured["eventfd_wake_ns"] = "measured: " + one_way +
                                 "write()s the eventfd; time from before the write to the sleeper's return from read() "
-                                "(CLOCK_MONOTONIC on both CPUs), median of 200 wake-ups; " + reps;
+                                "(CLOCK_MONOTONIC on both CPUs), median of 200 wake-ups; " +
+                                reps;
   measured["futex_wake_ns"] = "measured: " + one_way +
                               "sets the word and FUTEX_WAKEs; time from before the wake to the sleeper's return from "
-                              "FUTEX_WAIT, median of 200 wake-ups; " + reps;
+                              "FUTEX_WAIT, median of 200 wake-ups; " +
+                              reps;
   say("context switch (both threads on CPU " + std::to_string(o.cpu_a) + ")");
   KREPLAY_ASSIGN_OR_RETURN(double ctx, MedianOf(o.repeats, [&] { return ContextSwitchNs(o.cpu_a); }));
   measured["context_switch_ns"] =
@@ -481,7 +492,8 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
   KREPLAY_ASSIGN_OR_RETURN(double line, MedianOf(o.repeats, [&] { return CachelinePingPong(o.cpu_a, o.cpu_b); }));
   measured["cacheline_transfer_ns"] =
       "measured: a counter in its own cache line bounced between two spinning threads, round trip / 2, median of "
-      "200 chunks of 1000 rounds, " + cpus + "; " + reps;
+      "200 chunks of 1000 rounds, " +
+      cpus + "; " + reps;
 
   // KVM: never fatal; the base profile's values stay if any step fails.
   double vm_exit = -1, ioeventfd = -1;
@@ -502,8 +514,8 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
       auto chunked = [&](bool doorbell) -> StatusOr<double> {
         std::vector<double> v;
         for (int i = 0; i < kRuns; ++i) {
-          KREPLAY_ASSIGN_OR_RETURN(double ns, doorbell ? (*probe)->IoeventfdWriteNs(kIterations)
-                                                       : (*probe)->CpuidExitNs(kIterations));
+          KREPLAY_ASSIGN_OR_RETURN(
+              double ns, doorbell ? (*probe)->IoeventfdWriteNs(kIterations) : (*probe)->CpuidExitNs(kIterations));
           v.push_back(ns);
         }
         return Median(v);
@@ -518,12 +530,13 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
         const std::string guest = "a 1-vCPU real-mode KVM guest on CPU " + std::to_string(o.cpu_a) + ", " +
                                   "median of " + std::to_string(kRuns) + " KVM_RUNs of " + std::to_string(kIterations) +
                                   " iterations, each timed around the ioctl; " + reps;
-        measured["vm_exit_ns"] = "measured: `xor eax,eax; cpuid; dec esi; jnz` per iteration in " + guest +
-                                 " (" + Fmt(*cpuid) + " ns)";
+        measured["vm_exit_ns"] =
+            "measured: `xor eax,eax; cpuid; dec esi; jnz` per iteration in " + guest + " (" + Fmt(*cpuid) + " ns)";
         measured["ioeventfd_ns"] =
             "measured: `out dx,al; dec esi; jnz` to a PIO port with a datamatch-less KVM_IOEVENTFD (" + Fmt(*out) +
             " ns per iteration) minus the CPUID exit (" + Fmt(*cpuid) + " ns)" +
-            (*out < *cpuid ? "; negative on this host (the port exit is cheaper than a CPUID exit), clamped to 0" : "") +
+            (*out < *cpuid ? "; negative on this host (the port exit is cheaper than a CPUID exit), clamped to 0"
+                           : "") +
             ", in " + guest;
       }
     }
@@ -564,7 +577,8 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
       continue;
     }
     auto b = base.sources.find(f);
-    p.sources[f] = "from base profile '" + base.name + "': " + (b != base.sources.end() ? b->second : "(no source given)");
+    p.sources[f] =
+        "from base profile '" + base.name + "': " + (b != base.sources.end() ? b->second : "(no source given)");
   }
 
   utsname u{};
@@ -572,8 +586,8 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
   const std::string model = CpuinfoField(cpuinfo, "model name");
   p.description = "measured host: " + std::string(u.nodename) + " (" + (model.empty() ? u.machine : model) + ", " +
                   std::to_string(online) + " CPUs" + (p.nested ? ", itself a VM" : "") + ")";
-  p.source = "kreplay calibrate virtio on " + std::string(u.nodename) + ", Linux " + u.release + ", " + cpus + ", " + reps +
-             ", cold working set " + std::to_string(o.cold_mib) + " MiB, " + UtcNow() + "; " +
+  p.source = "kreplay calibrate virtio on " + std::string(u.nodename) + ", Linux " + u.release + ", " + cpus + ", " +
+             reps + ", cold working set " + std::to_string(o.cold_mib) + " MiB, " + UtcNow() + "; " +
              (kvm_note.empty() ? "KVM exits measured" : kvm_note) + "; unmeasured fields from '" + base.name + "'";
   return p;
 }

@@ -1,14 +1,13 @@
 // calibrate virtio on this host, quickly (one repeat, a small cold working
 // set): the figures obey laws that hold on any host, every field says where
 // it comes from, and the profile reads back. No host figure is asserted.
-#include <gtest/gtest.h>
+#include "workers/models/virtio/calibrate/calibrate.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
-
-#include "workers/models/virtio/calibrate/calibrate.h"
 
 namespace kreplay::virtio {
 namespace {
