@@ -42,9 +42,9 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
 inline constexpr char kCalibrateVirtioHelp[] =
     "Measured on this host (medians of --repeats, threads pinned to two CPUs): memcpy of 64 B..1 MiB\n"
     "(powers of 4) with source and destination in cache (hot) and rotating through a large working set\n"
-    "(cold); a getppid() syscall; an eventfd write to a blocked reader (signal) and eventfd and futex\n"
-    "ping-pongs between the two CPUs (wake = round trip / 2); a pipe ping-pong of two threads on one CPU\n"
-    "(context switch = round trip / 2); an atomic flag bounced between the CPUs (cache-line transfer =\n"
+    "(cold); a getppid() syscall; eventfd and futex wake-ups of a thread asleep on the other CPU (one-way,\n"
+    "timestamped on both sides) and the eventfd write's own cost (signal); a pipe ping-pong of two threads\n"
+    "on one CPU (context switch = round trip / 2); a flag bounced between the CPUs (cache-line transfer =\n"
     "round trip / 2) and an uncontended locked add; with /dev/kvm, a tiny real-mode guest timing a CPUID\n"
     "exit (vm_exit) and an OUT to an ioeventfd port (ioeventfd = the difference). `nested` says whether\n"
     "this host is itself a VM. Taken from the base profile, with its documented sources: interrupt\n"

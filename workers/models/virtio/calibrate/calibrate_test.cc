@@ -1,14 +1,13 @@
 // calibrate virtio on this host, quickly (one repeat, a small cold working
 // set): the figures obey laws that hold on any host, every field says where
 // it comes from, and the profile reads back. No host figure is asserted.
-#include <gtest/gtest.h>
+#include "workers/models/virtio/calibrate/calibrate.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
-
-#include "workers/models/virtio/calibrate/calibrate.h"
 
 namespace kreplay::virtio {
 namespace {
@@ -27,7 +26,7 @@ bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfin
 CalibrateOptions Quick() {
   CalibrateOptions o;
   o.name = "test-host";
-  o.repeats = 1;
+  o.repeats = 3;  // medians of 3: one run disturbed by another task does not decide
   o.cold_mib = 64;
   return o;
 }
@@ -43,8 +42,9 @@ TEST(CalibrateVirtio, MeasuresThisHostWithinTheLawsOfAnyHost) {
   EXPECT_EQ(p->cpus, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
 
   // memcpy: 64 B .. 1 MiB in powers of 4; a cold copy costs more than a hot
-  // one (strictly: a miss to DRAM is never free), and neither gets cheaper
-  // as the size grows four-fold.
+  // one (strictly: a miss to DRAM is never free); a copy four times larger
+  // never costs less, up to timing noise (64 B and 256 B cold are both about
+  // one DRAM latency; 25 % allowed), and 1 MiB costs far more than 64 B.
   ASSERT_EQ(p->memcpy.size(), 8u);
   EXPECT_EQ(p->memcpy.front().bytes, 64u);
   EXPECT_EQ(p->memcpy.back().bytes, 1u << 20);
@@ -53,10 +53,12 @@ TEST(CalibrateVirtio, MeasuresThisHostWithinTheLawsOfAnyHost) {
     EXPECT_GT(m.hot_ns, 0) << m.bytes;
     EXPECT_GT(m.cold_ns, m.hot_ns) << m.bytes;
     if (i > 0) {
-      EXPECT_GE(m.hot_ns, p->memcpy[i - 1].hot_ns) << m.bytes;
-      EXPECT_GE(m.cold_ns, p->memcpy[i - 1].cold_ns) << m.bytes;
+      EXPECT_GE(m.hot_ns, 0.75 * p->memcpy[i - 1].hot_ns) << m.bytes;
+      EXPECT_GE(m.cold_ns, 0.75 * p->memcpy[i - 1].cold_ns) << m.bytes;
     }
   }
+  EXPECT_GT(p->memcpy.back().hot_ns, 100 * p->memcpy.front().hot_ns);
+  EXPECT_GT(p->memcpy.back().cold_ns, 100 * p->memcpy.front().cold_ns);
   // A wake-up on another CPU is a syscall and then some.
   EXPECT_GT(p->syscall_ns, 0);
   EXPECT_GT(p->eventfd_wake_ns, p->syscall_ns);

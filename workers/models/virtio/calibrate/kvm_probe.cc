@@ -111,13 +111,15 @@ StatusOr<std::unique_ptr<KvmProbe>> KvmProbe::Create() {
   if (!f->kvm.ok()) return FailedPrecondition(Errno("cannot open /dev/kvm"));
   int api = ioctl(f->kvm.get(), KVM_GET_API_VERSION, 0);
   if (api != KVM_API_VERSION) return Unavailable("KVM API version " + std::to_string(api) + ", want 12");
-  if (ioctl(f->kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0) return Unavailable("KVM lacks KVM_CAP_IOEVENTFD");
+  if (ioctl(f->kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0)
+    return Unavailable("KVM lacks KVM_CAP_IOEVENTFD");
   f->vm = UniqueFd(ioctl(f->kvm.get(), KVM_CREATE_VM, 0));
   if (!f->vm.ok()) return Unavailable(Errno("KVM_CREATE_VM"));
   // Intel VMX needs a TSS area for real mode; harmless elsewhere (ignore a refusal).
   (void)ioctl(f->vm.get(), KVM_SET_TSS_ADDR, 0xfffbd000UL);
 
-  f->guest_mem = Mapping(mmap(nullptr, kMemBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0), kMemBytes);
+  f->guest_mem =
+      Mapping(mmap(nullptr, kMemBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0), kMemBytes);
   if (!f->guest_mem.get()) return Unavailable(Errno("mmap guest memory"));
   auto* mem = static_cast<unsigned char*>(f->guest_mem.get());
   std::memcpy(mem + kCpuidEntry, kCpuidLoop, sizeof kCpuidLoop);
@@ -127,7 +129,8 @@ StatusOr<std::unique_ptr<KvmProbe>> KvmProbe::Create() {
   region.guest_phys_addr = 0;
   region.memory_size = kMemBytes;
   region.userspace_addr = reinterpret_cast<uint64_t>(mem);
-  if (ioctl(f->vm.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) return Unavailable(Errno("KVM_SET_USER_MEMORY_REGION"));
+  if (ioctl(f->vm.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0)
+    return Unavailable(Errno("KVM_SET_USER_MEMORY_REGION"));
 
   f->doorbell = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!f->doorbell.ok()) return Unavailable(Errno("eventfd"));
@@ -168,8 +171,9 @@ StatusOr<double> KvmProbe::RunLoop(uint64_t entry, uint64_t iterations) {
   if (rc < 0) return Unavailable(Errno("KVM_RUN"));
   const auto* run = static_cast<const kvm_run*>(fds_->run.get());
   if (run->exit_reason != KVM_EXIT_HLT) {
-    return Unavailable("guest stopped with exit reason " + std::to_string(run->exit_reason) + " instead of HLT" +
-                       (run->exit_reason == KVM_EXIT_IO ? " (the port write reached user space: ioeventfd not matched)" : ""));
+    return Unavailable(
+        "guest stopped with exit reason " + std::to_string(run->exit_reason) + " instead of HLT" +
+        (run->exit_reason == KVM_EXIT_IO ? " (the port write reached user space: ioeventfd not matched)" : ""));
   }
   if (ioctl(vcpu, KVM_GET_REGS, &regs) < 0) return Unavailable(Errno("KVM_GET_REGS"));
   if (static_cast<uint32_t>(regs.rsi) != 0) return Unavailable("guest halted before finishing its loop");

@@ -115,9 +115,9 @@ double VirtioProfile::MemcpyNs(uint64_t bytes, bool cold) const {
 StatusOr<VirtioProfile> ParseVirtioProfileYaml(std::string_view yaml, const std::string& source_name) {
   yamlread::YamlReader r(source_name);
   KREPLAY_ASSIGN_OR_RETURN(YAML::Node root, r.Load(yaml));
-  KREPLAY_RETURN_IF_ERROR(r.CheckKeys(
-      root, "<document>",
-      Keys({"name", "description", "source", "cpus", "cpu_ghz", "nested", "costs", "memcpy", "sources"})));
+  KREPLAY_RETURN_IF_ERROR(
+      r.CheckKeys(root, "<document>",
+                  Keys({"name", "description", "source", "cpus", "cpu_ghz", "nested", "costs", "memcpy", "sources"})));
   VirtioProfile p;
   KREPLAY_ASSIGN_OR_RETURN(p.name, r.String(root, "name", "name"));
   if (root["description"].IsDefined() && !root["description"].IsNull()) {
@@ -146,8 +146,7 @@ StatusOr<VirtioProfile> ParseVirtioProfileYaml(std::string_view yaml, const std:
     const YAML::Node& n = points[i];
     KREPLAY_RETURN_IF_ERROR(r.CheckKeys(n, f, Keys({"bytes", "hot", "cold"})));
     MemcpyPoint m;
-    KREPLAY_ASSIGN_OR_RETURN(int64_t bytes,
-                             r.Int(n, "bytes", f + ".bytes", 1, std::numeric_limits<uint32_t>::max()));
+    KREPLAY_ASSIGN_OR_RETURN(int64_t bytes, r.Int(n, "bytes", f + ".bytes", 1, std::numeric_limits<uint32_t>::max()));
     m.bytes = static_cast<uint32_t>(bytes);
     KREPLAY_ASSIGN_OR_RETURN(m.hot_ns, r.Number(n, "hot", f + ".hot"));
     KREPLAY_ASSIGN_OR_RETURN(m.cold_ns, r.Number(n, "cold", f + ".cold"));
@@ -189,7 +188,8 @@ std::string VirtioProfileYaml(const VirtioProfile& p) {
   y += "cpu_ghz: " + FormatDouble(p.cpu_ghz) + "\n";
   y += std::string("nested: ") + (p.nested ? "true" : "false") + "\n";
   y += "costs:  # ns\n";
-  for (const VirtioCostField& c : VirtioCostFields()) y += std::string("  ") + c.key + ": " + FormatDouble(p.*c.field) + "\n";
+  for (const VirtioCostField& c : VirtioCostFields())
+    y += std::string("  ") + c.key + ": " + FormatDouble(p.*c.field) + "\n";
   y += "memcpy:  # ns per copy\n";
   for (const MemcpyPoint& m : p.memcpy) {
     y += "  - {bytes: " + std::to_string(m.bytes) + ", hot: " + FormatDouble(m.hot_ns) +

@@ -54,7 +54,8 @@ struct VirtioProfile {
   double futex_wake_ns = 0;          // futex wake -> the waiter on another CPU runs
   double context_switch_ns = 0;      // a switch between two threads on one CPU
   double workqueue_hop_ns = 0;       // queue_work() -> the kworker runs the item
-  double task_work_ns = 0;           // task_work_add() + notify -> runs in the target task (io_uring_cmd_complete_in_task())
+  double task_work_ns = 0;           // task_work_add() + notify -> runs in the target task
+                                     // (io_uring_cmd_complete_in_task())
   double io_uring_enter_ns = 0;      // io_uring_enter() submitting/reaping a small batch, without the work itself
   double cacheline_transfer_ns = 0;  // a modified cache line read by another core
   double atomic_ns = 0;              // an uncontended locked read-modify-write

@@ -1,11 +1,11 @@
 // Virtio profiles: the shipped files read and round-trip through the
 // writer; MemcpyNs() interpolates as its contract says (expectations worked
 // out by hand); bad files fail naming the file, line and field.
+#include "workers/models/virtio/profile/virtio_profile.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "workers/models/virtio/profile/virtio_profile.h"
 
 namespace kreplay::virtio {
 namespace {
@@ -19,7 +19,8 @@ TEST(VirtioProfile, BuiltinsLoadAndRoundTrip) {
     EXPECT_FALSE(p->source.empty());
     EXPECT_GE(p->memcpy.size(), 8u) << name;
     // Every field a model reads says where its value comes from.
-    for (const VirtioCostField& c : VirtioCostFields()) EXPECT_EQ(p->sources.count(c.name), 1u) << name << " " << c.name;
+    for (const VirtioCostField& c : VirtioCostFields())
+      EXPECT_EQ(p->sources.count(c.name), 1u) << name << " " << c.name;
     EXPECT_EQ(p->sources.count("memcpy"), 1u) << name;
     auto back = ParseVirtioProfileYaml(VirtioProfileYaml(*p), name + " (written)");
     ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -32,6 +33,16 @@ TEST(VirtioProfile, BuiltinsLoadAndRoundTrip) {
   auto vm = *LoadBuiltinVirtioProfile("vm-2core");
   EXPECT_EQ(vm.cpus, 2);
   EXPECT_TRUE(vm.nested);
+  // The VM's primitives come from a calibration run on it.
+  EXPECT_NE(vm.source.find("kreplay calibrate virtio"), std::string::npos);
+  for (const char* f : {"vm_exit_ns", "ioeventfd_ns", "syscall_ns", "eventfd_wake_ns", "futex_wake_ns",
+                        "context_switch_ns", "cacheline_transfer_ns", "atomic_ns", "memcpy"}) {
+    EXPECT_EQ(vm.sources.at(f).rfind("measured: ", 0), 0u) << f;
+  }
+  // The server's values are all documented or stated estimates.
+  for (const auto& [field, why] : server.sources) {
+    EXPECT_TRUE(why.rfind("documented", 0) == 0 || why.rfind("estimate: ", 0) == 0) << field << ": " << why;
+  }
   auto missing = LoadBuiltinVirtioProfile("server-x68");
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("known: server-x86, vm-2core"), std::string::npos);
@@ -41,14 +52,15 @@ TEST(VirtioProfile, BuiltinsLoadAndRoundTrip) {
 // A profile with three memcpy points; every cost field set to a distinct value.
 std::string Minimal() {
   std::string y =
-      "name: t\n"                    // 1
-      "source: s\n"                  // 2
-      "cpus: 2\n"                    // 3
-      "cpu_ghz: 2.5\n"               // 4
-      "nested: true\n"               // 5
-      "costs:\n";                    // 6
+      "name: t\n"       // 1
+      "source: s\n"     // 2
+      "cpus: 2\n"       // 3
+      "cpu_ghz: 2.5\n"  // 4
+      "nested: true\n"  // 5
+      "costs:\n";       // 6
   int i = 1;
-  for (const VirtioCostField& c : VirtioCostFields()) y += std::string("  ") + c.key + ": " + std::to_string(i++) + "\n";
+  for (const VirtioCostField& c : VirtioCostFields())
+    y += std::string("  ") + c.key + ": " + std::to_string(i++) + "\n";
   y += "memcpy:\n"
        "  - {bytes: 64, hot: 10, cold: 40}\n"
        "  - {bytes: 1024, hot: 50, cold: 200}\n"
@@ -57,7 +69,8 @@ std::string Minimal() {
 }
 
 TEST(VirtioProfile, ParsesEveryField) {
-  auto p = ParseVirtioProfileYaml(Minimal() + "sources:\n  vm_exit_ns: \"measured: CPUID\"\n  memcpy: \"documented: x\"\n", "t.yaml");
+  auto p = ParseVirtioProfileYaml(
+      Minimal() + "sources:\n  vm_exit_ns: \"measured: CPUID\"\n  memcpy: \"documented: x\"\n", "t.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->description, "");
   EXPECT_EQ(p->cpus, 2);
@@ -127,7 +140,8 @@ TEST(VirtioProfile, ErrorsNameFileLineAndField) {
       {Replace(Minimal(), "  vm_exit: 1\n", "  vm_exit: -1\n"),
        "f.yaml:" + std::to_string(first_cost_line) + ": costs.vm_exit: must be a finite non-negative number"},
       {Replace(Minimal(), "  vm_exit: 1\n", "  vm_exit: .nan\n"), "costs.vm_exit: expected a number"},
-      {Replace(Minimal(), "  vm_exit: 1\n", "  vm_exit: nan\n"), "f.yaml:7: costs.vm_exit: expected a number, got 'nan'"},
+      {Replace(Minimal(), "  vm_exit: 1\n", "  vm_exit: nan\n"),
+       "f.yaml:7: costs.vm_exit: expected a number, got 'nan'"},
       {Replace(Minimal(), "  ioeventfd: 2\n", "  ioeventfd: inf\n"), "f.yaml:8: costs.ioeventfd: expected a number"},
       {Replace(Minimal(), "  ioeventfd: 2\n", "  ioeventfd: 1e400\n"), "f.yaml:8: costs.ioeventfd: expected a number"},
       // A missing key points at its map (the line of the map's first key).
@@ -135,8 +149,10 @@ TEST(VirtioProfile, ErrorsNameFileLineAndField) {
       {Replace(Minimal(), "  ioeventfd: 2\n", "  ioeventfd: 2\n  warp: 3\n"), "f.yaml:9: costs.warp: unknown key"},
       {Minimal() + "colour: blue\n", "<document>.colour: unknown key"},
       {Replace(Minimal(), "cold: 200}", "cold: 20}"), "memcpy[1].cold: must be >= hot (50)"},
-      {Replace(Minimal(), "bytes: 1024,", "bytes: 64,"), "memcpy[1].bytes: must be greater than the previous point's (64)"},
-      {Replace(Minimal(), "bytes: 1048576,", "bytes: 65536,"), "memcpy: needs at least two points covering 64 B .. 1 MiB"},
+      {Replace(Minimal(), "bytes: 1024,", "bytes: 64,"),
+       "memcpy[1].bytes: must be greater than the previous point's (64)"},
+      {Replace(Minimal(), "bytes: 1048576,", "bytes: 65536,"),
+       "memcpy: needs at least two points covering 64 B .. 1 MiB"},
       {Replace(Minimal(), "bytes: 64,", "bytes: 128,"), "memcpy: needs at least two points"},
       {Replace(Minimal(), "{bytes: 64, hot: 10, cold: 40}", "{bytes: 64, hot: 10, cold: 40, warm: 1}"),
        "memcpy[0].warm: unknown key"},
