@@ -46,6 +46,7 @@ struct VirtioProfile {
   double eoi_exit_ns = 0;       // guest EOI (an exit without APICv; small with it)
   double host_irq_ns = 0;       // MSI-X from a device into a host kernel handler
   double doorbell_mmio_ns = 0;  // an uncached MMIO write to a device doorbell mapped into the guest (no exit)
+  double pcie_read_ns = 0;      // a device's DMA read of host memory, request to completion (ring fetches by hardware)
 
   // Host and guest OS primitives.
   double syscall_ns = 0;             // a trivial syscall round trip
@@ -61,6 +62,7 @@ struct VirtioProfile {
   double atomic_ns = 0;              // an uncontended locked read-modify-write
   double iova_alloc_ns = 0;          // alloc_iova_fast() + free_iova_fast() of one range
   double page_pin_ns = 0;            // pin_user_pages() per 4 KiB page
+  double page_alloc_ns = 0;          // alloc_page(GFP_ATOMIC): one page from the buddy allocator (VDUSE's lazy bounce pages)
 
   // Stack costs per request that no microbenchmark here reaches.
   double blk_submit_ns = 0;    // io_uring/libaio -> bio -> blk-mq request -> queue_rq()

@@ -153,10 +153,12 @@ class Datapath final : public sim::EventHandler {
   // the descriptor itself (virtio 1.1, 2.7).
   Ps ChainLines(const Chain& ch) const {
     const uint32_t table = ch.descriptors < ch.segments ? (ch.segments + 3) / 4 : 0;
-    return x_.cacheline * ((ch.descriptors + 3) / 4 + table + (c_.packed ? 0 : 1));
+    return x_.ring_line * ((ch.descriptors + 3) / 4 + table + (c_.packed ? 0 : 1));
   }
-  // The avail or used index a split ring's reader fetches once per pass.
-  Ps IndexLine() const { return c_.packed ? 0 : x_.cacheline; }
+  // The avail index a split ring's device fetches once per pass, and the
+  // used index its driver does.
+  Ps AvailIndexLine() const { return c_.packed ? 0 : x_.ring_line; }
+  Ps UsedIndexLine() const { return c_.packed ? 0 : x_.cacheline; }
 
   void Occupancy(Vq<Ring>& v, int delta) {
     const Ps now = Now();
@@ -224,6 +226,7 @@ class Datapath final : public sim::EventHandler {
   uint64_t done_ = 0, done_bytes_ = 0, kicks_ = 0, irqs_ = 0, exits_ = 0, copies_ = 0, copied_bytes_ = 0;
   uint64_t drops_ = 0, ring_full_ = 0, bounce_full_ = 0, descriptors_ = 0;
   uint64_t bounce_in_use_ = 0, bounce_peak_ = 0, bounce_capacity_ = 0;
+  uint64_t new_bounce_pages_ = 0;  // allocated by the last mapping, charged to its CPU
   Ps first_ = -1, last_ = 0;
   bool stop_ = false;
 };
@@ -430,7 +433,12 @@ bool Datapath<Ring>::BouncePages(Req& r) {
   if (bounce_in_use_ + pages > bounce_capacity_) return false;
   r.bounce_pages = pages;
   bounce_in_use_ += pages;
-  bounce_peak_ = std::max(bounce_peak_, bounce_in_use_);
+  if (bounce_in_use_ > bounce_peak_) {
+    // Pages beyond any mapped before are allocated now (and kept): the
+    // IOVA allocator reuses freed ranges first.
+    new_bounce_pages_ += bounce_in_use_ - bounce_peak_;
+    bounce_peak_ = bounce_in_use_;
+  }
   return true;
 }
 
@@ -450,6 +458,10 @@ bool Datapath<Ring>::TryAdd(Vq<Ring>& v, uint32_t t) {
   if (!BouncePages(r)) {
     ++bounce_full_;
     return false;
+  }
+  if (new_bounce_pages_ > 0) {
+    cpus_[v.drv_cpu].Run(Now(), static_cast<Ps>(new_bounce_pages_) * x_.page_alloc);
+    new_bounce_pages_ = 0;
   }
   auto added = v.ring.AddBuf(std::span<const Segment>(segs.data(), n), t, true);
   if (!added.has_value()) {
@@ -555,7 +567,7 @@ void Datapath<Ring>::Irq(uint32_t q, bool entry) {
   }
   v.irq_running = true;
   v.ring.DisableCb();
-  Ps cost = (entry ? x_.irq_entry : 0) + IndexLine();
+  Ps cost = (entry ? x_.irq_entry : 0) + UsedIndexLine();
   v.handler.clear();
   uint32_t used = 0;
   while (auto u = v.ring.GetUsed()) {
@@ -675,7 +687,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
   v.inbox.clear();
   const Ps engine = x_.hardware && c_.device_mops > 0 ? ToPs(1000.0 / c_.device_mops) : 0;
   if (!v.rx) {
-    if (v.ring.AvailCount() > 0) cost += IndexLine();
+    if (v.ring.AvailCount() > 0) cost += AvailIndexLine();
     for (uint32_t i = 0; i < c_.batch; ++i) {
       auto chain = v.ring.Pop(&segs_);
       if (!chain.has_value() || !chain->has_value()) break;
@@ -685,6 +697,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
       Req& r = reqs_[t];
       r.head = ch.id;
       cost += ChainLines(ch) + x_.be_per_req + engine;
+      if (r.write) cost += x_.payload_read;  // a device fetches what it sends or writes
       if (net_) {
         // Transmit: copied out of the guest (vhost-net: into an skb for tun;
         // vhost-user: into an mbuf), so the buffer is used at once.
@@ -697,7 +710,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
   } else {
     // Receive: packets waiting at the backend go into guest buffers;
     // mergeable buffers let a large frame take several.
-    if (!v.rx_waiting.empty() && v.ring.AvailCount() > 0) cost += IndexLine();
+    if (!v.rx_waiting.empty() && v.ring.AvailCount() > 0) cost += AvailIndexLine();
     for (uint32_t n = 0; n < c_.batch && !v.rx_waiting.empty(); ++n) {
       const uint32_t t = v.rx_waiting.front();
       const Req& r = reqs_[t];

@@ -27,6 +27,7 @@ costs:
   eoi_exit: 70
   host_irq: 600
   doorbell_mmio: 110
+  pcie_read: 450
   syscall: 130
   eventfd_signal: 170
   eventfd_wake: 2500
@@ -39,6 +40,7 @@ costs:
   atomic: 5
   iova_alloc: 90
   page_pin: 40
+  page_alloc: 150
   blk_submit: 700
   blk_complete: 500
   net_tx_stack: 800
@@ -119,10 +121,14 @@ TEST(DatapathLaws, Qd1VduseOverVirtioVdpaIsTheSumOfItsPath) {
   const double read = p.blk_submit_ns + 3 * p.iova_alloc_ns + Copy(p, 16) + p.eventfd_signal_ns + p.eventfd_wake_ns +
                       kBlkLines * p.cacheline_transfer_ns + p.syscall_ns + p.workqueue_hop_ns + Copy(p, 1) +
                       Copy(p, 4096) + p.blk_complete_ns;
+  // The first request also allocates its three bounce pages (kept after).
+  const double first = 3 * p.page_alloc_ns / 20;
+  EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, false)), read + first, 1.0);
+  // A write's data is copied at map time instead: the same sum.
+  EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, true)), read + first, 1.0);
+  // REG_UMEM: the daemon's pages are the bounce pages; the copies stay.
+  c.reg_umem = true;
   EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, false)), read, 1.0);
-  // A write's data is copied at map time instead.
-  const double write = read - Copy(p, 4096) + Copy(p, 4096);
-  EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, true)), write, 1.0);
 }
 
 TEST(DatapathLaws, Qd1VduseOverVhostVdpaHasNoBounceAndTheWorkqueueHopByRelease) {
@@ -175,6 +181,30 @@ TEST(DatapathLaws, Qd1VhostNetTransmitIsTheSumOfItsPathPlusTheWire) {
   EXPECT_NEAR(MeanNs(c, Packets(20, 1000, false, 1'000'000)), expect, 1.0);
 }
 
+TEST(DatapathLaws, Qd1HardwareVhostVdpaIsTheSumOfItsPath) {
+  const VirtioProfile p = Profile();
+  DatapathConfig c;
+  c.backend = Backend::kVhostVdpa;
+  // The guest rings the doorbell mapped into it (no exit); the device
+  // fetches the avail index, slot, descriptor and indirect table (4 DMA
+  // reads, one after the other) and, for a write, the data; its MSI-X goes
+  // through the host handler and vhost-vdpa's irqfd into the guest, whose
+  // EOI exits; the guest reads the used index and slot.
+  const double read = p.blk_submit_ns + p.doorbell_mmio_ns + 4 * p.pcie_read_ns + p.host_irq_ns +
+                      p.eventfd_signal_ns + p.irq_inject_ns + p.eoi_exit_ns + 2 * p.cacheline_transfer_ns +
+                      p.blk_complete_ns;
+  EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, false)), read, 1.0);
+  EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, true)), read + p.pcie_read_ns, 1.0);
+  // The irq bypass posts the interrupt straight into the guest.
+  c.posted_interrupts = true;
+  EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, false)),
+              read - p.host_irq_ns - p.eventfd_signal_ns - p.irq_inject_ns + p.posted_irq_ns, 1.0);
+  // A packed ring needs only the descriptor and the table.
+  c.posted_interrupts = false;
+  c.packed = true;
+  EXPECT_NEAR(MeanNs(c, Qd1Block(20, 4096, false)), read - 2 * p.pcie_read_ns - p.cacheline_transfer_ns, 1.0);
+}
+
 TEST(DatapathLaws, ThroughputNeverExceedsTheLineRate) {
   for (double gbps : {1.0, 10.0, 100.0}) {
     for (Backend b : {Backend::kVhostNet, Backend::kVhostUser, Backend::kVhostVdpa}) {
@@ -209,6 +239,11 @@ TEST(DatapathLaws, ThroughputNeverExceedsTheSlowestStagesCpuBound) {
   }
 }
 
+// REG_UMEM keeps the bounce copies (vduse_domain_bounce() copies into the
+// registered pages as into its own) and only spares the lazy page
+// allocations: it never costs more CPU nor raises the unqueued latency.
+// With a queue, removing a one-time cost shifts when later requests meet,
+// which moves throughput by a little either way; it stays within 3 %.
 TEST(DatapathLaws, RegisteredBounceMemoryNeverMakesVduseSlower) {
   for (uint32_t bytes : {4096u, 65536u}) {
     for (uint32_t depth : {1u, 32u}) {
@@ -218,8 +253,15 @@ TEST(DatapathLaws, RegisteredBounceMemoryNeverMakesVduseSlower) {
         const model::Result plain = Simulate(c, Qd1Block(2000, bytes, write, depth));
         c.reg_umem = true;
         const model::Result umem = Simulate(c, Qd1Block(2000, bytes, write, depth));
-        EXPECT_GE(umem.scalars.at("kiops").value, plain.scalars.at("kiops").value * 0.9999) << bytes << " " << depth;
-        EXPECT_LE(umem.scalars.at("latency_mean_us").value, plain.scalars.at("latency_mean_us").value * 1.0001);
+        const std::string what = std::to_string(bytes) + " B at depth " + std::to_string(depth);
+        EXPECT_LE(umem.scalars.at("host_cpu_ns_per_req").value, plain.scalars.at("host_cpu_ns_per_req").value) << what;
+        EXPECT_EQ(umem.scalars.at("copied_bytes_per_req").value, plain.scalars.at("copied_bytes_per_req").value);
+        if (depth == 1) {
+          EXPECT_LE(umem.scalars.at("latency_mean_us").value, plain.scalars.at("latency_mean_us").value) << what;
+          EXPECT_GE(umem.scalars.at("kiops").value, plain.scalars.at("kiops").value) << what;
+        } else {
+          EXPECT_GE(umem.scalars.at("kiops").value, plain.scalars.at("kiops").value * 0.97) << what;
+        }
       }
     }
   }
@@ -228,7 +270,8 @@ TEST(DatapathLaws, RegisteredBounceMemoryNeverMakesVduseSlower) {
 TEST(DatapathLaws, AFullBounceBufferMakesRequestsWaitNotFail) {
   DatapathConfig c;
   c.backend = Backend::kVduse;
-  c.bounce_bytes = 1 << 20;  // 256 pages: 4 requests of 64 KiB (16 + 2 pages each) fit
+  c.bounce_bytes = 1 << 20;  // 256 pages: 14 requests of 64 KiB (16 + 2 pages each) fit
+  c.device_latency_ps = 200'000'000;  // a slow target keeps all 32 in flight
   const model::Result r = Simulate(c, Qd1Block(400, 65536, true, 32));
   EXPECT_EQ(r.scalars.at("requests").value, 400);
   EXPECT_GT(r.scalars.at("bounce_full_waits").value, 0);
@@ -321,15 +364,3 @@ TEST(DatapathLaws, SameInputsSameResult) {
 }  // namespace
 }  // namespace kreplay::virtio
 
-namespace kreplay::virtio {
-TEST(DatapathDebug, Print) {
-  DatapathConfig c;
-  c.backend = Backend::kVduse;
-  for (uint64_t bb : {uint64_t{1} << 20, uint64_t{64} << 20}) {
-    c.bounce_bytes = bb;
-    auto r = RunDatapath(c, Profile(), Qd1Block(400, 65536, true, 32), 1, nullptr);
-    for (auto& [k, v] : r->scalars) printf("%s=%g ", k.c_str(), v.value);
-    printf("\n");
-  }
-}
-}

@@ -66,7 +66,7 @@ StatusOr<PathCosts> MakePathCosts(const DatapathConfig& c, const VirtioProfile& 
           return InvalidArgument("params.irq_path: direct injection needs an irqfd, which only the vhost-vdpa bus has");
         x.driver = DriverSide::kHost;
         x.iova = true;
-        x.bounce = !c.reg_umem;
+        x.bounce = true;
         x.kick_cpu = ToPs(p.eventfd_signal_ns);
         x.irq_latency = ToPs(p.workqueue_hop_ns);  // the kworker calls vring_interrupt itself
       } else {
@@ -88,6 +88,11 @@ StatusOr<PathCosts> MakePathCosts(const DatapathConfig& c, const VirtioProfile& 
       break;
   }
   if (x.vm) x.irq_entry += ToPs(p.eoi_exit_ns);
+  x.ring_line = x.hardware ? ToPs(p.pcie_read_ns) : x.cacheline;
+  x.payload_read = x.hardware ? ToPs(p.pcie_read_ns) : 0;
+  // VDUSE allocates bounce pages lazily and keeps them; REG_UMEM hands it
+  // the daemon's pages instead (the copies stay: vduse_domain_bounce()).
+  x.page_alloc = x.bounce && !c.reg_umem ? ToPs(p.page_alloc_ns) : 0;
   x.submit = ToPs(net ? p.net_tx_stack_ns : p.blk_submit_ns);
   x.complete = ToPs(net ? p.net_rx_stack_ns : p.blk_complete_ns);
   x.iova_map = x.iova ? ToPs(p.iova_alloc_ns) : 0;

@@ -47,8 +47,15 @@ struct PathCosts {
   // per request (the stack: blk_complete / net_rx_stack).
   Ps irq_entry = 0;
   Ps complete = 0;
-  // A modified cache line read by another core (ring slots, indices).
+  // A modified cache line read by another core (ring slots, indices), and
+  // what one line of the ring costs the backend: the same for a CPU, a DMA
+  // read round trip for a device.
   Ps cacheline = 0;
+  Ps ring_line = 0;
+  // A DMA read of the payload (hardware, driver-to-device data).
+  Ps payload_read = 0;
+  // A page of VDUSE's bounce buffer allocated on first use (alloc_page()).
+  Ps page_alloc = 0;
   // Waking a backend thread for a device completion (io_uring/aio wake).
   Ps completion_wake = 0;
   // ublk: the task work to the server, one io_uring_enter per batch.
