@@ -75,6 +75,7 @@ struct Req {
   uint32_t bytes = 0;
   bool write = false;  // block: a write; net: TX
   uint16_t head = 0;   // the chain's id, as the device popped it
+  Ps fetch = 0;        // hardware: the DMA reads before the device has it
   uint32_t job = 0;
   uint32_t q = 0;
   uint32_t bounce_pages = 0;
@@ -382,7 +383,7 @@ void Datapath<Ring>::IssueBlock(uint32_t j) {
   const auto& ios = *job.ios;
   while (job.next < ios.size() && ios[job.next].at >= 0 && ios[job.next].at * kPsPerNs <= now) {
     const BlockIo& io = ios[job.next++];
-    job.waiting.push_back(NewReq(Req{io.at * kPsPerNs, io.offset, io.bytes, io.write, 0, j, job.q, 0}));
+    job.waiting.push_back(NewReq(Req{.issued = io.at * kPsPerNs, .offset = io.offset, .bytes = io.bytes, .write = io.write, .job = j, .q = job.q}));
   }
   if (job.next < ios.size() && ios[job.next].at >= 0 && !job.arrival_pending) {
     job.arrival_pending = true;
@@ -399,7 +400,7 @@ void Datapath<Ring>::IssueBlock(uint32_t j) {
       job.waiting.pop_front();
     } else if (job.next < ios.size() && ios[job.next].at < 0) {
       const BlockIo& io = ios[job.next++];
-      t = NewReq(Req{now, io.offset, io.bytes, io.write, 0, j, job.q, 0});
+      t = NewReq(Req{.issued = now, .offset = io.offset, .bytes = io.bytes, .write = io.write, .job = j, .q = job.q});
     } else {
       return;
     }
@@ -519,7 +520,7 @@ void Datapath<Ring>::TxMake(uint32_t q) {
     return;
   }
   ++next;
-  const uint32_t t = NewReq(Req{pk.at < 0 ? now : pk.at * kPsPerNs, 0, pk.bytes, true, 0, 0, 2 * q, 0});
+  const uint32_t t = NewReq(Req{.issued = pk.at < 0 ? now : pk.at * kPsPerNs, .bytes = pk.bytes, .write = true, .q = 2 * q});
   if (first_ < 0) first_ = now;
   v.tx_busy = true;
   At(cpus_[v.drv_cpu].Run(now, SubmitCost(reqs_[t])), kTxAdded, q, t);
@@ -685,9 +686,13 @@ void Datapath<Ring>::BeStep(uint32_t q) {
     v.used_len.push_back(r.write ? 1 : r.bytes + 1);  // the status byte, and a read's data
   }
   v.inbox.clear();
+  // A device engine serves requests at its rate while its DMA reads are in
+  // flight together: the reads are latency, not occupancy. A CPU does
+  // its reads one after the other.
   const Ps engine = x_.hardware && c_.device_mops > 0 ? ToPs(1000.0 / c_.device_mops) : 0;
+  Ps fetch = 0;  // hardware: the index read all of this pass's requests wait for
   if (!v.rx) {
-    if (v.ring.AvailCount() > 0) cost += AvailIndexLine();
+    if (v.ring.AvailCount() > 0) (x_.hardware ? fetch : cost) += AvailIndexLine();
     for (uint32_t i = 0; i < c_.batch; ++i) {
       auto chain = v.ring.Pop(&segs_);
       if (!chain.has_value() || !chain->has_value()) break;
@@ -696,8 +701,14 @@ void Datapath<Ring>::BeStep(uint32_t q) {
       const uint32_t t = TokenOf(segs_[0].addr);
       Req& r = reqs_[t];
       r.head = ch.id;
-      cost += ChainLines(ch) + x_.be_per_req + engine;
-      if (r.write) cost += x_.payload_read;  // a device fetches what it sends or writes
+      // A device fetches the chain, then what it sends or writes.
+      const Ps reads = ChainLines(ch) + (r.write ? x_.payload_read : 0);
+      if (x_.hardware) {
+        r.fetch = fetch + reads;
+      } else {
+        cost += reads;
+      }
+      cost += x_.be_per_req + engine;
       if (net_) {
         // Transmit: copied out of the guest (vhost-net: into an skb for tun;
         // vhost-user: into an mbuf), so the buffer is used at once.
@@ -710,7 +721,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
   } else {
     // Receive: packets waiting at the backend go into guest buffers;
     // mergeable buffers let a large frame take several.
-    if (!v.rx_waiting.empty() && v.ring.AvailCount() > 0) cost += AvailIndexLine();
+    if (!v.rx_waiting.empty() && v.ring.AvailCount() > 0 && !x_.hardware) cost += AvailIndexLine();
     for (uint32_t n = 0; n < c_.batch && !v.rx_waiting.empty(); ++n) {
       const uint32_t t = v.rx_waiting.front();
       const Req& r = reqs_[t];
@@ -722,7 +733,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
         auto chain = v.ring.Pop(&segs_);
         if (!chain.has_value() || !chain->has_value()) break;
         ++descriptors_;
-        cost += ChainLines(**chain);
+        if (!x_.hardware) cost += ChainLines(**chain);  // a device prefetches receive buffers
         v.used_id.push_back((*chain)->id);
         v.used_len.push_back(std::min(kRxBuf, total - b * kRxBuf));
       }
@@ -753,9 +764,9 @@ void Datapath<Ring>::BeDone(uint32_t q) {
   }
   for (uint32_t t : v.popped) {
     if (net_) {
-      Finish(t, Wire(tx_wire_, reqs_[t].bytes, now));  // transmitted: on the wire after the frames before it
+      Finish(t, Wire(tx_wire_, reqs_[t].bytes, now + reqs_[t].fetch));  // on the wire after the frames before it
     } else {
-      At(DeviceComplete(reqs_[t], now), kDevDone, q, t);
+      At(DeviceComplete(reqs_[t], now + reqs_[t].fetch), kDevDone, q, t);
     }
   }
   v.popped.clear();
@@ -845,7 +856,7 @@ void Datapath<Ring>::RxFeed(uint32_t q) {
       ++drops_;
       continue;
     }
-    v.rx_waiting.push_back(NewReq(Req{arrive, 0, pk.bytes, false, 0, 0, 2 * q + 1, 0}));
+    v.rx_waiting.push_back(NewReq(Req{.issued = arrive, .bytes = pk.bytes, .q = 2 * q + 1}));
   }
   if (next < src.size() && w_.packets[src[next]].at >= 0) {
     v.feed_pending = true;
