@@ -307,7 +307,7 @@ family::TraceInspector PcapInspector() {
         std::fprintf(stderr, "kreplay trace: %s\n", s.status().message().c_str());
         return 2;
       }
-      std::cout << (in.json ? PcapSummaryJson(*s) : FormatPcapSummary(*s)) << std::flush;
+      std::cout << (in.json ? PcapSummaryJson(*s) + "\n" : FormatPcapSummary(*s)) << std::flush;
       return 0;
     };
   };
