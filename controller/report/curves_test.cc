@@ -414,7 +414,23 @@ TEST(BuildCurves, GroupedSeriesAcrossWorkloadsJoinOnePointPerRun) {
         r.result.series[std::string("kiops_by_depth/") + rw] = ts;
         runs.push_back(r);
       }
-  Report r = Build(runs);
+  spec::StudySpec sp;
+  sp.name = "grouped";
+  sp.seeds = {1, 2};
+  spec::PlatformEntry pe;
+  pe.name = "p1";
+  sp.platforms.push_back(pe);
+  for (const char* w : {"qd32-read", "qd32-write", "qd1-read", "qd1-write"}) {
+    spec::WorkloadEntry e;
+    e.name = w;
+    sp.workloads.push_back(e);
+  }
+  spec::Variant v;
+  v.name = v.base_name = "vduse";
+  v.model = "virtio.vduse";
+  sp.variants.push_back(v);
+  sp.reference = "vduse";
+  Report r = Build(runs, sp);
   const family::FamilyInfo::CurveSeries s{"kiops_by_depth", "throughput", "kiops", "kIOPS", "queue_depth", "requests",
                                           true};
   auto curves = BuildCurves(r, "", {}, {s});

@@ -29,8 +29,8 @@ struct ParamSpec {
   std::optional<double> min;        // inclusive, numeric types only
   std::optional<double> max;
   std::vector<std::string> choices; // kEnum only
-  bool power_of_two = false;        // kInt only: the value must be 2^k (ring sizes)
   std::string help;
+  bool power_of_two = false;        // kInt only: the value must be 2^k (ring sizes)
 };
 
 // Builders for the parameter tables models register (bounds inclusive).
