@@ -49,7 +49,8 @@ inline constexpr char kCalibrateVirtioHelp[] =
     "exit (vm_exit) and an OUT to an ioeventfd port (ioeventfd = the difference). `nested` says whether\n"
     "this host is itself a VM. Taken from the base profile, with its documented sources: interrupt\n"
     "injection, posted interrupts, EOI, host and MMIO doorbell costs, workqueue and task_work hops,\n"
-    "io_uring_enter, IOVA allocation, page pinning, and the block, network, tap and DPDK stack costs.\n"
+    "io_uring_enter, IOVA allocation, page pinning and allocation, a device's DMA read, and the block,\n"
+    "network, tap and DPDK stack costs (--base names the profile they come from).\n"
     "The profile's `sources` map says, field by field, which values were measured and how.";
 
 }  // namespace kreplay::virtio

@@ -84,7 +84,9 @@ std::vector<model::ParamSpec> BackendParams(Backend b) {
     case Backend::kVhostNet:
       return {model::IntParam("busyloop_timeout", "ns", 0, 0, 1'000'000'000,
                               "VHOST_SET_VRING_BUSYLOOP_TIMEOUT: spin this long before sleeping (0: off)"),
-              model::IntParam("batch", "", 64, 1, 1024, "Chains per pass (VHOST_NET_BATCH)")};
+              model::IntParam("batch", "", 64, 1, 1024,
+                              "Chains taken before the used ring is updated and the guest signalled "
+                              "(vhost_net_signal_used() every VHOST_NET_BATCH)")};
     case Backend::kVhostUser:
       return {model::IntParam("batch", "", 32, 1, 1024, "Burst size of the poll-mode loop (DPDK's usual 32)")};
     case Backend::kVhostVdpa:
@@ -177,6 +179,13 @@ StatusOr<DatapathConfig> ConfigFromParams(Backend b, const model::ParamSet& p, b
       c.completion_on_submitter = p.Bool("irq_affinity");
       if (c.completion_on_submitter) KREPLAY_RETURN_IF_ERROR(need(604, "params.irq_affinity"));
       c.poll = p.Bool("poll");
+      // What belongs to one bus only is refused on the other, not ignored.
+      if (c.bus == Bus::kVhostVdpa && c.reg_umem)
+        return InvalidArgument("params.reg_umem: registers the bounce buffer's pages, which only the virtio-vdpa bus uses");
+      if (c.bus == Bus::kVhostVdpa && p.Int("bounce_size") != (64ll << 20))
+        return InvalidArgument("params.bounce_size: only the virtio-vdpa bus has a bounce buffer");
+      if (c.bus == Bus::kVirtioVdpa && c.posted_interrupts)
+        return InvalidArgument("params.posted_interrupts: on the virtio-vdpa bus the driver is the host's, not a VM's");
       break;
     }
     case Backend::kUblk:
