@@ -103,6 +103,21 @@ TEST(VirtioModels, ReleasesGateWhatTheyIntroduced) {
   }
 }
 
+TEST(VirtioModels, BusOnlyParametersAreRefusedOnTheOtherBus) {
+  const std::string vhost = "vhost-vdpa";
+  auto umem = Config("virtio.vduse", Backend::kVduse, {{"bus", vhost}, {"reg_umem", true}});
+  ASSERT_FALSE(umem.ok());
+  EXPECT_NE(umem.status().message().find("params.reg_umem"), std::string::npos);
+  auto bounce = Config("virtio.vduse", Backend::kVduse, {{"bus", vhost}, {"bounce_size", int64_t{1} << 20}});
+  ASSERT_FALSE(bounce.ok());
+  EXPECT_NE(bounce.status().message().find("params.bounce_size"), std::string::npos);
+  auto posted = Config("virtio.vduse", Backend::kVduse, {{"posted_interrupts", true}});
+  ASSERT_FALSE(posted.ok());
+  EXPECT_NE(posted.status().message().find("params.posted_interrupts"), std::string::npos);
+  EXPECT_TRUE(Config("virtio.vduse", Backend::kVduse, {{"bus", vhost}, {"posted_interrupts", true}}).ok());
+  EXPECT_TRUE(Config("virtio.vduse", Backend::kVduse, {{"reg_umem", true}}).ok());
+}
+
 TEST(VirtioModels, RingSizeIsAPowerOfTwoUpTo32768) {
   const model::ModelInfo* info = Models().Find("virtio.vhost-net");
   ASSERT_NE(info, nullptr);
