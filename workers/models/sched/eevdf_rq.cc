@@ -209,6 +209,7 @@ void EevdfRq::Enqueue(EevdfEntity* se) {
   Insert(se);
   se->on_rq = true;
   load_ += se->weight;
+  ++nr_running_;
 }
 
 void EevdfRq::FinishDelayedDequeue(EevdfEntity* se) {
@@ -216,6 +217,7 @@ void EevdfRq::FinishDelayedDequeue(EevdfEntity* se) {
   Erase(se);
   se->on_rq = false;
   load_ -= se->weight;
+  --nr_running_;
   se->delayed = false;
   --nr_delayed_;
   if (t_.features.delay_zero && se->vlag > 0) se->vlag = 0;
@@ -238,6 +240,7 @@ void EevdfRq::Dequeue(EevdfEntity* se) {
   }
   se->on_rq = false;
   load_ -= se->weight;
+  --nr_running_;
   UpdateMinVruntime();
 }
 
@@ -343,6 +346,7 @@ bool EevdfRq::DequeueCurr(bool sleep) {
   curr_ = nullptr;
   se->on_rq = false;
   load_ -= se->weight;
+  --nr_running_;
   UpdateMinVruntime();
   return true;
 }
@@ -357,11 +361,13 @@ void EevdfRq::Requeue(EevdfEntity* se) {
       Erase(se);
       se->on_rq = false;
       load_ -= se->weight;
+      --nr_running_;
       se->vlag = 0;
       PlaceEntity(se, /*initial=*/false);
       Insert(se);
       se->on_rq = true;
       load_ += se->weight;
+      ++nr_running_;
     }
   }
   se->delayed = false;

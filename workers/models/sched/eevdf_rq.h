@@ -184,7 +184,7 @@ class EevdfRq {
   EevdfEntity* curr() const { return curr_; }
   // Entities on the runqueue including curr and delayed ones
   // (cfs_rq->nr_running; nr_queued from 6.14).
-  int nr_running() const { return static_cast<int>(queue_.size()) + (curr_ ? 1 : 0); }
+  int nr_running() const { return nr_running_; }
   // nr_running() less the delayed entities (h_nr_runnable, 6.14+).
   int nr_runnable() const { return nr_running() - nr_delayed_; }
   // Sum of weights of the entities counted by nr_running()
@@ -292,6 +292,7 @@ class EevdfRq {
   std::vector<Node> queue_;
   EevdfEntity* curr_ = nullptr;
   uint64_t load_ = 0;
+  int nr_running_ = 0;  // queue_.size() + (curr_ ? 1 : 0), kept with load_ (read on most events)
   int nr_delayed_ = 0;
   int64_t min_vruntime_ = 0;
   // Sums over the queue (not curr), relative to min_vruntime_
