@@ -63,9 +63,9 @@
 //    entity (renice), no bandwidth throttling, no HRTICK (off by default).
 //  - calc_delta_fair() divides exactly instead of using 32-bit inverse
 //    weights (below 1 ns per update), as CfsRq does.
-//  - The queue is a vector sorted by (deadline, insertion order) with an
-//    O(n) scan for the first eligible entity instead of the augmented
-//    rb-tree; ties at equal deadlines resolve as the rb-tree of 6.8+ does
+//  - The queue is a vector sorted by (deadline, insertion order), stored
+//    latest first, with an O(n) scan from the earliest deadline for the
+//    first eligible entity instead of the augmented rb-tree; ties at equal deadlines resolve as the rb-tree of 6.8+ does
 //    (earlier-inserted first, curr only if strictly earlier). 6.6/6.7 sorted
 //    the tree by vruntime and searched min_deadline: the same pick except
 //    between entities with equal deadlines. Cost: see eevdf_rq.cc.
@@ -184,7 +184,7 @@ class EevdfRq {
   EevdfEntity* curr() const { return curr_; }
   // Entities on the runqueue including curr and delayed ones
   // (cfs_rq->nr_running; nr_queued from 6.14).
-  int nr_running() const { return static_cast<int>(queue_.size()) + (curr_ ? 1 : 0); }
+  int nr_running() const { return nr_running_; }
   // nr_running() less the delayed entities (h_nr_runnable, 6.14+).
   int nr_runnable() const { return nr_running() - nr_delayed_; }
   // Sum of weights of the entities counted by nr_running()
@@ -193,7 +193,7 @@ class EevdfRq {
   int64_t min_vruntime() const { return min_vruntime_; }
   // Queued entities (not curr) in (deadline, insertion) order.
   int queued() const { return static_cast<int>(queue_.size()); }
-  EevdfEntity* queued_at(int i) const { return queue_[i].se; }
+  EevdfEntity* queued_at(int i) const { return queue_[queue_.size() - 1 - static_cast<size_t>(i)].se; }
   const EevdfTraits& traits() const { return t_; }
 
   // update_curr(): charges `delta_exec` ns to curr, renews its deadline once
@@ -271,7 +271,7 @@ class EevdfRq {
   void Insert(EevdfEntity* se);  // __enqueue_entity(): queue + sums
   void Erase(EevdfEntity* se);   // __dequeue_entity()
   void EraseAt(int i);           // Erase() of queue_[i]
-  // PickEevdf() that also gives the queue index of the entity it returns
+  // PickEevdf() that also gives the queue_ index of the entity it returns
   // (-1 if that is curr or nothing).
   EevdfEntity* Pick(bool protect, int* index) const;
   // Inline; the rescan of the queue's smallest vruntime (after the entity
@@ -287,9 +287,12 @@ class EevdfRq {
   sim::Duration QueueMinSlice() const;
 
   EevdfTraits t_;
-  std::vector<Node> queue_;  // by (deadline, seq)
+  // By (deadline, seq), latest first: the earliest deadline, which most
+  // picks take, is the back, so taking it moves nothing.
+  std::vector<Node> queue_;
   EevdfEntity* curr_ = nullptr;
   uint64_t load_ = 0;
+  int nr_running_ = 0;  // queue_.size() + (curr_ ? 1 : 0), kept with load_ (read on most events)
   int nr_delayed_ = 0;
   int64_t min_vruntime_ = 0;
   // Sums over the queue (not curr), relative to min_vruntime_
@@ -299,8 +302,8 @@ class EevdfRq {
   // Smallest vruntime in the queue, kept on insert and recomputed when the
   // entity holding it leaves (queued vruntimes do not move).
   int64_t queue_min_v_ = 0;
-  bool queue_min_dirty_ = false;
   uint64_t seq_ = 0;
+  bool queue_min_dirty_ = false;  // see queue_min_v_
   bool resched_ = false;
   BlockedHook blocked_hook_ = nullptr;
   void* blocked_ctx_ = nullptr;
