@@ -13,8 +13,11 @@ namespace kreplay::cli {
 
 int CmdModels(const model::Registry& registry, const std::string& describe) {
   if (describe.empty()) {
+    // Columns as wide as the longest name, so descriptions line up.
+    int width = 14;
+    for (const auto* m : registry.List()) width = std::max(width, static_cast<int>(m->name.size()));
     for (const auto* m : registry.List())
-      std::printf("%-14s %-8s %s\n", m->name.c_str(), m->version.c_str(), m->description.c_str());
+      std::printf("%-*s %-8s %s\n", width, m->name.c_str(), m->version.c_str(), m->description.c_str());
     return kExitOk;
   }
   const model::ModelInfo* m = registry.Find(describe);
