@@ -240,7 +240,18 @@ class Datapath final : public sim::EventHandler {
   // completion into the inbox, and the wake-up (the first one's; the
   // others found the backend scheduled). Call QueueDevDone for each in
   // order, then FlushDevDone, with no At() between.
-  void QueueDevDone(uint32_t q, Ps at, uint32_t t) {
+  //
+  // `goes_on`: the caller (BeDone, UblkDone) has other work, so it will
+  // schedule kBeStep now whatever the device does, next after these
+  // events. A completion due now then goes straight into the inbox: its
+  // event would have fired just before that kBeStep (nothing is scheduled
+  // between them), until then only the backend's own step reads the
+  // inbox, and its wake-up would have found the backend scheduled.
+  void QueueDevDone(uint32_t q, Ps at, uint32_t t, bool goes_on) {
+    if (goes_on && at == Now()) {
+      vqs_[q].inbox.push_back(t);
+      return;
+    }
     if (!dev_run_.empty() && at != dev_run_at_) FlushDevDone(q);
     dev_run_at_ = at;
     dev_run_.push_back(t);
@@ -866,11 +877,14 @@ void Datapath<Ring>::BeDone(uint32_t q) {
       At(cpus_[v.be_cpu].Run(now, x_.irq_cpu) + x_.irq_latency, kIrq, q);
     }
   }
+  // BeDone's first test below, for a block queue (from here to it nothing
+  // schedules an event or changes the inbox or the ring).
+  const bool goes_on = !net_ && (!v.inbox.empty() || v.ring.AvailCount() > 0);
   for (uint32_t t : v.popped) {
     if (net_) {
       Finish(t, Wire(tx_wire_, reqs_[t].bytes, now + reqs_[t].fetch));  // on the wire after the frames before it
     } else {
-      QueueDevDone(q, DeviceComplete(reqs_[t], now + reqs_[t].fetch), t);
+      QueueDevDone(q, DeviceComplete(reqs_[t], now + reqs_[t].fetch), t, goes_on);
     }
   }
   FlushDevDone(q);
@@ -1046,7 +1060,8 @@ void Datapath<Ring>::UblkDone(uint32_t q) {
   v.finished.clear();
   IssueWanted(now);
   while (!v.backlog.empty() && uq.Deliver(v.backlog.front())) v.backlog.pop_front();
-  for (uint32_t t : v.popped) QueueDevDone(q, DeviceComplete(reqs_[t], now), t);
+  const bool goes_on = !v.inbox.empty() || uq.delivered() > 0;  // the test below
+  for (uint32_t t : v.popped) QueueDevDone(q, DeviceComplete(reqs_[t], now), t, goes_on);
   FlushDevDone(q);
   v.popped.clear();
   if (!v.inbox.empty() || uq.delivered() > 0) {
