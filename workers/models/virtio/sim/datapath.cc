@@ -226,11 +226,17 @@ class Datapath final : public sim::EventHandler {
   void TxAdded(uint32_t q, uint32_t t);
   void RefillRx(uint32_t q);
   void Irq(uint32_t q, bool entry);
-  void IrqDone(uint32_t q);
+  void IrqDone(uint32_t q) {
+    Deferring(q, [&] { IrqDoneBody(q); });
+  }
+  void IrqDoneBody(uint32_t q);
   // backend
   void Wake(uint32_t q, Ps at, Ps latency);
   void BeStep(uint32_t q);
-  void BeDone(uint32_t q);
+  void BeDone(uint32_t q) {
+    Deferring(q, [&] { BeDoneBody(q); });
+  }
+  void BeDoneBody(uint32_t q);
   void DevDone(uint32_t q, uint32_t t);
   void WakeForDevice(uint32_t q);
   // Device completions scheduled one after the other, nothing scheduled
@@ -250,6 +256,10 @@ class Datapath final : public sim::EventHandler {
   void QueueDevDone(uint32_t q, Ps at, uint32_t t, bool goes_on) {
     if (goes_on && at == Now()) {
       vqs_[q].inbox.push_back(t);
+      return;
+    }
+    if (defer_ && at == Now()) {
+      dev_deferred_.push_back(t);
       return;
     }
     if (!dev_run_.empty() && at != dev_run_at_) FlushDevDone(q);
@@ -284,9 +294,33 @@ class Datapath final : public sim::EventHandler {
     issue_.push_back(j);
   }
   void IssueWanted(Ps now) {
-    for (uint32_t j : issue_) At(now, kIssue, jobs_[j].q, j);
+    if (defer_) {
+      issue_deferred_.swap(issue_);
+    } else {
+      for (uint32_t j : issue_) At(now, kIssue, jobs_[j].q, j);
+    }
     issue_.clear();
     ++issue_gen_;
+  }
+  // Events due now that would fire first: when a handler began with no
+  // other event pending (`alone`), what it schedules for now with nothing
+  // due now scheduled before it fires right after the handler returns, in
+  // the order scheduled, before anything the handler scheduled later. So
+  // IrqDone, BeDone and UblkDone, when alone, do at their end what those
+  // events (kIssue, kDevDone) would have done: the same calls in the same
+  // order, and every At() after the handler's own, as then.
+  template <class Body>
+  void Deferring(uint32_t q, Body body) {
+    defer_ = sim_.pending() == 0;
+    body();
+    defer_ = false;
+    for (uint32_t j : issue_deferred_) IssueBlock(j);
+    issue_deferred_.clear();
+    if (!dev_deferred_.empty()) {
+      for (uint32_t t : dev_deferred_) vqs_[q].inbox.push_back(t);
+      dev_deferred_.clear();
+      WakeForDevice(q);
+    }
   }
   void RxFeed(uint32_t q);
   Ps Wire(Ps& free_at, uint32_t bytes, Ps at);
@@ -294,7 +328,10 @@ class Datapath final : public sim::EventHandler {
   // ublk
   void UblkSubmit(uint32_t t);
   void UblkStep(uint32_t q);
-  void UblkDone(uint32_t q);
+  void UblkDone(uint32_t q) {
+    Deferring(q, [&] { UblkDoneBody(q); });
+  }
+  void UblkDoneBody(uint32_t q);
 
   const DatapathConfig& c_;
   const VirtioProfile& p_;
@@ -325,6 +362,8 @@ class Datapath final : public sim::EventHandler {
   std::vector<std::vector<uint32_t>> dev_runs_;  // pending kDevDoneRun events' runs, by idx
   std::vector<uint32_t> free_dev_runs_;
   std::vector<uint32_t> issue_;  // jobs WantIssue collected, in order
+  bool defer_ = false;           // in Deferring(): events due now are done at its end
+  std::vector<uint32_t> issue_deferred_, dev_deferred_;
   uint64_t issue_gen_ = 1;
   Ps tx_wire_ = 0, rx_wire_ = 0;
   std::vector<std::vector<uint32_t>> tx_src_, rx_src_;  // packet indices per queue pair
@@ -715,7 +754,7 @@ void Datapath<Ring>::Irq(uint32_t q, bool entry) {
 }
 
 template <class Ring>
-void Datapath<Ring>::IrqDone(uint32_t q) {
+void Datapath<Ring>::IrqDoneBody(uint32_t q) {
   Vq<Ring>& v = vqs_[q];
   const Ps now = Now();
   const bool any = !v.handler.empty();
@@ -862,7 +901,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
 }
 
 template <class Ring>
-void Datapath<Ring>::BeDone(uint32_t q) {
+void Datapath<Ring>::BeDoneBody(uint32_t q) {
   Vq<Ring>& v = vqs_[q];
   const Ps now = Now();
   // Hand back (vhost_add_used_n: one used index write for the batch) and
@@ -874,7 +913,9 @@ void Datapath<Ring>::BeDone(uint32_t q) {
     if (v.ring.PublishUsed()) {
       ++irqs_;
       if (x_.vm) ++exits_;  // the EOI (or the posted interrupt's notification) on the vCPU
-      At(cpus_[v.be_cpu].Run(now, x_.irq_cpu) + x_.irq_latency, kIrq, q);
+      const Ps irq = cpus_[v.be_cpu].Run(now, x_.irq_cpu) + x_.irq_latency;
+      At(irq, kIrq, q);
+      if (irq == now) defer_ = false;  // it would fire before the device completions below
     }
   }
   // BeDone's first test below, for a block queue (from here to it nothing
@@ -1044,7 +1085,7 @@ void Datapath<Ring>::UblkStep(uint32_t q) {
 }
 
 template <class Ring>
-void Datapath<Ring>::UblkDone(uint32_t q) {
+void Datapath<Ring>::UblkDoneBody(uint32_t q) {
   Vq<Ring>& v = vqs_[q];
   UblkQueue& uq = ublk_[q];
   const Ps now = Now();
