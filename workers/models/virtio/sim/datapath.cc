@@ -179,7 +179,7 @@ class Datapath final : public sim::EventHandler {
   Ps Copy(uint64_t bytes) {
     ++copies_;
     copied_bytes_ += bytes;
-    CostMemo& m = copy_memo_[bytes % kMemo];
+    CostMemo& m = copy_memo_[MemoSlot(bytes)];
     if (m.bytes != bytes) m = CostMemo{bytes, ToPs(p_.MemcpyNs(bytes, false))};
     return m.ps;
   }
@@ -346,6 +346,9 @@ class Datapath final : public sim::EventHandler {
     Ps ps = 0;
   };
   static constexpr size_t kMemo = 16;
+  // Fibonacci hashing: the usual sizes (1, 16, 4096, ...) share their low
+  // bits, so `bytes % kMemo` would put them all in one slot.
+  static size_t MemoSlot(uint64_t bytes) { return static_cast<size_t>((bytes * 0x9E3779B97F4A7C15ull) >> 60); }
   std::array<CostMemo, kMemo> copy_memo_{}, wire_memo_{};
   sim::Simulator sim_;
   std::vector<Cpu> cpus_;
@@ -990,7 +993,7 @@ void Datapath<Ring>::WakeForDevice(uint32_t q) {
 // A link at the line rate: the frame ends after the ones before it.
 template <class Ring>
 Ps Datapath<Ring>::Wire(Ps& free_at, uint32_t bytes, Ps at) {
-  CostMemo& m = wire_memo_[bytes % kMemo];
+  CostMemo& m = wire_memo_[MemoSlot(bytes)];
   if (m.bytes != bytes) m = CostMemo{bytes, ToPs(8.0 * (bytes + kEthWireOverhead) / c_.line_rate_gbps)};
   free_at = std::max(free_at, at) + m.ps;
   return free_at;
