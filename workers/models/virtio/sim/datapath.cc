@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -49,11 +48,41 @@ enum Ev : uint64_t {
   kAdded,        // a block request's submit path ended: into the ring (idx: token; q: 1 = last of the batch)
   kTxMake,       // the guest's transmit loop makes its next packet
   kTxAdded,      // ... which has been through the stack: into the ring
-  kBeStep, kBeDone, kBeTimeout, kDevDone, kIrq, kIrqDone, kRxFeed
+  kBeStep, kBeDone, kBeTimeout, kDevDone, kIrq, kIrqDone, kRxFeed,
+  kDevDoneRun,   // several device completions at one time (idx: the run, see QueueDevDone)
 };
 inline uint64_t Tag(Ev e, uint32_t q, uint32_t idx) { return (uint64_t{e} << 56) | (uint64_t{q} << 32) | idx; }
 
 enum Side : uint8_t { kGuestCpu, kHostCpu, kDeviceEngine };
+
+// A first-in first-out queue in one power-of-two ring buffer that only
+// grows: std::deque allocates and frees a block every few hundred elements
+// as a queue drifts through memory, and these queues turn over every
+// request.
+template <class T>
+class Fifo {
+ public:
+  bool empty() const { return head_ == tail_; }
+  size_t size() const { return tail_ - head_; }
+  T& front() { return buf_[head_ & mask_]; }
+  void pop_front() { ++head_; }
+  void push_back(const T& v) {
+    if (size() == buf_.size()) Grow();
+    buf_[tail_++ & mask_] = v;
+  }
+
+ private:
+  void Grow() {
+    std::vector<T> bigger(std::max<size_t>(16, 2 * buf_.size()));
+    for (size_t i = 0; i < size(); ++i) bigger[i] = buf_[(head_ + i) & mask_];
+    tail_ = size();
+    head_ = 0;
+    buf_.swap(bigger);
+    mask_ = buf_.size() - 1;
+  }
+  std::vector<T> buf_;
+  size_t mask_ = 0, head_ = 0, tail_ = 0;  // head_ and tail_ count from the start; index & mask_
+};
 
 // A modelled CPU: runs what is placed on it in arrival order, one at a time.
 struct Cpu {
@@ -93,7 +122,8 @@ struct Job {
   uint32_t inflight = 0;
   bool arrival_pending = false;
   bool submitting = false;  // a request is in the submit path
-  std::deque<uint32_t> waiting;  // open loop: arrived, not yet submitted (depth full)
+  uint64_t issue_mark = 0;  // == Datapath::issue_gen_: already in Datapath::issue_
+  Fifo<uint32_t> waiting;  // open loop: arrived, not yet submitted (depth full)
 };
 
 enum class BeState : uint8_t { kSleep, kScheduled, kRun, kPoll, kSpin };
@@ -113,11 +143,11 @@ struct Vq {
   std::vector<uint32_t> used_len;
   std::vector<uint32_t> finished; // ublk: requests committed in this step
   bool irq_running = false, irq_again = false;
-  std::deque<uint32_t> backlog;    // waiting for ring, bounce or tag space
+  Fifo<uint32_t> backlog;          // waiting for ring, bounce or tag space
   std::vector<uint32_t> handler;   // the running handler's completions (tokens)
   // net
-  std::deque<uint32_t> rx_waiting;                     // packets at the backend, no guest buffer yet
-  std::deque<std::pair<uint32_t, uint32_t>> rx_given;  // (packet, buffers) written into guest buffers, in order
+  Fifo<uint32_t> rx_waiting;                      // packets at the backend, no guest buffer yet
+  Fifo<std::pair<uint32_t, uint32_t>> rx_given;  // (packet, buffers) written into guest buffers, in order
   bool tx_stopped = false;  // netif_stop_subqueue: the TX ring was full
   bool tx_busy = false;     // the transmit loop has a packet in the stack
   bool feed_pending = false;
@@ -132,7 +162,8 @@ class Datapath final : public sim::EventHandler {
  public:
   Datapath(const DatapathConfig& c, const VirtioProfile& p, const PathCosts& x, const VirtioWorkload& w)
       : c_(c), p_(p), x_(x), w_(w), net_(w.kind == WorkloadKind::kNet),
-        polling_(c.poll || c.backend == Backend::kVhostUser) {}
+        polling_(c.poll || c.backend == Backend::kVhostUser),
+        engine_(x.hardware && c.device_mops > 0 ? ToPs(1000.0 / c.device_mops) : 0) {}
 
   StatusOr<model::Result> Run(const std::atomic<bool>* cancel);
   void OnEvent(uint64_t tag) override;
@@ -142,11 +173,15 @@ class Datapath final : public sim::EventHandler {
   Ps Now() const { return sim_.Now(); }
   void At(Ps t, Ev e, uint32_t q, uint32_t idx = 0) { sim_.At(t, this, Tag(e, q, idx)); }
 
-  // A copy on the CPU that pays it: its cost, counted.
+  // A copy on the CPU that pays it: its cost, counted. The cost is a pure
+  // function of the size (the profile's interpolation, rounded to ps), so
+  // it is kept per size (CostMemo).
   Ps Copy(uint64_t bytes) {
     ++copies_;
     copied_bytes_ += bytes;
-    return ToPs(p_.MemcpyNs(bytes, false));
+    CostMemo& m = copy_memo_[MemoSlot(bytes)];
+    if (m.bytes != bytes) m = CostMemo{bytes, ToPs(p_.MemcpyNs(bytes, false))};
+    return m.ps;
   }
   // Modified ring lines the device pulls from the driver's core for one
   // chain: its descriptors (4 per line), an indirect table's, and on a split
@@ -191,19 +226,112 @@ class Datapath final : public sim::EventHandler {
   void TxAdded(uint32_t q, uint32_t t);
   void RefillRx(uint32_t q);
   void Irq(uint32_t q, bool entry);
-  void IrqDone(uint32_t q);
+  void IrqDone(uint32_t q) {
+    Deferring(q, [&] { IrqDoneBody(q); });
+  }
+  void IrqDoneBody(uint32_t q);
   // backend
   void Wake(uint32_t q, Ps at, Ps latency);
   void BeStep(uint32_t q);
-  void BeDone(uint32_t q);
+  void BeDone(uint32_t q) {
+    Deferring(q, [&] { BeDoneBody(q); });
+  }
+  void BeDoneBody(uint32_t q);
   void DevDone(uint32_t q, uint32_t t);
+  void WakeForDevice(uint32_t q);
+  // Device completions scheduled one after the other, nothing scheduled
+  // between them, fire one after the other at equal times: no other event
+  // can come between (ties go by scheduling order). A run of them with one
+  // time is one kDevDoneRun event, which does what they did: each one's
+  // completion into the inbox, and the wake-up (the first one's; the
+  // others found the backend scheduled). Call QueueDevDone for each in
+  // order, then FlushDevDone, with no At() between.
+  //
+  // `goes_on`: the caller (BeDone, UblkDone) has other work, so it will
+  // schedule kBeStep now whatever the device does, next after these
+  // events. A completion due now then goes straight into the inbox: its
+  // event would have fired just before that kBeStep (nothing is scheduled
+  // between them), until then only the backend's own step reads the
+  // inbox, and its wake-up would have found the backend scheduled.
+  void QueueDevDone(uint32_t q, Ps at, uint32_t t, bool goes_on) {
+    if (goes_on && at == Now()) {
+      vqs_[q].inbox.push_back(t);
+      return;
+    }
+    if (defer_ && at == Now()) {
+      dev_deferred_.push_back(t);
+      return;
+    }
+    if (!dev_run_.empty() && at != dev_run_at_) FlushDevDone(q);
+    dev_run_at_ = at;
+    dev_run_.push_back(t);
+  }
+  void FlushDevDone(uint32_t q) {
+    if (dev_run_.size() == 1) {
+      At(dev_run_at_, kDevDone, q, dev_run_[0]);
+    } else if (dev_run_.size() > 1) {
+      uint32_t id;
+      if (free_dev_runs_.empty()) {
+        id = static_cast<uint32_t>(dev_runs_.size());
+        dev_runs_.emplace_back();
+      } else {
+        id = free_dev_runs_.back();
+        free_dev_runs_.pop_back();
+      }
+      dev_runs_[id].assign(dev_run_.begin(), dev_run_.end());
+      At(dev_run_at_, kDevDoneRun, q, id);
+    }
+    dev_run_.clear();
+  }
+  // The same for a handler's completions, each of which lets its job
+  // submit (kIssue): back-to-back kIssue events of one job are one, since
+  // IssueBlock() leaves nothing for an immediate second call to do (it
+  // submits at most one request and then waits for kAdded). WantIssue for
+  // each completion, then IssueWanted, with no At() between.
+  void WantIssue(uint32_t j) {
+    if (jobs_[j].issue_mark == issue_gen_) return;
+    jobs_[j].issue_mark = issue_gen_;
+    issue_.push_back(j);
+  }
+  void IssueWanted(Ps now) {
+    if (defer_) {
+      issue_deferred_.swap(issue_);
+    } else {
+      for (uint32_t j : issue_) At(now, kIssue, jobs_[j].q, j);
+    }
+    issue_.clear();
+    ++issue_gen_;
+  }
+  // Events due now that would fire first: when a handler began with no
+  // other event pending (`alone`), what it schedules for now with nothing
+  // due now scheduled before it fires right after the handler returns, in
+  // the order scheduled, before anything the handler scheduled later. So
+  // IrqDone, BeDone and UblkDone, when alone, do at their end what those
+  // events (kIssue, kDevDone) would have done: the same calls in the same
+  // order, and every At() after the handler's own, as then.
+  template <class Body>
+  void Deferring(uint32_t q, Body body) {
+    defer_ = sim_.pending() == 0;
+    body();
+    defer_ = false;
+    for (uint32_t j : issue_deferred_) IssueBlock(j);
+    issue_deferred_.clear();
+    if (!dev_deferred_.empty()) {
+      for (uint32_t t : dev_deferred_) vqs_[q].inbox.push_back(t);
+      dev_deferred_.clear();
+      WakeForDevice(q);
+    }
+  }
   void RxFeed(uint32_t q);
-  Ps Wire(Ps& free_at, uint32_t bytes, Ps at) const;
+  Ps Wire(Ps& free_at, uint32_t bytes, Ps at);
   Ps DeviceComplete(const Req& r, Ps at);
   // ublk
   void UblkSubmit(uint32_t t);
   void UblkStep(uint32_t q);
-  void UblkDone(uint32_t q);
+  void UblkDone(uint32_t q) {
+    Deferring(q, [&] { UblkDoneBody(q); });
+  }
+  void UblkDoneBody(uint32_t q);
 
   const DatapathConfig& c_;
   const VirtioProfile& p_;
@@ -211,6 +339,17 @@ class Datapath final : public sim::EventHandler {
   const VirtioWorkload& w_;
   const bool net_;
   const bool polling_;
+  const Ps engine_;  // a device engine's time per request at its rate limit (device_mops)
+  // Costs that are pure functions of a size, by size (direct-mapped).
+  struct CostMemo {
+    uint64_t bytes = UINT64_MAX;
+    Ps ps = 0;
+  };
+  static constexpr size_t kMemo = 16;
+  // Fibonacci hashing: the usual sizes (1, 16, 4096, ...) share their low
+  // bits, so `bytes % kMemo` would put them all in one slot.
+  static size_t MemoSlot(uint64_t bytes) { return static_cast<size_t>((bytes * 0x9E3779B97F4A7C15ull) >> 60); }
+  std::array<CostMemo, kMemo> copy_memo_{}, wire_memo_{};
   sim::Simulator sim_;
   std::vector<Cpu> cpus_;
   std::vector<Vq<Ring>> vqs_;  // block: one per queue; net: pair i's TX at 2i, RX at 2i+1
@@ -220,6 +359,15 @@ class Datapath final : public sim::EventHandler {
   std::vector<Segment> segs_;
   std::unique_ptr<blockcache::Device> ssd_;
   std::vector<UblkQueue> ublk_;
+  std::vector<uint16_t> delivered_;  // UblkStep's tags (storage kept between steps)
+  std::vector<uint32_t> dev_run_;    // QueueDevDone's current run, due at dev_run_at_
+  Ps dev_run_at_ = 0;
+  std::vector<std::vector<uint32_t>> dev_runs_;  // pending kDevDoneRun events' runs, by idx
+  std::vector<uint32_t> free_dev_runs_;
+  std::vector<uint32_t> issue_;  // jobs WantIssue collected, in order
+  bool defer_ = false;           // in Deferring(): events due now are done at its end
+  std::vector<uint32_t> issue_deferred_, dev_deferred_;
+  uint64_t issue_gen_ = 1;
   Ps tx_wire_ = 0, rx_wire_ = 0;
   std::vector<std::vector<uint32_t>> tx_src_, rx_src_;  // packet indices per queue pair
   std::vector<size_t> tx_next_, rx_next_;
@@ -349,6 +497,14 @@ void Datapath<Ring>::OnEvent(uint64_t tag) {
       break;
     }
     case kDevDone: DevDone(q, idx); break;
+    case kDevDoneRun: {
+      std::vector<uint32_t>& run = dev_runs_[idx];
+      for (uint32_t t : run) vqs_[q].inbox.push_back(t);
+      run.clear();
+      free_dev_runs_.push_back(idx);
+      WakeForDevice(q);
+      break;
+    }
     case kIrq: Irq(q, true); break;
     case kIrqDone: IrqDone(q); break;
     case kRxFeed: RxFeed(q); break;
@@ -601,7 +757,7 @@ void Datapath<Ring>::Irq(uint32_t q, bool entry) {
 }
 
 template <class Ring>
-void Datapath<Ring>::IrqDone(uint32_t q) {
+void Datapath<Ring>::IrqDoneBody(uint32_t q) {
   Vq<Ring>& v = vqs_[q];
   const Ps now = Now();
   const bool any = !v.handler.empty();
@@ -612,11 +768,12 @@ void Datapath<Ring>::IrqDone(uint32_t q) {
       bounce_in_use_ -= r.bounce_pages;
       Job& job = jobs_[r.job];
       --job.inflight;
-      At(now, kIssue, job.q, r.job);
+      WantIssue(r.job);
     }
     free_.push_back(t);
   }
   v.handler.clear();
+  IssueWanted(now);
   // What waited for space goes in (blk_mq_run_hw_queues after a completion;
   // netif_wake_subqueue).
   bool added = false;
@@ -689,7 +846,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
   // A device engine serves requests at its rate while its DMA reads are in
   // flight together: the reads are latency, not occupancy. A CPU does
   // its reads one after the other.
-  const Ps engine = x_.hardware && c_.device_mops > 0 ? ToPs(1000.0 / c_.device_mops) : 0;
+  const Ps engine = engine_;
   Ps fetch = 0;  // hardware: the index read all of this pass's requests wait for
   if (!v.rx) {
     if (v.ring.AvailCount() > 0) (x_.hardware ? fetch : cost) += AvailIndexLine();
@@ -739,7 +896,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
       }
       if (x_.copy_in_backend) cost += Copy(total) + x_.tap + x_.mbuf;
       cost += engine;
-      v.rx_given.emplace_back(t, need);
+      v.rx_given.push_back({t, need});
       v.rx_waiting.pop_front();
     }
   }
@@ -747,7 +904,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
 }
 
 template <class Ring>
-void Datapath<Ring>::BeDone(uint32_t q) {
+void Datapath<Ring>::BeDoneBody(uint32_t q) {
   Vq<Ring>& v = vqs_[q];
   const Ps now = Now();
   // Hand back (vhost_add_used_n: one used index write for the batch) and
@@ -759,16 +916,22 @@ void Datapath<Ring>::BeDone(uint32_t q) {
     if (v.ring.PublishUsed()) {
       ++irqs_;
       if (x_.vm) ++exits_;  // the EOI (or the posted interrupt's notification) on the vCPU
-      At(cpus_[v.be_cpu].Run(now, x_.irq_cpu) + x_.irq_latency, kIrq, q);
+      const Ps irq = cpus_[v.be_cpu].Run(now, x_.irq_cpu) + x_.irq_latency;
+      At(irq, kIrq, q);
+      if (irq == now) defer_ = false;  // it would fire before the device completions below
     }
   }
+  // BeDone's first test below, for a block queue (from here to it nothing
+  // schedules an event or changes the inbox or the ring).
+  const bool goes_on = !net_ && (!v.inbox.empty() || v.ring.AvailCount() > 0);
   for (uint32_t t : v.popped) {
     if (net_) {
       Finish(t, Wire(tx_wire_, reqs_[t].bytes, now + reqs_[t].fetch));  // on the wire after the frames before it
     } else {
-      At(DeviceComplete(reqs_[t], now + reqs_[t].fetch), kDevDone, q, t);
+      QueueDevDone(q, DeviceComplete(reqs_[t], now + reqs_[t].fetch), t, goes_on);
     }
   }
+  FlushDevDone(q);
   v.popped.clear();
   if (v.rx && !v.feed_pending) RxFeed(q / 2);
   // The next packet is still on the wire: its arrival wakes the thread
@@ -816,6 +979,11 @@ Ps Datapath<Ring>::DeviceComplete(const Req& r, Ps at) {
 template <class Ring>
 void Datapath<Ring>::DevDone(uint32_t q, uint32_t t) {
   vqs_[q].inbox.push_back(t);
+  WakeForDevice(q);
+}
+
+template <class Ring>
+void Datapath<Ring>::WakeForDevice(uint32_t q) {
   // A software backend waiting for its device is woken by the completion
   // (an io_uring or aio event); a device engine or an inline null device
   // goes on at once.
@@ -824,9 +992,10 @@ void Datapath<Ring>::DevDone(uint32_t q, uint32_t t) {
 
 // A link at the line rate: the frame ends after the ones before it.
 template <class Ring>
-Ps Datapath<Ring>::Wire(Ps& free_at, uint32_t bytes, Ps at) const {
-  const double ns = 8.0 * (bytes + kEthWireOverhead) / c_.line_rate_gbps;
-  free_at = std::max(free_at, at) + ToPs(ns);
+Ps Datapath<Ring>::Wire(Ps& free_at, uint32_t bytes, Ps at) {
+  CostMemo& m = wire_memo_[MemoSlot(bytes)];
+  if (m.bytes != bytes) m = CostMemo{bytes, ToPs(8.0 * (bytes + kEthWireOverhead) / c_.line_rate_gbps)};
+  free_at = std::max(free_at, at) + m.ps;
   return free_at;
 }
 
@@ -896,7 +1065,8 @@ void Datapath<Ring>::UblkStep(uint32_t q) {
   UblkQueue& uq = ublk_[q];
   v.be = BeState::kRun;
   Ps cost = 0;
-  for (uint16_t tag : uq.TakeDelivered()) {
+  uq.TakeDelivered(&delivered_);
+  for (uint16_t tag : delivered_) {
     const uint32_t t = uq.token(tag);
     Req& r = reqs_[t];
     r.head = tag;
@@ -918,7 +1088,7 @@ void Datapath<Ring>::UblkStep(uint32_t q) {
 }
 
 template <class Ring>
-void Datapath<Ring>::UblkDone(uint32_t q) {
+void Datapath<Ring>::UblkDoneBody(uint32_t q) {
   Vq<Ring>& v = vqs_[q];
   UblkQueue& uq = ublk_[q];
   const Ps now = Now();
@@ -929,11 +1099,14 @@ void Datapath<Ring>::UblkDone(uint32_t q) {
     Job& job = jobs_[r.job];
     --job.inflight;
     free_.push_back(t);
-    At(now, kIssue, job.q, r.job);
+    WantIssue(r.job);
   }
   v.finished.clear();
+  IssueWanted(now);
   while (!v.backlog.empty() && uq.Deliver(v.backlog.front())) v.backlog.pop_front();
-  for (uint32_t t : v.popped) At(DeviceComplete(reqs_[t], now), kDevDone, q, t);
+  const bool goes_on = !v.inbox.empty() || uq.delivered() > 0;  // the test below
+  for (uint32_t t : v.popped) QueueDevDone(q, DeviceComplete(reqs_[t], now), t, goes_on);
+  FlushDevDone(q);
   v.popped.clear();
   if (!v.inbox.empty() || uq.delivered() > 0) {
     v.be = BeState::kScheduled;

@@ -47,6 +47,12 @@ class UblkQueue {
     out.swap(delivered_);
     return out;
   }
+  // The same into *out (its old contents dropped), keeping both vectors'
+  // storage: what a server thread's loop calls every pass.
+  void TakeDelivered(std::vector<uint16_t>* out) {
+    out->clear();
+    out->swap(delivered_);
+  }
   size_t delivered() const { return delivered_.size(); }
   // UBLK_IO_COMMIT_AND_FETCH_REQ for `tag`: ends its request and re-arms it.
   Status Commit(uint16_t tag) {
