@@ -37,8 +37,11 @@ constexpr uint32_t kNetHdr = 12;          // struct virtio_net_hdr_v1 (mergeable
 constexpr uint32_t kBlkHdr = 16;          // struct virtio_blk_outhdr
 constexpr uint32_t kRxBuf = 1526;         // a mergeable RX buffer for a 1500-byte MTU (hdr + 1514)
 constexpr uint32_t kEthWireOverhead = 24; // preamble 8, FCS 4, inter-frame gap 12
-constexpr uint32_t kBackendQueue = 1024;  // packets a backend's RX side holds before dropping (tun, NIC ring)
-constexpr Ps kSlice = 1000 * 1000 * 1000; // cancel is polled every simulated millisecond
+// Packets a backend's receive side holds before it drops: tun's queue
+// (TUN_READQ_SIZE) in front of vhost-net, a NIC's RX ring of 1024 otherwise.
+constexpr uint32_t kTunQueue = 500;
+constexpr uint32_t kNicRing = 1024;
+constexpr uint32_t kCancelPoll = 4096;    // events between looks at the cancel flag
 
 // Event kinds, in a tag's top byte; the queue in the next 16 bits, an index
 // in the low 32.
@@ -149,6 +152,7 @@ struct Vq {
   Fifo<uint32_t> rx_waiting;                      // packets at the backend, no guest buffer yet
   Fifo<std::pair<uint32_t, uint32_t>> rx_given;  // (packet, buffers) written into guest buffers, in order
   bool tx_stopped = false;  // netif_stop_subqueue: the TX ring was full
+  Ps lock_free_at = 0;      // the virtqueue's spinlock (virtio-blk's vq->lock) is held until then
   bool tx_busy = false;     // the transmit loop has a packet in the stack
   bool feed_pending = false;
   // Ring occupancy over time (descriptors the driver has outstanding).
@@ -238,6 +242,14 @@ class Datapath final : public sim::EventHandler {
   }
   void BeDoneBody(uint32_t q);
   void DevDone(uint32_t q, uint32_t t);
+  void GoIdle(uint32_t q);
+  // A receive can go now: its packet has arrived and the guest has posted
+  // enough buffers for it (a frame larger than one buffer takes several).
+  bool RxReady(Vq<Ring>& v) const {
+    if (!v.rx || v.rx_waiting.empty()) return false;
+    const Req& r = reqs_[v.rx_waiting.front()];
+    return r.issued <= Now() && v.ring.AvailCount() >= (r.bytes + kNetHdr + kRxBuf - 1) / kRxBuf;
+  }
   void WakeForDevice(uint32_t q);
   // Device completions scheduled one after the other, nothing scheduled
   // between them, fire one after the other at equal times: no other event
@@ -339,6 +351,7 @@ class Datapath final : public sim::EventHandler {
   const VirtioWorkload& w_;
   const bool net_;
   const bool polling_;
+  const uint32_t rx_queue_ = c_.backend == Backend::kVhostNet ? kTunQueue : kNicRing;
   const Ps engine_;  // a device engine's time per request at its rate limit (device_mops)
   // Costs that are pure functions of a size, by size (direct-mapped).
   struct CostMemo {
@@ -377,7 +390,9 @@ class Datapath final : public sim::EventHandler {
   uint64_t bounce_in_use_ = 0, bounce_peak_ = 0, bounce_capacity_ = 0;
   uint64_t new_bounce_pages_ = 0;  // allocated by the last mapping, charged to its CPU
   Ps first_ = -1, last_ = 0;
-  bool stop_ = false;
+  const std::atomic<bool>* cancel_ = nullptr;
+  uint32_t since_poll_ = 0;
+  bool cancelled_ = false;
 };
 
 // ---------------------------------------------------------------- set-up
@@ -463,6 +478,16 @@ Status Datapath<Ring>::Init() {
 
 template <class Ring>
 void Datapath<Ring>::OnEvent(uint64_t tag) {
+  // Polled by events, not by simulated time: an idle stretch of hours
+  // between two packets costs nothing.
+  if (++since_poll_ == kCancelPoll) {
+    since_poll_ = 0;
+    if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
+      cancelled_ = true;
+      sim_.Stop();
+      return;
+    }
+  }
   const auto e = static_cast<Ev>(tag >> 56);
   const auto q = static_cast<uint32_t>((tag >> 32) & 0xffffff);
   const auto idx = static_cast<uint32_t>(tag);
@@ -487,13 +512,7 @@ void Datapath<Ring>::OnEvent(uint64_t tag) {
       // vhost_net_busy_poll() gave up: the spin cost its CPU; enable
       // notifications and re-check (vhost_enable_notify).
       cpus_[v.be_cpu].busy += Now() - v.spin_start;
-      if (v.ring.EnableNotify()) {
-        v.ring.DisableNotify();
-        v.be = BeState::kScheduled;
-        At(Now(), kBeStep, q);
-      } else {
-        v.be = BeState::kSleep;
-      }
+      GoIdle(q);
       break;
     }
     case kDevDone: DevDone(q, idx); break;
@@ -518,7 +537,7 @@ void Datapath<Ring>::Finish(uint32_t t, Ps at) {
   ++done_;
   done_bytes_ += r.bytes;
   last_ = std::max(last_, at);
-  if (c_.duration_limit_ps > 0 && at >= c_.duration_limit_ps) stop_ = true;
+  if (c_.duration_limit_ps > 0 && at >= c_.duration_limit_ps) sim_.Stop();
 }
 
 // ---------------------------------------------------------------- driver: block
@@ -563,7 +582,18 @@ void Datapath<Ring>::IssueBlock(uint32_t j) {
     if (first_ < 0) first_ = now;
     ++job.inflight;
     job.submitting = true;
-    At(cpus_[job.cpu].Run(now, SubmitCost(reqs_[t])), kAdded, 1, t);
+    Cpu& cpu = cpus_[job.cpu];
+    Ps end = cpu.Run(now, x_.submit);
+    if (const Ps locked = SubmitCost(reqs_[t]) - x_.submit; locked > 0) {
+      // virtio_queue_rq() maps the buffers (VDUSE: and copies into the
+      // bounce pages) under the virtqueue's spinlock: a CPU that finds it
+      // held spins, and the spin is its CPU time too.
+      Vq<Ring>& v = vqs_[job.q];
+      const Ps start = std::max(end, v.lock_free_at);
+      end = cpu.Run(end, start - end + locked);
+      v.lock_free_at = end;
+    }
+    At(end, kAdded, 1, t);
   }
 }
 
@@ -915,7 +945,8 @@ void Datapath<Ring>::BeDoneBody(uint32_t q) {
     v.used_len.clear();
     if (v.ring.PublishUsed()) {
       ++irqs_;
-      if (x_.vm) ++exits_;  // the EOI (or the posted interrupt's notification) on the vCPU
+      // The guest's EOI exits unless the APIC is virtualised (posted interrupts).
+      if (x_.vm && !c_.posted_interrupts) ++exits_;
       const Ps irq = cpus_[v.be_cpu].Run(now, x_.irq_cpu) + x_.irq_latency;
       At(irq, kIrq, q);
       if (irq == now) defer_ = false;  // it would fire before the device completions below
@@ -942,9 +973,7 @@ void Datapath<Ring>::BeDoneBody(uint32_t q) {
   }
   // The loop: more work, else re-enable notifications and re-check
   // (vhost_enable_notify), else spin (busy poll) or sleep.
-  const bool rx_ready = v.rx && !v.rx_waiting.empty() && reqs_[v.rx_waiting.front()].issued <= now &&
-                        v.ring.AvailCount() > 0;
-  if (!v.inbox.empty() || (!v.rx && v.ring.AvailCount() > 0) || rx_ready) {
+  if (!v.inbox.empty() || (!v.rx && v.ring.AvailCount() > 0) || RxReady(v)) {
     v.be = BeState::kScheduled;
     At(now, kBeStep, q);
     return;
@@ -959,8 +988,39 @@ void Datapath<Ring>::BeDoneBody(uint32_t q) {
     At(now + c_.busyloop_timeout_ps, kBeTimeout, q, ++v.spin_gen);
     return;
   }
-  const bool rx_blocked = v.rx && (v.rx_waiting.empty() || reqs_[v.rx_waiting.front()].issued > now);
-  if (v.ring.EnableNotify() && !rx_blocked) {
+  GoIdle(q);
+}
+
+// Nothing the backend can do now: it re-enables notifications and looks
+// again (vhost_enable_notify), then sleeps. Transmit and block queues wait
+// for a kick; receive waits for packets (tun's wake-up), and asks the guest
+// for a kick only when it is out of buffers for one that has arrived
+// (handle_rx). The re-check reads the ring, not enable_notify's answer, so
+// a wake-up always finds work.
+template <class Ring>
+void Datapath<Ring>::GoIdle(uint32_t q) {
+  Vq<Ring>& v = vqs_[q];
+  const Ps now = Now();
+  bool again = false;
+  if (!v.rx) {
+    v.ring.EnableNotify();
+    again = v.ring.AvailCount() > 0;
+  } else if (!v.rx_waiting.empty() && reqs_[v.rx_waiting.front()].issued <= now) {
+    const bool posted = v.ring.EnableNotify();
+    again = RxReady(v);
+    if (posted && !again) {
+      // Buffers are there but too few for this frame: handle_rx discards
+      // the partial set (vhost_discard_vq_desc) and loops, reading them
+      // again, until the guest posts more; the loop costs its CPU.
+      const Req& r = reqs_[v.rx_waiting.front()];
+      const Ps reread = std::max<Ps>(kPsPerNs, x_.ring_line * ((r.bytes + kNetHdr + kRxBuf - 1) / kRxBuf));
+      v.ring.DisableNotify();
+      v.be = BeState::kScheduled;
+      At(cpus_[v.be_cpu].Run(now, reread), kBeStep, q);
+      return;
+    }
+  }
+  if (again) {
     v.ring.DisableNotify();
     v.be = BeState::kScheduled;
     At(now, kBeStep, q);
@@ -1016,12 +1076,12 @@ void Datapath<Ring>::RxFeed(uint32_t q) {
       arrive = pk.at * kPsPerNs;
       if (arrive > now) break;
     } else {
-      if (v.rx_waiting.size() >= kBackendQueue) break;
+      if (v.rx_waiting.size() >= rx_queue_) break;
       arrive = Wire(rx_wire_, pk.bytes, std::max(now, rx_wire_)) ;
     }
     ++next;
     if (first_ < 0) first_ = arrive;
-    if (v.rx_waiting.size() >= kBackendQueue) {
+    if (v.rx_waiting.size() >= rx_queue_) {
       ++drops_;
       continue;
     }
@@ -1121,10 +1181,9 @@ void Datapath<Ring>::UblkDoneBody(uint32_t q) {
 template <class Ring>
 StatusOr<model::Result> Datapath<Ring>::Run(const std::atomic<bool>* cancel) {
   KREPLAY_RETURN_IF_ERROR(Init());
-  while (!sim_.Empty() && !stop_) {
-    sim_.RunUntil(Now() + kSlice);
-    if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("virtio: run cancelled");
-  }
+  cancel_ = cancel;
+  sim_.Run();  // until the workload is done, the duration limit or a cancel stops it
+  if (cancelled_) return Cancelled("virtio: run cancelled");
   const Ps end = Now();
   const Ps span = first_ >= 0 ? last_ - first_ : 0;
   // A poll-mode thread spins for the whole run: all of its CPU is the
@@ -1218,6 +1277,17 @@ StatusOr<model::Result> RunDatapath(const DatapathConfig& c, const VirtioProfile
   if (c.colocate && (c.poll || c.backend == Backend::kVhostUser))
     return InvalidArgument("params.colocate: a polling backend never yields its CPU; give it a CPU of its own");
   if (c.line_rate_gbps <= 0) return InvalidArgument("params.line_rate_gbps: must be positive");
+  // A request must fit the ring, or it would wait for ever.
+  if (w.kind == WorkloadKind::kBlock && c.backend != Backend::kUblk && !c.indirect && c.queue_size < 3)
+    return InvalidArgument("params.queue_size: a virtio-blk request takes 3 descriptors (header, data, status) "
+                           "without indirect descriptors; the ring has " + std::to_string(c.queue_size));
+  uint32_t frame = 0;
+  for (const PacketIo& pk : w.packets)
+    if (pk.to_guest) frame = std::max(frame, pk.bytes);
+  if (const uint32_t need = (frame + kNetHdr + kRxBuf - 1) / kRxBuf; frame > 0 && need > c.queue_size)
+    return InvalidArgument("params.queue_size: a received frame of " + std::to_string(frame) + " bytes takes " +
+                           std::to_string(need) + " receive buffers of " + std::to_string(kRxBuf) +
+                           " bytes; the ring has " + std::to_string(c.queue_size));
   const bool net = w.kind == WorkloadKind::kNet;
   KREPLAY_ASSIGN_OR_RETURN(PathCosts x, MakePathCosts(c, profile, net));
   if (c.packed) {

@@ -22,7 +22,7 @@ enum class DriverSide : uint8_t { kGuest, kHost };
 struct PathCosts {
   DriverSide driver = DriverSide::kGuest;
   bool hardware = false;   // the backend is a device engine (no host CPU)
-  bool bounce = false;     // DMA through VDUSE's bounce buffer (virtio-vdpa bus without REG_UMEM)
+  bool bounce = false;     // DMA through VDUSE's bounce buffer (the virtio-vdpa bus; REG_UMEM keeps the copies)
   bool iova = false;       // DMA mapping allocates IOVA (VDUSE on virtio-vdpa)
   bool vm = false;         // the driver runs in a VM (exits, injected interrupts)
   bool copy_in_backend = false;  // the backend copies the payload (vhost-net, vhost-user net)
