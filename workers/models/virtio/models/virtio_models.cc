@@ -36,7 +36,9 @@ std::vector<MetricSpec> Metrics() {
       {"ring_full_waits", "count", Better::kLower, "Times a request found the ring full and waited (back-pressure)."},
       {"bounce_full_waits", "count", Better::kLower, "VDUSE: times a mapping found the bounce range full and waited."},
       {"bounce_peak_mib", "MiB", Better::kNone, "VDUSE: most bounce pages mapped at once (allocated lazily, kept)."},
-      {"descriptors", "count", Better::kNone, "Chains the backend took off the ring (ublk: requests it fetched)."},
+      {"descriptors", "count", Better::kNone,
+       "Descriptors the backend read, in the ring or indirect tables (a virtio-blk request has 3; ublk: one "
+       "ublksrv_io_desc per request)."},
   };
 }
 

@@ -884,7 +884,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
       auto chain = v.ring.Pop(&segs_);
       if (!chain.has_value() || !chain->has_value()) break;
       const Chain& ch = **chain;
-      ++descriptors_;
+      descriptors_ += ch.segments;  // in the ring or an indirect table, each one read
       const uint32_t t = TokenOf(segs_[0].addr);
       Req& r = reqs_[t];
       r.head = ch.id;
@@ -919,7 +919,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
       for (uint32_t b = 0; b < need; ++b) {
         auto chain = v.ring.Pop(&segs_);
         if (!chain.has_value() || !chain->has_value()) break;
-        ++descriptors_;
+        descriptors_ += (*chain)->segments;
         if (!x_.hardware) cost += ChainLines(**chain);  // a device prefetches receive buffers
         v.used_id.push_back((*chain)->id);
         v.used_len.push_back(std::min(kRxBuf, total - b * kRxBuf));
