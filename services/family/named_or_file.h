@@ -6,12 +6,14 @@
 // Thread-safety: reentrant (reads the file the entry names).
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "services/core/status.h"
+#include "services/family/family.h"
 #include "services/family/workload_kind.h"
 
 namespace kreplay::family {
@@ -66,6 +68,25 @@ std::optional<NamedOrFile<T>> ResolveNamedOrFile(const SpecEntry& entry, const s
   }
   source = "builtin:" + *text;
   return NamedOrFile<T>{std::move(v).value(), std::move(*text), std::move(source), false};
+}
+
+// A resolved entry as the study's system: a shipped one is named by the
+// entry, a file by the name it gives (`own_name`) or else by its stem;
+// `canonical`, `config` and `cpus` as SystemEntry says.
+template <typename T>
+SystemEntry ToSystemEntry(NamedOrFile<T>&& p, const std::string& own_name, std::string canonical, std::string config,
+                          int cpus) {
+  SystemEntry se;
+  se.source = std::move(p.source);
+  if (!p.from_file)
+    se.name = p.text;
+  else
+    se.name = !own_name.empty() ? own_name : std::filesystem::path(p.text).stem().string();
+  se.canonical = std::move(canonical);
+  se.config = std::move(config);
+  se.cpus = cpus;
+  se.system = model::AnyValue::Make(std::move(p.value), sizeof(T));
+  return se;
 }
 
 }  // namespace kreplay::family

@@ -239,6 +239,27 @@ def read(path):
         return f.read()
 
 
+def write(path, data):
+    """Writes `data` (text or bytes) to `path`, making its directory."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def line_of(text, needle):
+    """1-based number of the first line of `text` containing `needle`."""
+    for i, line in enumerate(text.split("\n"), 1):
+        if needle in line:
+            return i
+    raise Fail("%r not in %r..." % (needle, text[:200]))
+
+
+def kreplay(args, timeout=180, **kw):
+    """Runs the kreplay binary under test, capturing its output as text."""
+    return subprocess.run([KREPLAY] + args, capture_output=True, text=True, timeout=timeout, **kw)
+
+
 def main(test):
     """Runs `test()`; prints a plain summary line ctest can read."""
     t0 = time.time()

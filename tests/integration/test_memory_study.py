@@ -61,22 +61,7 @@ PAGES_ALLOC = {"unmovable": 1, "movable": 6, "reclaimable": 2, "highatomic": 0}
 PAGES_FREED = 5
 
 
-def run(args, timeout=120, **kw):
-    return subprocess.run([h.KREPLAY] + args, capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def line_of(text, needle):
-    for i, l in enumerate(text.split("\n")):
-        if needle in l:
-            return i + 1
-    raise h.Fail("%r not in %r..." % (needle, text[:200]))
+run, write, line_of = h.kreplay, h.write, h.line_of
 
 
 # ------------------------------------------------------------------ trace inspect

@@ -31,22 +31,7 @@ VDUSE = os.path.join(SRC, "examples", "vduse-vs-ublk.yaml")
 VHOST = os.path.join(SRC, "examples", "vhost-net-vs-vhost-user.yaml")
 
 
-def run(args, timeout=180, **kw):
-    return subprocess.run([h.KREPLAY] + args, capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def write(path, text, mode="w"):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, mode) as f:
-        f.write(text)
-    return path
-
-
-def line_of(text, needle):
-    for i, l in enumerate(text.split("\n")):
-        if needle in l:
-            return i + 1
-    raise h.Fail("%r not in %r..." % (needle, text[:200]))
+run, write, line_of = h.kreplay, h.write, h.line_of
 
 
 def pcap(packets, linktype=1, truncate_last=0):
@@ -93,9 +78,9 @@ variants:
 
 def bad_specs(d):
     sdir = os.path.join(d, "specs")
-    write(os.path.join(sdir, "good.pcap"), pcap(FRAMES), "wb")
-    write(os.path.join(sdir, "short.pcap"), pcap(FRAMES, truncate_last=10), "wb")
-    write(os.path.join(sdir, "wifi.pcap"), pcap(FRAMES, linktype=105), "wb")
+    write(os.path.join(sdir, "good.pcap"), pcap(FRAMES))
+    write(os.path.join(sdir, "short.pcap"), pcap(FRAMES, truncate_last=10))
+    write(os.path.join(sdir, "wifi.pcap"), pcap(FRAMES, linktype=105))
     good = write(os.path.join(sdir, "good.yaml"), GOOD.replace("model: virtio.vduse", "model: virtio.vhost-net")
                  .replace("    params: {queue_size: 256}\n", "").replace("  - name: blk\n    virtio_block: {rw: randread, bs: 4KiB, iodepth: 4, ios: 200}\n", ""))
     r = run(["spec", "check", good])
@@ -164,7 +149,7 @@ variants:
     h.check(a == b, "the exported vm-2core gives other results than the shipped one")
 
     # trace inspect: the pcap as written.
-    cap = write(os.path.join(d, "inspect.pcap"), pcap(FRAMES), "wb")
+    cap = write(os.path.join(d, "inspect.pcap"), pcap(FRAMES))
     r = run(["trace", "inspect", "--json", cap])
     h.check(r.returncode == 0, "trace inspect pcap: exit %d: %s" % (r.returncode, r.stderr))
     j = json.loads(r.stdout)
@@ -193,7 +178,7 @@ variants:
 # ------------------------------------------------------------------ pcap replay
 
 def pcap_study(d):
-    write(os.path.join(d, "pc", "frames.pcap"), pcap(FRAMES), "wb")
+    write(os.path.join(d, "pc", "frames.pcap"), pcap(FRAMES))
     p = write(os.path.join(d, "pc", "study.yaml"), """study: it-virtio-pcap
 seeds: 1
 platforms: [server-x86]

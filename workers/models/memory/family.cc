@@ -226,14 +226,11 @@ std::optional<family::SystemEntry> ResolveProfile(const family::SpecEntry& entry
       [](const std::string& yaml, const std::string& path) { return ParseMemProfileYaml(yaml, path); },
       [](const std::string& name) { return LoadBuiltinMemProfile(name); }, [] { return BuiltinMemProfileNames(); });
   if (!p) return std::nullopt;
-  family::SystemEntry se;
-  se.source = std::move(p->source);
-  se.name = p->value.name.empty() ? std::filesystem::path(p->text).stem().string() : p->value.name;
-  se.canonical = CanonicalMemProfileText(p->value);
-  se.config = MemProfileYaml(p->value);
-  se.cpus = p->value.cpus;
-  se.system = model::AnyValue::Make(std::move(p->value), sizeof(MemProfile));
-  return se;
+  const std::string name = p->value.name;
+  std::string canonical = CanonicalMemProfileText(p->value);
+  std::string config = MemProfileYaml(p->value);
+  const int cpus = p->value.cpus;
+  return family::ToSystemEntry(std::move(*p), name, std::move(canonical), std::move(config), cpus);
 }
 
 StatusOr<model::AnyValue> DecodeProfile(std::string_view config) {

@@ -224,18 +224,12 @@ std::optional<family::SystemEntry> ResolvePlatform(const family::SpecEntry& entr
       [](const std::string& name) { return platforms::LoadBuiltinPlatform(name); },
       [] { return platforms::BuiltinPlatformNames(); });
   if (!p) return std::nullopt;
-  workload::Platform& platform = p->value;
-  family::SystemEntry se;
-  se.source = std::move(p->source);
-  if (p->from_file)
-    se.name = !platform.name.empty() ? platform.name : std::filesystem::path(p->text).stem().string();
-  else
-    se.name = p->text;
-  se.canonical = platforms::CanonicalPlatformText(platform);
-  se.config = codec::PlatformBytes(platform);
-  se.cpus = static_cast<int>(platform.total_cpus());
-  se.system = model::AnyValue::Make(std::move(platform), sizeof(workload::Platform));
-  return se;
+  const workload::Platform& platform = p->value;
+  const std::string name = platform.name;
+  std::string canonical = platforms::CanonicalPlatformText(platform);
+  std::string config = codec::PlatformBytes(platform);
+  const int cpus = static_cast<int>(platform.total_cpus());
+  return family::ToSystemEntry(std::move(*p), name, std::move(canonical), std::move(config), cpus);
 }
 
 // The simulated schedule as tracefs text (codec::FtraceTextWriter).

@@ -191,14 +191,11 @@ std::optional<family::SystemEntry> ResolveProfile(const family::SpecEntry& entry
       [](const std::string& name) { return LoadBuiltinVirtioProfile(name); },
       [] { return BuiltinVirtioProfileNames(); });
   if (!p) return std::nullopt;
-  family::SystemEntry se;
-  se.source = std::move(p->source);
-  se.name = p->value.name.empty() ? std::filesystem::path(p->text).stem().string() : p->value.name;
-  se.canonical = CanonicalVirtioProfileText(p->value);
-  se.config = VirtioProfileYaml(p->value);
-  se.cpus = p->value.cpus;
-  se.system = model::AnyValue::Make(std::move(p->value), sizeof(VirtioProfile));
-  return se;
+  const std::string name = p->value.name;
+  std::string canonical = CanonicalVirtioProfileText(p->value);
+  std::string config = VirtioProfileYaml(p->value);
+  const int cpus = p->value.cpus;
+  return family::ToSystemEntry(std::move(*p), name, std::move(canonical), std::move(config), cpus);
 }
 
 StatusOr<model::AnyValue> DecodeProfile(std::string_view config) {
