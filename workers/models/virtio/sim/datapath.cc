@@ -48,7 +48,7 @@ constexpr uint32_t kCancelPoll = 4096;    // events between looks at the cancel 
 enum Ev : uint64_t {
   kArrival = 1,  // a block job's open-loop request arrives
   kIssue,        // a block job may submit (start, completions)
-  kAdded,        // a block request's submit path ended: into the ring (idx: token; q: 1 = last of the batch)
+  kAdded,        // a block request's submit path ended: into the ring and kicked (idx: token)
   kTxMake,       // the guest's transmit loop makes its next packet
   kTxAdded,      // ... which has been through the stack: into the ring
   kBeStep, kBeDone, kBeTimeout, kDevDone, kIrq, kIrqDone, kRxFeed,
@@ -221,10 +221,12 @@ class Datapath final : public sim::EventHandler {
   // driver
   void Arrival(uint32_t j);
   void IssueBlock(uint32_t j);
-  Ps SubmitCost(const Req& r);
+  // The driver's mapping of a request (under the queue's lock): IOVA ranges
+  // and the bounce copies at map time; the stack before it is x_.submit.
+  Ps MapCost(const Req& r);
   bool BouncePages(Req& r);
   bool TryAdd(Vq<Ring>& v, uint32_t t);
-  void Added(uint32_t t, bool last);
+  void Added(uint32_t t);
   void Kick(uint32_t q, Ps from);
   void TxMake(uint32_t q);
   void TxAdded(uint32_t q, uint32_t t);
@@ -498,7 +500,7 @@ void Datapath<Ring>::OnEvent(uint64_t tag) {
     case kAdded: {
       const uint32_t j = reqs_[idx].job;
       jobs_[j].submitting = false;
-      ublk ? UblkSubmit(idx) : Added(idx, q != 0);
+      ublk ? UblkSubmit(idx) : Added(idx);
       IssueBlock(j);
       break;
     }
@@ -584,7 +586,7 @@ void Datapath<Ring>::IssueBlock(uint32_t j) {
     job.submitting = true;
     Cpu& cpu = cpus_[job.cpu];
     Ps end = cpu.Run(now, x_.submit);
-    if (const Ps locked = SubmitCost(reqs_[t]) - x_.submit; locked > 0) {
+    if (const Ps locked = MapCost(reqs_[t]); locked > 0) {
       // virtio_queue_rq() maps the buffers (VDUSE: and copies into the
       // bounce pages) under the virtqueue's spinlock: a CPU that finds it
       // held spins, and the spin is its CPU time too.
@@ -593,13 +595,13 @@ void Datapath<Ring>::IssueBlock(uint32_t j) {
       end = cpu.Run(end, start - end + locked);
       v.lock_free_at = end;
     }
-    At(end, kAdded, 1, t);
+    At(end, kAdded, job.q, t);
   }
 }
 
 template <class Ring>
-Ps Datapath<Ring>::SubmitCost(const Req& r) {
-  Ps cost = x_.submit;
+Ps Datapath<Ring>::MapCost(const Req& r) {
+  Ps cost = 0;
   if (c_.backend == Backend::kUblk) return cost;
   // VDUSE on virtio-vdpa: the DMA API maps each buffer (an IOVA range each:
   // the block header, the data, the status; a net buffer) and copies the
@@ -660,11 +662,11 @@ bool Datapath<Ring>::TryAdd(Vq<Ring>& v, uint32_t t) {
 }
 
 template <class Ring>
-void Datapath<Ring>::Added(uint32_t t, bool last) {
+void Datapath<Ring>::Added(uint32_t t) {
   const uint32_t q = reqs_[t].q;
   Vq<Ring>& v = vqs_[q];
   if (!v.backlog.empty() || !TryAdd(v, t)) v.backlog.push_back(t);
-  if (last) Kick(q, Now());
+  Kick(q, Now());
 }
 
 // virtqueue_kick_prepare() then the notify: the exit, the doorbell or the
@@ -709,7 +711,7 @@ void Datapath<Ring>::TxMake(uint32_t q) {
   const uint32_t t = NewReq(Req{.issued = pk.at < 0 ? now : pk.at * kPsPerNs, .bytes = pk.bytes, .write = true, .q = 2 * q});
   if (first_ < 0) first_ = now;
   v.tx_busy = true;
-  At(cpus_[v.drv_cpu].Run(now, SubmitCost(reqs_[t])), kTxAdded, q, t);
+  At(cpus_[v.drv_cpu].Run(now, x_.submit + MapCost(reqs_[t])), kTxAdded, q, t);
 }
 
 template <class Ring>
@@ -756,9 +758,7 @@ void Datapath<Ring>::Irq(uint32_t q, bool entry) {
   v.ring.DisableCb();
   Ps cost = (entry ? x_.irq_entry : 0) + UsedIndexLine();
   v.handler.clear();
-  uint32_t used = 0;
   while (auto u = v.ring.GetUsed()) {
-    ++used;
     Occupancy(v, -1);
     cost += x_.cacheline;  // the used slot (split) or descriptor (packed)
     if (v.rx) {
@@ -782,7 +782,6 @@ void Datapath<Ring>::Irq(uint32_t q, bool entry) {
       v.handler.push_back(u->token);  // a transmitted buffer, freed
     }
   }
-  (void)used;
   At(cpus_[v.irq_cpu].Run(Now(), cost), kIrqDone, q);
 }
 
@@ -876,7 +875,6 @@ void Datapath<Ring>::BeStep(uint32_t q) {
   // A device engine serves requests at its rate while its DMA reads are in
   // flight together: the reads are latency, not occupancy. A CPU does
   // its reads one after the other.
-  const Ps engine = engine_;
   Ps fetch = 0;  // hardware: the index read all of this pass's requests wait for
   if (!v.rx) {
     if (v.ring.AvailCount() > 0) (x_.hardware ? fetch : cost) += AvailIndexLine();
@@ -895,7 +893,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
       } else {
         cost += reads;
       }
-      cost += x_.be_per_req + engine;
+      cost += engine_;
       if (net_) {
         // Transmit: copied out of the guest (vhost-net: into an skb for tun;
         // vhost-user: into an mbuf), so the buffer is used at once.
@@ -925,7 +923,7 @@ void Datapath<Ring>::BeStep(uint32_t q) {
         v.used_len.push_back(std::min(kRxBuf, total - b * kRxBuf));
       }
       if (x_.copy_in_backend) cost += Copy(total) + x_.tap + x_.mbuf;
-      cost += engine;
+      cost += engine_;
       v.rx_given.push_back({t, need});
       v.rx_waiting.pop_front();
     }

@@ -36,11 +36,10 @@ struct PathCosts {
   // sleeps (0 for a device engine).
   Ps kick_cpu = 0;
   Ps kick_wake = 0;
-  // The backend: once per step (a poll-loop iteration), per request, per
-  // completion handed back; raising the interrupt (its CPU), and the
-  // latency until the driver's handler runs.
+  // The backend: once per step (a poll-loop iteration); raising the
+  // interrupt (its CPU), and the latency until the driver's handler runs.
+  // Its per-request work is the ring lines, copies, tun and mbufs below.
   Ps be_step = 0;
-  Ps be_per_req = 0;
   Ps irq_cpu = 0;
   Ps irq_latency = 0;
   // The driver's completion handler: entry (an EOI, a host interrupt) and
