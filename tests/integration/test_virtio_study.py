@@ -21,7 +21,6 @@ import json
 import os
 import re
 import struct
-import subprocess
 import time
 
 import yaml
