@@ -27,10 +27,7 @@ const VirtioWorkload& W(const model::AnyValue& v) { return *v.As<VirtioWorkload>
 std::string Digest(const model::AnyValue& v) { return VirtioWorkloadDigest(W(v)); }
 
 double Requests(const VirtioWorkload& w) {
-  if (w.kind == WorkloadKind::kNet) return static_cast<double>(w.packets.size());
-  double n = 0;
-  for (const BlockJob& j : w.jobs) n += static_cast<double>(j.ios.size());
-  return n;
+  return static_cast<double>(w.kind == WorkloadKind::kNet ? w.packets.size() : VirtioWorkloadIos(w));
 }
 
 family::WorkloadEstimate EstimateBuilt(const VirtioWorkload& w) {

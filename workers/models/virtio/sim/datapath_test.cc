@@ -481,11 +481,7 @@ TEST(DatapathRobustness, RandomConfigurationsAllFinish) {
       continue;
     }
     const double requests = r->scalars.at("requests").value + r->scalars.at("drops").value;
-    const double total = net ? static_cast<double>(w.packets.size()) : [&] {
-      double n = 0;
-      for (const BlockJob& j : w.jobs) n += static_cast<double>(j.ios.size());
-      return n;
-    }();
+    const double total = static_cast<double>(net ? w.packets.size() : VirtioWorkloadIos(w));
     EXPECT_EQ(requests, total) << what;
   }
 }
