@@ -280,26 +280,10 @@ family::TraceInspector PcapInspector() {
   i.sniff = LooksLikePcap;
   i.add_flags = [](CLI::App&) -> std::function<int(family::TraceInput)> {
     return [](family::TraceInput in) {
-      std::string bytes;
-      constexpr size_t kMax = size_t{1} << 30;  // a capture to inspect is read whole, up to 1 GiB
-      char buf[1 << 16];
-      while (true) {
-        auto n = in.source->Read(buf, sizeof buf);
-        if (!n.ok()) {
-          std::fprintf(stderr, "kreplay trace: %s: %s\n", in.name.c_str(), n.status().message().c_str());
-          return 3;
-        }
-        if (*n == 0) break;
-        bytes.append(buf, *n);
-        if (bytes.size() > kMax) {
-          std::fprintf(stderr, "kreplay trace: %s: larger than 1 GiB; inspect a part of it\n", in.name.c_str());
-          return 2;
-        }
-      }
-      auto s = InspectPcapBytes(std::move(bytes), in.name);
+      auto s = InspectPcapSource(std::move(in.source), in.name);
       if (!s.ok()) {
         std::fprintf(stderr, "kreplay trace: %s\n", s.status().message().c_str());
-        return 2;
+        return s.status().code() == StatusCode::kUnavailable ? 3 : 2;
       }
       std::cout << (in.json ? PcapSummaryJson(*s) + "\n" : FormatPcapSummary(*s)) << std::flush;
       return 0;

@@ -247,6 +247,7 @@ StatusOr<PcapHandle> OpenStream(FILE* f, const std::string& name) {
 struct Cookie {
   std::unique_ptr<textio::ByteSource> src;
   Status error;
+  uint64_t read = 0;  // bytes handed to libpcap
 };
 
 ssize_t CookieRead(void* c, char* buf, size_t n) {
@@ -257,7 +258,24 @@ ssize_t CookieRead(void* c, char* buf, size_t n) {
     errno = EIO;
     return -1;
   }
+  cookie->read += *got;
   return static_cast<ssize_t>(*got);
+}
+
+// Reads a capture from `src` (already decompressed) through libpcap, in
+// constant memory: its packets into *packets (may be null) and *s.
+Status ReadSource(std::unique_ptr<textio::ByteSource> src, const std::string& name, uint64_t max_packets, bool rx,
+                  bool keep_timing, std::vector<PacketIo>* packets, PcapSummary* s) {
+  Cookie cookie{std::move(src), OkStatus()};
+  cookie_io_functions_t io{};
+  io.read = CookieRead;
+  FILE* f = fopencookie(&cookie, "rb", io);
+  if (!f) return Internal(name + ": fopencookie: " + std::strerror(errno));
+  StatusOr<PcapHandle> p = OpenStream(f, name);
+  Status st = p.ok() ? ReadRecords(p->get(), name, max_packets, rx, keep_timing, packets, s) : p.status();
+  if (!cookie.error.ok()) return cookie.error.WithContext(name);  // the cause, rather than libpcap's echo of it
+  if (!p.ok() && cookie.read == 0) return InvalidArgument(name + ": not a pcap or pcapng file: the file is empty");
+  return st;
 }
 
 }  // namespace
@@ -265,42 +283,19 @@ ssize_t CookieRead(void* c, char* buf, size_t n) {
 StatusOr<VirtioWorkload> ReadPcap(const std::string& path, const PcapOptions& o, PcapSummary* summary) {
   if (o.direction != "tx" && o.direction != "rx")
     return InvalidArgument(path + ": direction must be tx or rx (got '" + o.direction + "')");
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    const int e = errno;
-    const std::string msg = path + ": cannot open: " + std::strerror(e);
-    return e == ENOENT ? NotFound(msg) : Unavailable(msg);
-  }
-  KREPLAY_ASSIGN_OR_RETURN(PcapHandle p, OpenStream(f, path));
+  KREPLAY_ASSIGN_OR_RETURN(std::unique_ptr<textio::ByteSource> src, textio::OpenSource(path));
   VirtioWorkload w;
   w.kind = WorkloadKind::kNet;
   PcapSummary s;
-  KREPLAY_RETURN_IF_ERROR(ReadRecords(p.get(), path, o.max_packets, o.direction == "rx", o.keep_timing, &w.packets, &s));
+  KREPLAY_RETURN_IF_ERROR(ReadSource(std::move(src), path, o.max_packets, o.direction == "rx", o.keep_timing,
+                                     &w.packets, &s));
   if (summary) *summary = std::move(s);
   return w;
 }
 
-StatusOr<PcapSummary> InspectPcapBytes(std::string bytes, const std::string& name) {
-  if (bytes.empty()) return InvalidArgument(name + ": not a pcap or pcapng file: the file is empty");
-  FILE* f = fmemopen(bytes.data(), bytes.size(), "rb");
-  if (!f) return Internal(name + ": fmemopen: " + std::strerror(errno));
-  KREPLAY_ASSIGN_OR_RETURN(PcapHandle p, OpenStream(f, name));
-  PcapSummary s;
-  KREPLAY_RETURN_IF_ERROR(ReadRecords(p.get(), name, UINT64_MAX, false, true, nullptr, &s));
-  return s;
-}
-
 StatusOr<PcapSummary> InspectPcapSource(std::unique_ptr<textio::ByteSource> src, const std::string& name) {
-  Cookie cookie{std::move(src), OkStatus()};
-  cookie_io_functions_t io{};
-  io.read = CookieRead;
-  FILE* f = fopencookie(&cookie, "rb", io);
-  if (!f) return Internal(name + ": fopencookie: " + std::strerror(errno));
-  StatusOr<PcapHandle> p = OpenStream(f, name);
   PcapSummary s;
-  Status st = p.ok() ? ReadRecords(p->get(), name, UINT64_MAX, false, true, nullptr, &s) : p.status();
-  if (!cookie.error.ok()) return cookie.error.WithContext(name);  // the cause, rather than libpcap's echo of it
-  KREPLAY_RETURN_IF_ERROR(st);
+  KREPLAY_RETURN_IF_ERROR(ReadSource(std::move(src), name, UINT64_MAX, false, true, nullptr, &s));
   return s;
 }
 

@@ -67,17 +67,12 @@ struct PcapSummary {
   bool operator==(const PcapSummary&) const = default;
 };
 
-// The capture at `path` as a kNet workload. `summary`, when given, receives
-// the capture's summary (with its clamped timestamps).
+// The capture at `path` (gzip or zstd compressed too, textio::OpenSource)
+// as a kNet workload, read in constant memory beside the packets. `summary`,
+// when given, receives the capture's summary (with its clamped timestamps).
 StatusOr<VirtioWorkload> ReadPcap(const std::string& path, const PcapOptions& o, PcapSummary* summary = nullptr);
 
-// The summary of a capture held in memory (`kreplay trace inspect` hands
-// families the decompressed bytes), read through fmemopen() and
-// pcap_fopen_offline(); `name` labels messages. No packet limit: only the
-// summary is kept.
-StatusOr<PcapSummary> InspectPcapBytes(std::string bytes, const std::string& name);
-
-// The same, streaming from `src` (family::TraceInput::source, already
+// The summary of a capture streaming from `src` (family::TraceInput::source, already
 // decompressed) through a fopencookie() stream, so a capture of any size
 // is summarised in constant memory. A read error of `src` is returned as
 // it is, named.

@@ -313,7 +313,7 @@ TEST_F(PcapTest, TruncatedLastRecordNamesThePacket) {
   const std::string cut_header = WriteBytes("cut_header.pcap", b.substr(0, b.size() - 114 - 8));
   auto h = Read(cut_header);
   EXPECT_EQ(h.status().message().rfind(cut_header + ": packet 3: ", 0), 0u) << h.status().message();
-  auto m = InspectPcapBytes(b.substr(0, b.size() - 10), "mem.pcap");
+  auto m = InspectPcapSource(textio::MemorySource(b.substr(0, b.size() - 10)), "mem.pcap");
   EXPECT_EQ(m.status().message().rfind("mem.pcap: packet 3: ", 0), 0u) << m.status().message();
   // A pcapng block cut short.
   const Bytes ng = Pcapng(1, {{0, Ethernet(Ipv4(kA, kB, 6, 1, 2, 60))}, {5, Ethernet(Ipv4(kA, kB, 6, 1, 2, 60))}});
@@ -344,7 +344,8 @@ TEST_F(PcapTest, NotAPcapEmptyCaptureAndMissingFile) {
   EXPECT_EQ(e.status().message(), empty + ": empty capture (no packets)");
   auto missing = Read(Path("nope.pcap"));
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(InspectPcapBytes("", "x").status().message(), "x: not a pcap or pcapng file: the file is empty");
+  EXPECT_EQ(InspectPcapSource(textio::MemorySource(""), "x").status().message(),
+            "x: not a pcap or pcapng file: the file is empty");
 }
 
 TEST_F(PcapTest, TimesGoingBackwardsAreClampedAndCounted) {
@@ -391,16 +392,13 @@ TEST_F(PcapTest, InspectFromMemoryMatchesTheFile) {
                                       {1'000'000, Ethernet(Ipv4(kA, kC, 6, 1, 2, 1400))}});
   PcapSummary from_file;
   ASSERT_TRUE(Read(path, &from_file).ok());
-  auto mem = InspectPcapBytes(Slurp(path), path);
-  ASSERT_TRUE(mem.ok()) << mem.status().ToString();
-  EXPECT_EQ(*mem, from_file);
   auto streamed = InspectPcapSource(textio::MemorySource(Slurp(path)), path);
   ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
   EXPECT_EQ(*streamed, from_file);
-  const std::string text = FormatPcapSummary(*mem);
+  const std::string text = FormatPcapSummary(*streamed);
   EXPECT_NE(text.find("2 packets, 1488 frame bytes over 0.001000 s"), std::string::npos) << text;
   EXPECT_NE(text.find("link type 1 (EN10MB)"), std::string::npos) << text;
-  const auto j = nlohmann::json::parse(PcapSummaryJson(*mem));
+  const auto j = nlohmann::json::parse(PcapSummaryJson(*streamed));
   EXPECT_EQ(j["packets"], 2);
   EXPECT_EQ(j["flows"], 2);
   EXPECT_EQ(j["frame_size"]["max"], 1414);
