@@ -411,8 +411,6 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
   }
   if (o.repeats < 1 || o.repeats > 1000) return InvalidArgument("calibrate: repeats must be 1..1000");
   if (o.cold_mib < 8 || o.cold_mib > 65536) return InvalidArgument("calibrate: cold_mib must be 8..65536");
-  if (base.memcpy.empty())
-    return InvalidArgument("calibrate: the base profile '" + base.name + "' has no memcpy points");
 
   AffinityGuard restore_affinity;
   KREPLAY_RETURN_IF_ERROR(PinTo(o.cpu_a));
