@@ -567,9 +567,7 @@ StatusOr<VirtioProfile> CalibrateVirtioHost(const CalibrateOptions& o, const Vir
 
   // Every field says where its value comes from.
   p.sources.clear();
-  std::vector<std::string> fields = {"cpus", "cpu_ghz", "nested", "memcpy"};
-  for (const VirtioCostField& c : VirtioCostFields()) fields.emplace_back(c.name);
-  for (const std::string& f : fields) {
+  for (const std::string& f : VirtioSourceFields()) {
     if (auto it = measured.find(f); it != measured.end()) {
       p.sources[f] = it->second;
       continue;

@@ -81,9 +81,7 @@ TEST(CalibrateVirtio, MeasuresThisHostWithinTheLawsOfAnyHost) {
   }
 
   // Every field says whether it was measured here or taken from the base.
-  std::vector<std::string> fields = {"cpus", "nested", "memcpy"};
-  for (const VirtioCostField& c : VirtioCostFields()) fields.emplace_back(c.name);
-  for (const std::string& f : fields) {
+  for (const std::string& f : VirtioSourceFields()) {
     ASSERT_EQ(p->sources.count(f), 1u) << f;
     const std::string& s = p->sources.at(f);
     EXPECT_TRUE(StartsWith(s, "measured: ") || StartsWith(s, "from base profile 'server-x86': ")) << f << ": " << s;

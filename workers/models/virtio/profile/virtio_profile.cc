@@ -19,9 +19,6 @@ extern const int kEmbeddedTextCount;
 
 namespace {
 
-// The top-level fields besides the costs that `sources` may describe.
-constexpr const char* kOtherSourceKeys[] = {"cpus", "cpu_ghz", "nested", "memcpy"};
-
 std::string Quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -88,6 +85,12 @@ const std::vector<VirtioCostField>& VirtioCostFields() {
   return kFields;
 }
 
+std::vector<std::string> VirtioSourceFields() {
+  std::vector<std::string> out = {"cpus", "cpu_ghz", "nested", "memcpy"};
+  for (const VirtioCostField& c : VirtioCostFields()) out.emplace_back(c.name);
+  return out;
+}
+
 double VirtioProfile::MemcpyNs(uint64_t bytes, bool cold) const {
   KREPLAY_CHECK(memcpy.size() >= 2, "VirtioProfile::MemcpyNs: fewer than two memcpy points in '" + name + "'");
   if (bytes == 0) return 0;
@@ -132,10 +135,9 @@ StatusOr<VirtioProfile> ParseVirtioProfileYaml(std::string_view yaml, const std:
   KREPLAY_ASSIGN_OR_RETURN(p.nested, r.Bool(root, "nested", "nested"));
 
   KREPLAY_ASSIGN_OR_RETURN(YAML::Node costs, r.Child(root, "costs", "costs"));
-  std::set<std::string> cost_keys, field_names;
+  std::set<std::string> cost_keys;
   for (const VirtioCostField& c : VirtioCostFields()) {
     cost_keys.insert(c.key);
-    field_names.insert(c.name);
   }
   KREPLAY_RETURN_IF_ERROR(r.CheckKeys(costs, "costs", cost_keys));
   for (const VirtioCostField& c : VirtioCostFields()) {
@@ -170,9 +172,8 @@ StatusOr<VirtioProfile> ParseVirtioProfileYaml(std::string_view yaml, const std:
 
   YAML::Node sources = root["sources"];
   if (sources.IsDefined() && !sources.IsNull()) {
-    std::set<std::string> allowed = field_names;
-    for (const char* k : kOtherSourceKeys) allowed.insert(k);
-    KREPLAY_RETURN_IF_ERROR(r.CheckKeys(sources, "sources", allowed));
+    const std::vector<std::string> names = VirtioSourceFields();
+    KREPLAY_RETURN_IF_ERROR(r.CheckKeys(sources, "sources", std::set<std::string>(names.begin(), names.end())));
     for (auto it = sources.begin(); it != sources.end(); ++it) {
       const std::string key = it->first.Scalar();
       KREPLAY_ASSIGN_OR_RETURN(p.sources[key], r.String(sources, key, "sources." + key));

@@ -113,5 +113,8 @@ struct VirtioCostField {
   double VirtioProfile::*field;
 };
 const std::vector<VirtioCostField>& VirtioCostFields();
+// Every key `sources` may describe: cpus, cpu_ghz, nested, memcpy and the
+// cost fields' names.
+std::vector<std::string> VirtioSourceFields();
 
 }  // namespace kreplay::virtio
