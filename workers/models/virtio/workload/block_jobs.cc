@@ -77,14 +77,7 @@ StatusOr<BlockJobSpec> ParseBlockJobSpec(const YAML::Node& node, const std::stri
   if (node["rate_iops"]) {
     KREPLAY_ASSIGN_OR_RETURN(s.rate_iops, r.Number(node, "rate_iops", field + ".rate_iops", 0, kMaxRate));
   }
-  if (node["arrivals"]) {
-    KREPLAY_ASSIGN_OR_RETURN(std::string a, r.String(node, "arrivals", field + ".arrivals"));
-    if (a != "uniform" && a != "poisson")
-      return r.Error(node["arrivals"], field + ".arrivals", "unknown '" + a + "' (allowed: uniform, poisson)");
-    if (s.rate_iops == 0)
-      return r.Error(node["arrivals"], field + ".arrivals", "needs rate_iops > 0 (closed-loop jobs have no arrivals)");
-    s.poisson = a == "poisson";
-  }
+  KREPLAY_ASSIGN_OR_RETURN(s.poisson, ParseArrivals(r, node, field, s.rate_iops, "rate_iops", "closed-loop jobs have"));
   const uint64_t limit = kMaxWorkloadItems;
   if (node["ios"] && node["runtime"])
     return r.Error(node["runtime"], field + ".runtime", "give ios or runtime, not both");
@@ -133,7 +126,7 @@ VirtioWorkload GenerateBlockJobs(const BlockJobSpec& spec, uint64_t seed) {
     out.ios.resize(n);
     // Sequential cursor: j x size / numjobs (no overflow: size <= 2^46), aligned down.
     uint64_t cursor = spec.size / spec.numjobs * j / align * align;
-    double t = 0;
+    ArrivalClock clock(mean_ns, spec.poisson, arrivals);
     for (uint64_t i = 0; i < n; ++i) {
       BlockIo& io = out.ios[i];
       io.bytes = spec.bs.Pick(sizes);
@@ -158,16 +151,7 @@ VirtioWorkload GenerateBlockJobs(const BlockJobSpec& spec, uint64_t seed) {
         io.offset = cursor;
         cursor += io.bytes;
       }
-      if (spec.rate_iops > 0) {
-        if (spec.poisson) {
-          if (i > 0) t += arrivals.Exponential(mean_ns);
-        } else {
-          t = static_cast<double>(i) * mean_ns;
-        }
-        io.at = static_cast<int64_t>(std::llround(t));
-      } else {
-        io.at = -1;
-      }
+      io.at = spec.rate_iops > 0 ? clock.At(i) : -1;
     }
   }
   return w;

@@ -45,14 +45,7 @@ StatusOr<PacketSpec> ParsePacketSpec(const YAML::Node& node, const std::string& 
   if (node["rate_pps"]) {
     KREPLAY_ASSIGN_OR_RETURN(s.rate_pps, r.Number(node, "rate_pps", field + ".rate_pps", 0, 1e9));
   }
-  if (node["arrivals"]) {
-    KREPLAY_ASSIGN_OR_RETURN(std::string a, r.String(node, "arrivals", field + ".arrivals"));
-    if (a != "uniform" && a != "poisson")
-      return r.Error(node["arrivals"], field + ".arrivals", "unknown '" + a + "' (allowed: uniform, poisson)");
-    if (s.rate_pps == 0)
-      return r.Error(node["arrivals"], field + ".arrivals", "needs rate_pps > 0 (saturation has no arrivals)");
-    s.poisson = a == "poisson";
-  }
+  KREPLAY_ASSIGN_OR_RETURN(s.poisson, ParseArrivals(r, node, field, s.rate_pps, "rate_pps", "saturation has"));
   if (node["burst"]) {
     KREPLAY_ASSIGN_OR_RETURN(int64_t b, r.Int(node, "burst", field + ".burst", 1, kMaxBurst));
     if (b > 1 && s.rate_pps == 0)
@@ -79,7 +72,8 @@ VirtioWorkload GeneratePackets(const PacketSpec& spec, uint64_t seed) {
   w.kind = WorkloadKind::kNet;
   w.packets.resize(spec.packets);
   const double gap_ns = spec.rate_pps > 0 ? spec.burst * 1e9 / spec.rate_pps : 0;
-  double t = 0;
+  ArrivalClock clock(gap_ns, spec.poisson, arrivals);
+  int64_t burst_at = 0;
   for (uint64_t i = 0; i < spec.packets; ++i) {
     PacketIo& p = w.packets[i];
     p.bytes = spec.size.Pick(sizes);
@@ -96,15 +90,8 @@ VirtioWorkload GeneratePackets(const PacketSpec& spec, uint64_t seed) {
     }
     p.flow = static_cast<uint16_t>(spec.flow_uniform ? flows.Below(spec.flows) : i % spec.flows);
     if (spec.rate_pps > 0) {
-      const uint64_t k = i / spec.burst;  // the burst instant
-      if (i % spec.burst == 0) {
-        if (spec.poisson) {
-          if (k > 0) t += arrivals.Exponential(gap_ns);
-        } else {
-          t = static_cast<double>(k) * gap_ns;
-        }
-      }
-      p.at = static_cast<int64_t>(std::llround(t));
+      if (i % spec.burst == 0) burst_at = clock.At(i / spec.burst);  // a burst's packets share its instant
+      p.at = burst_at;
     } else {
       p.at = -1;
     }

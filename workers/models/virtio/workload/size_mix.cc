@@ -48,6 +48,17 @@ uint32_t SizeMix::Pick(sim::Rng& rng) const {
   return sizes.back().first;  // rounding: u landed on the total
 }
 
+StatusOr<bool> ParseArrivals(const yamlread::YamlReader& r, const YAML::Node& node, const std::string& field,
+                             double rate, const std::string& rate_key, const std::string& without) {
+  if (!node["arrivals"]) return false;
+  KREPLAY_ASSIGN_OR_RETURN(std::string a, r.String(node, "arrivals", field + ".arrivals"));
+  if (a != "uniform" && a != "poisson")
+    return r.Error(node["arrivals"], field + ".arrivals", "unknown '" + a + "' (allowed: uniform, poisson)");
+  if (rate == 0)
+    return r.Error(node["arrivals"], field + ".arrivals", "needs " + rate_key + " > 0 (" + without + " no arrivals)");
+  return a == "poisson";
+}
+
 StatusOr<SizeMix> ParseSizeMix(const yamlread::YamlReader& r, const YAML::Node& node, const std::string& field,
                                const SizeRule& rule) {
   SizeMix m;
